@@ -1,0 +1,39 @@
+"""minicv: a deep-learning engine for computer vision, written from scratch on NumPy.
+
+``import minicv as mc`` gives PyTorch's names: ``mc.tensor``, ``mc.randn``, ``mc.no_grad``,
+``mc.cat``, ``mc.manual_seed``... See README.md for a tour and docs/ for the design.
+"""
+import numpy as np
+
+from .backend import (manual_seed, set_num_threads, get_num_threads, get_default_dtype,
+                      set_default_dtype, initial_seed, get_array_module)
+from .autograd import Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .tensor import Tensor, Device as device
+from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, eye,
+                        arange, linspace, rand, randn, randint, randperm, zeros_like,
+                        ones_like, empty_like, full_like, rand_like, randn_like)
+from .ops.elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clamp,
+                              maximum, minimum, where, eq, ne, lt, le, gt, ge)
+from .ops.activation import relu, sigmoid, tanh, softmax, log_softmax
+from .ops.reduce import sum, mean, var, std, max, min, amax, argmax, argmin, logsumexp
+from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
+                        stack, split, chunk)
+from .ops.linalg import matmul
+from .tensor import _install_methods
+
+_install_methods()
+del _install_methods
+
+__version__ = "0.1.0"
+
+float32 = np.float32
+float64 = np.float64
+float16 = np.float16
+int64 = np.int64
+int32 = np.int32
+long = np.int64
+uint8 = np.uint8
+bool = np.bool_
+clip = clamp
+concat = cat
+concatenate = cat

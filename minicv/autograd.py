@@ -1,0 +1,297 @@
+"""Reverse-mode automatic differentiation: ``Function``, grad mode, and the backward pass.
+
+Every differentiable op is a :class:`Function` subclass with two static methods side by
+side: ``forward(ctx, *arrays)`` computes the result on plain arrays and saves what the
+derivative needs; ``backward(ctx, *grad_outputs)`` returns one gradient per input::
+
+    class Exp(Function):
+        '''d/dx exp(x) = exp(x); saved: the output.'''
+        @staticmethod
+        def forward(ctx, x):
+            y = np.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, gy):
+            (y,) = ctx.saved_tensors
+            return gy * y
+
+``Exp.apply(t)`` unwraps tensors to arrays, runs ``forward`` and, when a gradient is
+needed, records the call as a node of the graph (the ``ctx`` object *is* the node).
+``Tensor.backward`` then walks the nodes in reverse topological order, iteratively, so
+depth is limited only by memory. Gradients come back in the broadcast shape; the engine
+sums them to each input's shape once, here, for every op.
+"""
+import functools
+
+import numpy as np
+
+Tensor = None            # set by minicv.tensor (which imports this module first)
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+class _GradMode:
+    """Base of ``no_grad``/``enable_grad``: a context manager and a decorator."""
+    mode = True
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Run without recording a graph: results never require grad (inference, updates)."""
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Turn recording back on inside a ``no_grad`` block."""
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+# ----------------------------------------------------------------------------- Function
+
+class Function:
+    """Base class of differentiable ops; an instance is both the ``ctx`` and the graph node.
+
+    Attributes set by :meth:`apply`:
+        edges: one per positional argument: where its gradient goes (``None`` if nowhere).
+        needs_input_grad: one bool per positional argument.
+    """
+    is_view = False   # set True on ops whose output may share memory with input 0
+    hooks = None      # {output index: [fn]} from Tensor.register_hook
+    _saved = ()
+    _versions = ()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward")
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays for ``backward``; in-place changes to them are detected."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise RuntimeError(
+                f"Trying to backward through the graph of {self.name()} a second time (or "
+                "directly access saved tensors after they have already been freed). Saved "
+                "intermediate values of the graph are freed when you call .backward(). "
+                "Specify retain_graph=True if you need to backward through the graph a "
+                "second time.")
+        return self._saved
+
+    def name(self):
+        return type(self).__name__ + "Backward"
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls.__new__(cls)
+        requires = False
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                requires = requires or a.requires_grad
+            else:
+                arrays.append(a)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        multi = type(out) is tuple
+        outs = out if multi else (out,)
+        if not (requires and _grad_enabled):
+            results = tuple(Tensor(o) for o in outs)
+            return results if multi else results[0]
+        # One edge per positional argument: where its gradient goes. A leaf is kept
+        # itself (its .grad accumulates); an intermediate only as (its node, output
+        # index), so the graph keeps no activation alive unless an op saved it.
+        ctx.edges = edges = tuple(
+            (a.grad_fn, a._out_index, a if a.grad_fn is None else None, a.data.shape,
+             a.data.dtype) if isinstance(a, Tensor) and a.requires_grad else None
+            for a in args)
+        ctx.needs_input_grad = tuple(e is not None for e in edges)
+        ctx.n_outputs = len(outs)
+        if multi:
+            ctx.out_meta = tuple((o.shape, o.dtype) for o in outs)
+        results = []
+        for i, o in enumerate(outs):
+            t = Tensor(o)
+            if o.dtype.kind == "f":   # integer outputs (indices) are not differentiable
+                t.requires_grad = True
+                t.grad_fn, t._out_index = ctx, i
+            results.append(t)
+        if cls.is_view and isinstance(args[0], Tensor):
+            results[0]._vc = args[0]._vc   # views share their base's version counter
+        ctx._versions = ctx._record_versions(args, results) if ctx._saved else ()
+        return tuple(results) if multi else results[0]
+
+    def _record_versions(self, args, results):
+        """The version of every tensor whose array was saved for backward."""
+        versions = []
+        for arr in self._saved:
+            for t in (*args, *results):
+                if isinstance(t, Tensor) and t.data is arr:
+                    versions.append((t._vc, t._vc[0], t.data.dtype, t.data.shape))
+                    break
+        return tuple(versions)
+
+    def _check_versions(self):
+        for vc, v, dtype, shape in self._versions:
+            if vc[0] != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been "
+                    f"modified by an inplace operation: [{dtype} tensor of shape "
+                    f"{list(shape)}], which is saved by {self.name()}, is at version "
+                    f"{vc[0]}; expected version {v} instead. Compute on a copy (.clone()) "
+                    f"or make the in-place change after backward().")
+
+
+# ----------------------------------------------------------------------------- backward
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise ValueError(f"gradient of shape {grad.shape} cannot reduce to {shape}")
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    if extra:
+        grad = grad.reshape(grad.shape[extra:])
+    if grad.shape != shape:
+        raise ValueError(f"gradient of shape {grad.shape} does not match input {shape}")
+    return grad
+
+
+def _topological_order(root_fn):
+    """Nodes reachable from ``root_fn``, each before the nodes it depends on (no recursion)."""
+    order, visited = [], {id(root_fn)}
+    stack = [(root_fn, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for e in node.edges:
+            if e is not None and e[0] is not None and id(e[0]) not in visited:
+                visited.add(id(e[0]))
+                stack.append((e[0], False))
+    order.reverse()              # reversed post-order: consumers before producers
+    return order
+
+
+def run_backward(tensor, grad, retain_graph=False):
+    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it."""
+    root = tensor.grad_fn
+    if root is None:
+        tensor._accumulate(grad)
+        return
+    order = _topological_order(root)
+    # pending[id(node)]: one accumulated gradient per output of the node; popped when used
+    pending = {id(root): [None] * root.n_outputs}
+    pending[id(root)][tensor._out_index] = grad
+    for node in order:
+        outs = pending.pop(id(node), None)
+        if outs is None:
+            continue
+        if node._saved is None:
+            node.saved_tensors   # raises the "backward a second time" error
+        if node.hooks:
+            outs = node._run_hooks(outs)
+        if node.n_outputs > 1:
+            outs = [np.zeros(s, d) if g is None else g
+                    for g, (s, d) in zip(outs, node.out_meta)]
+        if node._versions:
+            node._check_versions()
+        in_grads = node.backward(node, *outs)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        if len(in_grads) != len(node.edges):
+            raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
+                               f"{len(node.edges)} inputs")
+        if not retain_graph:
+            node._saved = None
+        for edge, g in zip(node.edges, in_grads):
+            if edge is None or g is None:
+                continue
+            fn, index, leaf, shape, dtype = edge
+            if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
+                g = _check_grad(node, g, shape, dtype)
+            if fn is None:
+                leaf._accumulate(g)
+            else:
+                slot = pending.setdefault(id(fn), [None] * fn.n_outputs)
+                slot[index] = g if slot[index] is None else slot[index] + g
+
+
+def _check_grad(node, g, shape, dtype):
+    """Un-broadcast a returned gradient and check it matches its input's shape and dtype."""
+    if not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    if g.shape != shape:
+        try:
+            g = unbroadcast(g, shape)
+        except ValueError:
+            raise RuntimeError(f"{node.name()} returned a gradient of shape {g.shape} for an "
+                               f"input of shape {shape}") from None
+    if g.dtype != dtype:
+        if g.dtype.kind != "f":
+            raise RuntimeError(f"{node.name()} returned a {g.dtype} gradient for a "
+                               f"{dtype} input")
+        g = g.astype(dtype)
+    return g
+
+
+def _run_hooks(node, outs):
+    """Call hooks registered on this node's outputs; a hook may replace the gradient."""
+    outs = list(outs)
+    for index, fns in node.hooks.items():
+        if outs[index] is None:
+            continue
+        for fn in fns:
+            r = fn(Tensor(outs[index]))
+            if r is not None:
+                outs[index] = r.data if isinstance(r, Tensor) else np.asarray(r)
+    return outs
+
+
+Function._run_hooks = _run_hooks

@@ -1,0 +1,127 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``eye``,
+``rand``, ``randn``, ``randint``, ``empty``, ``linspace`` and the ``*_like`` forms.
+
+Floating results default to float32 (``backend.get_default_dtype``); random ones draw
+from minicv's generator, so ``manual_seed`` makes them reproducible.
+"""
+import numpy as np
+
+from .backend import get_default_dtype, get_rng
+from .tensor import Tensor, Device, _infer_array
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(s) for s in size)
+
+
+def _make(arr, requires_grad, device):
+    if device is not None:
+        Device(device)
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _float_dtype(dtype):
+    return get_default_dtype() if dtype is None else np.dtype(dtype)
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """A new tensor holding a copy of ``data`` (numbers, nested lists, ndarray, Tensor).
+
+    Python floats give float32 and ints int64; a NumPy array keeps its dtype.
+    """
+    return _make(_infer_array(data, dtype), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like :func:`tensor` but shares memory with an ndarray of the right dtype."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
+        return Tensor(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """Wrap an ndarray without copying (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects an np.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _make(np.zeros(_size(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _make(np.ones(_size(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    return _make(np.empty(_size(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    if dtype is None:
+        dtype = _infer_array(fill_value).dtype
+    return _make(np.full(_size((size,)), fill_value, np.dtype(dtype)), requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """Values in [start, end) with ``step``: int64 for integer arguments, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else get_default_dtype()
+    return _make(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
+                 device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None):
+    arr = get_rng().random(_size(size)).astype(_float_dtype(dtype))
+    return _make(arr, requires_grad, device)
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None):
+    arr = get_rng().standard_normal(_size(size)).astype(_float_dtype(dtype))
+    return _make(arr, requires_grad, device)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None):
+    if high is None:
+        low, high = 0, low
+    arr = get_rng().integers(low, high, size=_size((size,)))
+    return _make(arr.astype(np.dtype(dtype or np.int64)), False, device)
+
+
+def randperm(n, dtype=None, device=None):
+    return _make(get_rng().permutation(n).astype(np.dtype(dtype or np.int64)), False, device)
+
+
+def _like(fn):
+    def like(t, dtype=None, requires_grad=False, device=None):
+        return fn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape (and dtype, unless given) of ``t``."
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)

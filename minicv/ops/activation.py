@@ -1,0 +1,249 @@
+"""Activations: relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax, log_softmax.
+
+Each saves the cheaper of input and output: sigmoid and tanh differentiate through their
+output, relu through a mask. Softmax and log-softmax subtract the row maximum first so
+large logits never overflow (reference.md §9).
+"""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import get_default_dtype
+from ..tensor import as_tensor_arg
+
+
+def _float(x):
+    x = as_tensor_arg(x)
+    return x if x.dtype.kind == "f" else x.to(get_default_dtype())
+
+
+class ReLU(Function):
+    """relu(x) = max(x, 0); d/dx = 1 if x > 0 else 0; saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (y > 0)
+
+
+class LeakyReLU(Function):
+    """x if x > 0 else slope·x; saved: x."""
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x > 0, x, x * x.dtype.type(slope))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * np.where(x > 0, 1, x.dtype.type(ctx.slope)).astype(gy.dtype), None
+
+
+class ELU(Function):
+    """x if x > 0 else alpha·(exp(x) - 1); d/dx = 1 or y + alpha; saved: x, output."""
+    @staticmethod
+    def forward(ctx, x, alpha):
+        y = np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+        ctx.save_for_backward(x, y)
+        ctx.alpha = alpha
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        return gy * np.where(x > 0, 1, y + x.dtype.type(ctx.alpha)).astype(gy.dtype), None
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+class GELU(Function):
+    """Exact: x·Φ(x), d/dx = Φ(x) + x·φ(x). tanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
+        return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            u = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            t = np.tanh(u)
+            du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+        else:
+            d = _normal_cdf(x) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return (gy * d).astype(gy.dtype, copy=False), None
+
+
+_erf_ufunc = None
+
+
+def _erf(x):
+    """erf as a Numba ufunc over ``math.erf`` (exact to double precision; NumPy has none).
+
+    Compiled on first use and cached on disk, never at import.
+    """
+    global _erf_ufunc
+    if _erf_ufunc is None:
+        import numba
+
+        @numba.vectorize(cache=True)
+        def erf(v):
+            return math.erf(v)
+        _erf_ufunc = erf
+    return _erf_ufunc(x)
+
+
+def _normal_cdf(x):
+    return 0.5 * (1 + _erf(x / math.sqrt(2)))
+
+
+class Sigmoid(Function):
+    """s(x) = 1 / (1 + exp(-x)), computed without overflow; d/dx = s(1 - s); saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """d/dx tanh(x) = 1 - tanh(x)²; saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (1 - y * y)
+
+
+class Softplus(Function):
+    """(1/β)·log(1 + exp(βx)), linear above ``threshold``; d/dx = sigmoid(βx); saved: x."""
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        soft = (np.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
+        return np.where(bx > threshold, x, soft)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        s = 0.5 * (1 + np.tanh(0.5 * bx))      # sigmoid(bx), overflow-free
+        return gy * np.where(bx > ctx.threshold, 1, s).astype(gy.dtype), None, None
+
+
+class Softmax(Function):
+    """y = exp(x - max) / sum; dx = y·(gy - sum(gy·y)); saved: output."""
+    @staticmethod
+    def forward(ctx, x, dim):
+        e = np.exp(x - x.max(axis=dim, keepdims=True))
+        y = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return y * (gy - (gy * y).sum(axis=ctx.dim, keepdims=True)), None
+
+
+class LogSoftmax(Function):
+    """y = x - max - log(sum(exp(x - max))); dx = gy - softmax·sum(gy); saved: output."""
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x - x.max(axis=dim, keepdims=True)
+        y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy - np.exp(y) * gy.sum(axis=ctx.dim, keepdims=True), None
+
+
+# ----------------------------------------------------------------------------- wrappers
+
+def relu(x, inplace=False):
+    return ReLU.apply(_float(x))
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    return LeakyReLU.apply(_float(x), negative_slope)
+
+
+def elu(x, alpha=1.0, inplace=False):
+    return ELU.apply(_float(x), alpha)
+
+
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(_float(x), approximate)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(_float(x))
+
+
+def tanh(x):
+    return Tanh.apply(_float(x))
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(_float(x), beta, threshold)
+
+
+def _softmax_dim(x, dim, name):
+    if dim is None:
+        # PyTorch's legacy implicit choice: dim 0 for 0-, 1- and 3-D input, else 1.
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    if x.ndim == 0:
+        return None
+    if not -x.ndim <= dim < x.ndim:
+        raise IndexError(f"{name}: dim {dim} is out of range for a {x.ndim}-D tensor")
+    return dim % x.ndim
+
+
+def softmax(x, dim=None, dtype=None):
+    x = _float(x) if dtype is None else as_tensor_arg(x).to(dtype)
+    d = _softmax_dim(x, dim, "softmax")
+    if d is None:
+        return Softmax.apply(x.reshape(1), 0).reshape(())
+    return Softmax.apply(x, d)
+
+
+def log_softmax(x, dim=None, dtype=None):
+    x = _float(x) if dtype is None else as_tensor_arg(x).to(dtype)
+    d = _softmax_dim(x, dim, "log_softmax")
+    if d is None:
+        return LogSoftmax.apply(x.reshape(1), 0).reshape(())
+    return LogSoftmax.apply(x, d)

@@ -1,0 +1,392 @@
+"""Elementwise arithmetic: + - * / pow, exp, log, sqrt, abs, clamp, maximum, minimum, where.
+
+Binary ops broadcast like NumPy; their backward returns gradients in the broadcast
+shape and the engine (``autograd.unbroadcast``) sums them back to each input's shape.
+Dtype promotion (PyTorch's rule, ``backend.result_dtype``) happens in :func:`promote`
+before the op runs, so every ``forward`` sees operands of one dtype.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..backend import result_dtype, scalar_dtype, get_default_dtype
+from ..tensor import Tensor, as_tensor_arg
+
+
+_SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def promote(a, b):
+    """Bring two operands (tensors, arrays or Python numbers) to the dtype of ``a op b``."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    if ta and tb:
+        if a.data.dtype == b.data.dtype:
+            return a, b
+        dt = result_dtype(a.dtype, a.ndim, b.dtype, b.ndim)
+        return (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))
+    if ta and isinstance(b, _SCALARS):
+        dt = scalar_dtype(b, a.dtype)
+        return (a if a.dtype == dt else a.to(dt)), dt.type(b)
+    if tb and isinstance(a, _SCALARS):
+        dt = scalar_dtype(a, b.dtype)
+        return dt.type(a), (b if b.dtype == dt else b.to(dt))
+    return promote(as_tensor_arg(a), as_tensor_arg(b))
+
+
+def _float_operands(a, b):
+    """Like :func:`promote`, but integer results become the default float (true division)."""
+    a, b = promote(a, b)
+    dt = a.dtype if isinstance(a, Tensor) else np.asarray(a).dtype
+    if dt.kind != "f":
+        f = get_default_dtype()
+        a = a.to(f) if isinstance(a, Tensor) else f.type(a)
+        b = b.to(f) if isinstance(b, Tensor) else f.type(b)
+    return a, b
+
+
+class Cast(Function):
+    """Change dtype; the gradient is cast back by the engine."""
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, None
+
+
+class Add(Function):
+    """d(a+b)/da = 1, d(a+b)/db = 1."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """d(a-b)/da = 1, d(a-b)/db = -1."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, (-gy if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """d(ab)/da = b, d(ab)/db = a; saved: a, b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = gy * b if ctx.needs_input_grad[0] else None
+        gb = gy * a if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """d(a/b)/da = 1/b, d(a/b)/db = -a/b²; saved: a, b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        ga = gy / b if ctx.needs_input_grad[0] else None
+        gb = -gy * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, gy):
+        return -gy
+
+
+class Pow(Function):
+    """d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·log a (a > 0); saved: a, b, output."""
+    @staticmethod
+    def forward(ctx, a, b):
+        y = a ** b
+        ctx.save_for_backward(a, b, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, y = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = gy * b * a ** (b - 1)
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = gy * np.where(a > 0, y * np.log(np.where(a > 0, a, 1)), 0)
+        return ga, gb
+
+
+class Exp(Function):
+    """d/dx exp(x) = exp(x); saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * y
+
+
+class Log(Function):
+    """d/dx log(x) = 1/x; saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / x
+
+
+class Sqrt(Function):
+    """d/dx sqrt(x) = 1 / (2 sqrt(x)); saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy / (2 * y)
+
+
+class Abs(Function):
+    """d/dx |x| = sign(x) (0 at 0, as PyTorch); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * np.sign(x)
+
+
+class Clamp(Function):
+    """Gradient passes where min <= x <= max (PyTorch includes the bounds); saved: x."""
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        y = x
+        if lo is not None:
+            y = np.maximum(y, lo)
+        if hi is not None:
+            y = np.minimum(y, hi)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        mask = np.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            mask &= x >= ctx.lo
+        if ctx.hi is not None:
+            mask &= x <= ctx.hi
+        return gy * mask, None, None
+
+
+class Maximum(Function):
+    """Gradient to the larger input; ties split it half and half (PyTorch); saved: a, b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        w = (a > b) + 0.5 * (a == b)
+        return gy * w, gy * (1 - w)
+
+
+class Minimum(Function):
+    """Gradient to the smaller input; ties split it half and half (PyTorch); saved: a, b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        w = (a < b) + 0.5 * (a == b)
+        return gy * w, gy * (1 - w)
+
+
+class Where(Function):
+    """out = a where cond else b; gradient flows to the chosen side."""
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        zero = np.zeros((), gy.dtype)
+        return None, np.where(ctx.cond, gy, zero), np.where(ctx.cond, zero, gy)
+
+
+# ----------------------------------------------------------------------------- wrappers
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote(a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = promote(a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    a, b = promote(a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b, rounding_mode=None):
+    if rounding_mode is not None:
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got "
+                             f"{rounding_mode!r}")
+        a, b = promote(a, b)
+        xa, xb = np.asarray(_arr(a)), np.asarray(_arr(b))
+        q = np.floor_divide(xa, xb) if rounding_mode == "floor" else np.trunc(xa / xb)
+        return Tensor(np.asarray(q).astype(np.result_type(xa, xb), copy=False))
+    a, b = _float_operands(a, b)
+    return Div.apply(a, b)
+
+
+def _arr(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(a, b):
+    a, b = promote(a, b)
+    return Pow.apply(a, b)
+
+
+def _float_unary(fn, x):
+    x = as_tensor_arg(x)
+    if x.dtype.kind != "f":
+        x = x.to(get_default_dtype())
+    return fn.apply(x)
+
+
+def exp(x):
+    return _float_unary(Exp, x)
+
+
+def log(x):
+    return _float_unary(Log, x)
+
+
+def sqrt(x):
+    return _float_unary(Sqrt, x)
+
+
+def abs(x):
+    return Abs.apply(as_tensor_arg(x))
+
+
+def clamp(x, min=None, max=None):
+    """Clamp every element into [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
+    x = as_tensor_arg(x)
+    return Clamp.apply(x, _scalar(min, x), _scalar(max, x))
+
+
+def _scalar(v, x):
+    if v is None:
+        return None
+    if isinstance(v, Tensor):
+        return v.data.astype(x.dtype)
+    return x.dtype.type(v)
+
+
+def maximum(a, b):
+    a, b = promote(as_tensor_arg(a), b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = promote(as_tensor_arg(a), b)
+    return Minimum.apply(a, b)
+
+
+def where(condition, input, other):
+    """Pick ``input`` where ``condition`` is true, else ``other`` (broadcasting all three)."""
+    cond = np.asarray(_arr(condition))
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where expected a bool condition, got {cond.dtype}")
+    a, b = promote(input, other)
+    a, b = as_tensor_arg(a), as_tensor_arg(b)
+    return Where.apply(cond, a, b)
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+def _compare(op, a, b):
+    xa, xb = _arr(a), _arr(b)
+    return Tensor(np.asarray(op(xa, xb)))
+
+
+def eq(a, b):
+    return _compare(np.equal, a, b)
+
+
+def ne(a, b):
+    return _compare(np.not_equal, a, b)
+
+
+def lt(a, b):
+    return _compare(np.less, a, b)
+
+
+def le(a, b):
+    return _compare(np.less_equal, a, b)
+
+
+def gt(a, b):
+    return _compare(np.greater, a, b)
+
+
+def ge(a, b):
+    return _compare(np.greater_equal, a, b)

@@ -1,0 +1,64 @@
+"""Matrix products: ``matmul`` with NumPy's 1-D, 2-D and batched-broadcast rules."""
+import numpy as np
+
+from ..autograd import Function
+from .elementwise import promote
+from ..tensor import as_tensor_arg
+
+
+class MatMul(Function):
+    """C = A @ B; dA = dC @ Bᵀ, dB = Aᵀ @ dC (batch axes summed by the engine).
+
+    1-D operands are promoted to matrices (a row for A, a column for B) for the
+    backward formulas, then the added axis is removed again.
+    """
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, gc):
+        a, b = ctx.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a              # (.., n, k)
+        b2 = b[:, None] if b.ndim == 1 else b              # (.., k, m)
+        out2 = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2],
+                                                                    b2.shape[-1])
+        gc2 = gc.reshape(out2)                             # (.., n, m)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = np.matmul(gc2, np.swapaxes(b2, -1, -2))   # (.., n, k)
+            if a.ndim == 1:
+                ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
+        if ctx.needs_input_grad[1]:
+            gb = np.matmul(np.swapaxes(a2, -1, -2), gc2)   # (.., k, m)
+            if b.ndim == 1:
+                gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
+        return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with broadcasting over batch dimensions (``a @ b``).
+
+    Shape: (*, n, k) @ (*, k, m) -> (*, n, m); a 1-D operand is a vector.
+    """
+    a, b = as_tensor_arg(a), as_tensor_arg(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        sa = "x".join(map(str, a.shape))
+        sb = "x".join(map(str, b.shape))
+        raise ValueError(f"matmul: shapes cannot be multiplied ({sa} and {sb}): the last "
+                         f"dimension of the first ({ka}) must equal the "
+                         f"{'first' if b.ndim == 1 else 'second-to-last'} dimension of the "
+                         f"second ({kb})")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions {a.shape[:-2]} and {b.shape[:-2]} do not "
+                         f"broadcast (shapes {tuple(a.shape)} and {tuple(b.shape)})") from None
+    a, b = promote(a, b)
+    return MatMul.apply(a, b)

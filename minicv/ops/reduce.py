@@ -1,0 +1,256 @@
+"""Reductions: sum, mean, var, std, max, min, argmax, argmin, logsumexp.
+
+``dim`` (an int, a tuple, or None for all) and ``keepdim`` follow PyTorch. Backward
+re-inserts the reduced axes (``_expand_back``) and broadcasts the upstream gradient.
+"""
+import builtins
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import get_default_dtype
+from ..tensor import Tensor, as_tensor_arg
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def normalize_dims(dim, ndim, name="dim"):
+    """``dim`` as a sorted tuple of non-negative axes, or None for all axes."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if len(dims) == 0:
+        return None
+    out = []
+    rank = builtins.max(ndim, 1)
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-rank}, {rank - 1}], but got {d})")
+        out.append(int(d) % rank)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} {dim} names the same dimension twice")
+    return tuple(sorted(out)) if ndim else None
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """Reshape a reduced gradient so it broadcasts against the input of ``shape``."""
+    if keepdim or axes is None and g.ndim == 0:
+        return g
+    if axes is None:
+        return g.reshape((1,) * len(shape))
+    return np.expand_dims(g, axes)
+
+
+class Sum(Function):
+    """d/dx sum(x) = 1 broadcast over the reduced axes."""
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, gy):
+        g = _expand_back(gy, ctx.shape, ctx.axes, ctx.keepdim)
+        return np.broadcast_to(g, ctx.shape), None, None
+
+
+class Mean(Function):
+    """d/dx mean(x) = 1/n broadcast over the reduced axes (n = reduced element count)."""
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
+        y = np.asarray(x.mean(axis=axes, keepdims=keepdim))
+        ctx.n = x.size // builtins.max(y.size, 1) if x.size else 0
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        g = _expand_back(gy, ctx.shape, ctx.axes, ctx.keepdim) / builtins.max(ctx.n, 1)
+        return np.broadcast_to(g, ctx.shape).astype(gy.dtype, copy=False), None, None
+
+
+class Var(Function):
+    """var = sum((x - mean)²) / (n - correction); dx = 2(x - mean)/(n - correction)."""
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        mean = x.mean(axis=axes, keepdims=True)
+        diff = x - mean
+        n = x.size // builtins.max(mean.size, 1)
+        denom = builtins.max(n - correction, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = (diff * diff).sum(axis=axes, keepdims=keepdim) / x.dtype.type(denom)
+        ctx.save_for_backward(diff)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
+        return np.asarray(y).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (diff,) = ctx.saved_tensors
+        g = _expand_back(gy, diff.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * diff * (2 / diff.dtype.type(ctx.denom))).astype(gy.dtype), None, None, None
+
+
+class MaxAll(Function):
+    """Global max (or min); ties share the gradient evenly, as in PyTorch; saved: x, y."""
+    @staticmethod
+    def forward(ctx, x, is_min):
+        if x.size == 0:
+            raise RuntimeError("max()/min() of an empty tensor is undefined: give a "
+                               "non-empty tensor or use dim= with a non-zero size")
+        y = np.asarray(x.min() if is_min else x.max())
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        mask = x == y
+        return gy * mask / mask.sum(), None
+
+
+class MaxDim(Function):
+    """max/min along ``dim`` with indices; the gradient goes to the returned index."""
+    @staticmethod
+    def forward(ctx, x, dim, keepdim, is_min):
+        idx = (np.argmin if is_min else np.argmax)(x, axis=dim, keepdims=True)
+        vals = np.take_along_axis(x, idx, axis=dim)
+        ctx.shape, ctx.dim, ctx.keepdim, ctx.idx = x.shape, dim, keepdim, idx
+        if not keepdim:
+            vals, idx = vals.squeeze(dim), idx.squeeze(dim)
+        return vals, idx.astype(np.int64)
+
+    @staticmethod
+    def backward(ctx, gv, gi):
+        if not ctx.keepdim:
+            gv = np.expand_dims(gv, ctx.dim)
+        gx = np.zeros(ctx.shape, gv.dtype)
+        np.put_along_axis(gx, ctx.idx, gv, axis=ctx.dim)
+        return gx, None, None, None
+
+
+class LogSumExp(Function):
+    """log Σ exp(x), shifted by the max; d/dx = softmax(x); saved: x, output."""
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        m = x.max(axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else np.asarray(y.squeeze(axis=axes))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
+        return g * np.exp(x - y), None, None
+
+
+# ----------------------------------------------------------------------------- wrappers
+
+def sum(x, dim=None, keepdim=False, dtype=None):
+    x = as_tensor_arg(x)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.to(np.int64)
+    return Sum.apply(x, normalize_dims(dim, x.ndim), keepdim)
+
+
+def _floating(x, op):
+    x = as_tensor_arg(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}() needs a floating tensor, got {x.dtype}: call .float() "
+                        f"first (PyTorch refuses integer input too)")
+    return x
+
+
+def mean(x, dim=None, keepdim=False, dtype=None):
+    x = as_tensor_arg(x)
+    x = x.to(dtype) if dtype is not None else _floating(x, "mean")
+    return Mean.apply(x, normalize_dims(dim, x.ndim), keepdim)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased in (None, True) else 0
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch)."""
+    if isinstance(dim, bool):           # var(x, False): the legacy positional unbiased
+        dim, unbiased = None, dim
+    x = _floating(x, "var")
+    return Var.apply(x, normalize_dims(dim, x.ndim), _correction(unbiased, correction),
+                     keepdim)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def _single_dim(dim, ndim):
+    return normalize_dims(dim, ndim)[0] if ndim else 0
+
+
+def _max_min(x, dim, keepdim, is_min):
+    x = as_tensor_arg(x)
+    if dim is None:
+        return MaxAll.apply(x, is_min)
+    if x.ndim == 0:
+        return values_indices(x, Tensor(np.zeros((), np.int64)))
+    d = _single_dim(dim, x.ndim)
+    if x.shape[d] == 0:
+        raise IndexError(f"cannot take max/min over dimension {d} of size 0")
+    vals, idx = MaxDim.apply(x, d, keepdim, is_min)
+    return values_indices(vals, idx)
+
+
+def max(x, dim=None, keepdim=False):
+    """Global max, or ``(values, indices)`` along ``dim`` (first index among ties)."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+        return maximum(x, dim)
+    return _max_min(x, dim, keepdim, False)
+
+
+def min(x, dim=None, keepdim=False):
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+        return minimum(x, dim)
+    return _max_min(x, dim, keepdim, True)
+
+
+def amax(x, dim=None, keepdim=False):
+    x = as_tensor_arg(x)
+    if dim is None:
+        return MaxAll.apply(x, False)
+    return _max_min(x, dim, keepdim, False).values
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the first maximum (flattened when ``dim`` is None), as int64."""
+    data = np.asarray(as_tensor_arg(x).data)
+    if dim is None:
+        return Tensor(np.asarray(np.argmax(data), dtype=np.int64))
+    d = _single_dim(dim, data.ndim)
+    return Tensor(np.argmax(data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(x, dim=None, keepdim=False):
+    data = np.asarray(as_tensor_arg(x).data)
+    if dim is None:
+        return Tensor(np.asarray(np.argmin(data), dtype=np.int64))
+    d = _single_dim(dim, data.ndim)
+    return Tensor(np.argmin(data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def logsumexp(x, dim, keepdim=False):
+    x = as_tensor_arg(x)
+    if x.dtype.kind != "f":
+        x = x.to(get_default_dtype())
+    return LogSumExp.apply(x, normalize_dims(dim, x.ndim), keepdim)

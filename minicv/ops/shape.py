@@ -1,0 +1,364 @@
+"""Shape ops: reshape/view, transpose, permute, flatten, squeeze, unsqueeze, expand,
+cat, stack, split, chunk, indexing and pad.
+
+Most are views: they move no data forward and their backward is the inverse view of the
+gradient. Indexing with integer arrays scatter-adds in backward (``np.add.at``) so a
+repeated index accumulates instead of overwriting.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor_arg
+
+
+def _dim(d, ndim):
+    if not -ndim <= d < max(ndim, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
+    return d % max(ndim, 1)
+
+
+class Reshape(Function):
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    """Axis permutation; backward applies the inverse permutation."""
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy.transpose(np.argsort(ctx.axes)), None
+
+
+class Expand(Function):
+    """Broadcast view; the engine sums the gradient back to the input's shape."""
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, None
+
+
+class GetItem(Function):
+    """y = x[key]; basic keys give a view, integer/bool arrays a copy (scatter-add back)."""
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, key, advanced):
+        ctx.shape, ctx.key, ctx.advanced = x.shape, key, advanced
+        return np.asarray(x[key])
+
+    @staticmethod
+    def backward(ctx, gy):
+        gx = np.zeros(ctx.shape, gy.dtype)
+        if ctx.advanced:
+            np.add.at(gx, ctx.key, gy)
+        else:
+            gx[ctx.key] = gy
+        return gx, None, None
+
+
+class GetItemCopy(GetItem):
+    """Advanced indexing returns a copy, so it does not share the version counter."""
+    is_view = False
+
+
+class Cat(Function):
+    """Concatenate along ``dim``; backward slices the gradient back into pieces."""
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([x.shape[dim] for x in xs])[:-1]
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return tuple(np.split(gy, ctx.bounds, axis=ctx.dim))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return tuple(np.moveaxis(gy, ctx.dim, 0))
+
+
+class Split(Function):
+    """Pieces of ``x`` along ``dim`` at ``bounds``; backward concatenates the gradients."""
+    @staticmethod
+    def forward(ctx, x, bounds, dim):
+        ctx.dim = dim
+        return tuple(np.split(x, bounds, axis=dim))
+
+    @staticmethod
+    def backward(ctx, *gys):
+        return np.concatenate(gys, axis=ctx.dim), None, None
+
+
+class Pad(Function):
+    """Constant, reflect or replicate padding; backward folds padded cells onto sources."""
+    @staticmethod
+    def forward(ctx, x, widths, mode, value):
+        ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
+        if mode == "constant":
+            return np.pad(x, widths, mode="constant", constant_values=value)
+        return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                       "circular": "wrap"}[mode])
+
+    @staticmethod
+    def backward(ctx, gy):
+        g = gy
+        for axis, (lo, hi) in enumerate(ctx.widths):
+            if lo == 0 and hi == 0:
+                continue
+            n = ctx.shape[axis]
+            if ctx.mode == "constant":
+                g = np.take(g, np.arange(lo, lo + n), axis=axis)
+                continue
+            src = _pad_source_index(n, lo, hi, ctx.mode)   # padded index -> input index
+            moved = np.moveaxis(g, axis, 0)
+            out = np.zeros((n,) + moved.shape[1:], g.dtype)
+            np.add.at(out, src, moved)
+            g = np.moveaxis(out, 0, axis)
+        return g, None, None, None
+
+
+def _pad_source_index(n, lo, hi, mode):
+    """For each position of a padded axis, the input index it copies."""
+    i = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    period = 2 * (n - 1)                 # reflect without repeating the edge
+    i = np.abs(i) % period
+    return np.where(i < n, i, period - i)
+
+
+# ----------------------------------------------------------------------------- wrappers
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape):
+    x = as_tensor_arg(x)
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x if not x.requires_grad else Reshape.apply(x, shape)
+    try:
+        return Reshape.apply(x, shape)
+    except ValueError:
+        raise ValueError(f"shape {list(shape)} is invalid for input of size {x.numel()} "
+                         f"(shape {list(x.shape)})") from None
+
+
+def permute(x, *dims):
+    x = as_tensor_arg(x)
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
+                         f"{x.ndim} dimensions (shape {list(x.shape)})")
+    dims = tuple(_dim(d, x.ndim) for d in dims)
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of {x.ndim} dimensions")
+    return Permute.apply(x, dims)
+
+
+def transpose(x, dim0, dim1):
+    x = as_tensor_arg(x)
+    if x.ndim < 2 and x.ndim == 0:
+        return x
+    axes = list(range(x.ndim))
+    d0, d1 = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return Permute.apply(x, tuple(axes))
+
+
+def t(x):
+    x = as_tensor_arg(x)
+    if x.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {x.ndim}")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    x = as_tensor_arg(x)
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:]
+    return reshape(x, shape)
+
+
+def squeeze(x, dim=None):
+    x = as_tensor_arg(x)
+    if dim is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        dims = {_dim(d, x.ndim) for d in ((dim,) if isinstance(dim, int) else dim)}
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    x = as_tensor_arg(x)
+    d = _dim(dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def expand(x, *sizes):
+    x = as_tensor_arg(x)
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be >= the "
+                         f"tensor's dimensions ({x.ndim})")
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s
+                  for i, s in enumerate(sizes))
+    for i, n in enumerate(x.shape):
+        if n != 1 and n != shape[lead + i]:
+            raise ValueError(f"expand: size {shape[lead + i]} at dim {lead + i} does not "
+                             f"match the existing size {n} (shape {list(x.shape)} to "
+                             f"{list(sizes)}); only size-1 dimensions can expand")
+    return Expand.apply(x, shape)
+
+
+def _same_dtype(tensors, name):
+    from .elementwise import promote
+    tensors = [as_tensor_arg(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{name}() expects a non-empty list of tensors")
+    first = tensors[0]
+    for i in range(1, len(tensors)):
+        if tensors[i].dtype != first.dtype:
+            first, _ = promote(first, tensors[i])
+    return [t if t.dtype == first.dtype else t.to(first.dtype) for t in tensors]
+
+
+def cat(tensors, dim=0):
+    """Concatenate tensors along an existing dimension (all other sizes must match)."""
+    tensors = _same_dtype(tensors, "cat")
+    nd = tensors[0].ndim
+    d = _dim(dim, nd)
+    for i, t in enumerate(tensors):
+        if t.ndim != nd or t.shape[:d] + t.shape[d + 1:] != \
+                tensors[0].shape[:d] + tensors[0].shape[d + 1:]:
+            raise ValueError(f"cat: sizes of tensors must match except in dimension {d}; "
+                             f"tensor 0 has shape {list(tensors[0].shape)}, tensor {i} has "
+                             f"{list(t.shape)}")
+    return Cat.apply(*tensors, dim=d)
+
+
+def stack(tensors, dim=0):
+    """Stack same-shaped tensors along a new dimension."""
+    tensors = _same_dtype(tensors, "stack")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack expects each tensor to be equal size, but got "
+                             f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at "
+                             f"entry {i}")
+    return Stack.apply(*tensors, dim=_dim(dim, tensors[0].ndim + 1))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Split into pieces of ``split_size`` (last one smaller) or of the listed sizes."""
+    x = as_tensor_arg(x)
+    d = _dim(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split sizes {sizes} sum to {sum(sizes)}, but dimension {d} "
+                             f"has size {n}")
+    bounds = np.cumsum(sizes)[:-1].tolist()
+    out = Split.apply(x, bounds, d)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def chunk(x, chunks, dim=0):
+    x = as_tensor_arg(x)
+    n = x.shape[_dim(dim, x.ndim)]
+    size = -(-n // int(chunks)) if n else 1
+    return split(x, max(size, 1), dim)
+
+
+def _index_key(key):
+    """Convert tensors inside an index to arrays; say whether the key is 'advanced'."""
+    items = key if isinstance(key, tuple) else (key,)
+    advanced = False
+    out = []
+    for k in items:
+        if isinstance(k, Tensor):
+            k = k.data
+        if isinstance(k, list):
+            k = np.asarray(k)
+        if isinstance(k, np.ndarray):
+            if k.dtype.kind not in "biu":
+                raise IndexError(f"tensors used as indices must be integer or bool, got "
+                                 f"{k.dtype}")
+            advanced = True
+        out.append(k)
+    return (tuple(out) if isinstance(key, tuple) else out[0]), advanced
+
+
+def getitem(x, key):
+    key, advanced = _index_key(key)
+    try:
+        return (GetItemCopy if advanced else GetItem).apply(x, key, advanced)
+    except IndexError as e:
+        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """Pad the last ``len(pad)//2`` dimensions: ``pad = (left, right, top, bottom, ...)``."""
+    x = as_tensor_arg(x)
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding length must be even and at most 2*ndim "
+                         f"({2 * x.ndim}), got {len(pad)}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
+                         f"'circular', got {mode!r}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding {pad} is not supported; slice instead")
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+        n = x.shape[x.ndim - 1 - i]
+        if mode == "reflect" and max(pad[2 * i], pad[2 * i + 1]) >= n:
+            raise ValueError(f"pad: reflect padding ({pad[2 * i]}, {pad[2 * i + 1]}) must "
+                             f"be smaller than the dimension size {n}")
+    return Pad.apply(x, tuple(widths), mode, value)

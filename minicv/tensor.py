@@ -1,0 +1,439 @@
+"""``Tensor``: an ndarray, the node that made it, and its gradient.
+
+A tensor holds ``data`` (a NumPy array), ``requires_grad``, ``grad`` (a Tensor or None),
+and for results of differentiable ops ``grad_fn``, the :class:`~minicv.autograd.Function`
+node that produced it. The methods are thin: they call the ops in ``minicv.ops``.
+
+In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``fill_``...) exist for
+optimizers and initialisers. They bump a version counter shared with views, so a later
+backward through an op that saved the old values raises instead of using them.
+"""
+import weakref
+
+import numpy as np
+
+from . import autograd
+from .backend import get_default_dtype
+
+_FLOAT_KINDS = "f"
+
+
+class Device:
+    """Where a tensor lives: ``Device("cpu")``. (The GPU backend adds "cuda".)"""
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu"):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        kind, _, idx = str(spec).partition(":")
+        if kind != "cpu":
+            raise RuntimeError(
+                f"device {spec!r} is not available: this minicv build computes on the CPU "
+                f"only (device='cpu'); the CuPy GPU backend is not installed")
+        self.type, self.index = kind, int(idx) if idx else None
+
+    def __eq__(self, other):
+        other = Device(other) if isinstance(other, str) else other
+        return isinstance(other, Device) and (self.type, self.index) == (other.type,
+                                                                         other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = Device("cpu")
+
+
+def _infer_array(data, dtype=None):
+    """Array from Python data: floats become float32 (the default), ints int64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    arr = np.array(data)
+    if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        arr = arr.astype(get_default_dtype())
+    elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype "
+                        f"{arr.dtype}: give numbers, nested lists or a numeric array")
+    return arr
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it for autograd.
+
+    ``Tensor(ndarray)`` wraps the array without copying; ``minicv.tensor(data)`` copies.
+    """
+    __array_priority__ = 1000           # make ndarray <op> Tensor call our reflected ops
+    # Defaults live on the class, so creating a tensor sets only what differs.
+    grad = None
+    grad_fn = None
+    _out_index = 0
+    _retains_grad = False
+    _hooks = None
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if type(data) is not np.ndarray or dtype is not None:
+            data = _infer_array(data, dtype)
+        self.data = data
+        self._vc = [0]                  # version counter, shared with views
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ properties
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    device = property(lambda self: CPU)
+    is_leaf = property(lambda self: self.grad_fn is None)
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    mT = property(lambda self: self.transpose(-2, -1))
+    _version = property(lambda self: self._vc[0])
+
+    def size(self, dim=None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    # ------------------------------------------------------------------ autograd API
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+            raise RuntimeError(f"only tensors of floating point dtype can require gradients, "
+                               f"got {self.data.dtype}: convert with .float() first")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad of leaf tensors; use "
+                               ".detach() to get a tensor outside the graph")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have "
+                               "a grad_fn: nothing to differentiate (did you compute it under "
+                               "no_grad, or forget requires_grad=True on the inputs?)")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                                   f"this tensor has shape {list(self.shape)}: pass "
+                                   f"gradient= of the same shape, or reduce it (e.g. .sum())")
+            g = np.ones(self.shape, self.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if g.shape != self.shape:
+                raise RuntimeError(f"gradient has shape {list(g.shape)} but the tensor has "
+                                   f"shape {list(self.shape)}")
+            g = g.astype(self.dtype, copy=False)
+        autograd.run_backward(self, g, retain_graph)
+
+    def _accumulate(self, g):
+        """Add a gradient into this leaf's ``.grad`` (after its hooks)."""
+        if self._hooks:
+            for fn in self._hooks:
+                r = fn(Tensor(g))
+                if r is not None:
+                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+        if self.grad is None:
+            self.grad = Tensor(np.array(g, dtype=self.dtype, copy=True))
+        else:
+            self.grad.data = self.grad.data + g
+
+    def detach(self):
+        """The same data, cut from the graph (shares memory and version counter)."""
+        out = Tensor(self.data)
+        out._vc = self._vc
+        return out
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` of this intermediate tensor after backward (no-op on leaves)."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = weakref.ref(self)
+
+        def store(g):
+            t = ref()
+            if t is not None:
+                t.grad = Tensor(g.data.copy()) if t.grad is None else t.grad + g
+        self.register_hook(store)
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed; it may return a
+        replacement. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node.hooks is None:
+                node.hooks = {}
+            hooks = node.hooks.setdefault(self._out_index, [])
+        hooks.append(fn)
+        return _HookHandle(hooks, fn)
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; use "
+                               "tensor.detach().numpy()")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"a tensor with {self.data.size} elements cannot be converted "
+                             f"to a Python scalar")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} values is "
+                               "ambiguous: use .any() or .all()")
+        return bool(self.data.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be an index")
+        return int(self.data.item())
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``; differentiable cast."""
+        for a in args:
+            if isinstance(a, (str, Device)):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            Device(device)               # validates; only the CPU exists here
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return self.clone() if copy else self
+        from .ops.elementwise import Cast
+        return Cast.apply(self, np.dtype(dtype))
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def clone(self):
+        from .ops.elementwise import Cast
+        return Cast.apply(self, self.dtype) if self.requires_grad else \
+            Tensor(self.data.copy())
+
+    def contiguous(self):
+        return self
+
+    def is_contiguous(self):
+        return self.data.flags.c_contiguous
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (get_default_dtype(), np.int64) and self.data.dtype != bool:
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    # ------------------------------------------------------------------ in-place updates
+    def _inplace(self, name):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError(
+                f"{name}() on a tensor that requires grad would hide the change from "
+                f"autograd; do it inside `with minicv.no_grad():` (as optimizers do), or on "
+                f".detach()")
+        self._vc[0] += 1
+        return self.data
+
+    def add_(self, other, alpha=1):
+        d = self._inplace("add_")
+        o = other.data if isinstance(other, Tensor) else other
+        d += o if alpha == 1 else o * alpha
+        return self
+
+    def sub_(self, other, alpha=1):
+        return self.add_(other, -alpha)
+
+    def mul_(self, other):
+        d = self._inplace("mul_")
+        d *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other):
+        d = self._inplace("div_")
+        d /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def addcmul_(self, t1, t2, value=1):
+        d = self._inplace("addcmul_")
+        d += value * _arr(t1) * _arr(t2)
+        return self
+
+    def addcdiv_(self, t1, t2, value=1):
+        d = self._inplace("addcdiv_")
+        d += value * _arr(t1) / _arr(t2)
+        return self
+
+    def clamp_(self, min=None, max=None):
+        d = self._inplace("clamp_")
+        np.clip(d, min, max, out=d)
+        return self
+
+    def zero_(self):
+        self._inplace("zero_")[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._inplace("fill_")[...] = _arr(value)
+        return self
+
+    def copy_(self, src):
+        d = self._inplace("copy_")
+        s = _arr(src)
+        try:
+            d[...] = s
+        except ValueError:
+            raise ValueError(f"copy_: source of shape {list(np.shape(s))} does not "
+                             f"broadcast to the destination shape {list(d.shape)}") from None
+        return self
+
+    def normal_(self, mean=0.0, std=1.0):
+        from .backend import get_rng
+        self._inplace("normal_")[...] = get_rng().normal(mean, std, self.shape)
+        return self
+
+    def uniform_(self, a=0.0, b=1.0):
+        from .backend import get_rng
+        self._inplace("uniform_")[...] = get_rng().uniform(a, b, self.shape)
+        return self
+
+    __hash__ = object.__hash__
+
+
+class _HookHandle:
+    def __init__(self, hooks, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self):
+        if self._fn in self._hooks:
+            self._hooks.remove(self._fn)
+
+
+def _arr(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def as_tensor_arg(x):
+    """Wrap a non-tensor operand (number, list, ndarray) as a constant tensor."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+autograd.Tensor = Tensor
+
+
+def _install_methods():
+    """Attach the op wrappers as methods and operators (kept out of the class body)."""
+    from .ops import elementwise as E, activation as A, reduce as R, shape as S
+    from .ops import linalg as L
+    T = Tensor
+
+    def rev(fn):
+        return lambda self, other: fn(other, self)
+
+    T.__add__, T.__radd__ = E.add, rev(E.add)
+    T.__sub__, T.__rsub__ = E.sub, rev(E.sub)
+    T.__mul__, T.__rmul__ = E.mul, rev(E.mul)
+    T.__truediv__, T.__rtruediv__ = E.div, rev(E.div)
+    T.__pow__, T.__rpow__ = E.pow, rev(E.pow)
+    T.__matmul__, T.__rmatmul__ = L.matmul, rev(L.matmul)
+    T.__neg__ = E.neg
+    T.__pos__ = lambda self: self
+    T.__abs__ = E.abs
+    T.__floordiv__ = lambda a, b: E.div(a, b, rounding_mode="floor")
+    T.__eq__, T.__ne__, T.__lt__ = E.eq, E.ne, E.lt
+    T.__le__, T.__gt__, T.__ge__ = E.le, E.gt, E.ge
+    T.__getitem__ = S.getitem
+    for name in ("add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "abs", "clamp",
+                 "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "neg"):
+        setattr(T, name, getattr(E, name))
+    T.clip = E.clamp
+    for name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
+        setattr(T, name, getattr(A, name))
+    for name in ("sum", "mean", "var", "std", "max", "min", "amax", "argmax", "argmin",
+                 "logsumexp"):
+        setattr(T, name, getattr(R, name))
+    for name in ("reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze",
+                 "expand", "split", "chunk", "t"):
+        setattr(T, name, getattr(S, name))
+    T.view = S.reshape
+    T.matmul = L.matmul
+    T.expand_as = lambda self, other: S.expand(self, other.shape)
+    T.view_as = lambda self, other: S.reshape(self, other.shape)
+    T.reshape_as = T.view_as
+    T.any = lambda self, dim=None: Tensor(np.asarray(self.data.any(axis=dim)))
+    T.all = lambda self, dim=None: Tensor(np.asarray(self.data.all(axis=dim)))
+    T.sign = lambda self: Tensor(np.sign(self.data))
+    T.square = lambda self: E.mul(self, self)
+    T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
+    T.reciprocal = lambda self: E.div(1.0, self)

@@ -1,0 +1,85 @@
+"""Shape ops and indexing: forward against NumPy, gradchecks, accumulation of repeats."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as hs
+
+import minicv as mc
+from minicv.ops.shape import pad
+from minicv.testing import gradcheck, strategies as st
+
+
+@given(x=st.tensors(shape=(2, 3, 4)))
+def test_views(x):
+    cases = [
+        (lambda t: t.reshape(4, 6), lambda a: a.reshape(4, 6)),
+        (lambda t: t.view(-1), lambda a: a.reshape(-1)),
+        (lambda t: t.transpose(0, 2), lambda a: a.swapaxes(0, 2)),
+        (lambda t: t.permute(2, 0, 1), lambda a: a.transpose(2, 0, 1)),
+        (lambda t: t.flatten(1), lambda a: a.reshape(2, 12)),
+        (lambda t: t.unsqueeze(1), lambda a: a[:, None]),
+        (lambda t: t[:, :1].squeeze(1), lambda a: a[:, 0]),
+        (lambda t: t[:1].expand(5, 3, 4), lambda a: np.broadcast_to(a[:1], (5, 3, 4))),
+        (lambda t: t.T, lambda a: a.T),
+    ]
+    for fn, ref in cases:
+        np.testing.assert_array_equal(fn(x).data, ref(x.data))
+        gradcheck(fn, (x,))
+
+
+@given(x=st.tensors(shape=(4, 5)))
+def test_getitem(x):
+    keys = [1, (slice(None), 2), (Ellipsis, slice(1, 4, 2)), (None, 0), (slice(None, None, -1),),
+            np.array([0, 2, 2, 3]), (np.array([0, 0, 3]), np.array([1, 1, 4])),
+            x.data > 0, mc.tensor([3, 1])]
+    for key in keys:
+        want = x.data[key.data if isinstance(key, mc.Tensor) else key]
+        np.testing.assert_array_equal(x[key].data, want)
+        if want.size:
+            gradcheck(lambda t: t[key], (x,))
+
+
+def test_repeated_index_accumulates():
+    x = mc.zeros(3, requires_grad=True)
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3, 0, 1])
+
+
+@given(data=hs.data())
+def test_cat_stack_split_chunk(data):
+    a = data.draw(st.tensors((2, 3)))
+    b = data.draw(st.tensors((2, 1)))
+    np.testing.assert_array_equal(mc.cat([a, b], dim=1).data,
+                                  np.concatenate([a.data, b.data], 1))
+    gradcheck(lambda x, y: mc.cat([x, y], dim=-1), (a, b))
+    c = data.draw(st.tensors((2, 3)))
+    np.testing.assert_array_equal(mc.stack([a, c], dim=1).data, np.stack([a.data, c.data], 1))
+    gradcheck(lambda x, y: mc.stack([x, y], dim=2), (a, c))
+    parts = a.split(2, dim=1)
+    assert [p.shape for p in parts] == [(2, 2), (2, 1)]
+    gradcheck(lambda x: x.split([1, 2], dim=1)[1] * 2, (a,))
+    assert [p.shape for p in a.chunk(3, dim=1)] == [(2, 1)] * 3
+    gradcheck(lambda x: x.chunk(2, dim=0)[0] + x.chunk(2, dim=0)[1], (a,))
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@given(x=st.tensors(shape=(2, 3, 4)))
+def test_pad(mode, x):
+    widths = (1, 2, 2, 1)
+    got = pad(x, widths, mode=mode, value=0.5)
+    np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+               "circular": "wrap"}[mode]
+    kw = {"constant_values": 0.5} if mode == "constant" else {}
+    want = np.pad(x.data, ((0, 0), (2, 1), (1, 2)), mode=np_mode, **kw)
+    np.testing.assert_array_equal(got.data, want)
+    gradcheck(lambda t: pad(t, widths, mode=mode), (x,))
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError, match="invalid for input of size 6"):
+        mc.ones(2, 3).reshape(4, 2)
+    with pytest.raises(ValueError, match="match except in dimension"):
+        mc.cat([mc.ones(2, 3), mc.ones(3, 3)], dim=1)
+    with pytest.raises(ValueError, match="reflect"):
+        pad(mc.ones(1, 2), (2, 2), mode="reflect")
+    with pytest.raises(ValueError, match="size-1"):
+        mc.ones(2, 3).expand(4, 3)
