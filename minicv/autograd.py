@@ -24,10 +24,13 @@ depth is limited only by memory. Gradients come back in the broadcast shape; the
 sums them to each input's shape once, here, for every op.
 """
 import functools
+import heapq
+import itertools
 
 import numpy as np
 
 Tensor = None            # set by minicv.tensor (which imports this module first)
+_sequence = itertools.count()     # creation order of graph nodes
 _grad_enabled = True
 
 
@@ -92,6 +95,7 @@ class Function:
     """
     is_view = False   # set True on ops whose output may share memory with input 0
     hooks = None      # {output index: [fn]} from Tensor.register_hook
+    n_outputs = 1
     _saved = ()
     _versions = ()
 
@@ -124,41 +128,47 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
-        requires = False
-        arrays = []
-        for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a.data)
-                requires = requires or a.requires_grad
-            else:
-                arrays.append(a)
-        out = cls.forward(ctx, *arrays, **kwargs)
-        multi = type(out) is tuple
-        outs = out if multi else (out,)
-        if not (requires and _grad_enabled):
-            results = tuple(Tensor(o) for o in outs)
-            return results if multi else results[0]
         # One edge per positional argument: where its gradient goes. A leaf is kept
         # itself (its .grad accumulates); an intermediate only as (its node, output
         # index), so the graph keeps no activation alive unless an op saved it.
-        ctx.edges = edges = tuple(
-            (a.grad_fn, a._out_index, a if a.grad_fn is None else None, a.data.shape,
-             a.data.dtype) if isinstance(a, Tensor) and a.requires_grad else None
-            for a in args)
-        ctx.needs_input_grad = tuple(e is not None for e in edges)
-        ctx.n_outputs = len(outs)
+        arrays, edges, needs, requires = [], [], [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                if a.requires_grad:
+                    requires = True
+                    fn = a.grad_fn
+                    edges.append((fn, a._out_index, a if fn is None else None,
+                                  a.data.shape, a.data.dtype))
+                    needs.append(True)
+                    continue
+            else:
+                arrays.append(a)
+            edges.append(None)
+            needs.append(False)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        multi = type(out) is tuple
+        if not (requires and _grad_enabled):
+            return tuple(map(Tensor, out)) if multi else Tensor(out)
+        ctx.edges = tuple(edges)
+        ctx._seq = next(_sequence)
+        ctx.needs_input_grad = tuple(needs)
+        outs = out if multi else (out,)
         if multi:
+            ctx.n_outputs = len(outs)
             ctx.out_meta = tuple((o.shape, o.dtype) for o in outs)
         results = []
         for i, o in enumerate(outs):
-            t = Tensor(o)
+            t = _new_tensor(o)
             if o.dtype.kind == "f":   # integer outputs (indices) are not differentiable
                 t.requires_grad = True
-                t.grad_fn, t._out_index = ctx, i
+                t.grad_fn = ctx
+                t._out_index = i
             results.append(t)
         if cls.is_view and isinstance(args[0], Tensor):
             results[0]._vc = args[0]._vc   # views share their base's version counter
-        ctx._versions = ctx._record_versions(args, results) if ctx._saved else ()
+        if ctx._saved:
+            ctx._versions = ctx._record_versions(args, results)
         return tuple(results) if multi else results[0]
 
     def _record_versions(self, args, results):
@@ -184,6 +194,15 @@ class Function:
 
 # ----------------------------------------------------------------------------- backward
 
+def _new_tensor(array):
+    """A tensor around an op's output array (the fast path of ``Tensor(array)``)."""
+    t = Tensor.__new__(Tensor)
+    t.data = array if type(array) is np.ndarray else np.asarray(array)
+    t._vc = [0]
+    t.requires_grad = False
+    return t
+
+
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched to reach ``shape``."""
     if grad.shape == shape:
@@ -201,38 +220,25 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _topological_order(root_fn):
-    """Nodes reachable from ``root_fn``, each before the nodes it depends on (no recursion)."""
-    order, visited = [], {id(root_fn)}
-    stack = [(root_fn, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for e in node.edges:
-            if e is not None and e[0] is not None and id(e[0]) not in visited:
-                visited.add(id(e[0]))
-                stack.append((e[0], False))
-    order.reverse()              # reversed post-order: consumers before producers
-    return order
-
-
 def run_backward(tensor, grad, retain_graph=False):
-    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it."""
+    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it.
+
+    Nodes are visited in decreasing creation order (a max-heap on ``_seq``, as PyTorch
+    orders by sequence number): a node is created after the nodes of its inputs, so by
+    the time it is popped every consumer has already sent it its gradient. No recursion,
+    one pass, and each node's gradient buffer is dropped as soon as it is used.
+    """
     root = tensor.grad_fn
     if root is None:
         tensor._accumulate(grad)
         return
-    order = _topological_order(root)
-    # pending[id(node)]: one accumulated gradient per output of the node; popped when used
-    pending = {id(root): [None] * root.n_outputs}
-    pending[id(root)][tensor._out_index] = grad
-    for node in order:
-        outs = pending.pop(id(node), None)
-        if outs is None:
-            continue
+    pending = {root: [None] * root.n_outputs}      # node -> one gradient per output
+    pending[root][tensor._out_index] = grad
+    leaf_grads = {}                                # id(leaf) -> [leaf, summed gradient]
+    heap = [(-root._seq, root)]
+    while heap:
+        node = heapq.heappop(heap)[1]
+        outs = pending.pop(node)
         if node._saved is None:
             node.saved_tensors   # raises the "backward a second time" error
         if node.hooks:
@@ -243,7 +249,7 @@ def run_backward(tensor, grad, retain_graph=False):
         if node._versions:
             node._check_versions()
         in_grads = node.backward(node, *outs)
-        if not isinstance(in_grads, tuple):
+        if type(in_grads) is not tuple:
             in_grads = (in_grads,)
         if len(in_grads) != len(node.edges):
             raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
@@ -257,10 +263,19 @@ def run_backward(tensor, grad, retain_graph=False):
             if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
                 g = _check_grad(node, g, shape, dtype)
             if fn is None:
-                leaf._accumulate(g)
-            else:
-                slot = pending.setdefault(id(fn), [None] * fn.n_outputs)
-                slot[index] = g if slot[index] is None else slot[index] + g
+                entry = leaf_grads.get(id(leaf))
+                if entry is None:
+                    leaf_grads[id(leaf)] = [leaf, g]
+                else:
+                    entry[1] = entry[1] + g
+                continue
+            slot = pending.get(fn)
+            if slot is None:
+                pending[fn] = slot = [None] * fn.n_outputs
+                heapq.heappush(heap, (-fn._seq, fn))
+            slot[index] = g if slot[index] is None else slot[index] + g
+    for leaf, g in leaf_grads.values():
+        leaf._accumulate(g)
 
 
 def _check_grad(node, g, shape, dtype):
