@@ -15,7 +15,7 @@ from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full,
 from .ops.elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clamp,
                               maximum, minimum, where, eq, ne, lt, le, gt, ge)
 from .ops.activation import relu, sigmoid, tanh, softmax, log_softmax
-from .ops.reduce import sum, mean, var, std, max, min, amax, argmax, argmin, logsumexp
+from .ops.reduce import sum, mean, var, std, max, min, amax, amin, argmax, argmin, logsumexp
 from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
                         stack, split, chunk)
 from .ops.linalg import matmul

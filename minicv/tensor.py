@@ -420,7 +420,7 @@ def _install_methods():
     T.clip = E.clamp
     for name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
         setattr(T, name, getattr(A, name))
-    for name in ("sum", "mean", "var", "std", "max", "min", "amax", "argmax", "argmin",
+    for name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
                  "logsumexp"):
         setattr(T, name, getattr(R, name))
     for name in ("reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze",

@@ -93,22 +93,26 @@ class Var(Function):
             return (g * diff * (2 / diff.dtype.type(ctx.denom))).astype(gy.dtype), None, None, None
 
 
-class MaxAll(Function):
-    """Global max (or min); ties share the gradient evenly, as in PyTorch; saved: x, y."""
+class AMax(Function):
+    """max (or min) over ``axes``; ties share the gradient evenly, as in PyTorch's amax and
+    global max; saved: x and the kept-dims result."""
     @staticmethod
-    def forward(ctx, x, is_min):
+    def forward(ctx, x, axes, keepdim, is_min):
         if x.size == 0:
             raise RuntimeError("max()/min() of an empty tensor is undefined: give a "
-                               "non-empty tensor or use dim= with a non-zero size")
-        y = np.asarray(x.min() if is_min else x.max())
+                               "non-empty tensor or reduce a dimension of non-zero size")
+        y = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         ctx.save_for_backward(x, y)
-        return y
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else np.asarray(y.squeeze(axis=axes))
 
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
         mask = x == y
-        return gy * mask / mask.sum(), None
+        count = mask.sum(axis=ctx.axes, keepdims=True)
+        g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
+        return g * mask / count, None, None, None
 
 
 class MaxDim(Function):
@@ -200,7 +204,7 @@ def _single_dim(dim, ndim):
 def _max_min(x, dim, keepdim, is_min):
     x = as_tensor_arg(x)
     if dim is None:
-        return MaxAll.apply(x, is_min)
+        return AMax.apply(x, None, False, is_min)
     if x.ndim == 0:
         return values_indices(x, Tensor(np.zeros((), np.int64)))
     d = _single_dim(dim, x.ndim)
@@ -226,10 +230,14 @@ def min(x, dim=None, keepdim=False):
 
 
 def amax(x, dim=None, keepdim=False):
+    """Maximum over one or several dims (no indices); ties share the gradient."""
     x = as_tensor_arg(x)
-    if dim is None:
-        return MaxAll.apply(x, False)
-    return _max_min(x, dim, keepdim, False).values
+    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, False)
+
+
+def amin(x, dim=None, keepdim=False):
+    x = as_tensor_arg(x)
+    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, True)
 
 
 def argmax(x, dim=None, keepdim=False):

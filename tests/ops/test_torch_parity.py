@@ -34,10 +34,12 @@ CASES = {
     "sigmoid_tanh_softplus": ([(6, 5)], lambda m, a: (a.sigmoid() + a.tanh()
                                                        + F(m).softplus(a, 2.0))),
     "softmax": ([(3, 4, 5)], lambda m, a: (m.softmax(a, 1) * 3 + m.log_softmax(a, -1))),
-    "sum_mean": ([(3, 4, 5)], lambda m, a: a.sum(dim=(0, 2), keepdim=True) * a + a.mean(1)[:, None]),
+    "sum_mean": ([(3, 4, 5)],
+                 lambda m, a: a.sum(dim=(0, 2), keepdim=True) * a + a.mean(1)[:, None]),
     "var_std": ([(3, 4, 5)], lambda m, a: m.cat([a.var(dim=1).flatten(),
                                                 a.std(dim=(0, 2), correction=0)])),
-    "max_dim": ([(3, 4, 5)], lambda m, a: a.max(dim=1)[0][:, None, :] + a.min(dim=-1, keepdim=True)[0]),
+    "max_dim": ([(3, 4, 5)],
+                lambda m, a: a.max(dim=1)[0][:, None, :] + a.min(dim=-1, keepdim=True)[0]),
     "max_all": ([(3, 4)], lambda m, a: a.max() * a),
     "logsumexp": ([(3, 4, 5)], lambda m, a: m.logsumexp(a, dim=2)),
     "matmul": ([(2, 3, 4), (4, 5)], lambda m, a, b: a @ b),
@@ -90,3 +92,17 @@ def test_max_all_ties_match_torch():
     mx.max().backward()
     tx.max().backward()
     np.testing.assert_allclose(mx.grad.data, tx.grad.numpy())
+
+
+def test_amax_amin_over_several_dims_match_torch():
+    x = np.random.default_rng(3).integers(0, 3, (2, 3, 4)).astype(np.float64)  # many ties
+    for op in ("amax", "amin"):
+        for dim, keep in (((1, 2), True), (0, False), (None, False)):
+            mx, tx = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            kw = {} if dim is None else {"dim": dim, "keepdim": keep}
+            mo, to = getattr(mx, op)(**kw), getattr(tx, op)(**kw)
+            np.testing.assert_array_equal(mo.data, to.detach().numpy())
+            g = np.random.default_rng(4).standard_normal(to.shape)
+            mo.backward(mc.tensor(g))
+            to.backward(torch.tensor(g))
+            np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-12)
