@@ -1,0 +1,817 @@
+"""Convolution algorithms and pooling/resampling entry points used by the autograd ops.
+
+Everything here takes and returns NumPy arrays (NCHW); nothing knows about ``Tensor``.
+``minicv/ops/conv.py`` and ``ops/pool.py`` wrap these functions in ``Function`` classes.
+
+Convolution algorithms (``algo=``)
+----------------------------------
+* ``"im2col"``: unfold the input into columns (Numba), one GEMM per group (NumPy/BLAS).
+  Columns use the batch-wide layout ``(C*kh*kw, n_chunk*OH*OW)`` so that a whole chunk of
+  samples is one large GEMM; the chunk is sized so the column buffer stays below the
+  budget (:func:`set_im2col_budget`, default 128 MiB).  Two special cases skip im2col:
+  a 1x1, stride-1, unpadded kernel (the input *is* the column matrix, Caffe's ``is_1x1``)
+  and depthwise convolution (groups == C), which runs direct Numba loops because its
+  GEMMs would be 1 x kh*kw.
+* ``"winograd"``: F(2x2, 3x3) (Lavin & Gray, arXiv:1509.09308) for 3x3, stride-1,
+  dilation-1, groups-1 float32 convolutions with padding <= 2, for the forward pass and the
+  input gradient; the weight gradient always uses the im2col GEMM.  Other layers fall back
+  to im2col.
+* ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
+* ``"auto"``: a measured heuristic, see :func:`conv_plan`.
+
+Winograd numerics (measured by ``tests/kernels/test_winograd.py``, N(0,1) data, C in
+{16, 64, 256}, max abs error vs a float64 direct convolution, as a multiple of the error of
+the float32 im2col path): F(2x2) 0.4-1.3x (bound 2x), F(4x4) with the paper's points
+7.5-18x (target 8x: missed).  So ``auto`` uses only F(2x2), only on float32 data;
+F(4x4) stays available to the tests and through the reference.
+"""
+import threading
+
+import numpy as np
+
+from . import reference as ref
+from .cpu import depthwise as _dw
+from .cpu import im2col as _im
+from .cpu import pool as _pool
+from .cpu import resample as _rs
+from .cpu import winograd as _wg
+from .reference import _pair, conv_output_size
+
+ALGOS = ("auto", "im2col", "winograd", "reference")
+
+_MiB = 1 << 20
+_budget = 128 * _MiB
+
+
+def set_im2col_budget(nbytes):
+    """Cap the im2col column buffer (and Winograd's tile buffers) at ``nbytes`` bytes.
+
+    The batch is processed in chunks of whole samples so that one chunk's buffer fits; a
+    single sample that is larger than the budget is still processed (one sample a chunk).
+    Returns the previous budget.
+    """
+    global _budget
+    nbytes = int(nbytes)
+    if nbytes < 1:
+        raise ValueError(f"im2col budget must be a positive number of bytes, got {nbytes}")
+    old, _budget = _budget, nbytes
+    return old
+
+
+def get_im2col_budget():
+    """The current column-buffer budget in bytes (default 128 MiB)."""
+    return _budget
+
+
+# ============================================================================ validation
+
+def _shape_str(shape):
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
+def check_conv_args(x_shape, w_shape, b_shape, stride, padding, dilation, groups, nd=2,
+                    transposed=False, output_padding=0):
+    """Validate an nd-convolution; return (stride, padding, dilation) as nd-tuples.
+
+    Raises ValueError naming the shapes and the fix, in PyTorch's words where it has some.
+    """
+    name = f"conv{'_transpose' if transposed else ''}{nd}d"
+    if len(x_shape) != nd + 2:
+        raise ValueError(
+            f"{name} expects a {nd + 2}-D input (batch, channels, {nd} spatial dims), got "
+            f"input of shape {_shape_str(x_shape)}; add a batch dimension with "
+            f"x[None] if this is a single sample")
+    if len(w_shape) != nd + 2:
+        raise ValueError(f"{name} expects a {nd + 2}-D weight, got weight of size "
+                         f"{_shape_str(w_shape)}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+
+    def tup(v, what, low):
+        t = (int(v),) * nd if isinstance(v, (int, np.integer)) else tuple(int(a) for a in v)
+        if len(t) != nd or min(t) < low:
+            raise ValueError(f"{name}: {what} must be an int >= {low} or a tuple of {nd} such "
+                             f"ints, got {v!r}")
+        return t
+    stride = tup(stride, "stride", 1)
+    padding = tup(padding, "padding", 0)
+    dilation = tup(dilation, "dilation", 1)
+    c = x_shape[1]
+    if transposed:
+        cin = w_shape[0]
+        if c != cin:
+            raise ValueError(
+                f"Given transposed=1, weight of size {_shape_str(w_shape)}, expected "
+                f"input{_shape_str(x_shape)} to have {cin} channels, but got {c} channels "
+                f"instead")
+        if cin % groups:
+            raise ValueError(f"{name}: in_channels ({cin}) must be divisible by groups "
+                             f"({groups})")
+        k_out = w_shape[1] * groups
+        op = tup(output_padding, "output_padding", 0)
+        for a in range(nd):
+            if op[a] >= stride[a]:
+                raise ValueError(
+                    f"{name}: output_padding {op} must be smaller than stride {stride} "
+                    f"(dilation-sized output padding is not supported)")
+    else:
+        k_out = w_shape[0]
+        if c % groups:
+            raise ValueError(f"{name}: input channels ({c}) must be divisible by groups "
+                             f"({groups}); input{_shape_str(x_shape)}")
+        if k_out % groups:
+            raise ValueError(f"{name}: out_channels ({k_out}) of weight of size "
+                             f"{_shape_str(w_shape)} must be divisible by groups ({groups})")
+        if w_shape[1] * groups != c:
+            hint = ""
+            if nd == 2 and x_shape[-1] == w_shape[1] * groups:
+                hint = " (is the input NHWC? minicv expects NCHW: use x.transpose(0, 3, 1, 2))"
+            raise ValueError(
+                f"Given groups={groups}, weight of size {_shape_str(w_shape)}, expected "
+                f"input{_shape_str(x_shape)} to have {w_shape[1] * groups} channels, but got "
+                f"{c} channels instead{hint}")
+        for a in range(nd):
+            k_eff = dilation[a] * (w_shape[2 + a] - 1) + 1
+            padded = x_shape[2 + a] + 2 * padding[a]
+            if k_eff > padded:
+                raise ValueError(
+                    f"{name}: kernel size {tuple(w_shape[2:])} (dilated: {k_eff} along dim "
+                    f"{a}) can't be greater than the padded input size ({padded}) of "
+                    f"input{_shape_str(x_shape)} with padding {padding}; use a smaller "
+                    f"kernel or more padding")
+    if b_shape is not None and tuple(b_shape) != (k_out,):
+        raise ValueError(f"{name}: bias must have shape ({k_out},), got "
+                         f"{_shape_str(b_shape)}")
+    return stride, padding, dilation
+
+
+def _check_algo(algo):
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {ALGOS}, got {algo!r}")
+
+
+def _check_float(*arrays):
+    for a in arrays:
+        if a is not None and a.dtype not in (np.float32, np.float64):
+            raise TypeError(f"convolution expects float32 or float64 arrays, got {a.dtype}; "
+                            f"convert with .astype(np.float32)")
+
+
+# ============================================================================ the plan
+
+def _winograd_ok(x_shape, w_shape, stride, padding, dilation, groups, dtype):
+    return (np.dtype(dtype) == np.float32 and groups == 1 and tuple(w_shape[2:]) == (3, 3)
+            and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and max(padding) <= 2)
+
+
+def _is_1x1(w_shape, stride, padding, groups):
+    return (tuple(w_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
+            and tuple(padding) == (0, 0) and groups == 1)
+
+
+def _is_depthwise(x_shape, w_shape, groups):
+    return groups > 1 and groups == x_shape[1] and w_shape[1] == 1
+
+
+def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
+              dtype=np.float32, algo="auto"):
+    """The algorithm ``conv2d_forward(..., algo)`` will run for this layer, as a string.
+
+    One of ``"gemm1x1"`` (1x1 kernel, no im2col), ``"depthwise"`` (direct Numba loops),
+    ``"im2col"``, ``"winograd-f2"``, ``"winograd-f4"``, ``"reference"``.
+
+    ``"auto"`` is a fixed heuristic fitted to measurements on the 2-core dev machine (no
+    timing at run time, so plans are deterministic): Winograd F(2x2) for 3x3, stride-1,
+    float32 layers with C >= 32 and K >= 32 and at least 8x8 outputs, im2col otherwise.
+    F(4x4) is never chosen (its error exceeds the documented bound); float64 always uses
+    im2col (Winograd is for float32 only, reference.md §2).
+    """
+    _check_algo(algo)
+    stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
+    if algo == "reference":
+        return "reference"
+    if _is_depthwise(x_shape, w_shape, groups):
+        return "depthwise"
+    if _is_1x1(w_shape, stride, padding, groups):
+        return "gemm1x1"
+    wino = _winograd_ok(x_shape, w_shape, stride, padding, dilation, groups, dtype)
+    if algo == "winograd":
+        return "winograd-f2" if wino else "im2col"
+    if algo == "im2col" or not wino:
+        return "im2col"
+    c, k = x_shape[1], w_shape[0]
+    oh = x_shape[2] + 2 * padding[0] - 2
+    ow = x_shape[3] + 2 * padding[1] - 2
+    if c >= WINOGRAD_MIN_CHANNELS and k >= WINOGRAD_MIN_CHANNELS and min(oh, ow) >= 8:
+        return "winograd-f2"
+    return "im2col"
+
+
+# "auto" picks Winograd F(2x2) from this many input and output channels on (measured on
+# the dev machine, see conv_plan); F(4x4) is never picked: its measured error (up to 18x
+# that of direct fp32) exceeds the documented 8x bound.
+WINOGRAD_MIN_CHANNELS = 32
+
+
+# ============================================================================ workspace
+
+_tls = threading.local()
+
+
+def _workspace(slot, shape, dtype):
+    """A reusable scratch array (per thread): big fresh allocations cost page faults.
+
+    Only intermediates (columns, tiles) live here; results are always fresh arrays.
+    """
+    ws = getattr(_tls, "ws", None)
+    if ws is None:
+        ws = _tls.ws = {}
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buf = ws.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        if nbytes > 2 * _budget + 64 * _MiB:  # don't keep a huge one-off buffer alive
+            return np.empty(shape, dtype=dtype)
+        buf = ws[slot] = np.empty(nbytes, dtype=np.uint8)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def im2col_chunk_size(x_shape, w_shape, stride=1, padding=0, dilation=1, itemsize=4,
+                      groups=1):
+    """Samples per chunk so that the column buffer ``C*kh*kw*OH*OW*n`` fits the budget."""
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
+    n, c, h, w = x_shape
+    kh, kw = w_shape[2:]
+    oh = conv_output_size(h, kh, sh, ph, dh)
+    ow = conv_output_size(w, kw, sw, pw, dw)
+    per_sample = c * kh * kw * oh * ow * itemsize
+    return int(max(1, min(n, _budget // max(per_sample, 1))))
+
+
+def _winograd_chunk_size(n, c, k, th, tw, m, itemsize):
+    per_sample = (m + 2) ** 2 * th * tw * (c + k) * itemsize  # V and M
+    return int(max(1, min(n, _budget // max(per_sample, 1))))
+
+
+# ============================================================================ conv2d
+
+def _as_float_arrays(x, w, b=None):
+    x = np.asarray(x)
+    w = np.asarray(w)
+    _check_float(x, w, b)
+    dt = np.result_type(x, w)
+    return x.astype(dt, copy=False), w.astype(dt, copy=False), \
+        (None if b is None else np.asarray(b).astype(dt, copy=False))
+
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
+    """2-D convolution (cross-correlation) of NCHW ``x`` with ``w`` (K, C/groups, kh, kw).
+
+    ``y[n, k, oy, ox] = b[k] + sum_{c,i,j} w[k, c, i, j] x[n, c, oy*s - p + i*d, ...]``.
+    ``padding`` is an int or a symmetric pair.  Returns y (N, K, OH, OW) with
+    ``OH = floor((H + 2p - d(kh-1) - 1)/s) + 1``.  See :func:`conv_plan` for ``algo``.
+    """
+    _check_algo(algo)
+    x, w, b = _as_float_arrays(x, w, b)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation, groups)
+    plan = conv_plan(x.shape, w.shape, stride, padding, dilation, groups, x.dtype, algo)
+    if plan == "reference":
+        return ref.conv2d(x, w, b, stride, padding, dilation, groups)
+    if plan == "depthwise":
+        return _dw.depthwise_conv2d(x, w, b, stride, padding, dilation)
+    if plan == "gemm1x1":
+        return _conv1x1(x, w, b)
+    if plan.startswith("winograd"):
+        return _winograd_forward(x, w, b, padding, 2 if plan == "winograd-f2" else 4)
+    return _im2col_forward(x, w, b, stride, padding, dilation, groups)
+
+
+def _conv1x1(x, w, b):
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    x3 = np.ascontiguousarray(x).reshape(n, c, h * wd)  # (N, C, H*W) is the column matrix
+    y = np.matmul(w.reshape(k, c), x3)  # (N, K, H*W)
+    if b is not None:
+        y += b.reshape(1, k, 1)
+    return y.reshape(n, k, h, wd)
+
+
+def _im2col_forward(x, w, b, stride, padding, dilation, groups):
+    x = np.ascontiguousarray(x)
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    p = oh * ow
+    ckk = c * kh * kw
+    wm = np.ascontiguousarray(w).reshape(groups, k // groups, cg * kh * kw)  # (G, K/G, CKK/G)
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    nb = im2col_chunk_size(x.shape, w.shape, stride, padding, dilation, x.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        cols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)  # (C*kh*kw, nb, P)
+        _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation, out=cols.transpose(1, 0, 2))
+        cols_g = cols.reshape(groups, ckk // groups, (n1 - n0) * p)  # (G, CKK/G, nb*P)
+        out = _workspace("gemm", (groups, k // groups, (n1 - n0) * p), x.dtype)
+        np.matmul(wm, cols_g, out=out)  # (G, K/G, nb*P)
+        # (K, nb, P) -> (nb, K, P): the batch-wide GEMM result back to NCHW
+        y[n0:n1] = out.reshape(k, n1 - n0, oh, ow).transpose(1, 0, 2, 3)
+    if b is not None:
+        y += b.reshape(1, k, 1, 1)
+    return y
+
+
+def _winograd_forward(x, w, b, padding, m):
+    """Winograd F(m x m, 3 x 3) forward; x already validated, float32."""
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    ph, pw = padding
+    oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
+    th, tw = -(-oh // m), -(-ow // m)
+    # zero-pad: the conv padding plus enough at the bottom/right for whole tiles
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, th * m + 2 - h - ph), (pw, tw * m + 2 - wd - pw)))
+    u = _wg.filter_transform(w, m)  # (alpha^2, K, C)
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    bias = np.zeros(k, x.dtype) if b is None else b
+    a2 = (m + 2) ** 2
+    nb = _winograd_chunk_size(n, c, k, th, tw, m, x.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        v = _workspace("wino_v", (a2, c, (n1 - n0) * th * tw), x.dtype)  # (alpha^2, C, P)
+        _wg.input_transform(xp[n0:n1], m, out=v)
+        mt = _workspace("wino_m", (a2, k, (n1 - n0) * th * tw), x.dtype)  # (alpha^2, K, P)
+        np.matmul(u, v, out=mt)
+        _wg.output_transform(mt, m, n1 - n0, oh, ow, bias, out=y[n0:n1])
+    return y
+
+
+def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
+                    needs=(True, True, True)):
+    """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward` given the output gradient gy.
+
+    ``gx = col2im(W^T gy)`` (or, with Winograd, the stride-1 correlation of gy with the
+    flipped, C<->K-transposed filter padded by 2 - p), ``gw = sum_n gy_n cols_n^T``
+    (always im2col GEMM), ``gb = sum gy``.  Entries whose ``needs`` flag is False are None.
+    """
+    _check_algo(algo)
+    x, w, _ = _as_float_arrays(x, w)
+    gy = np.asarray(gy).astype(x.dtype, copy=False)
+    stride, padding, dilation = check_conv_args(x.shape, w.shape, None, stride, padding,
+                                                dilation, groups)
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    if gy.shape != (n, k, oh, ow):
+        raise ValueError(f"conv2d backward: grad_output must have shape "
+                         f"{_shape_str((n, k, oh, ow))}, got {_shape_str(gy.shape)}")
+    plan = conv_plan(x.shape, w.shape, stride, padding, dilation, groups, x.dtype, algo)
+    if plan == "reference":
+        gx, gw, gb = ref.conv2d_backward(x, w, gy, stride, padding, dilation, groups)
+        return tuple(g if need else None for g, need in zip((gx, gw, gb), needs))
+    if plan == "depthwise":
+        return _dw.depthwise_conv2d_backward(x, w, gy, stride, padding, dilation, needs)
+    gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
+    if plan == "gemm1x1":
+        gx, gw = _conv1x1_backward(x, w, gy, needs)
+        return gx, gw, gb
+    gx = None
+    if plan.startswith("winograd") and needs[0]:
+        # dX = correlation of dY with the flipped filter, C and K swapped, padding 2 - p
+        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
+        gx = _winograd_forward(np.ascontiguousarray(gy), wt, None,
+                               (2 - padding[0], 2 - padding[1]),
+                               2 if plan == "winograd-f2" else 4)
+        needs = (False, needs[1])
+    gx2, gw = _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs[:2])
+    return (gx if gx is not None else gx2), gw, gb
+
+
+def _conv1x1_backward(x, w, gy, needs):
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    gy3 = np.ascontiguousarray(gy).reshape(n, k, h * wd)  # (N, K, H*W)
+    wm = w.reshape(k, c)
+    gx = gw = None
+    if needs[0]:
+        gx = np.matmul(wm.T, gy3).reshape(n, c, h, wd)  # (N, C, H*W)
+    if needs[1]:
+        x3 = np.ascontiguousarray(x).reshape(n, c, h * wd)
+        gw = np.zeros((k, c), dtype=x.dtype)
+        for n0 in range(n):  # sum_n gy_n x_n^T, accumulated without an (N, K, C) temporary
+            gw += gy3[n0] @ x3[n0].T
+        gw = gw.reshape(w.shape)
+    return gx, gw
+
+
+def _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs):
+    x = np.ascontiguousarray(x)
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    oh, ow = gy.shape[2:]
+    p = oh * ow
+    ckk = c * kh * kw
+    kg, ckkg = k // groups, ckk // groups
+    wm = np.ascontiguousarray(w).reshape(groups, kg, ckkg)  # (G, K/G, CKK/G)
+    gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
+    gw = np.zeros((groups, kg, ckkg), dtype=x.dtype) if needs[1] else None
+    nb = im2col_chunk_size(x.shape, w.shape, stride, padding, dilation, x.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        q = (n1 - n0) * p
+        gyt = _workspace("gy_t", (k, n1 - n0, p), x.dtype)  # (K, nb, P)
+        gyt[...] = gy[n0:n1].reshape(n1 - n0, k, p).transpose(1, 0, 2)
+        gyt_g = gyt.reshape(groups, kg, q)  # (G, K/G, nb*P)
+        if needs[1]:
+            cols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)  # (C*kh*kw, nb, P)
+            _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation,
+                       out=cols.transpose(1, 0, 2))
+            cols_g = cols.reshape(groups, ckkg, q)  # (G, CKK/G, nb*P)
+            gw += np.matmul(gyt_g, cols_g.transpose(0, 2, 1))  # (G, K/G, CKK/G)
+        if needs[0]:
+            dcols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)
+            np.matmul(wm.transpose(0, 2, 1), gyt_g, out=dcols.reshape(groups, ckkg, q))
+            gx[n0:n1] = _im.col2im(dcols.transpose(1, 0, 2), (n1 - n0, c, h, wd), kh, kw,
+                                   stride, padding, dilation)
+    if gw is not None:
+        gw = gw.reshape(w.shape)
+    return gx, gw
+
+
+# ============================================================================ transposed
+
+def conv_transpose2d_output_size(h, k, s, p, d, op):
+    """``(H - 1)*s - 2p + d*(k - 1) + output_padding + 1`` (PyTorch's ConvTranspose2d)."""
+    return (h - 1) * s - 2 * p + d * (k - 1) + op + 1
+
+
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                             dilation=1):
+    """Transposed convolution: the input gradient of conv2d, used as a layer.
+
+    x (N, Cin, H, W), w (Cin, Cout/groups, kh, kw) -> y (N, Cout, OH, OW) with
+    OH = (H-1)*s - 2p + d(kh-1) + output_padding + 1.  Computed as ``col2im(W^T x)``.
+    """
+    x, w, b = _as_float_arrays(x, w, b)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation, groups,
+        transposed=True, output_padding=output_padding)
+    op = _pair(output_padding)
+    x = np.ascontiguousarray(x)
+    n, cin, h, wd = x.shape
+    _, coutg, kh, kw = w.shape
+    cout = coutg * groups
+    oh = conv_transpose2d_output_size(h, kh, stride[0], padding[0], dilation[0], op[0])
+    ow = conv_transpose2d_output_size(wd, kw, stride[1], padding[1], dilation[1], op[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv_transpose2d: output size ({oh}, {ow}) is too small for "
+                         f"input{_shape_str(x.shape)} and padding {padding}")
+    cing = cin // groups
+    wm = np.ascontiguousarray(w).reshape(groups, cing, coutg * kh * kw)  # (G, Cin/G, Cout/G*kk)
+    y = np.empty((n, cout, oh, ow), dtype=x.dtype)
+    per_sample = cout * kh * kw * h * wd * x.itemsize
+    nb = int(max(1, min(n, _budget // max(per_sample, 1))))
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        xt = x[n0:n1].reshape(n1 - n0, groups, cing, h * wd).transpose(1, 2, 0, 3)
+        xt = xt.reshape(groups, cing, (n1 - n0) * h * wd)  # (G, Cin/G, nb*H*W)
+        cols = np.matmul(wm.transpose(0, 2, 1), xt)  # (G, Cout/G*kk, nb*H*W)
+        cols = cols.reshape(cout * kh * kw, n1 - n0, h * wd).transpose(1, 0, 2)
+        y[n0:n1] = _im.col2im(cols, (n1 - n0, cout, oh, ow), kh, kw, stride, padding,
+                              dilation)
+    if b is not None:
+        y += b.reshape(1, cout, 1, 1)
+    return y
+
+
+def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, groups=1,
+                              dilation=1, needs=(True, True, True)):
+    """Gradients of :func:`conv_transpose2d_forward`.
+
+    ``gx = conv2d(gy, w)`` (the transposed conv's adjoint is the plain conv), ``gw`` is the
+    conv2d weight gradient with the roles of input and output swapped, ``gb = sum gy``.
+    """
+    x, w, _ = _as_float_arrays(x, w)
+    gy = np.asarray(gy).astype(x.dtype, copy=False)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None, stride, padding, dilation, groups, transposed=True,
+        output_padding=output_padding)
+    gx = gw = gb = None
+    if needs[0]:
+        gx = conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
+    if needs[1]:
+        # y = conv_transpose(x, w)  <=>  x = conv2d(y, w) is its adjoint, so
+        # d<gy, convT(x, w)>/dw = d<x, conv2d(gy, w)>/dw: conv2d's weight gradient
+        _, gw, _ = conv2d_backward(gy, w, x, stride, padding, dilation, groups,
+                                   algo="im2col", needs=(False, True, False))
+    if needs[2]:
+        gb = gy.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+# ============================================================================ conv1d / conv3d
+
+def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
+    """1-D convolution as a 2-D one with H = 1: x (N, C, L), w (K, C/G, k) -> (N, K, OL)."""
+    (s,), (p,), (d,) = _nd_args(x, w, b, stride, padding, dilation, groups, 1)
+    y = conv2d_forward(np.asarray(x)[:, :, None, :], np.asarray(w)[:, :, None, :], b,
+                       (1, s), (0, p), (1, d), groups, algo)
+    return y[:, :, 0, :]
+
+
+def conv1d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
+                    needs=(True, True, True)):
+    (s,), (p,), (d,) = _nd_args(x, w, None, stride, padding, dilation, groups, 1)
+    gx, gw, gb = conv2d_backward(np.asarray(x)[:, :, None, :], np.asarray(w)[:, :, None, :],
+                                 np.asarray(gy)[:, :, None, :], (1, s), (0, p), (1, d),
+                                 groups, algo, needs)
+    return (None if gx is None else gx[:, :, 0]), (None if gw is None else gw[:, :, 0]), gb
+
+
+def _nd_args(x, w, b, stride, padding, dilation, groups, nd):
+    x, w = np.asarray(x), np.asarray(w)
+    _check_float(x, w)
+    return check_conv_args(x.shape, w.shape, None if b is None else np.shape(b), stride,
+                           padding, dilation, groups, nd=nd)
+
+
+def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution by vol2col + GEMM (reference-style NumPy; correctness first).
+
+    x (N, C, D, H, W), w (K, C/G, kd, kh, kw) -> (N, K, OD, OH, OW).
+    """
+    s, p, d = _nd_args(x, w, b, stride, padding, dilation, groups, 3)
+    x, w, b = _as_float_arrays(x, w, b)
+    n, c = x.shape[:2]
+    k, cg = w.shape[:2]
+    ks = w.shape[2:]
+    out = [conv_output_size(x.shape[2 + a], ks[a], s[a], p[a], d[a]) for a in range(3)]
+    cols = ref.vol2col(x, ks, s, p, d)  # (N, C*kd*kh*kw, OD*OH*OW)
+    cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, CKKK/G, P)
+    wm = w.reshape(groups, k // groups, -1)  # (G, K/G, CKKK/G)
+    y = np.matmul(wm[None], cols).reshape(n, k, *out)  # (N, K, OD, OH, OW)
+    if b is not None:
+        y += b.reshape(1, k, 1, 1, 1)
+    return y
+
+
+def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
+                    needs=(True, True, True)):
+    s, p, d = _nd_args(x, w, None, stride, padding, dilation, groups, 3)
+    x, w, _ = _as_float_arrays(x, w)
+    gy = np.asarray(gy).astype(x.dtype, copy=False)
+    n, c = x.shape[:2]
+    k = w.shape[0]
+    ks = w.shape[2:]
+    q = int(np.prod(gy.shape[2:]))
+    gy_g = gy.reshape(n, groups, k // groups, q)  # (N, G, K/G, P)
+    wm = w.reshape(groups, k // groups, -1)  # (G, K/G, CKKK/G)
+    gx = gw = gb = None
+    if needs[0]:
+        dcols = np.matmul(wm.transpose(0, 2, 1)[None], gy_g)  # (N, G, CKKK/G, P)
+        gx = ref.col2vol(dcols.reshape(n, -1, q), x.shape, ks, s, p, d)
+    if needs[1]:
+        cols = ref.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q)  # (N, G, CKKK/G, P)
+        gw = np.einsum("ngkp,ngrp->gkr", gy_g, cols).reshape(w.shape)
+    if needs[2]:
+        gb = gy.sum(axis=(0, 2, 3, 4))
+    return gx, gw, gb
+
+
+# ============================================================================ unfold / fold
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L), L = OH*OW (im2col)."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"unfold expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    kh, kw = _pair(kernel_size)
+    _pool_window_check("unfold", x.shape, (kh, kw), _pair(padding), _pair(dilation))
+    return _im.im2col(x, kh, kw, stride, padding, dilation)
+
+
+def unfold_backward(gy, x_shape, kernel_size, dilation=1, padding=0, stride=1):
+    kh, kw = _pair(kernel_size)
+    return _im.col2im(np.ascontiguousarray(gy), x_shape, kh, kw, stride, padding, dilation)
+
+
+def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), summing overlaps."""
+    cols = np.asarray(cols)
+    kh, kw = _pair(kernel_size)
+    oh, ow = _pair(output_size)
+    if cols.ndim != 3 or cols.shape[1] % (kh * kw):
+        raise ValueError(f"fold expects (N, C*kh*kw, L) with C*kh*kw divisible by "
+                         f"kh*kw={kh * kw}, got shape {cols.shape}")
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
+    L = conv_output_size(oh, kh, sh, ph, dh) * conv_output_size(ow, kw, sw, pw, dw)
+    if cols.shape[2] != L:
+        raise ValueError(f"fold: expected L={L} blocks for output_size {(oh, ow)}, kernel "
+                         f"{(kh, kw)}, stride {(sh, sw)}, padding {(ph, pw)}, dilation "
+                         f"{(dh, dw)}, but input has shape {cols.shape}")
+    c = cols.shape[1] // (kh * kw)
+    return _im.col2im(cols, (cols.shape[0], c, oh, ow), kh, kw, stride, padding, dilation)
+
+
+def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):
+    kh, kw = _pair(kernel_size)
+    return _im.im2col(gy, kh, kw, stride, padding, dilation)
+
+
+# ============================================================================ pooling
+
+def _pool_window_check(name, x_shape, k, p, d, nd=2):
+    if len(x_shape) != nd + 2:
+        raise ValueError(f"{name} expects a {nd + 2}-D input, got shape {tuple(x_shape)}")
+    for a in range(nd):
+        eff = d[a] * (k[a] - 1) + 1
+        if eff > x_shape[2 + a] + 2 * p[a]:
+            raise ValueError(f"{name}: kernel {tuple(k)} (dilated {eff}) is larger than the "
+                             f"padded input {tuple(x_shape[2:])} + 2*{tuple(p)}")
+
+
+def _pool_checks(name, x, kernel_size, stride, padding, dilation, nd=2):
+    x = np.asarray(x)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, spatial...), got shape "
+                         f"{x.shape}; add a batch dimension with x[None]")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
+    k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
+                  _pair(padding), _pair(dilation))
+    if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:
+        raise ValueError(f"{name}: kernel_size, stride, dilation must be >= 1 and padding "
+                         f">= 0, got {k}, {s}, {p}, {d}")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{name}: padding {p} should be at most half of kernel size {k}")
+    _pool_window_check(name, x.shape, k, p, d)
+    return x
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling: returns (y, indices); indices are flat positions in each H*W plane."""
+    x = _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation)
+    return _pool.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_backward(gy, indices, x_shape):
+    """Route gy to the saved argmax positions (scatter-add inside each plane)."""
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True, divisor_override=None):
+    """Average pooling with PyTorch's ``count_include_pad``/``divisor_override`` rules."""
+    x = _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1)
+    if divisor_override is not None and int(divisor_override) == 0:
+        raise ValueError("avg_pool2d: divisor_override must be non-zero")
+    return _pool.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override)
+
+
+def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    return _pool.avg_pool2d_backward(gy, tuple(x_shape), kernel_size, stride, padding,
+                                     ceil_mode, count_include_pad, divisor_override)
+
+
+def max_pool1d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling via the 2-D kernel with H = 1; indices index the length L."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"max_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    y, idx = max_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
+                                (1, _one(dilation)[0]), ceil_mode)
+    return y[:, :, 0], idx[:, :, 0]
+
+
+def max_pool1d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True):
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"avg_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    y = avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
+                           ceil_mode, count_include_pad)
+    return y[:, :, 0]
+
+
+def avg_pool1d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True):
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    n, c, length = x_shape
+    gx = avg_pool2d_backward(np.asarray(gy)[:, :, None, :], (n, c, 1, length), (1, k),
+                             (1, s), (0, _one(padding)[0]), ceil_mode, count_include_pad)
+    return gx[:, :, 0]
+
+
+def _one(v):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),)
+    t = tuple(int(a) for a in v)
+    if len(t) != 1:
+        raise ValueError(f"expected an int or a 1-tuple, got {v!r}")
+    return t
+
+
+def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """3-D max pooling (NumPy tap loop): (y, flat indices into D*H*W)."""
+    x = np.asarray(x)
+    if x.ndim != 5:
+        raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
+    return ref.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool3d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def adaptive_avg_pool2d_forward(x, output_size):
+    """Adaptive average pooling over bins [floor(i*H/OH), ceil((i+1)*H/OH))."""
+    x, (oh, ow) = _adaptive_checks("adaptive_avg_pool2d", x, output_size)
+    if x.shape[2] % oh == 0 and x.shape[3] % ow == 0:  # equal bins: a plain avg pool
+        k = (x.shape[2] // oh, x.shape[3] // ow)
+        return _pool.avg_pool2d(x, k, k)
+    return ref.adaptive_avg_pool2d(x, (oh, ow))
+
+
+def adaptive_avg_pool2d_backward(gy, x_shape):
+    oh, ow = gy.shape[2:]
+    if x_shape[2] % oh == 0 and x_shape[3] % ow == 0:
+        k = (x_shape[2] // oh, x_shape[3] // ow)
+        return _pool.avg_pool2d_backward(gy, tuple(x_shape), k, k)
+    return ref.adaptive_avg_pool2d_backward(np.asarray(gy), tuple(x_shape))
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling: (y, flat indices into H*W), first maximum wins."""
+    x, (oh, ow) = _adaptive_checks("adaptive_max_pool2d", x, output_size)
+    return ref.adaptive_max_pool2d(x, (oh, ow))
+
+
+def adaptive_max_pool2d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def _adaptive_checks(name, x, output_size):
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    oh, ow = _pair(output_size)
+    oh = x.shape[2] if oh is None else oh
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: output_size must be positive, got {(oh, ow)}")
+    return x, (oh, ow)
+
+
+# ============================================================================ interpolate
+
+def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
+    """Resize (N, C, H, W) to (N, C, *size) as PyTorch's ``F.interpolate`` does.
+
+    ``mode``: "nearest" (src = min(floor(dst*scale), in-1)) or "bilinear"; ``scale_factor``
+    (when the caller derived ``size`` from it) changes the source step to 1/scale_factor,
+    as PyTorch does when ``recompute_scale_factor`` is not set.
+    """
+    x = np.asarray(x)
+    size = _interp_checks(x, size, mode, align_corners)
+    if mode == "nearest":
+        return _rs.interpolate_nearest(x, size, scale_factor)
+    return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
+
+
+def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
+    if mode == "nearest":
+        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
+    return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
+                                             scale_factor)
+
+
+def _interp_checks(x, size, mode, align_corners):
+    if x.ndim != 4:
+        raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got {x.shape}")
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if mode == "nearest" and align_corners:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    size = _pair(size)
+    if min(size) < 1:
+        raise ValueError(f"interpolate: output size must be positive, got {size}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
+    return size

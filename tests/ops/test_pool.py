@@ -1,0 +1,101 @@
+"""Pooling, interpolate, unfold/fold as ops: gradchecks, the tie rule, PyTorch parity."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as hs
+
+import minicv as mc
+from minicv.ops import pool as P
+from minicv.ops.vision import fold, interpolate, unfold
+from minicv.testing import gradcheck, strategies as st
+
+
+@given(x=st.tensors(shape=(2, 2, 7, 7), unique=True), k=hs.sampled_from([(2, 2), (3, 1)]),
+       ceil=hs.booleans())
+def test_max_pool_gradcheck_7x7(x, k, ceil):
+    """pitfalls.md: 7x7 input with k=2, s=2 and k=3, s=1, both ceil modes."""
+    gradcheck(lambda t: P.max_pool2d(t, k[0], k[1], ceil_mode=ceil), (x,))
+
+
+@given(x=st.tensors(shape=(1, 2, 7, 6)), ceil=hs.booleans(), cip=hs.booleans())
+def test_avg_pool_gradcheck(x, ceil, cip):
+    gradcheck(lambda t: P.avg_pool2d(t, 3, 2, padding=1, ceil_mode=ceil,
+                                     count_include_pad=cip), (x,))
+
+
+@given(x=st.tensors(shape=(1, 2, 7, 5), unique=True))
+def test_adaptive_gradcheck(x):
+    gradcheck(lambda t: P.adaptive_avg_pool2d(t, (3, 2)), (x,))
+    gradcheck(lambda t: P.adaptive_max_pool2d(t, (3, 2)), (x,))
+
+
+def test_max_pool_tie_goes_to_first_maximum():
+    x = mc.tensor([[[[1.0, 2.0], [2.0, 2.0]]]], requires_grad=True)
+    y, idx = P.max_pool2d(x, 2, return_indices=True)
+    assert idx.item() == 1
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+    assert x.grad.data.sum() == 1.0
+
+
+def test_1d_3d_and_unbatched():
+    x1 = mc.randn(2, 3, 9, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: P.max_pool1d(t, 3, 2) + 0 * P.avg_pool1d(t, 3, 2), (x1,))
+    x3 = mc.tensor(np.random.default_rng(0).permutation(96).reshape(1, 2, 4, 3, 4) * 0.1,
+                   requires_grad=True)
+    gradcheck(lambda t: P.max_pool3d(t, 2, padding=1), (x3,))
+    assert P.max_pool2d(mc.randn(3, 8, 8), 2).shape == (3, 4, 4)
+
+
+@given(x=st.tensors(shape=(1, 2, 5, 4)), mode=hs.sampled_from(["nearest", "bilinear"]),
+       align=hs.booleans())
+def test_interpolate_gradcheck(x, mode, align):
+    ac = align if mode == "bilinear" else None
+    gradcheck(lambda t: interpolate(t, size=(7, 3), mode=mode, align_corners=ac), (x,))
+    gradcheck(lambda t: interpolate(t, scale_factor=2, mode=mode, align_corners=ac), (x,))
+
+
+def test_unfold_fold_gradcheck_and_adjoint():
+    x = mc.randn(1, 2, 5, 6, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: unfold(t, 3, padding=1, stride=2), (x,))
+    cols = mc.randn(1, 2 * 9, 9, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda c: fold(c, (5, 6), 3, padding=1, stride=(2, 2)), (cols,))
+    # <unfold(x), c> == <x, fold(c)>: fold is unfold's adjoint
+    lhs = (unfold(x, 3, padding=1, stride=2) * cols).sum().item()
+    rhs = (x * fold(cols, (5, 6), 3, padding=1, stride=2)).sum().item()
+    assert np.isclose(lhs, rhs)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pooling_matches_torch(seed):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, int(rng.integers(5, 12)), int(rng.integers(5, 12))))
+    k, s = int(rng.integers(2, 4)), int(rng.integers(1, 3))
+    p, ceil = int(rng.integers(0, k // 2 + 1)), bool(rng.integers(0, 2))
+    cases = [
+        (lambda m, t: P.max_pool2d(t, k, s, p, ceil_mode=ceil),
+         lambda t: F.max_pool2d(t, k, s, p, ceil_mode=ceil)),
+        (lambda m, t: P.avg_pool2d(t, k, s, p, ceil_mode=ceil, count_include_pad=False),
+         lambda t: F.avg_pool2d(t, k, s, p, ceil_mode=ceil, count_include_pad=False)),
+        (lambda m, t: P.avg_pool2d(t, k, s, p, ceil_mode=ceil),
+         lambda t: F.avg_pool2d(t, k, s, p, ceil_mode=ceil)),
+        (lambda m, t: P.adaptive_avg_pool2d(t, (3, 4)),
+         lambda t: F.adaptive_avg_pool2d(t, (3, 4))),
+        (lambda m, t: P.adaptive_max_pool2d(t, 3), lambda t: F.adaptive_max_pool2d(t, 3)),
+        (lambda m, t: interpolate(t, scale_factor=1.5, mode="bilinear", align_corners=False),
+         lambda t: F.interpolate(t, scale_factor=1.5, mode="bilinear", align_corners=False)),
+        (lambda m, t: interpolate(t, size=(4, 9), mode="bilinear", align_corners=True),
+         lambda t: F.interpolate(t, size=(4, 9), mode="bilinear", align_corners=True)),
+        (lambda m, t: interpolate(t, size=(13, 5)), lambda t: F.interpolate(t, size=(13, 5))),
+        (lambda m, t: unfold(t, 3, padding=1, stride=s), lambda t: F.unfold(t, 3, padding=1,
+                                                                             stride=s)),
+    ]
+    for mine, theirs in cases:
+        mx, tx = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        my, ty = mine(mc, mx), theirs(tx)
+        np.testing.assert_allclose(my.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        g = rng.standard_normal(ty.shape)
+        my.backward(mc.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
