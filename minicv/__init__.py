@@ -19,6 +19,7 @@ from .ops.reduce import sum, mean, var, std, max, min, amax, amin, argmax, argmi
 from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
                         stack, split, chunk)
 from .ops.linalg import matmul
+from .serialization import save, load
 from .tensor import _install_methods
 
 _install_methods()
@@ -37,3 +38,13 @@ bool = np.bool_
 clip = clamp
 concat = cat
 concatenate = cat
+
+_SUBMODULES = ("nn", "optim", "data", "models", "train", "testing", "kernels", "bench")
+
+
+def __getattr__(name):
+    """``mc.nn``, ``mc.optim``... imported on first use, so ``import minicv`` stays fast."""
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'minicv' has no attribute {name!r}")

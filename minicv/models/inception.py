@@ -6,7 +6,7 @@ channel axis: 1x1; 1x1 reduce then 3x3; 1x1 reduce then 5x5; 3x3 max pool then 1
 projection. The channel plan follows the paper's Table 1 (modules 3a to 5b) scaled by
 ``width``; every conv is followed by BN and ReLU (as in Inception v2 and torchvision).
 The paper's 7x7/2 stem and aux classifiers are replaced by one 3x3 conv for small
-images. With width 1 and 10 classes the network has about 6.2 M parameters (GoogLeNet
+images. With width 1 and 10 classes the network has 5,871,914 parameters (GoogLeNet
 reports about 6.8 M at 1,000 classes including the 1,024x1,000 classifier).
 """
 import minicv as mc

@@ -7,9 +7,9 @@ fully connected layer; depth 6n + 2. Shortcuts are option A (identity; when the 
 changes, subsample by 2 and pad the new channels with zeros), so they add no parameters.
 
     model      n   depth  parameters (10 classes)
-    resnet20   3   20     272,474   (paper: 0.27 M)
-    resnet32   5   32     466,906   (paper: 0.46 M)
-    resnet56   9   56     855,770   (paper: 0.85 M)
+    resnet20   3   20     269,722   (paper: 0.27 M)
+    resnet32   5   32     464,154   (paper: 0.46 M)
+    resnet56   9   56     853,018   (paper: 0.85 M)
 
 ImageNet ResNets (paper Table 1): 7x7/2 conv, 3x3/2 max pool, four stages (64, 128, 256,
 512 filters) of Basic (two 3x3) or Bottleneck (1x1, 3x3, 1x1 with 4x expansion) blocks,

@@ -1,0 +1,26 @@
+"""``minicv.nn``: modules, parameters, layers, losses, initialisation (``nn.init``),
+``nn.functional`` and ``nn.utils``, with PyTorch's names.
+
+Example::
+
+    import minicv.nn as nn
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+"""
+from .parameter import Parameter, Buffer
+from .module import Module
+from .containers import Sequential, ModuleList, ModuleDict
+from .linear import Identity, Linear
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose2d
+from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm
+from .dropout import Dropout, Dropout2d
+from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus,
+                         Softmax, LogSoftmax)
+from .pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d,
+                      AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample, UpsamplingNearest2d,
+                      UpsamplingBilinear2d)
+from .embedding import Embedding
+from .flatten import Flatten, Unflatten
+from .loss import (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss,
+                   SmoothL1Loss, HuberLoss, KLDivLoss, CosineEmbeddingLoss,
+                   MarginRankingLoss, TripletMarginLoss)
+from . import functional, init, utils

@@ -1,0 +1,233 @@
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``.
+
+BatchNorm keeps running statistics in buffers. In training it normalises with the batch
+mean and biased variance, and updates
+
+    running_mean ← (1 - momentum)·running_mean + momentum·mean
+    running_var  ← (1 - momentum)·running_var  + momentum·var·n/(n - 1)   (n = N·H·W)
+
+(momentum=None: a cumulative average, factor 1/num_batches_tracked). In eval mode it uses
+the running statistics and never changes a buffer.
+"""
+import numpy as np
+
+from ..backend import get_default_dtype
+from ..tensor import Tensor
+from . import functional as F
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class _BatchNorm(Module):
+    _dims = (4,)
+    _dims_text = "4D"
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = np.dtype(dtype or get_default_dtype())
+        c = self.num_features
+        if affine:
+            self.weight = Parameter(np.ones(c, dtype))
+            self.bias = Parameter(np.zeros(c, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(np.zeros(c, dtype)))
+            self.register_buffer("running_var", Tensor(np.ones(c, dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(np.zeros((), np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, x):
+        name = type(self).__name__
+        if x.ndim not in self._dims:
+            raise ValueError(f"{name}: expected {self._dims_text} input (got {x.ndim}D input "
+                             f"of shape {list(x.shape)})")
+        if x.shape[1] != self.num_features:
+            hint = " (channels-last? minicv expects N, C, H, W)" \
+                if x.shape[-1] == self.num_features else ""
+            raise ValueError(f"{name}({self.num_features}) expected input with "
+                             f"{self.num_features} channels in dim 1, got input of shape "
+                             f"{list(x.shape)}{hint}")
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            if input.data.size // max(input.shape[1], 1) > 1:   # the op raises otherwise
+                self.num_batches_tracked.data += 1
+                self.num_batches_tracked._vc[0] += 1
+            if self.momentum is None:
+                factor = 1.0 / max(float(self.num_batches_tracked.data), 1.0)
+        bn_training = self.training or (self.running_mean is None and self.running_var is None)
+        use_buffers = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if use_buffers else None,
+                            self.running_var if use_buffers else None, self.weight,
+                            self.bias, bn_training, factor, self.eps)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
+                              missing_keys, unexpected_keys, error_msgs):
+        # checkpoints from before num_batches_tracked existed load with a count of 0
+        key = prefix + "num_batches_tracked"
+        if self.track_running_stats and key not in state_dict:
+            state_dict[key] = Tensor(np.zeros((), np.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) per channel C.
+
+    Args:
+        num_features: C. eps: added to the variance. momentum: running-average factor
+            (None: cumulative average). affine: learn γ, β. track_running_stats: keep
+            running mean/var (else batch statistics are used in eval too).
+
+    Shape: (N, C) or (N, C, L) -> same shape.
+
+    Example::
+
+        y = nn.BatchNorm1d(100)(mc.randn(20, 100))
+    """
+    _dims = (2, 3)
+    _dims_text = "2D or 3D"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of NCHW maps per channel (statistics over N, H, W).
+
+    Args: as BatchNorm1d.
+
+    Shape: (N, C, H, W) -> same shape.
+
+    Example::
+
+        bn = nn.BatchNorm2d(16)
+        y = bn(mc.randn(8, 16, 32, 32))     # bn.running_mean moved 10% towards the batch mean
+    """
+    _dims = (4,)
+    _dims_text = "4D"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) per channel.
+
+    Shape: (N, C, D, H, W) -> same shape.
+
+    Example::
+
+        y = nn.BatchNorm3d(4)(mc.randn(2, 4, 3, 5, 5))
+    """
+    _dims = (5,)
+    _dims_text = "5D"
+
+
+class LayerNorm(Module):
+    """Layer normalisation over the trailing ``normalized_shape`` dims of each sample.
+
+    Args:
+        normalized_shape: int or tuple (the last dims). eps: added to the variance.
+        elementwise_affine: learn γ (ones) and β (zeros) of that shape. bias: learn β.
+
+    Shape: (*, *normalized_shape) -> same shape.
+
+    Example::
+
+        y = nn.LayerNorm(64)(mc.randn(8, 10, 64))
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = np.dtype(dtype or get_default_dtype())
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+            if self.bias is not None:
+                init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Group normalisation: channels in ``num_groups`` groups, normalised per sample.
+
+    Args:
+        num_groups: must divide num_channels. num_channels: C. eps. affine: per-channel
+            γ (ones) and β (zeros).
+
+    Shape: (N, C, *) -> same shape.
+
+    Example::
+
+        y = nn.GroupNorm(4, 16)(mc.randn(2, 16, 8, 8))
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if num_channels % num_groups != 0:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
+        self.eps, self.affine = eps, affine
+        dtype = np.dtype(dtype or get_default_dtype())
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype))
+            self.bias = Parameter(np.zeros(num_channels, dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

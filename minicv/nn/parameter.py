@@ -1,0 +1,45 @@
+"""``Parameter``: a tensor that a :class:`~minicv.nn.Module` registers as learnable.
+
+Assigning a Parameter to a module attribute (``self.weight = Parameter(...)``) adds it to
+``module.parameters()``, which optimizers consume, and to ``state_dict()``. A Parameter
+requires grad by default and shares memory with the array or tensor it wraps.
+"""
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A learnable tensor (requires_grad=True unless told otherwise).
+
+    Args:
+        data: a Tensor or ndarray to wrap (not copied); None gives an empty float32 tensor.
+        requires_grad: whether the optimizer should train it.
+
+    Example::
+
+        w = nn.Parameter(mc.randn(3, 4))     # w.requires_grad is True
+    """
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), np.float32)
+        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        super().__init__(arr)
+        if isinstance(data, Tensor):
+            self._vc = data._vc               # same memory, same version counter
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Buffer(Tensor):
+    """Marks a tensor to be registered as a buffer when assigned to a module attribute
+    (``self.running = nn.Buffer(mc.zeros(3))``), like ``torch.nn.Buffer``."""
+
+    def __init__(self, data, persistent=True):
+        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        super().__init__(arr)
+        self.persistent = persistent

@@ -1,0 +1,640 @@
+"""Loss functions with PyTorch's names, arguments and reductions ('none' | 'mean' | 'sum').
+
+Cross-entropy is one fused node: log-softmax is computed stably (log p = z - m -
+log Σ exp(z - m), reference.md §9) and every variant (class weights, ignore_index, label
+smoothing, probability targets) is expressed as a coefficient array ``a`` of the input's
+shape, so that the per-position loss is always
+
+    loss = -Σ_c a_c · log p_c,      d loss / dz = (Σ_c a_c) · softmax(z) - a.
+
+Class-index targets give a = (1 - ls)·w[y]·onehot(y) + (ls/C)·w (zero rows where the target
+equals ignore_index); probability targets give a = w·((1 - ls)·t + ls/C). With
+reduction='mean' the class-index sum is divided by Σ w[y] over the kept positions (the
+number of kept positions when weight is None), probability targets by the number of
+positions, exactly as PyTorch does.
+
+The pointwise regression losses (mse, l1, smooth_l1, huber) share one node that
+returns the loss and its derivative in d = input - target; the margin losses are composed
+from differentiable ops.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import Tensor, as_tensor_arg
+from . import elementwise as E
+from . import reduce as R
+from .nn_basic import check_float
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+class TargetOutOfRangeError(IndexError, ValueError):
+    """A class label outside [0, C-1] that is not ignore_index (an IndexError as in PyTorch,
+    and a ValueError because it is bad input)."""
+
+
+def legacy_reduction(size_average, reduce, reduction):
+    """Map PyTorch's deprecated ``size_average``/``reduce`` flags to ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(reduction, name, extra=()):
+    if reduction not in _REDUCTIONS + tuple(extra):
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS + tuple(extra)}, "
+                         f"got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return R.mean(loss)
+    if reduction == "sum":
+        return R.sum(loss)
+    return loss
+
+
+def _arr(x):
+    return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+# ----------------------------------------------------------------------------- cross entropy
+
+class CrossEntropy(Function):
+    """loss = -Σ_c a_c log_softmax(z)_c over ``dim``; dz = (Σ a)·softmax - a, da = -log p.
+
+    With ``scale`` the node returns scale·Σ loss (a scalar) instead of the per-position loss.
+    Saved: log p and a.
+    """
+    @staticmethod
+    def forward(ctx, z, a, dim=1, scale=None):
+        shifted = z - z.max(axis=dim, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        loss = -(a * logp).sum(axis=dim)
+        ctx.save_for_backward(logp, a)
+        ctx.dim, ctx.scale = dim, scale
+        if scale is not None:
+            return np.asarray(loss.sum() * scale, dtype=z.dtype)
+        return loss.astype(z.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        logp, a = ctx.saved_tensors
+        dim = ctx.dim
+        g = g * ctx.scale if ctx.scale is not None else np.expand_dims(g, dim)
+        gz = ga = None
+        if ctx.needs_input_grad[0]:
+            gz = g * (a.sum(axis=dim, keepdims=True) * np.exp(logp) - a)
+        if ctx.needs_input_grad[1]:
+            ga = -g * logp
+        return gz, ga
+
+
+class WeightedNLL(Function):
+    """loss = -Σ_c a_c x_c over ``dim`` (x are log-probabilities); dx = -a. Saved: a."""
+    @staticmethod
+    def forward(ctx, x, a, dim=1, scale=None):
+        ctx.a, ctx.dim, ctx.scale = a, dim, scale
+        loss = -(a * x).sum(axis=dim)
+        if scale is not None:
+            return np.asarray(loss.sum() * scale, dtype=x.dtype)
+        return loss.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = g * ctx.scale if ctx.scale is not None else np.expand_dims(g, ctx.dim)
+        return -g * ctx.a, None
+
+
+def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
+    """The coefficient array ``a`` (x's shape) and the 'mean' divisor for class targets."""
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
+    if t.shape != expected:
+        raise ValueError(f"{name}: expected target of shape {list(expected)} (input shape "
+                         f"{list(x.shape)} with classes on dim {1 if x.ndim >= 2 else 0}), "
+                         f"got {list(t.shape)}")
+    keep = t != ignore_index
+    bad = keep & ((t < 0) | (t >= c))
+    if bad.any():
+        v = int(t[bad].reshape(-1)[0])
+        raise TargetOutOfRangeError(
+            f"{name}: Target {v} is out of bounds: class labels must lie in [0, {c - 1}] for "
+            f"an input with C={c} classes, or equal ignore_index={ignore_index} to be "
+            f"skipped. (Segmentation masks stored as 0-255? Map the void label to "
+            f"ignore_index, e.g. ignore_index=255.)")
+    dt = x.dtype
+    w = np.ones(c, dt) if weight is None else _arr(weight).astype(dt, copy=False)
+    safe = np.where(keep, t, 0).astype(np.int64)
+    cdim = 1 if x.ndim >= 2 else 0
+    wy = np.where(keep, w[safe], 0).astype(dt)                  # target's shape
+    a = np.zeros(x.shape, dt)
+    np.put_along_axis(a, np.expand_dims(safe, cdim), np.expand_dims(wy, cdim), axis=cdim)
+    if label_smoothing > 0:
+        a *= 1 - label_smoothing
+        bshape = [1] * x.ndim
+        bshape[cdim] = c
+        smooth = (label_smoothing / c) * w.reshape(bshape) * np.expand_dims(keep, cdim)
+        a += smooth.astype(dt, copy=False)
+    return a, float(wy.sum())
+
+
+def _check_common(x, weight, reduction, name):
+    check_float(x, name)
+    _check_reduction(reduction, name)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
+    c = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise ValueError(f"{name}: weight must have one value per class, shape [{c}], got "
+                         f"{list(weight.shape)}")
+    return c
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between logits and class labels or class probabilities.
+
+    Computes log_softmax over the class dimension and the negative log-likelihood in one
+    stable node. ``input`` holds raw scores (logits), not probabilities.
+
+    Args:
+        input: logits (N, C), (C,) or (N, C, d1, d2, ...) (e.g. segmentation).
+        target: int64 labels (N), () or (N, d1, ...) in [0, C-1] (or ignore_index), or
+            floating class probabilities with the input's shape.
+        weight: (C,) rescaling of each class. ignore_index: label that contributes nothing.
+        reduction: 'none' (per position) | 'mean' | 'sum'.
+        label_smoothing: ε in [0, 1]: the target becomes (1 - ε)·onehot + ε/C.
+
+    Shape: 'none' gives the target's shape (class targets) or the input without dim 1.
+
+    Example::
+
+        loss = F.cross_entropy(mc.randn(4, 10, requires_grad=True), mc.tensor([1, 0, 9, 3]))
+        loss.backward()
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x = as_tensor_arg(input)
+    c = _check_common(x, weight, reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    cdim = 1 if x.ndim >= 2 else 0
+    t = as_tensor_arg(target)
+    if t.dtype.kind == "f":                                      # class probabilities
+        if t.shape != x.shape:
+            raise ValueError(f"cross_entropy: probability targets must have the input's "
+                             f"shape {list(x.shape)}, got {list(t.shape)} (for class "
+                             f"labels pass an integer tensor)")
+        a = t
+        if label_smoothing > 0:
+            a = E.add(E.mul(a, 1 - label_smoothing), label_smoothing / c)
+        if weight is not None:
+            bshape = [1] * x.ndim
+            bshape[cdim] = c
+            a = E.mul(a, as_tensor_arg(weight).reshape(bshape))
+        a = a if a.requires_grad else a.data.astype(x.dtype, copy=False)
+        rows = x.data.size // c
+        scale = {"mean": 1.0 / rows if rows else math.nan, "sum": 1.0, "none": None}
+        return CrossEntropy.apply(x, a, dim=cdim, scale=scale[reduction])
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: target must hold int64 class labels or floating "
+                        f"probabilities, got dtype {t.dtype}")
+    a, total = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
+                                   "cross_entropy")
+    scale = {"mean": 1.0 / total if total else math.nan, "sum": 1.0, "none": None}
+    return CrossEntropy.apply(x, a, dim=cdim, scale=scale[reduction])
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """Negative log-likelihood of class labels given log-probabilities (log_softmax output).
+
+    loss_n = -weight[y_n] · input[n, y_n]; 'mean' divides by Σ weight[y_n] over kept n.
+
+    Args:
+        input: log-probabilities (N, C), (C,) or (N, C, d1, ...).
+        target: int64 labels in [0, C-1] or ignore_index, shape (N), () or (N, d1, ...).
+
+    Shape: 'none' gives the target's shape.
+
+    Example::
+
+        loss = F.nll_loss(F.log_softmax(mc.randn(3, 5), dim=1), mc.tensor([1, 0, 4]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x = as_tensor_arg(input)
+    _check_common(x, weight, reduction, "nll_loss")
+    t = as_tensor_arg(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
+    a, total = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
+    scale = {"mean": 1.0 / total if total else math.nan, "sum": 1.0, "none": None}
+    return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale[reduction])
+
+
+# ----------------------------------------------------------------------------- binary
+
+class BCE(Function):
+    """loss = -(t·log x + (1-t)·log(1-x)), logs clamped at -100 as in PyTorch.
+
+    dx = (x - t) / max(x(1-x), 1e-12), dt = log(1-x) - log x. Saved: x, t.
+    """
+    @staticmethod
+    def forward(ctx, x, t):
+        logx = np.maximum(np.log(x), -100)
+        log1mx = np.maximum(np.log1p(-x), -100)
+        ctx.save_for_backward(x, t)
+        ctx.logs = (logx, log1mx)
+        return -(t * logx + (1 - t) * log1mx)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gx = g * (x - t) / np.maximum(x * (1 - x), 1e-12) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            logx, log1mx = ctx.logs
+            gt = g * (log1mx - logx)
+        return gx, gt
+
+
+def _same_size(x, t, name):
+    if t.shape != x.shape:
+        raise ValueError(f"{name}: Using a target size ({list(t.shape)}) that is different "
+                         f"to the input size ({list(x.shape)}) is not supported; give them "
+                         f"the same shape (e.g. target.float().unsqueeze(1) for (N, 1) "
+                         f"logits)")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross-entropy between probabilities ``input`` in [0, 1] and ``target``.
+
+    Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is stable.
+
+    Args:
+        input: probabilities (any shape). target: same shape, values in [0, 1].
+        weight: rescaling broadcast to the input's shape.
+
+    Shape: 'none' gives the input's shape.
+
+    Example::
+
+        loss = F.binary_cross_entropy(mc.tensor([0.9, 0.2]), mc.tensor([1.0, 0.0]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    check_float(x, "binary_cross_entropy")
+    _check_reduction(reduction, "binary_cross_entropy")
+    _same_size(x, t, "binary_cross_entropy")
+    if x.data.size and (x.data.min() < 0 or x.data.max() > 1 or np.isnan(x.data).any()):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 "
+                         "and 1 (they are probabilities); for raw scores use "
+                         "binary_cross_entropy_with_logits")
+    t = t if t.dtype == x.dtype else t.to(x.dtype)
+    loss = BCE.apply(x, t)
+    if weight is not None:
+        loss = E.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+class BCEWithLogits(Function):
+    """loss = (1-t)·x + l·softplus(-x) with l = (pw-1)·t + 1 (l = 1 without pos_weight).
+
+    dx = (1-t) - l·sigmoid(-x), dt = -x + (pw-1)·softplus(-x). Saved: x, t.
+    """
+    @staticmethod
+    def forward(ctx, x, t, pos_weight=None):
+        sp = np.logaddexp(0, -x)                            # softplus(-x), stable
+        lw = 1 if pos_weight is None else (pos_weight - 1) * t + 1
+        ctx.save_for_backward(x, t)
+        ctx.sp, ctx.pw = sp, pos_weight
+        return ((1 - t) * x + lw * sp).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        pw = ctx.pw
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            lw = 1 if pw is None else (pw - 1) * t + 1
+            sig_neg = 0.5 * (1 - np.tanh(0.5 * x))           # sigmoid(-x), stable
+            gx = g * ((1 - t) - lw * sig_neg)
+        if ctx.needs_input_grad[1]:
+            gt = g * (-x if pw is None else -x + (pw - 1) * ctx.sp)
+        return gx, gt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
+    """Sigmoid + binary cross-entropy in one stable node, on raw scores (logits).
+
+    Args:
+        input: logits (any shape). target: same shape, values in [0, 1].
+        weight: rescaling broadcast to the input's shape.
+        pos_weight: weight of positive examples, broadcast along the last (class) dim,
+            e.g. n_negative / n_positive per class.
+
+    Shape: 'none' gives the input's shape.
+
+    Example::
+
+        loss = F.binary_cross_entropy_with_logits(mc.randn(4, 3), mc.rand(4, 3))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    check_float(x, "binary_cross_entropy_with_logits")
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _same_size(x, t, "binary_cross_entropy_with_logits")
+    t = t if t.dtype == x.dtype else t.to(x.dtype)
+    pw = None
+    if pos_weight is not None:
+        pw = _arr(pos_weight).astype(x.dtype, copy=False)
+        try:
+            np.broadcast_shapes(pw.shape, x.shape)
+        except ValueError:
+            raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape "
+                             f"{list(pw.shape)} does not broadcast to the input shape "
+                             f"{list(x.shape)}; give one value per class (last dim)") from None
+    loss = BCEWithLogits.apply(x, t, pos_weight=pw)
+    if weight is not None:
+        loss = E.mul(loss, weight)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- regression
+
+def _pointwise(d, kind, param):
+    """Loss and its derivative in d = input - target, elementwise."""
+    ad = np.abs(d)
+    if kind == "mse":
+        return d * d, 2 * d
+    if kind == "l1":
+        return ad, np.sign(d)
+    if kind == "smooth_l1":          # 0.5 d²/β if |d| < β else |d| - β/2
+        if param == 0:
+            return ad, np.sign(d)
+        small = ad < param
+        return (np.where(small, 0.5 * d * d / param, ad - 0.5 * param),
+                np.where(small, d / param, np.sign(d)))
+    small = ad < param               # huber: 0.5 d² if |d| < δ else δ(|d| - δ/2)
+    return (np.where(small, 0.5 * d * d, param * (ad - 0.5 * param)),
+            np.where(small, d, param * np.sign(d)))
+
+
+class PointwiseLoss(Function):
+    """ℓ(x - t) for mse, l1, smooth_l1 and huber; dx = ℓ'(d), dt = -ℓ'(d).
+
+    With ``scale`` returns scale·Σ ℓ (mean or sum) as one scalar. Saved: ℓ'(d).
+    """
+    @staticmethod
+    def forward(ctx, x, t, kind="mse", param=None, scale=None):
+        loss, dl = _pointwise(x - t, kind, param)
+        ctx.dl, ctx.scale = dl, scale
+        if scale is not None:
+            return np.asarray(loss.sum() * scale, dtype=x.dtype)
+        return loss.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        gd = ctx.dl * (g * ctx.scale if ctx.scale is not None else g)
+        return (gd if ctx.needs_input_grad[0] else None,
+                -gd if ctx.needs_input_grad[1] else None)
+
+
+def _regression(input, target, reduction, kind, param, name):
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    if x.dtype.kind != "f" and t.dtype.kind == "f":
+        x = x.to(t.dtype)
+    check_float(x, name)
+    _check_reduction(reduction, name)
+    if t.dtype != x.dtype:
+        t = t.to(x.dtype)
+    if t.shape != x.shape:
+        try:
+            shape = np.broadcast_shapes(x.shape, t.shape)
+        except ValueError:
+            raise ValueError(f"{name}: input of shape {list(x.shape)} and target of shape "
+                             f"{list(t.shape)} do not broadcast") from None
+        warnings.warn(f"{name}: using a target size ({list(t.shape)}) that is different to "
+                      f"the input size ({list(x.shape)}); they are broadcast to "
+                      f"{list(shape)}, which is likely not what you want", stacklevel=3)
+    else:
+        shape = x.shape
+    n = math.prod(shape)
+    scale = {"mean": 1.0 / n if n else math.nan, "sum": 1.0, "none": None}[reduction]
+    return PointwiseLoss.apply(x, t, kind=kind, param=param, scale=scale)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean squared error (x - y)².
+
+    Shape: input and target of the same shape; 'none' keeps it.
+
+    Example::
+
+        loss = F.mse_loss(mc.randn(4, 2), mc.zeros(4, 2))
+    """
+    return _regression(input, target, legacy_reduction(size_average, reduce, reduction),
+                       "mse", None, "mse_loss")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Mean absolute error |x - y| (gradient sign(x - y), 0 at 0).
+
+    Example::
+
+        loss = F.l1_loss(mc.randn(4, 2), mc.zeros(4, 2))
+    """
+    return _regression(input, target, legacy_reduction(size_average, reduce, reduction),
+                       "l1", None, "l1_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
+                   beta=1.0):
+    """0.5·d²/β where |d| < β, else |d| - β/2 (d = x - y); β = 0 gives l1_loss.
+
+    Example::
+
+        loss = F.smooth_l1_loss(mc.randn(4, 4), mc.zeros(4, 4), beta=0.5)
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    return _regression(input, target, legacy_reduction(size_average, reduce, reduction),
+                       "smooth_l1", float(beta), "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5·d² where |d| < δ, else δ·(|d| - δ/2): smooth_l1 times δ (d = x - y).
+
+    Example::
+
+        loss = F.huber_loss(mc.randn(4, 4), mc.zeros(4, 4), delta=2.0)
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return _regression(input, target, reduction, "huber", float(delta), "huber_loss")
+
+
+# ----------------------------------------------------------------------------- KL divergence
+
+class KLDiv(Function):
+    """Pointwise KL: t·(log t - x), or exp(t)·(t - x) with log_target; x = log q.
+
+    dx = -t (or -exp t); dt = log t + 1 - x (or exp(t)·(t - x + 1)). Saved: x, t.
+    """
+    @staticmethod
+    def forward(ctx, x, t, log_target=False):
+        ctx.save_for_backward(x, t)
+        ctx.log_target = log_target
+        if log_target:
+            return np.exp(t) * (t - x)
+        tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(x.dtype)
+        return tlogt - t * x
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gx = gt = None
+        if ctx.log_target:
+            et = np.exp(t)
+            gx = -g * et if ctx.needs_input_grad[0] else None
+            gt = g * et * (t - x + 1) if ctx.needs_input_grad[1] else None
+        else:
+            gx = -g * t if ctx.needs_input_grad[0] else None
+            if ctx.needs_input_grad[1]:
+                logt = np.log(np.where(t > 0, t, 1))
+                gt = g * np.where(t > 0, logt + 1 - x, 0)
+        return gx, gt
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
+           log_target=False):
+    """Kullback-Leibler divergence KL(target ‖ q) with ``input = log q``.
+
+    Args:
+        input: log-probabilities (e.g. log_softmax output).
+        target: probabilities, or log-probabilities with ``log_target=True``.
+        reduction: 'batchmean' (sum / batch size: the true KL per sample), 'sum', 'none',
+            or 'mean' (divides by the number of elements, as PyTorch does; rarely wanted).
+
+    Example::
+
+        loss = F.kl_div(F.log_softmax(mc.randn(2, 5), 1), F.softmax(mc.randn(2, 5), 1),
+                        reduction="batchmean")
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "kl_div", ("batchmean",))
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    check_float(x, "kl_div")
+    if t.dtype != x.dtype:
+        t = t.to(x.dtype)
+    loss = KLDiv.apply(x, t, log_target=log_target)
+    if reduction == "batchmean":
+        total = R.sum(loss)
+        return E.div(total, x.shape[0]) if x.ndim else total
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- margin losses
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
+                          reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where y = 1; max(0, cos(x1, x2) - margin) where y = -1.
+
+    Args:
+        input1, input2: (N, D) or (D,). target: (N,) or () of 1 / -1.
+
+    Example::
+
+        loss = F.cosine_embedding_loss(mc.randn(3, 4), mc.randn(3, 4), mc.tensor([1, -1, 1]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "cosine_embedding_loss")
+    x1, x2, y = as_tensor_arg(input1), as_tensor_arg(input2), as_tensor_arg(target)
+    if x1.shape != x2.shape or x1.ndim not in (1, 2) or y.shape != x1.shape[:-1]:
+        raise ValueError(f"cosine_embedding_loss: expected inputs (N, D) or (D,) of one shape "
+                         f"and target (N,) or (); got {list(x1.shape)}, {list(x2.shape)} and "
+                         f"{list(y.shape)}")
+    eps = 1e-12
+    d = x1.ndim - 1
+    prod = R.sum(E.mul(x1, x2), dim=d)
+    mag1 = E.add(R.sum(E.mul(x1, x1), dim=d), eps)
+    mag2 = E.add(R.sum(E.mul(x2, x2), dim=d), eps)
+    cos = E.div(prod, E.sqrt(E.mul(mag1, mag2)))
+    zeros = cos.data.dtype.type(0)
+    pos = E.where(E.eq(y, 1), E.sub(1, cos), zeros)
+    neg = E.where(E.eq(y, -1), E.clamp(E.sub(cos, margin), min=0), zeros)
+    return _reduce(E.add(pos, neg), reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -y·(x1 - x2) + margin): y = 1 means x1 should rank higher than x2.
+
+    Example::
+
+        loss = F.margin_ranking_loss(mc.randn(4), mc.randn(4), mc.tensor([1., -1., 1., 1.]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "margin_ranking_loss")
+    x1, x2, y = as_tensor_arg(input1), as_tensor_arg(input2), as_tensor_arg(target)
+    if not (x1.ndim == x2.ndim == y.ndim):
+        raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
+                         f"number of dimensions, got {list(x1.shape)}, {list(x2.shape)} and "
+                         f"{list(y.shape)}")
+    loss = E.clamp(E.add(E.mul(E.neg(y), E.sub(x1, x2)), margin), min=0)
+    return _reduce(loss, reduction)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """‖x1 - x2 + eps‖_p over the last dimension (PyTorch adds eps inside the norm).
+
+    Example::
+
+        d = F.pairwise_distance(mc.randn(3, 4), mc.randn(3, 4))   # (3,)
+    """
+    diff = E.add(E.sub(x1, x2), eps)
+    d = diff.ndim - 1
+    if p == math.inf:
+        return R.amax(E.abs(diff), dim=d, keepdim=keepdim)
+    if p == 2:
+        return E.sqrt(R.sum(E.mul(diff, diff), dim=d, keepdim=keepdim))
+    return E.pow(R.sum(E.pow(E.abs(diff), p), dim=d, keepdim=keepdim), 1.0 / p)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with d the p-norm distance (Schroff et al. 2015).
+
+    ``swap=True`` uses min(d(a, n), d(p, n)) as the negative distance.
+
+    Args:
+        anchor, positive, negative: (N, D) or (D,).
+
+    Example::
+
+        loss = F.triplet_margin_loss(mc.randn(8, 16), mc.randn(8, 16), mc.randn(8, 16))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "triplet_margin_loss")
+    a, pos, neg = as_tensor_arg(anchor), as_tensor_arg(positive), as_tensor_arg(negative)
+    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be "
+                         f"(N, D) or (D,), got {list(a.shape)}, {list(pos.shape)} and "
+                         f"{list(neg.shape)}")
+    d_pos = pairwise_distance(a, pos, p, eps)
+    d_neg = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+    loss = E.clamp(E.add(E.sub(d_pos, d_neg), margin), min=0)
+    return _reduce(loss, reduction)

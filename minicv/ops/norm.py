@@ -1,0 +1,245 @@
+"""Normalisation ops: ``batch_norm``, ``layer_norm``, ``group_norm`` (one fused node each).
+
+All three compute x̂ = (x - μ) / √(σ² + ε) over some axes and y = γ·x̂ + β per channel;
+they differ only in the axes of μ and σ² (reference.md §9):
+
+    batch_norm   per channel, over (N, *spatial)      m = N·H·W values per statistic
+    layer_norm   per sample, over the last k dims     m = prod(normalized_shape)
+    group_norm   per (sample, group), over (C/G, *)   m = (C/G)·H·W
+
+so they share one backward formula for the normalisation (with g = dy·γ):
+
+    dx = (1/σ̂) · (g - mean(g) - x̂ · mean(g·x̂)),   means over the statistic's axes,
+    dγ = Σ dy·x̂,  dβ = Σ dy   (sums over every axis but the channel's).
+
+σ² is the biased variance (divide by m); BatchNorm's *running* variance is the unbiased
+one (m/(m-1) times larger), as in PyTorch.
+"""
+import math
+
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import as_tensor_arg
+from .nn_basic import check_float, check_same_dtype
+
+
+def _norm_backward(g, xhat, invstd, axes):
+    """dx of x̂ = (x - mean)·invstd given g = dL/dx̂ (means over ``axes``)."""
+    mg = g.mean(axis=axes, keepdims=True)
+    mgx = (g * xhat).mean(axis=axes, keepdims=True)
+    return invstd * (g - mg - xhat * mgx)
+
+
+class BatchNorm(Function):
+    """Batch normalisation of (N, C, *) per channel; one node for the whole layer.
+
+    training: statistics from the batch (written into ``stats`` for the running update);
+    eval: the given ``mean`` and ``invstd`` are constants, so dx = dy·γ·invstd.
+    Saved: x̂ and invstd (and γ).
+    """
+    @staticmethod
+    def forward(ctx, x, w, b, mean=None, var=None, eps=1e-5, training=True, stats=None):
+        axes = (0,) + tuple(range(2, x.ndim))
+        bshape = (1, -1) + (1,) * (x.ndim - 2)           # (1, C, 1, 1)
+        if training:
+            mean = x.mean(axis=axes, keepdims=True)        # (1, C, 1, 1)
+            xc = x - mean
+            var = np.mean(np.square(xc), axis=axes, keepdims=True)   # biased
+            stats.extend((mean.reshape(-1), var.reshape(-1)))
+        else:
+            mean, var = mean.reshape(bshape), var.reshape(bshape)
+            xc = x - mean
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = xc * invstd
+        y = xhat if w is None else xhat * w.reshape(bshape)
+        if b is not None:
+            y = y + b.reshape(bshape)
+        ctx.save_for_backward(xhat, invstd, w)
+        ctx.axes, ctx.bshape, ctx.training = axes, bshape, training
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xhat, invstd, w = ctx.saved_tensors
+        axes, bshape = ctx.axes, ctx.bshape
+        g = gy if w is None else gy * w.reshape(bshape)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _norm_backward(g, xhat, invstd, axes) if ctx.training else g * invstd
+        if ctx.needs_input_grad[1]:
+            gw = (gy * xhat).sum(axis=axes)
+        if ctx.needs_input_grad[2]:
+            gb = gy.sum(axis=axes)
+        return gx, gw, gb
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation (Ioffe & Szegedy 2015) over the channel dimension 1.
+
+    Training uses the batch statistics and, when running buffers are given, updates them
+    in place: ``r ← (1 - momentum)·r + momentum·stat`` with the *unbiased* variance
+    (n = N·H·W). Eval (``training=False``) normalises with the running statistics.
+
+    Args:
+        input: (N, C) or (N, C, *) floating tensor.
+        running_mean, running_var: (C,) tensors or None (required when not training).
+        weight, bias: (C,) affine parameters or None. momentum: update factor.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        rm, rv = mc.zeros(3), mc.ones(3)
+        y = F.batch_norm(mc.randn(8, 3, 4, 4), rm, rv, training=True)
+    """
+    x = as_tensor_arg(input)
+    check_float(x, "batch_norm")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of at least 2 dimensions (N, C, *), "
+                         f"got shape {list(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} should contain {c} elements (one per "
+                             f"channel of input {list(x.shape)}), not {list(t.shape)}; "
+                             f"is the input NHWC? minicv expects NCHW")
+    if weight is not None:
+        check_same_dtype(x, weight, "batch_norm")
+    if training:
+        size = x.data.size // c
+        if size == 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{list(x.shape)}: a batch of one sample cannot be normalised by its own "
+                f"statistics; use a larger batch, drop the last incomplete batch "
+                f"(DataLoader(..., drop_last=True)) or call model.eval()")
+        stats = []
+        y = BatchNorm.apply(x, weight, bias, eps=eps, training=True, stats=stats)
+        if running_mean is not None or running_var is not None:
+            mean, var = stats
+            _update_running(running_mean, mean, momentum)
+            _update_running(running_var, var * (size / (size - 1)), momentum)
+        return y
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are required when "
+                         "training=False (or pass training=True to use batch statistics)")
+    return BatchNorm.apply(x, weight, bias, mean=running_mean.data, var=running_var.data,
+                           eps=eps, training=False)
+
+
+def _update_running(buf, stat, momentum):
+    """r ← (1 - momentum)·r + momentum·stat, in place on the buffer's array."""
+    if buf is None:
+        return
+    d = buf.data
+    d *= 1 - momentum
+    d += (momentum * stat).astype(d.dtype, copy=False)
+    buf._vc[0] += 1
+
+
+# ----------------------------------------------------------------------------- layer norm
+
+class AffineNorm(Function):
+    """x̂ over ``axes`` (kept dims are statistics), then y = x̂·γ + β with γ, β broadcast.
+
+    Shared by layer_norm (axes: last k, γ shape: normalized_shape) and group_norm
+    (x viewed as (N, G, C/G·H·W), γ per channel); ``sum_axes`` are the axes that dγ and dβ
+    sum over. Saved: x̂, invstd, γ.
+    """
+    @staticmethod
+    def forward(ctx, x, w, b, axes=(), eps=1e-5, view=(), wshape=(), sum_axes=()):
+        xv = x.reshape(view)                                  # statistics layout
+        mean = xv.mean(axis=axes, keepdims=True)
+        xc = xv - mean
+        var = np.mean(np.square(xc), axis=axes, keepdims=True)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = (xc * invstd).reshape(x.shape)                 # back to the input layout
+        y = xhat if w is None else xhat * w.reshape(wshape)
+        if b is not None:
+            y = y + b.reshape(wshape)
+        ctx.save_for_backward(xhat, invstd, w)
+        ctx.axes, ctx.view, ctx.wshape, ctx.sum_axes = axes, view, wshape, sum_axes
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xhat, invstd, w = ctx.saved_tensors
+        g = gy if w is None else gy * w.reshape(ctx.wshape)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gv = _norm_backward(g.reshape(ctx.view), xhat.reshape(ctx.view), invstd,
+                                ctx.axes)
+            gx = gv.reshape(gy.shape)
+        if ctx.needs_input_grad[1]:                  # sums over the non-parameter axes
+            gw = (gy * xhat).sum(axis=ctx.sum_axes)
+        if ctx.needs_input_grad[2]:
+            gb = gy.sum(axis=ctx.sum_axes)
+        return gx, gw, gb
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation (Ba et al. 2016) over the last ``len(normalized_shape)`` dims.
+
+    Args:
+        input: (*, *normalized_shape) floating tensor.
+        normalized_shape: int or tuple, the trailing shape normalised together.
+        weight, bias: tensors of shape ``normalized_shape`` or None.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        y = F.layer_norm(mc.randn(2, 5, 8), (8,))
+    """
+    x = as_tensor_arg(input)
+    check_float(x, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else \
+        tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(x.shape[x.ndim - k:]) != shape or x.ndim < k:
+        raise ValueError(f"layer_norm: normalized_shape {list(shape)} must match the last "
+                         f"dimensions of the input, got input of shape {list(x.shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"layer_norm: {name} must have shape {list(shape)}, got "
+                             f"{list(t.shape)}")
+    lead = x.shape[:x.ndim - k]
+    view = lead + (math.prod(shape),)                          # (*, M)
+    wshape = (1,) * len(lead) + shape
+    return AffineNorm.apply(x, weight, bias, axes=(len(lead),), eps=eps, view=view,
+                            wshape=wshape, sum_axes=tuple(range(len(lead))))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation (Wu & He 2018): channels split into ``num_groups`` groups, each
+    normalised per sample over its channels and all spatial positions.
+
+    Args:
+        input: (N, C, *) floating tensor with C divisible by ``num_groups``.
+        weight, bias: (C,) per-channel affine parameters or None.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        y = F.group_norm(mc.randn(2, 6, 4, 4), 3)
+    """
+    x = as_tensor_arg(input)
+    check_float(x, "group_norm")
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input (N, C, *), got shape {list(x.shape)}")
+    n, c = x.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise ValueError(f"group_norm: the number of channels ({c}) must be divisible by "
+                         f"num_groups ({num_groups})")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"group_norm: {name} must have shape [{c}], got {list(t.shape)}")
+    view = (n, num_groups, -1)                                  # (N, G, C/G·H·W)
+    wshape = (1, c) + (1,) * (x.ndim - 2)
+    sum_axes = (0,) + tuple(range(2, x.ndim))
+    return AffineNorm.apply(x, weight, bias, axes=(2,), eps=eps, view=view, wshape=wshape,
+                            sum_axes=sum_axes)

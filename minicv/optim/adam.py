@@ -1,0 +1,107 @@
+"""Adam (Kingma & Ba 2014) and AdamW (Loshchilov & Hutter 2017), PyTorch's update rule.
+
+For each parameter p with gradient g, at step t:
+
+    p ← p·(1 - lr·wd)          (AdamW: decoupled weight decay)   or   g ← g + wd·p  (Adam)
+    m ← m + (1 - β1)·(g - m)                     (= β1·m + (1 - β1)·g)
+    v ← β2·v + (1 - β2)·g²
+    v̂ ← max(v̂, v) with amsgrad (and v̂ replaces v below)
+    p ← p - lr/(1 - β1^t) · m / (√v / √(1 - β2^t) + eps)
+"""
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check_hyper
+
+
+class Adam(Optimizer):
+    """Adam with optional L2 weight decay and AMSGrad.
+
+    Args:
+        params: parameters or groups. lr: step size (1e-3). betas: (β1, β2) decay rates of
+        the moment estimates. eps: added to the denominator. weight_decay: L2 penalty
+        added to the gradient. amsgrad: use the running maximum of v. maximize: ascend.
+        decoupled_weight_decay: AdamW's decay instead of L2.
+
+    Example::
+
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        check_hyper("lr", lr, "lr")
+        check_hyper("eps", eps, "epsilon")
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        check_hyper("weight_decay", weight_decay)
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One Adam update of every parameter that has a gradient."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+            wd, amsgrad = group["weight_decay"], group["amsgrad"]
+            decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
+            names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else \
+                ("exp_avg", "exp_avg_sq")
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if not st:
+                    st = self._init_group_state(p, names)
+                d, g = p.data, p.grad.data
+                if maximize:
+                    g = -g
+                st["step"] = t = st["step"] + 1
+                if wd != 0:
+                    if decoupled:
+                        d *= 1 - lr * wd
+                    else:
+                        g = g + wd * d
+                m, v = st["exp_avg"].data, st["exp_avg_sq"].data
+                tmp = g - m                                  # m ← m + (1-β1)(g - m)
+                tmp *= 1 - b1
+                m += tmp
+                np.multiply(g, g, out=tmp)                   # v ← β2 v + (1-β2) g²
+                tmp *= 1 - b2
+                v *= b2
+                v += tmp
+                if amsgrad:
+                    vmax = st["max_exp_avg_sq"].data
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                step_size = lr / (1 - b1 ** t)
+                np.sqrt(v, out=tmp)                          # denom = √v/√(1-β2^t) + eps
+                tmp /= math.sqrt(1 - b2 ** t)
+                tmp += eps
+                np.divide(m, tmp, out=tmp)
+                tmp *= -step_size
+                d += tmp
+                p._vc[0] += 1
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p ← p·(1 - lr·wd) before the Adam step.
+
+    Args: as Adam, with weight_decay defaulting to 1e-2.
+
+    Example::
+
+        opt = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)

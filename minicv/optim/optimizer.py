@@ -1,0 +1,191 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``zero_grad``, ``state_dict``.
+
+An optimizer holds ``param_groups`` (a list of dicts: ``{"params": [...], "lr": ...}``;
+each group may override the defaults) and ``state`` (a dict from parameter to its buffers,
+e.g. ``{"momentum_buffer": Tensor}``). ``step()`` updates ``p.data`` in place, under
+``no_grad``, with NumPy's in-place ufuncs (no graph, no temporary tensors) and bumps each
+parameter's version counter, so a graph that saved the old values refuses to backward.
+
+``state_dict()`` has PyTorch's layout: ``{"state": {index: {name: Tensor | number}},
+"param_groups": [{..., "params": [indices]}]}``; parameters are numbered in group order.
+"""
+import copy
+from collections import defaultdict
+
+import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor
+
+
+class _Required:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: subclasses define ``step`` using ``self.param_groups`` and ``self.state``.
+
+    Args:
+        params: an iterable of Tensors, or of dicts (parameter groups) with a "params" key.
+        defaults: default hyper-parameters for groups that do not set them.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor: wrap it in a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list (did the model register "
+                             "its layers? Modules in a plain Python list are not registered: "
+                             "use nn.ModuleList)")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}"
+            for key in sorted(group):
+                if key != "params":
+                    text += f"\n    {key}: {group[key]}"
+        return text + "\n)"
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own hyper-parameters (e.g. a lower lr for a
+        pretrained backbone). Missing options take the optimizer's defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got "
+                            f"{type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections,"
+                            " but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params "
+                                f"is {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        param_group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("a parameter appears twice in one parameter group; pass each "
+                             "parameter once (shared weights are yielded once by "
+                             "model.parameters())")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none=True):
+        """Drop every parameter's gradient (``set_to_none``) or fill it with zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def _closure(self, closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self):
+        """``{"state": {i: {...}}, "param_groups": [{..., "params": [i, ...]}]}``.
+
+        The buffers are the optimizer's own tensors (not copies), as in PyTorch.
+        """
+        index, groups, start = {}, [], 0
+        for group in self.param_groups:
+            ids = list(range(start, start + len(group["params"])))
+            index.update({id(p): i for p, i in zip(group["params"], ids)})
+            groups.append(dict({k: v for k, v in group.items() if k != "params"},
+                               params=ids))
+            start += len(ids)
+        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and buffers saved by :meth:`state_dict` (floating buffers
+        are cast to their parameter's dtype)."""
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)}) than the optimizer "
+                             f"({len(self.param_groups)})")
+        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(s["params"]):
+                raise ValueError(f"loaded state dict contains a parameter group that doesn't "
+                                 f"match the size of optimizer's group: group {i} has "
+                                 f"{len(s['params'])} parameters in the checkpoint and "
+                                 f"{len(g['params'])} in the optimizer")
+        id_map = {}
+        for g, s in zip(self.param_groups, saved_groups):
+            id_map.update({int(i): p for i, p in zip(s["params"], g["params"])})
+        self.state = defaultdict(dict)
+        for key, values in state_dict["state"].items():
+            p = id_map.get(int(key))
+            if p is None:
+                continue
+            self.state[p] = {name: _cast_state(name, v, p) for name, v in values.items()}
+        self.param_groups = [dict(copy.deepcopy({k: v for k, v in s.items() if k != "params"}),
+                                  params=g["params"])
+                             for g, s in zip(self.param_groups, saved_groups)]
+
+    def _init_group_state(self, p, names):
+        """Zero-filled buffers ``names`` shaped like ``p`` (first step of a parameter)."""
+        st = self.state[p]
+        for name in names:
+            st[name] = Tensor(np.zeros_like(p.data))
+        st["step"] = 0.0
+        return st
+
+
+def _cast_state(name, value, p):
+    if name == "step":
+        return float(value.item() if hasattr(value, "item") else value)
+    arr = value.data if isinstance(value, Tensor) else value
+    if isinstance(arr, np.ndarray):
+        if arr.dtype.kind == "f":
+            arr = arr.astype(p.dtype)
+        else:
+            arr = arr.copy()
+        if arr.shape != p.shape:
+            raise ValueError(f"optimizer state '{name}' has shape {list(arr.shape)} but its "
+                             f"parameter has shape {list(p.shape)}: the checkpoint belongs "
+                             f"to another model")
+        return Tensor(arr)
+    return copy.deepcopy(value)
+
+
+def check_hyper(name, value, text=None):
+    """Raise PyTorch's ValueError for a negative hyper-parameter."""
+    if value < 0:
+        raise ValueError(f"Invalid {text or name} value: {value}" if text != "lr" else
+                         f"Invalid learning rate: {value}")

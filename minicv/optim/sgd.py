@@ -1,0 +1,72 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay.
+
+For each parameter p with gradient g (PyTorch's rule, Sutskever et al. 2013 form):
+
+    g ← g + weight_decay·p                                  (L2 penalty)
+    b ← g                          on the first step,
+    b ← momentum·b + (1 - dampening)·g   afterwards
+    g ← g + momentum·b  (nesterov)   or   g ← b
+    p ← p - lr·g
+"""
+from ..tensor import Tensor
+from .optimizer import Optimizer, check_hyper
+
+
+class SGD(Optimizer):
+    """SGD, optionally with momentum.
+
+    Args:
+        params: parameters or parameter groups. lr: learning rate (default 1e-3).
+        momentum: factor (0: plain SGD). dampening: damps the gradient in the buffer.
+        weight_decay: L2 penalty. nesterov: Nesterov momentum. maximize: ascend.
+
+    Example::
+
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        opt.zero_grad(); loss.backward(); opt.step()
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        check_hyper("lr", lr, "lr")
+        check_hyper("momentum", momentum)
+        check_hyper("weight_decay", weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure's loss."""
+        loss = self._closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            lr, mom, damp = group["lr"], group["momentum"], group["dampening"]
+            wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d, g = p.data, p.grad.data
+                if maximize:
+                    g = -g
+                if wd != 0:
+                    g = g + wd * d                              # new array: grad untouched
+                if mom != 0:
+                    st = state[p]
+                    buf = st.get("momentum_buffer")
+                    if buf is None:                         # first step: b = g
+                        b = g.copy()
+                        st["momentum_buffer"] = Tensor(b)
+                    else:
+                        b = buf.data
+                        b *= mom
+                        if damp == 0:
+                            b += g
+                        else:
+                            b += (1 - damp) * g
+                    g = g + mom * b if nesterov else b
+                d -= lr * g
+                p._vc[0] += 1
+        return loss

@@ -1,0 +1,172 @@
+"""Losses: float64 gradchecks of every loss, values and gradients vs PyTorch, bad labels."""
+import numpy as np
+import pytest
+
+import minicv as mc
+import minicv.nn as nn
+import minicv.nn.functional as F
+from minicv.testing import gradcheck
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((4, 5))
+Y = np.array([1, 0, 4, 2])
+X4 = rng.standard_normal((2, 3, 2, 2))
+Y4 = np.array([[[0, 2], [1, -100]], [[2, 2], [0, 1]]])
+P = rng.random((4, 5))
+P /= P.sum(1, keepdims=True)
+W = np.array([0.5, 1.0, 2.0, 1.5, 0.7])
+Z = rng.standard_normal((3, 4))
+T01 = rng.random((3, 4))
+PROB = 1 / (1 + np.exp(-Z))
+
+
+def x64(a):
+    return mc.tensor(a, dtype=mc.float64, requires_grad=True)
+
+
+def const(a):
+    return mc.tensor(a)
+
+
+CASES = {   # name -> (minicv fn, torch fn name, float inputs, constant args, kwargs)
+    "ce": (F.cross_entropy, "cross_entropy", [X], [Y], {}),
+    "ce_weight_ignore": (F.cross_entropy, "cross_entropy", [X], [np.array([1, -100, 4, 1])],
+                         {"weight": W, "ignore_index": -100}),
+    "ce_smooth_weight": (F.cross_entropy, "cross_entropy", [X], [Y],
+                         {"weight": W, "label_smoothing": 0.2}),
+    "ce_smooth_none": (F.cross_entropy, "cross_entropy", [X], [Y],
+                       {"label_smoothing": 0.1, "reduction": "none"}),
+    "ce_sum": (F.cross_entropy, "cross_entropy", [X], [Y], {"reduction": "sum"}),
+    "ce_prob": (F.cross_entropy, "cross_entropy", [X, P], [], {}),
+    "ce_prob_smooth_w": (F.cross_entropy, "cross_entropy", [X, P], [],
+                         {"label_smoothing": 0.3, "weight": W}),
+    "ce_2d": (F.cross_entropy, "cross_entropy", [X4], [Y4], {}),
+    "ce_2d_smooth_none": (F.cross_entropy, "cross_entropy", [X4], [Y4],
+                          {"label_smoothing": 0.1, "reduction": "none",
+                           "weight": np.array([1.0, 2.0, 0.5])}),
+    "ce_unbatched": (F.cross_entropy, "cross_entropy", [X[0]], [np.array(3)], {}),
+    "nll": (F.nll_loss, "nll_loss", [X], [Y], {"weight": W}),
+    "nll_2d_none": (F.nll_loss, "nll_loss", [X4], [Y4], {"reduction": "none"}),
+    "bce": (F.binary_cross_entropy, "binary_cross_entropy", [PROB, T01], [], {}),
+    "bce_weight_sum": (F.binary_cross_entropy, "binary_cross_entropy", [PROB, T01], [],
+                       {"weight": np.array([1.0, 2.0, 0.5, 1.0]), "reduction": "sum"}),
+    "bce_logits": (F.binary_cross_entropy_with_logits, "binary_cross_entropy_with_logits",
+                   [Z * 3, T01], [], {}),
+    "bce_logits_pw_w": (F.binary_cross_entropy_with_logits,
+                        "binary_cross_entropy_with_logits", [Z * 3, T01], [],
+                        {"pos_weight": np.array([1.0, 3.0, 0.5, 2.0]),
+                         "weight": np.array([[1.0], [2.0], [0.5]]), "reduction": "none"}),
+    "mse": (F.mse_loss, "mse_loss", [Z, T01], [], {}),
+    "l1_sum": (F.l1_loss, "l1_loss", [Z, T01], [], {"reduction": "sum"}),
+    "smooth_l1": (F.smooth_l1_loss, "smooth_l1_loss", [Z, T01], [], {"beta": 0.5}),
+    "smooth_l1_beta0": (F.smooth_l1_loss, "smooth_l1_loss", [Z, T01], [], {"beta": 0.0}),
+    "huber_none": (F.huber_loss, "huber_loss", [Z, T01], [],
+                   {"delta": 0.7, "reduction": "none"}),
+    "kl_batchmean": (F.kl_div, "kl_div", [np.log(P), P[::-1].copy()], [],
+                     {"reduction": "batchmean"}),
+    "kl_log_target": (F.kl_div, "kl_div", [np.log(P), np.log(P[::-1])], [],
+                      {"reduction": "sum", "log_target": True}),
+    "kl_mean": (F.kl_div, "kl_div", [np.log(P), P[::-1].copy()], [], {"reduction": "mean"}),
+}
+THREE = {   # losses with (x1, x2, target)
+    "cosine_emb": (F.cosine_embedding_loss, "cosine_embedding_loss", [Z, Z[::-1] + 0.3],
+                   [np.array([1, -1, 1])], {"margin": 0.1}),
+    "margin_rank": (F.margin_ranking_loss, "margin_ranking_loss", [Z[:, 0], Z[:, 1]],
+                    [np.array([1.0, -1.0, 1.0])], {"margin": 0.2}),
+    "triplet": (F.triplet_margin_loss, "triplet_margin_loss",
+                [Z, Z[::-1] * 0.5, T01], [], {"margin": 1.5}),
+    "triplet_swap_p1": (F.triplet_margin_loss, "triplet_margin_loss",
+                        [Z, Z[::-1] * 0.5, T01 * 2], [], {"swap": True, "p": 1.0,
+                                                          "reduction": "none"}),
+}
+ALL = {**CASES, **THREE}
+
+
+def _kw(kw, lib):
+    out = {}
+    for k, v in kw.items():
+        if isinstance(v, np.ndarray):
+            v = mc.tensor(v, dtype=mc.float64) if lib is mc else lib.from_numpy(v)
+        out[k] = v
+    return out
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_loss_gradcheck(name):
+    fn, _, floats, consts, kw = ALL[name]
+    inputs = [x64(a) for a in floats]
+    args = [const(c) for c in consts]
+    kw = _kw(kw, mc)
+    assert gradcheck(lambda *xs: fn(*xs, *args, **kw), inputs)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", ALL)
+def test_loss_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, tname, floats, consts, kw = ALL[name]
+    ours = [x64(a) for a in floats]
+    theirs = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in floats]
+    lo = fn(*ours, *[const(c) for c in consts], **_kw(kw, mc))
+    lt = getattr(torch.nn.functional, tname)(*theirs, *[torch.from_numpy(np.asarray(c))
+                                                        for c in consts], **_kw(kw, torch))
+    np.testing.assert_allclose(lo.data, lt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    g = rng.standard_normal(lo.shape)
+    lo.backward(mc.tensor(g))
+    lt.backward(torch.from_numpy(g))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_label_out_of_range_names_range_and_ignore_index():
+    with pytest.raises(IndexError, match=r"\[0, 4\].*ignore_index=-100"):
+        F.cross_entropy(mc.randn(2, 5), mc.tensor([1, 5]))
+    with pytest.raises(ValueError, match="255"):            # also a ValueError
+        F.cross_entropy(mc.randn(2, 3, 4, 4), mc.full((2, 4, 4), 255))
+    loss = F.cross_entropy(mc.randn(2, 3, 4, 4), mc.full((2, 4, 4), 255), ignore_index=255,
+                           reduction="sum")
+    assert loss.item() == 0
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.nll_loss(mc.randn(2, 5), mc.tensor([-1, 0]))
+
+
+def test_loss_input_errors():
+    with pytest.raises(ValueError, match="target of shape"):
+        F.cross_entropy(mc.randn(4, 5), mc.tensor([1, 2]))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.binary_cross_entropy(mc.tensor([1.5]), mc.tensor([1.0]))
+    with pytest.raises(ValueError, match="same shape"):
+        F.binary_cross_entropy_with_logits(mc.randn(4, 1), mc.rand(4))
+    with pytest.raises(ValueError, match="reduction"):
+        F.mse_loss(mc.randn(2), mc.randn(2), reduction="avg")
+    with pytest.raises(TypeError, match="int64 class labels"):
+        F.cross_entropy(mc.randn(2, 3), mc.tensor([True, False]))
+
+
+def test_loss_modules():
+    x, y = mc.randn(4, 5), mc.tensor(Y)
+    w = mc.tensor(W.astype(np.float32))
+    m = nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
+    assert np.allclose(m(x, y).data, F.cross_entropy(x, y, weight=w, label_smoothing=0.1).data)
+    assert "weight" in m.state_dict()
+    assert nn.MSELoss(reduction="none")(x, x * 0).shape == (4, 5)
+    assert nn.L1Loss(size_average=False)(x, x * 0).item() == pytest.approx(
+        np.abs(x.data).sum(), rel=1e-5)
+    assert nn.HuberLoss(delta=2.0)(x, x).item() == 0
+    assert nn.BCEWithLogitsLoss(pos_weight=mc.ones(5))(x, mc.rand(4, 5)).ndim == 0
+    assert nn.KLDivLoss(reduction="batchmean")(F.log_softmax(x, 1), F.softmax(x, 1)).item() \
+        == pytest.approx(0, abs=1e-6)
+    assert nn.TripletMarginLoss()(x, x, x + 10).item() == 0
+    assert nn.CosineEmbeddingLoss()(x, x, mc.ones(4)).item() == pytest.approx(0, abs=1e-6)
+    assert nn.MarginRankingLoss()(x[:, 0], x[:, 1], mc.ones(4)).ndim == 0
+    assert nn.NLLLoss()(F.log_softmax(x, 1), y).ndim == 0
+    assert nn.BCELoss()(mc.tensor([0.5]), mc.tensor([1.0])).item() == pytest.approx(np.log(2))
+    assert nn.SmoothL1Loss()(x, x).item() == 0
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    x = mc.tensor([[1000.0, -1000.0, 0.0]], requires_grad=True)
+    loss = F.cross_entropy(x, mc.tensor([1]))
+    loss.backward()
+    assert loss.item() == pytest.approx(2000.0)
+    assert np.all(np.isfinite(x.grad.data))

@@ -1,0 +1,108 @@
+"""LR schedules: known values by hand, and 30-step curves equal to PyTorch's."""
+import math
+
+import numpy as np
+import pytest
+
+import minicv as mc
+import minicv.optim as optim
+from minicv.optim import lr_scheduler as S
+
+
+def make_opt(lib, kind="sgd", lr=0.1, groups=1):
+    def param():
+        return mc.zeros(1, requires_grad=True) if lib is optim else \
+            __import__("torch").zeros(1, requires_grad=True)
+    params = [{"params": [param()], "lr": lr * (i + 1)} for i in range(groups)]
+    if kind == "adam":
+        return lib.Adam(params, lr=lr)
+    return lib.SGD(params, lr=lr, momentum=0.9)
+
+
+def curve(sched_fn, lib, sched_lib, steps=30, kind="sgd", groups=1, metric=None):
+    opt = make_opt(lib, kind, groups=groups)
+    sched = sched_fn(opt, sched_lib)
+    lrs = [[g["lr"] for g in opt.param_groups]]
+    moms = [[g.get("momentum", g.get("betas", (None,))[0]) for g in opt.param_groups]]
+    for t in range(steps):
+        opt.step()
+        if metric is not None:
+            sched.step(metric[t])
+        else:
+            sched.step()
+        lrs.append([g["lr"] for g in opt.param_groups])
+        moms.append([g.get("momentum", g.get("betas", (None,))[0]) for g in opt.param_groups])
+    return lrs, moms, sched.get_last_lr()
+
+
+SCHEDULES = {
+    "step": (lambda o, L: L.StepLR(o, step_size=7, gamma=0.5), {}),
+    "multistep": (lambda o, L: L.MultiStepLR(o, milestones=[3, 10, 10, 25], gamma=0.3), {}),
+    "exponential": (lambda o, L: L.ExponentialLR(o, gamma=0.9), {}),
+    "cosine": (lambda o, L: L.CosineAnnealingLR(o, T_max=12, eta_min=0.001), {}),
+    "lambda": (lambda o, L: L.LambdaLR(o, lambda e: 1 / (1 + e)), {"groups": 2}),
+    "linear": (lambda o, L: L.LinearLR(o, start_factor=0.25, total_iters=8), {}),
+    "constant": (lambda o, L: L.ConstantLR(o, factor=0.5, total_iters=4), {}),
+    "onecycle": (lambda o, L: L.OneCycleLR(o, max_lr=1.0, total_steps=30), {}),
+    "onecycle_adam_3ph_lin": (lambda o, L: L.OneCycleLR(
+        o, max_lr=[0.5, 0.8], total_steps=31, three_phase=True, anneal_strategy="linear"),
+        {"kind": "adam", "groups": 2}),
+    "sequential": (lambda o, L: L.SequentialLR(
+        o, [L.LinearLR(o, start_factor=0.1, total_iters=5),
+            L.CosineAnnealingLR(o, T_max=10),
+            L.StepLR(o, 3, 0.5)], milestones=[5, 15]), {}),
+    "plateau": (lambda o, L: L.ReduceLROnPlateau(o, patience=2, factor=0.5, cooldown=1,
+                                                 min_lr=0.004),
+                {"metric": [1.0 - 0.01 * min(t, 5) for t in range(30)]}),
+    "plateau_max_abs": (lambda o, L: L.ReduceLROnPlateau(o, mode="max", patience=0,
+                                                         threshold=0.1, threshold_mode="abs"),
+                        {"metric": [t % 4 * 0.2 for t in range(30)]}),
+}
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedule_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    import warnings
+    fn, kw = SCHEDULES[name]
+    ours = curve(fn, optim, S, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = curve(fn, torch.optim, torch.optim.lr_scheduler, **kw)
+    np.testing.assert_allclose(np.array(ours[0]), np.array(theirs[0]), rtol=1e-15, atol=0)
+    assert ours[1] == theirs[1]
+    assert ours[2] == theirs[2]
+
+
+def test_schedules_by_hand():
+    lrs, _, _ = curve(lambda o, L: L.StepLR(o, 2, 0.1), optim, S, steps=5)
+    np.testing.assert_allclose([x[0] for x in lrs], [0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
+    lrs, _, _ = curve(lambda o, L: L.CosineAnnealingLR(o, T_max=4), optim, S, steps=4)
+    want = [0.05 * (1 + math.cos(math.pi * t / 4)) for t in range(5)]
+    np.testing.assert_allclose([x[0] for x in lrs], want, atol=1e-15)
+    lrs, moms, _ = curve(lambda o, L: L.OneCycleLR(o, max_lr=1.0, total_steps=10), optim, S,
+                         steps=9)
+    assert lrs[0][0] == pytest.approx(1 / 25) and max(x[0] for x in lrs) == pytest.approx(1.0)
+    assert lrs[-1][0] == pytest.approx(1 / 25 / 1e4)
+    assert moms[0][0] == 0.95 and min(m[0] for m in moms) == pytest.approx(0.85)
+
+
+def test_scheduler_state_dict_resume():
+    opt = make_opt(optim)
+    sched = S.CosineAnnealingLR(opt, T_max=10)
+    for _ in range(4):
+        opt.step()
+        sched.step()
+    sd = sched.state_dict()
+    assert "optimizer" not in sd and sd["last_epoch"] == 4
+    opt2 = make_opt(optim)
+    sched2 = S.CosineAnnealingLR(opt2, T_max=10)
+    sched2.load_state_dict(sd)
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    sched.step()
+    sched2.step()
+    assert sched.get_last_lr() == sched2.get_last_lr()
+    with pytest.raises(ValueError, match="total_steps"):
+        S.OneCycleLR(opt, max_lr=0.1)
+    with pytest.raises(TypeError, match="not an Optimizer"):
+        S.StepLR(object(), 3)
