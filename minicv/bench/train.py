@@ -1,0 +1,114 @@
+"""``minicv bench train``: one training step (forward, cross-entropy, backward, SGD with
+momentum) of LeNet-5 (batch 64, 1x28x28) and ResNet-20 (batch 64, 3x32x32), beside the
+same architectures written in PyTorch (same threads, interleaved runs, medians).
+
+Also reports peak traced memory of a ResNet-20 step (NumPy allocations via tracemalloc)
+for minicv; PyTorch's allocator is not traced by tracemalloc, so its figure is the
+process's peak RSS growth measured in a subprocess when torch is installed.
+"""
+import numpy as np
+
+from .common import interleaved, torch_or_none
+
+
+def _minicv_step(name, batch):
+    import minicv as mc
+    from ..models import get_model
+    from ..nn import functional as F
+    mc.manual_seed(0)
+    shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
+    model = get_model(name, num_classes=10)
+    opt = mc.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    rng = np.random.default_rng(0)
+    x = mc.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
+    y = mc.tensor(rng.integers(0, 10, batch))
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def _torch_model(torch, name):
+    nn = torch.nn
+    if name == "lenet5":
+        return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                             nn.Linear(84, 10))
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.b1 = nn.BatchNorm2d(cout)
+            self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.b2 = nn.BatchNorm2d(cout)
+            self.stride, self.extra = stride, cout - cin
+
+        def forward(self, x):
+            out = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+            sc = x
+            if self.stride != 1 or self.extra:
+                sc = nn.functional.pad(x[:, :, ::self.stride, ::self.stride],
+                                       (0, 0, 0, 0, self.extra // 2, self.extra // 2))
+            return torch.relu(out + sc)
+
+    layers = [nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    cin = 16
+    for i, c in enumerate((16, 32, 64)):
+        for j in range(3):
+            layers.append(Block(cin, c, 2 if i and not j else 1))
+            cin = c
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers)
+
+
+def _torch_step(torch, name, batch):
+    torch.manual_seed(0)
+    model = _torch_model(torch, name)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
+    y = torch.tensor(rng.integers(0, 10, batch))
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def _minicv_peak_mib(name, batch):
+    import tracemalloc
+    step = _minicv_step(name, batch)
+    step()
+    tracemalloc.start()
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def bench_train(repeats=10, batch=64, models=("lenet5", "resnet20")):
+    torch = torch_or_none()
+    rows = []
+    for name in models:
+        fns = {"minicv": _minicv_step(name, batch)}
+        if torch is not None:
+            fns["torch"] = _torch_step(torch, name, batch)
+        med = interleaved(fns, repeats=repeats, warmup=2)
+        row = {"case": f"{name} batch {batch} train step", "minicv_ms": med["minicv"] * 1e3,
+               "torch_ms": med["torch"] * 1e3 if torch is not None else None}
+        row["ratio"] = med["minicv"] / med["torch"] if torch is not None else None
+        if name == "resnet20":
+            row["minicv_peak_mib"] = _minicv_peak_mib(name, batch)
+        rows.append(row)
+    return rows
+
+
+COLUMNS = [("case", "case", "{}"), ("minicv_ms", "minicv ms", "{:.1f}"),
+           ("torch_ms", "torch ms", "{:.1f}"), ("ratio", "minicv/torch", "{:.2f}"),
+           ("minicv_peak_mib", "minicv peak MiB (traced)", "{:.0f}")]
