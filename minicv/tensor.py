@@ -130,8 +130,12 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=False, create_graph=False):
         """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf."""
+        if create_graph:
+            raise RuntimeError("minicv computes first-order gradients only: backward does "
+                               "not record a graph, so create_graph=True (double "
+                               "backward, gradient penalties) is not supported")
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                "a grad_fn: nothing to differentiate (did you compute it under "

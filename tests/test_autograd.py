@@ -200,3 +200,9 @@ def test_autograd_core_stays_small():
     root = Path(mc.__file__).parent
     lines = sum(len((root / f).read_text().splitlines()) for f in ("autograd.py",))
     assert lines <= 600, f"autograd.py has grown to {lines} lines"
+
+
+def test_higher_order_gradients_are_refused_clearly():
+    a = mc.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="first-order"):
+        (a * a).sum().backward(create_graph=True)
