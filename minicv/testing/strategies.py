@@ -83,3 +83,19 @@ def dims(draw, shape, allow_none=True, allow_tuple=True):
         return draw(hs.integers(-ndim, ndim - 1))
     axes = draw(hs.lists(hs.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
     return tuple(axes)
+
+
+@hs.composite
+def conv_configs(draw, max_side=8, max_groups=2):
+    """Small, valid conv2d configurations: a dict with n, cin, cout, k, h, w, stride,
+    padding, dilation, groups and bias (odd sizes, strides and dilations included)."""
+    groups = draw(hs.integers(1, max_groups))
+    cin = groups * draw(hs.integers(1, 2))
+    cout = groups * draw(hs.integers(1, 2))
+    k = draw(hs.integers(1, 3))
+    stride, dilation = draw(hs.integers(1, 2)), draw(hs.integers(1, 2))
+    padding = draw(hs.integers(0, 2))
+    h = draw(hs.integers((k - 1) * dilation + 1, max_side - 1))
+    return dict(n=draw(hs.integers(1, 2)), cin=cin, cout=cout, k=k, h=h,
+                w=draw(hs.integers(h, max_side)), stride=stride, padding=padding,
+                dilation=dilation, groups=groups, bias=draw(hs.booleans()))

@@ -6,21 +6,7 @@ from hypothesis import given, strategies as hs
 
 import minicv as mc
 from minicv.ops.conv import conv1d, conv2d, conv3d, conv_transpose2d
-from minicv.testing import gradcheck
-
-
-@hs.composite
-def conv_configs(draw):
-    groups = draw(hs.sampled_from([1, 1, 2]))
-    cin = groups * draw(hs.integers(1, 2))
-    cout = groups * draw(hs.integers(1, 2))
-    k = draw(hs.integers(1, 3))
-    stride, dilation = draw(hs.integers(1, 2)), draw(hs.integers(1, 2))
-    padding = draw(hs.integers(0, 2))
-    size = draw(hs.integers((k - 1) * dilation + 1, 7))
-    return dict(n=draw(hs.integers(1, 2)), cin=cin, cout=cout, k=k, h=size,
-                w=draw(hs.integers(size, 8)), stride=stride, padding=padding,
-                dilation=dilation, groups=groups, bias=draw(hs.booleans()))
+from minicv.testing import gradcheck, strategies as st
 
 
 def _tensors(cfg, rng, dtype=np.float64):
@@ -33,7 +19,7 @@ def _tensors(cfg, rng, dtype=np.float64):
     return x, w, b
 
 
-@given(conv_configs(), hs.sampled_from(["auto", "im2col", "reference"]))
+@given(st.conv_configs(), hs.sampled_from(["auto", "im2col", "reference"]))
 def test_conv2d_gradcheck(cfg, algo):
     x, w, b = _tensors(cfg, np.random.default_rng(0))
     args = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"],
@@ -42,7 +28,7 @@ def test_conv2d_gradcheck(cfg, algo):
     gradcheck(lambda *t: conv2d(*t, **args), inputs)
 
 
-@given(conv_configs())
+@given(st.conv_configs())
 def test_conv_transpose2d_gradcheck(cfg):
     rng = np.random.default_rng(1)
     x = mc.tensor(rng.standard_normal((cfg["n"], cfg["cin"], cfg["h"] // 2 + 1, cfg["w"] // 2 + 1)),
