@@ -6,9 +6,12 @@ Everything here takes and returns NumPy arrays (NCHW); nothing knows about ``Ten
 Convolution algorithms (``algo=``)
 ----------------------------------
 * ``"im2col"``: unfold the input into columns (Numba), one GEMM per group (NumPy/BLAS).
-  Columns use the batch-wide layout ``(C*kh*kw, n_chunk*OH*OW)`` so that a whole chunk of
-  samples is one large GEMM; the chunk is sized so the column buffer stays below the
-  budget (:func:`set_im2col_budget`, default 128 MiB).  Two special cases skip im2col:
+  Columns use the batch-wide "wide" layout ``(C*kh*kw, n_chunk*OH*wq)`` of
+  :func:`~minicv.kernels.cpu.im2col.im2col_wide` (every row one memcpy; a few junk columns
+  per output row are dropped after the GEMM).  Chunks are small (~1 MiB of columns, so
+  im2col -> GEMM -> col2im stays in L2) and spread over minicv's threads with OpenBLAS
+  single-threaded (:func:`_run_chunks`); all workers' buffers stay below the budget
+  (:func:`set_im2col_budget`, default 128 MiB).  Two special cases skip im2col:
   a 1x1, stride-1, unpadded kernel (the input *is* the column matrix, Caffe's ``is_1x1``)
   and depthwise convolution (groups == C), which runs direct Numba loops because its
   GEMMs would be 1 x kh*kw.
@@ -17,7 +20,7 @@ Convolution algorithms (``algo=``)
   input gradient; the weight gradient always uses the im2col GEMM.  Other layers fall back
   to im2col.
 * ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
-* ``"auto"``: a measured heuristic, see :func:`conv_plan`.
+* ``"auto"``: a measured heuristic, see :func:`conv_plan` (today: never Winograd).
 
 Winograd numerics (measured by ``tests/kernels/test_winograd.py``, N(0,1) data, C in
 {16, 64, 256}, max abs error vs a float64 direct convolution, as a multiple of the error of
@@ -25,6 +28,7 @@ the float32 im2col path): F(2x2) 0.4-1.3x (bound 2x), F(4x4) with the paper's po
 7.5-18x (target 8x: missed).  So ``auto`` uses only F(2x2), only on float32 data;
 F(4x4) stays available to the tests and through the reference.
 """
+import os
 import threading
 
 import numpy as np
@@ -183,10 +187,24 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     ``"im2col"``, ``"winograd-f2"``, ``"winograd-f4"``, ``"reference"``.
 
     ``"auto"`` is a fixed heuristic fitted to measurements on the 2-core dev machine (no
-    timing at run time, so plans are deterministic): Winograd F(2x2) for 3x3, stride-1,
-    float32 layers with C >= 32 and K >= 32 and at least 8x8 outputs, im2col otherwise.
-    F(4x4) is never chosen (its error exceeds the documented bound); float64 always uses
-    im2col (Winograd is for float32 only, reference.md §2).
+    timing at run time, so plans are deterministic): depthwise and 1x1 special cases, else
+    im2col.  Winograd F(2x2) is only used when asked for (``algo="winograd"``): since
+    im2col runs in L2-sized chunks on all threads (:func:`_run_chunks`) it is faster on
+    every layer measured, float32, min of 11 runs, ms fwd / bwd, same machine and load:
+
+    ===========================  ===============  ===============
+    layer (N, C, H, K), 3x3 p1    im2col           winograd-f2
+    ===========================  ===============  ===============
+    64, 32, 16, 32                2.9 / 6.3        7.3 / 11.7
+    64, 64,  8, 64                4.0 / 5.4        5.7 / 11.1
+    32, 64, 32, 64               14.6 / 28.8      28.3 / 65.3
+    64, 128, 8, 128               7.0 / 14.6      13.9 / 31.8
+    ===========================  ===============  ===============
+
+    (Winograd's forward was then chunked and threaded the same way; it still lost by
+    1.1-1.6x under load.)  Set :data:`AUTO_WINOGRAD` to re-enable the old rule (3x3,
+    stride 1, C and K >= :data:`WINOGRAD_MIN_CHANNELS`, outputs >= 8x8).  F(4x4) is never
+    chosen (its error exceeds the documented bound); float64 always uses im2col.
     """
     _check_algo(algo)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
@@ -204,14 +222,16 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     c, k = x_shape[1], w_shape[0]
     oh = x_shape[2] + 2 * padding[0] - 2
     ow = x_shape[3] + 2 * padding[1] - 2
-    if c >= WINOGRAD_MIN_CHANNELS and k >= WINOGRAD_MIN_CHANNELS and min(oh, ow) >= 8:
+    if (AUTO_WINOGRAD and c >= WINOGRAD_MIN_CHANNELS and k >= WINOGRAD_MIN_CHANNELS
+            and min(oh, ow) >= 8):
         return "winograd-f2"
     return "im2col"
 
 
-# "auto" picks Winograd F(2x2) from this many input and output channels on (measured on
-# the dev machine, see conv_plan); F(4x4) is never picked: its measured error (up to 18x
-# that of direct fp32) exceeds the documented 8x bound.
+# Whether "auto" may pick Winograd F(2x2) (from this many input and output channels on).
+# Off: chunked, threaded im2col measured faster on every layer (see conv_plan).  F(4x4) is
+# never picked: its measured error (up to 18x that of direct fp32) exceeds the 8x bound.
+AUTO_WINOGRAD = False
 WINOGRAD_MIN_CHANNELS = 32
 
 
@@ -235,6 +255,109 @@ def _workspace(slot, shape, dtype):
             return np.empty(shape, dtype=dtype)
         buf = ws[slot] = np.empty(nbytes, dtype=np.uint8)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+# Target size of one chunk's column block: small enough that the columns, the GEMM output
+# and the chunk's input stay in L2 (2 MiB per core on the dev machine) between im2col,
+# GEMM and col2im.  Measured (fwd+bwd, N=32 C=K=64 32x32 and N=64 C=K=32 16x16):
+# 256 KiB-4 MiB are within noise of each other; whole-batch columns (the old layout,
+# multi-threaded BLAS) were 1.5-3x slower.
+CHUNK_BYTES = 1 << 20
+
+
+def _chunking(n, per_sample):
+    """(samples per chunk, worker threads) for a batch of n samples of ``per_sample``
+    column bytes each: chunks near :data:`CHUNK_BYTES`, all workers' buffers within the
+    im2col budget (fewer workers if a single sample is that large)."""
+    workers = _workers()
+    if workers > 1:
+        workers = int(max(1, min(workers, _budget // max(per_sample, 1))))
+    nb = max(1, min(n, CHUNK_BYTES // max(per_sample, 1), _budget // max(per_sample, 1)))
+    nb = max(1, min(nb, -(-n // (2 * workers))))  # >= 2 chunks a worker: load balance
+    return int(nb), workers
+
+
+def _workers():
+    """Threads for batch-parallel kernels: minicv's thread count, if OpenBLAS can be made
+    single-threaded meanwhile (otherwise 1 thread and BLAS's own parallelism)."""
+    from ..backend import get_num_threads
+    n = min(get_num_threads(), os.cpu_count() or 1)
+    return n if n > 1 and _blas_setter() is not None else 1
+
+
+_blas_fn = []
+
+
+def _blas_setter():
+    """NumPy's ``openblas_set_num_threads`` through ctypes (None if BLAS isn't OpenBLAS)."""
+    if not _blas_fn:
+        import ctypes
+        fn = None
+        try:
+            with open("/proc/self/maps") as f:
+                paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower()})
+            for path in paths:
+                lib = ctypes.CDLL(path)
+                for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads",
+                             "openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
+                    fn = getattr(lib, name, None)
+                    if fn is not None:
+                        break
+                if fn is not None and "numpy" in path:
+                    break
+        except OSError:
+            fn = None
+        _blas_fn.append(fn)
+    return _blas_fn[0]
+
+
+_executor_slot = [None, None]  # (executor, pid): a forked child, whose threads are gone, makes anew
+
+
+def _executor(workers):
+    from concurrent.futures import ThreadPoolExecutor
+    ex, pid = _executor_slot
+    if ex is None or pid != os.getpid() or ex._max_workers < workers - 1:
+        ex = ThreadPoolExecutor(max_workers=max(1, workers - 1),
+                                thread_name_prefix="minicv-conv")
+        _executor_slot[:] = [ex, os.getpid()]
+    return ex
+
+
+def _run_chunks(task, n, nb, workers):
+    """Call ``task(n0, n1, t)`` for the chunks [n0, n1) of range(n), nb samples each.
+
+    With ``workers`` > 1, worker t = 0 (this thread) .. workers-1 (pool threads) takes the
+    chunks t, t + workers, ... (a fixed assignment, so per-worker partial sums are
+    deterministic) while OpenBLAS runs single-threaded: each thread does im2col (Numba,
+    ``nogil``) -> GEMM (BLAS, GIL released) -> col2im on its own chunk, in its own cache,
+    so nothing waits for or spins against another thread pool.  (Measured: Numba
+    ``parallel=True`` kernels between multi-threaded GEMMs were slower than serial ones,
+    see ``cpu/_config.py``.)  Tasks must write disjoint outputs.
+    """
+    chunks = [(n0, min(n, n0 + nb)) for n0 in range(0, n, nb)]
+    workers = min(workers, len(chunks))
+    if workers <= 1:
+        for n0, n1 in chunks:
+            task(n0, n1, 0)
+        return
+
+    def loop(t):
+        for n0, n1 in chunks[t::workers]:
+            task(n0, n1, t)
+
+    from ..backend import get_num_threads
+    setter = _blas_setter()
+    setter(1)
+    try:
+        futures = [_executor(workers).submit(loop, t) for t in range(1, workers)]
+        try:
+            loop(0)
+        finally:
+            for f in futures:
+                f.result()
+    finally:
+        setter(get_num_threads())
 
 
 def im2col_chunk_size(x_shape, w_shape, stride=1, padding=0, dilation=1, itemsize=4,
@@ -282,12 +405,57 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
     if plan == "reference":
         return ref.conv2d(x, w, b, stride, padding, dilation, groups)
     if plan == "depthwise":
-        return _dw.depthwise_conv2d(x, w, b, stride, padding, dilation)
+        return _depthwise_forward(x, w, b, stride, padding, dilation)
     if plan == "gemm1x1":
         return _conv1x1(x, w, b)
     if plan.startswith("winograd"):
         return _winograd_forward(x, w, b, padding, 2 if plan == "winograd-f2" else 4)
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
+
+
+def _depthwise_forward(x, w, b, stride, padding, dilation):
+    """Direct depthwise loops (``cpu/depthwise.py``, ``nogil``), batch chunks on threads."""
+    n = x.shape[0]
+    k = w.shape[0]
+    oh = conv_output_size(x.shape[2], w.shape[2], stride[0], padding[0], dilation[0])
+    ow = conv_output_size(x.shape[3], w.shape[3], stride[1], padding[1], dilation[1])
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    nb, workers = _chunking(n, 2 * x[0].nbytes + k * oh * ow * x.itemsize)
+
+    def task(n0, n1, t):
+        y[n0:n1] = _dw.depthwise_conv2d(x[n0:n1], w, b, stride, padding, dilation)
+
+    _run_chunks(task, n, nb, workers)
+    return y
+
+
+def _depthwise_backward(x, w, gy, stride, padding, dilation, needs):
+    """Gradients of :func:`_depthwise_forward`; gw summed per worker, then in worker order."""
+    n = x.shape[0]
+    gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
+    gws = {}
+    nb, workers = _chunking(n, 3 * x[0].nbytes + 2 * gy[0].nbytes)
+
+    def task(n0, n1, t):
+        gxc, gwc, _ = _dw.depthwise_conv2d_backward(x[n0:n1], w, gy[n0:n1], stride,
+                                                    padding, dilation,
+                                                    (needs[0], needs[1], False))
+        if needs[0]:
+            gx[n0:n1] = gxc
+        if needs[1]:
+            if t in gws:
+                gws[t] += gwc
+            else:
+                gws[t] = gwc
+
+    _run_chunks(task, n, nb, workers)
+    gw = None
+    if needs[1]:
+        gw = np.zeros(w.shape, dtype=x.dtype)
+        for t in sorted(gws):
+            gw += gws[t]
+    gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
+    return gx, gw, gb
 
 
 def _conv1x1(x, w, b):
@@ -301,51 +469,73 @@ def _conv1x1(x, w, b):
 
 
 def _im2col_forward(x, w, b, stride, padding, dilation, groups):
+    """im2col + GEMM over batch chunks, the chunks spread over threads (:func:`_run_chunks`).
+
+    Per chunk of m samples: cols (C*kh*kw, m, OH*wq) in the "wide" layout of
+    :func:`~minicv.kernels.cpu.im2col.im2col_wide`, then ``W (G, K/G, CKK/G) @ cols`` and
+    the valid columns (ox < OW) are copied to y[n0:n1] with the bias added.  A chunk's
+    buffers (~1 MiB) stay in L2, so the columns never travel to DRAM.
+    """
     x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
-    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-    p = oh * ow
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow, hq, wq = _im.wide_geometry(h, wd, kh, kw, stride, padding, dilation)
+    q = oh * wq
     ckk = c * kh * kw
-    wm = np.ascontiguousarray(w).reshape(groups, k // groups, cg * kh * kw)  # (G, K/G, CKK/G)
+    kg = k // groups
+    wm = np.ascontiguousarray(w).reshape(groups, kg, cg * kh * kw)  # (G, K/G, CKK/G)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
-    nb = im2col_chunk_size(x.shape, w.shape, stride, padding, dilation, x.itemsize)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        cols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)  # (C*kh*kw, nb, P)
-        _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation, out=cols.transpose(1, 0, 2))
-        cols_g = cols.reshape(groups, ckk // groups, (n1 - n0) * p)  # (G, CKK/G, nb*P)
-        out = _workspace("gemm", (groups, k // groups, (n1 - n0) * p), x.dtype)
-        np.matmul(wm, cols_g, out=out)  # (G, K/G, nb*P)
-        # (K, nb, P) -> (nb, K, P): the batch-wide GEMM result back to NCHW
-        y[n0:n1] = out.reshape(k, n1 - n0, oh, ow).transpose(1, 0, 2, 3)
-    if b is not None:
-        y += b.reshape(1, k, 1, 1)
+    bias = None if b is None else b.reshape(1, k, 1, 1)
+    nb, workers = _chunking(n, ckk * q * x.itemsize)
+
+    def task(n0, n1, t):
+        m = n1 - n0
+        cols = _workspace("cols", (ckk, m, q), x.dtype)  # (C*kh*kw, m, OH*wq)
+        _im.im2col_wide(x[n0:n1], kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, cols)
+        out = _workspace("gemm", (groups, kg, m * q), x.dtype)  # (G, K/G, m*OH*wq)
+        np.matmul(wm, cols.reshape(groups, ckk // groups, m * q), out=out)
+        # (K, m, OH, wq) -> (m, K, OH, OW): drop the junk columns, back to NCHW
+        yc = y[n0:n1]
+        yc[...] = out.reshape(k, m, oh, wq)[..., :ow].transpose(1, 0, 2, 3)
+        if bias is not None:
+            yc += bias
+
+    _run_chunks(task, n, nb, workers)
     return y
 
 
 def _winograd_forward(x, w, b, padding, m):
-    """Winograd F(m x m, 3 x 3) forward; x already validated, float32."""
+    """Winograd F(m x m, 3 x 3) forward; x already validated, float32.
+
+    Per batch chunk (spread over threads like im2col, :func:`_run_chunks`): zero-pad the
+    chunk, V = input transform (alpha^2, C, P), M = U @ V (alpha^2 GEMMs), y = output
+    transform of M.
+    """
+    x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     k = w.shape[0]
     ph, pw = padding
     oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
     th, tw = -(-oh // m), -(-ow // m)
-    # zero-pad: the conv padding plus enough at the bottom/right for whole tiles
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, th * m + 2 - h - ph), (pw, tw * m + 2 - wd - pw)))
+    pads = ((0, 0), (0, 0), (ph, th * m + 2 - h - ph), (pw, tw * m + 2 - wd - pw))
     u = _wg.filter_transform(w, m)  # (alpha^2, K, C)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     bias = np.zeros(k, x.dtype) if b is None else b
     a2 = (m + 2) ** 2
-    nb = _winograd_chunk_size(n, c, k, th, tw, m, x.itemsize)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        v = _workspace("wino_v", (a2, c, (n1 - n0) * th * tw), x.dtype)  # (alpha^2, C, P)
-        _wg.input_transform(xp[n0:n1], m, out=v)
-        mt = _workspace("wino_m", (a2, k, (n1 - n0) * th * tw), x.dtype)  # (alpha^2, K, P)
+    nb, workers = _chunking(n, a2 * th * tw * (c + k) * x.itemsize)  # V and M
+
+    def task(n0, n1, t):
+        p = (n1 - n0) * th * tw
+        # the conv padding plus enough at the bottom/right for whole tiles
+        xp = np.pad(x[n0:n1], pads)
+        v = _workspace("wino_v", (a2, c, p), x.dtype)  # (alpha^2, C, P)
+        _wg.input_transform(xp, m, out=v)
+        mt = _workspace("wino_m", (a2, k, p), x.dtype)  # (alpha^2, K, P)
         np.matmul(u, v, out=mt)
         _wg.output_transform(mt, m, n1 - n0, oh, ow, bias, out=y[n0:n1])
+
+    _run_chunks(task, n, nb, workers)
     return y
 
 
@@ -374,7 +564,7 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         gx, gw, gb = ref.conv2d_backward(x, w, gy, stride, padding, dilation, groups)
         return tuple(g if need else None for g, need in zip((gx, gw, gb), needs))
     if plan == "depthwise":
-        return _dw.depthwise_conv2d_backward(x, w, gy, stride, padding, dilation, needs)
+        return _depthwise_backward(x, w, gy, stride, padding, dilation, needs)
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
     if plan == "gemm1x1":
         gx, gw = _conv1x1_backward(x, w, gy, needs)
@@ -409,35 +599,52 @@ def _conv1x1_backward(x, w, gy, needs):
 
 
 def _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs):
+    """(gx, gw) by im2col + GEMM per batch chunk, in the layout of :func:`_im2col_forward`.
+
+    Per chunk: dY is copied to (K, m, OH, wq) with zero junk columns; then
+    ``gw += dY @ cols^T`` (cols recomputed: cheaper than keeping the whole batch's columns,
+    which would not fit in cache) and ``gx = col2im(W^T @ dY)``.  Each thread sums its own
+    gw over a fixed set of chunks; the partial sums are added in worker order at the end, so
+    results are deterministic for a given thread count.
+    """
     x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     k, cg, kh, kw = w.shape
-    oh, ow = gy.shape[2:]
-    p = oh * ow
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow, hq, wq = _im.wide_geometry(h, wd, kh, kw, stride, padding, dilation)
+    q = oh * wq
     ckk = c * kh * kw
     kg, ckkg = k // groups, ckk // groups
     wm = np.ascontiguousarray(w).reshape(groups, kg, ckkg)  # (G, K/G, CKK/G)
+    wmt = wm.transpose(0, 2, 1)  # (G, CKK/G, K/G)
     gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
-    gw = np.zeros((groups, kg, ckkg), dtype=x.dtype) if needs[1] else None
-    nb = im2col_chunk_size(x.shape, w.shape, stride, padding, dilation, x.itemsize)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        q = (n1 - n0) * p
-        gyt = _workspace("gy_t", (k, n1 - n0, p), x.dtype)  # (K, nb, P)
-        gyt[...] = gy[n0:n1].reshape(n1 - n0, k, p).transpose(1, 0, 2)
-        gyt_g = gyt.reshape(groups, kg, q)  # (G, K/G, nb*P)
+    gws = {}  # per-worker partial sums of gw
+    nb, workers = _chunking(n, ckk * q * x.itemsize)
+
+    def task(n0, n1, t):
+        m = n1 - n0
+        g = _workspace("gy_t", (k, m, oh, wq), x.dtype)  # (K, m, OH, wq)
+        g[..., ow:] = 0
+        g[..., :ow] = gy[n0:n1].transpose(1, 0, 2, 3)
+        g2 = g.reshape(groups, kg, m * q)  # (G, K/G, m*OH*wq)
+        cols = _workspace("cols", (ckk, m, q), x.dtype)  # (C*kh*kw, m, OH*wq)
         if needs[1]:
-            cols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)  # (C*kh*kw, nb, P)
-            _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation,
-                       out=cols.transpose(1, 0, 2))
-            cols_g = cols.reshape(groups, ckkg, q)  # (G, CKK/G, nb*P)
-            gw += np.matmul(gyt_g, cols_g.transpose(0, 2, 1))  # (G, K/G, CKK/G)
+            _im.im2col_wide(x[n0:n1], kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, cols)
+            part = np.matmul(g2, cols.reshape(groups, ckkg, m * q).transpose(0, 2, 1))
+            if t in gws:
+                gws[t] += part  # (G, K/G, CKK/G)
+            else:
+                gws[t] = part
         if needs[0]:
-            dcols = _workspace("cols", (ckk, n1 - n0, p), x.dtype)
-            np.matmul(wm.transpose(0, 2, 1), gyt_g, out=dcols.reshape(groups, ckkg, q))
-            gx[n0:n1] = _im.col2im(dcols.transpose(1, 0, 2), (n1 - n0, c, h, wd), kh, kw,
-                                   stride, padding, dilation)
-    if gw is not None:
+            np.matmul(wmt, g2, out=cols.reshape(groups, ckkg, m * q))  # dcols
+            _im.col2im_wide(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, gx[n0:n1])
+
+    _run_chunks(task, n, nb, workers)
+    gw = None
+    if needs[1]:
+        gw = np.zeros((groups, kg, ckkg), dtype=x.dtype)
+        for t in sorted(gws):  # a fixed order: deterministic
+            gw += gws[t]
         gw = gw.reshape(w.shape)
     return gx, gw
 

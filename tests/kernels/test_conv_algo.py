@@ -81,7 +81,9 @@ def test_chunked_equals_unchunked():
 
 def test_plan_is_inspectable():
     assert ca.conv_plan((8, 3, 32, 32), (16, 3, 3, 3), 1, 1) == "im2col"
-    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1) == "winograd-f2"
+    # "auto" no longer picks Winograd (measured slower than chunked im2col, see conv_plan)
+    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1) == "im2col"
+    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1, algo="winograd") == "winograd-f2"
     assert ca.conv_plan((8, 64, 16, 16), (128, 64, 1, 1), 1, 0) == "gemm1x1"
     assert ca.conv_plan((8, 64, 16, 16), (64, 1, 3, 3), 1, 1, 1, 64) == "depthwise"
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 2, 1) == "im2col"

@@ -23,7 +23,7 @@ def _range(out, off, stride, size):
     return lo, max(lo, hi)
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw_fwd(x, w, bias, sh, sw, ph, pw, dh, dw, y):
     n, c, h, wd = x.shape
     k, _, kh, kw = w.shape
@@ -52,7 +52,7 @@ def _dw_fwd(x, w, bias, sh, sw, ph, pw, dh, dw, y):
                             orow[ox] += wv * row[ox * sw + off]
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw_bwd_input(gy, w, sh, sw, ph, pw, dh, dw, gx):
     n, c, h, wd = gx.shape
     k, _, kh, kw = w.shape
@@ -82,7 +82,7 @@ def _dw_bwd_input(gy, w, sh, sw, ph, pw, dh, dw, gx):
                                 row[ox * sw + off] += wv * grow[ox]
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw_bwd_weight(x, gy, sh, sw, ph, pw, dh, dw, gw):
     n, c, h, wd = x.shape
     k, _, kh, kw = gw.shape
@@ -117,7 +117,7 @@ def _dw_bwd_weight(x, gy, sh, sw, ph, pw, dh, dw, gw):
 # j*dw] for q in one contiguous range of length (OH-1)*Wp + OW.  Long unit-stride loops
 # vectorise; the columns ox >= OW of the grid are junk (forward) or zero (backward).
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw1_fwd(xp, w, bias, dh, dw, y):
     n, c, hp, wp = xp.shape
     k, _, kh, kw = w.shape
@@ -143,7 +143,7 @@ def _dw1_fwd(xp, w, bias, dh, dw, y):
                 y[b, ko, oy, ox] = acc[oy * wp + ox] + bias[ko]
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw1_grid(gy, wp):
     """gy (N, K, OH, OW) on the padded-width grid: (N, K, (OH-1)*Wp + OW), zeros between."""
     n, k, oh, ow = gy.shape
@@ -157,7 +157,7 @@ def _dw1_grid(gy, wp):
     return g
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw1_bwd_input(g, w, dh, dw, gxp):
     n, c, hp, wp = gxp.shape
     k, _, kh, kw = w.shape
@@ -179,7 +179,7 @@ def _dw1_bwd_input(g, w, dh, dw, gxp):
                         shifted[q] += wv * src[q]
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH)
+@njit(cache=True, parallel=PARALLEL, fastmath=FASTMATH, nogil=True)
 def _dw1_bwd_weight(xp, g, dh, dw, gw):
     n, c, hp, wp = xp.shape
     k, _, kh, kw = gw.shape

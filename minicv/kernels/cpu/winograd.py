@@ -60,7 +60,7 @@ def _at4(m0, m1, m2, m3, m4, m5):
 # V[e, c, p] directly would keep alpha^2 write streams open whose addresses differ by a
 # multiple of 4 KiB: they all map to the same L1 set and thrash (measured 2-3x slower).
 
-@njit(cache=True, parallel=PARALLEL, fastmath=_FM)
+@njit(cache=True, parallel=PARALLEL, fastmath=_FM, nogil=True)
 def _input_f2(xp, th, tw, v):
     n, c = xp.shape[:2]
     for nc in prange(n * c):
@@ -88,7 +88,7 @@ def _input_f2(xp, th, tw, v):
                 row[p0 + i] = loc[i, e]
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=_FM)
+@njit(cache=True, parallel=PARALLEL, fastmath=_FM, nogil=True)
 def _input_f4(xp, th, tw, v):
     n, c = xp.shape[:2]
     for nc in prange(n * c):
@@ -121,7 +121,7 @@ def _input_f4(xp, th, tw, v):
 # The mirror image: gather one (n, k) plane's tiles from M into ``loc (T, alpha^2)`` with
 # sequential reads, then transform each tile from its contiguous row.
 
-@njit(cache=True, parallel=PARALLEL, fastmath=_FM)
+@njit(cache=True, parallel=PARALLEL, fastmath=_FM, nogil=True)
 def _output_f2(mt, bias, th, tw, y):
     n, k, oh, ow = y.shape
     for nk in prange(n * k):
@@ -151,7 +151,7 @@ def _output_f2(mt, bias, th, tw, y):
                             out[yy, xx + 1] = a1 + bv
 
 
-@njit(cache=True, parallel=PARALLEL, fastmath=_FM)
+@njit(cache=True, parallel=PARALLEL, fastmath=_FM, nogil=True)
 def _output_f4(mt, bias, th, tw, y):
     n, k, oh, ow = y.shape
     for nk in prange(n * k):
