@@ -40,15 +40,23 @@ def torch_or_none(threads=None):
     return torch
 
 
-def interleaved(fns, repeats=15, warmup=2):
+def interleaved(fns, repeats=15, warmup=2, settle=True):
     """Median seconds per call of each callable, alternating them run by run so that
-    drifts of the machine hit every contender alike."""
+    drifts of the machine hit every contender alike.
+
+    With ``settle`` each timed call follows one untimed call of the same function: a
+    library's thread pool keeps spinning for a while after its work (OpenBLAS's,
+    PyTorch's OpenMP team), and without the settling call that spin would be charged to
+    whichever contender runs next.
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            if settle:
+                fn()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -74,6 +74,56 @@ class BatchNorm(Function):
         return gx, gw, gb
 
 
+class BatchNormCPU(Function):
+    """The same op with the Numba kernels of ``kernels/cpu/norm.py`` (NumPy arrays only):
+    three passes instead of NumPy's dozen, x̂ recomputed from x in backward instead of
+    being stored, and dγ, dβ read off the sums the input gradient needs anyway.
+    Saved: x, μ, invstd, γ."""
+    @staticmethod
+    def forward(ctx, x, w, b, mean=None, var=None, eps=1e-5, training=True, stats=None):
+        from ..kernels.cpu import norm as K
+        n, c = x.shape[:2]
+        x3 = np.ascontiguousarray(x).reshape(n, c, -1)            # (N, C, M)
+        if training:
+            mean, var = K.channel_stats(x3)                        # float64 (C,)
+            stats.extend((mean, var))
+        mean = np.asarray(mean, np.float64)
+        invstd = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
+        gamma = np.ones(c) if w is None else w.astype(np.float64)
+        a = invstd * gamma
+        shift = (0.0 if b is None else b.astype(np.float64)) - mean * a
+        y = np.empty_like(x3)
+        K.scale_shift(x3, a.astype(x.dtype), shift.astype(x.dtype), y)
+        ctx.save_for_backward(x, w)
+        ctx.mean, ctx.invstd, ctx.gamma, ctx.training = mean, invstd, gamma, training
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        from ..kernels.cpu import norm as K
+        x, w = ctx.saved_tensors
+        n, c = x.shape[:2]
+        x3 = np.ascontiguousarray(x).reshape(n, c, -1)
+        dy3 = np.ascontiguousarray(gy, dtype=x.dtype).reshape(n, c, -1)
+        sdy, sdyx = K.backward_sums(dy3, x3, ctx.mean, ctx.invstd)     # Σdy, Σdy·x̂
+        gx = None
+        if ctx.needs_input_grad[0]:
+            if ctx.training:
+                gx = np.empty_like(x3)
+                K.backward_dx(dy3, x3, ctx.mean, ctx.invstd, ctx.gamma, sdy, sdyx, gx)
+            else:                                     # constants: dx = dy·γ·invstd
+                gx = dy3 * (ctx.gamma * ctx.invstd).astype(x.dtype)[None, :, None]
+            gx = gx.reshape(x.shape)
+        gw = sdyx.astype(x.dtype) if ctx.needs_input_grad[1] else None
+        gb = sdy.astype(x.dtype) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def _batch_norm_fn(x):
+    """The Numba path for CPU float arrays, the array-generic one otherwise."""
+    return BatchNormCPU if type(x.data) is np.ndarray and x.data.ndim >= 2 else BatchNorm
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalisation (Ioffe & Szegedy 2015) over the channel dimension 1.
@@ -117,7 +167,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                 f"statistics; use a larger batch, drop the last incomplete batch "
                 f"(DataLoader(..., drop_last=True)) or call model.eval()")
         stats = []
-        y = BatchNorm.apply(x, weight, bias, eps=eps, training=True, stats=stats)
+        y = _batch_norm_fn(x).apply(x, weight, bias, eps=eps, training=True, stats=stats)
         if running_mean is not None or running_var is not None:
             mean, var = stats
             _update_running(running_mean, mean, momentum)
@@ -126,8 +176,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are required when "
                          "training=False (or pass training=True to use batch statistics)")
-    return BatchNorm.apply(x, weight, bias, mean=running_mean.data, var=running_var.data,
-                           eps=eps, training=False)
+    return _batch_norm_fn(x).apply(x, weight, bias, mean=running_mean.data,
+                                   var=running_var.data, eps=eps, training=False)
 
 
 def _update_running(buf, stat, momentum):

@@ -22,8 +22,23 @@ def _max_fwd(x, kh, kw, sh, sw, ph, pw, dh, dw, y, idx):
         img = x[b, ch]
         for oy in range(oh):
             y0 = oy * sh - ph
+            rows_inside = y0 >= 0 and y0 + (kh - 1) * dh < h
             for ox in range(ow):
                 x0 = ox * sw - pw
+                if rows_inside and x0 >= 0 and x0 + (kw - 1) * dw < w:
+                    # the common case: the window lies inside the image, no bounds tests
+                    best = img[y0, x0]
+                    arg = y0 * w + x0
+                    for i in range(kh):
+                        iy = y0 + i * dh
+                        for j in range(kw):
+                            v = img[iy, x0 + j * dw]
+                            if v > best or v != v:          # strictly larger, or NaN
+                                best = v
+                                arg = iy * w + x0 + j * dw
+                    y[b, ch, oy, ox] = best
+                    idx[b, ch, oy, ox] = arg
+                    continue
                 best = -np.inf
                 arg = -1
                 for i in range(kh):
