@@ -37,7 +37,7 @@ def _train(args):
     mc.manual_seed(args.seed)
     start = time.perf_counter()
     bundle = setup.build_data(args.dataset, args.data_dir, args.train_size, args.val_size,
-                              args.seed)
+                              args.seed, lazy=True, workers=args.workers)
     print(f"data: {args.dataset}, {len(bundle.train)} train / {len(bundle.val)} val images "
           f"of {bundle.in_channels}x{bundle.image_size[0]}x{bundle.image_size[1]}, "
           f"{bundle.num_classes} classes ({time.perf_counter() - start:.1f}s)")

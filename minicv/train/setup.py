@@ -49,6 +49,50 @@ def _materialise(ds, to_float):
     return x, np.asarray(ys, dtype=np.int64)
 
 
+class Memoised(Dataset):
+    """A generated data set whose samples are made on first use, normalised, and kept:
+    training starts at once, the first epoch pays for generation as it goes, and later
+    epochs read memory. (With loader workers each process would keep its own copy, so
+    ``minicv train --workers N`` uses the plain data set instead.)"""
+    def __init__(self, base, to_float, mean, std):
+        self.base, self.to_float = base, to_float
+        self.mean, self.std = mean[0], std[0]                 # (C, 1, 1)
+        c, h, w = to_float(base[0][0]).shape
+        self.x = np.empty((len(base), c, h, w), np.float32)
+        self.y = np.empty(len(base), np.int64)
+        self.done = np.zeros(len(base), bool)
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        if not self.done[i]:
+            img, label = self.base[i]
+            self.x[i] = (self.to_float(img) - self.mean) / self.std
+            self.y[i] = label
+            self.done[i] = True
+        return self.x[i], self.y[i]
+
+
+class Normalised(Dataset):
+    """``(to_float(img) - mean) / std`` on the fly (for loader workers)."""
+    def __init__(self, base, to_float, mean, std):
+        self.base, self.to_float, self.mean, self.std = base, to_float, mean[0], std[0]
+
+    def __len__(self):
+        return len(self.base)
+
+    def __getitem__(self, i):
+        img, label = self.base[i]
+        return ((self.to_float(img) - self.mean) / self.std).astype(np.float32), label
+
+
+def _sample_stats(ds, to_float, n=512):
+    """Per-channel mean and std from the first ``n`` samples, shaped (1, C, 1, 1)."""
+    x = np.stack([to_float(ds[i][0]) for i in range(min(n, len(ds)))])
+    return x.mean(axis=(0, 2, 3), keepdims=True), x.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+
+
 def _gray(a):
     a = np.asarray(a)
     a = a[None] if a.ndim == 2 else a
@@ -130,8 +174,34 @@ def _imagefolder(root, val_size, seed, image_size):
     return x[t], y[t], x[v], y[v], names
 
 
-def build_data(name, data_dir=None, train_size=None, val_size=None, seed=0, image_size=None):
-    """Normalised in-memory train/val sets for ``name`` (see ``DATASETS``)."""
+def _generated(name, train_size, val_size, seed, image_size, lazy_cache):
+    """The synthetic sets, generated sample by sample (statistics from 512 samples)."""
+    if name == "synth-digits":
+        tr = SynthDigits(train_size or 24000, seed=seed, train=True)
+        va = SynthDigits(val_size or 4000, seed=seed, train=False)
+        conv, names = _gray, [str(d) for d in range(10)]
+    else:
+        s = image_size or 32
+        tr = ShapesClassification(train_size or 8000, seed, True, s)
+        va = ShapesClassification(val_size or 1000, seed, False, s)
+        conv, names = _rgb, list(Shapes.classes)
+    mean, std = _sample_stats(tr, conv)
+    wrap = Memoised if lazy_cache else Normalised
+    c, h, w = conv(tr[0][0]).shape
+    return DataBundle(wrap(tr, conv, mean, std), Memoised(va, conv, mean, std), len(names),
+                      c, (h, w), mean.ravel().tolist(), std.ravel().tolist(), names)
+
+
+def build_data(name, data_dir=None, train_size=None, val_size=None, seed=0, image_size=None,
+               lazy=False, workers=0):
+    """Normalised train/val sets for ``name`` (see ``DATASETS``).
+
+    Files are read into memory at once. Synthetic sets are materialised too, unless
+    ``lazy``: then samples are generated on first use (and kept, when ``workers == 0``),
+    so training starts within a second.
+    """
+    if lazy and name in ("synth-digits", "shapes"):
+        return _generated(name, train_size, val_size, seed, image_size, workers == 0)
     xt, yt, xv, yv, names = _arrays(name, data_dir, train_size, val_size, seed, image_size)
     mean = xt.mean(axis=(0, 2, 3), keepdims=True)
     std = xt.std(axis=(0, 2, 3), keepdims=True) + 1e-6
