@@ -2,10 +2,13 @@
 momentum) of LeNet-5 (batch 64, 1x28x28) and ResNet-20 (batch 64, 3x32x32), beside the
 same architectures written in PyTorch (same threads, interleaved runs, medians).
 
-Also reports peak traced memory of a ResNet-20 step (NumPy allocations via tracemalloc)
-for minicv; PyTorch's allocator is not traced by tracemalloc, so its figure is the
-process's peak RSS growth measured in a subprocess when torch is installed.
+Also reports the peak memory of a ResNet-20 step for both: in a fresh process per
+library, after two warm-up steps and ``malloc_trim``, the growth of the resident set's
+high-water mark (``VmHWM``, reset through ``/proc/self/clear_refs``) over three steps.
+Linux only; the column is empty elsewhere.
 """
+import subprocess
+import sys
 import numpy as np
 
 from .common import interleaved, torch_or_none
@@ -81,15 +84,38 @@ def _torch_step(torch, name, batch):
     return step
 
 
-def _minicv_peak_mib(name, batch):
-    import tracemalloc
-    step = _minicv_step(name, batch)
+_PEAK_SCRIPT = """
+import ctypes, gc, re, sys
+def kib(key):
+    return int(re.search(key + r":\\s+(\\d+)", open("/proc/self/status").read()).group(1))
+from minicv.bench.train import _minicv_step, _torch_step
+if sys.argv[1] == "torch":
+    import torch
+    torch.set_num_threads(int(sys.argv[4]))
+    step = _torch_step(torch, sys.argv[2], int(sys.argv[3]))
+else:
+    import minicv
+    minicv.set_num_threads(int(sys.argv[4]))
+    step = _minicv_step(sys.argv[2], int(sys.argv[3]))
+step(); step()
+gc.collect(); ctypes.CDLL("libc.so.6").malloc_trim(0)
+base = kib("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")
+for _ in range(3):
     step()
-    tracemalloc.start()
-    step()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
+print((kib("VmHWM") - base) / 1024)
+"""
+
+
+def peak_step_mib(lib, name, batch):
+    """Peak resident-memory growth (MiB) of a train step, measured in a fresh process."""
+    from ..backend import get_num_threads
+    if not sys.platform.startswith("linux"):
+        return None
+    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, lib, name, str(batch),
+                          str(get_num_threads())], capture_output=True, text=True,
+                         timeout=600)
+    return float(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
 
 
 def bench_train(repeats=10, batch=64, models=("lenet5", "resnet20")):
@@ -104,11 +130,14 @@ def bench_train(repeats=10, batch=64, models=("lenet5", "resnet20")):
                "torch_ms": med["torch"] * 1e3 if torch is not None else None}
         row["ratio"] = med["minicv"] / med["torch"] if torch is not None else None
         if name == "resnet20":
-            row["minicv_peak_mib"] = _minicv_peak_mib(name, batch)
+            row["minicv_peak_mib"] = peak_step_mib("minicv", name, batch)
+            if torch is not None:
+                row["torch_peak_mib"] = peak_step_mib("torch", name, batch)
         rows.append(row)
     return rows
 
 
 COLUMNS = [("case", "case", "{}"), ("minicv_ms", "minicv ms", "{:.1f}"),
            ("torch_ms", "torch ms", "{:.1f}"), ("ratio", "minicv/torch", "{:.2f}"),
-           ("minicv_peak_mib", "minicv peak MiB (traced)", "{:.0f}")]
+           ("minicv_peak_mib", "minicv peak MiB", "{:.0f}"),
+           ("torch_peak_mib", "torch peak MiB", "{:.0f}")]
