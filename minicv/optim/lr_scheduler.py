@@ -73,7 +73,8 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define get_lr(): the "
+                                  f"learning rates of the current epoch")
 
     def get_last_lr(self):
         """The learning rates set by the last ``step()``, one per parameter group."""

@@ -15,6 +15,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..autograd import enable_grad
+from ..backend import device_of, get_array_module, is_cupy_array, to_device
 from ..tensor import Tensor
 
 
@@ -107,9 +108,12 @@ class Optimizer:
                         p.grad.data[...] = 0
 
     def step(self, closure=None):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define step(): Optimizer is "
+                                  f"the base class; use SGD, Adam, AdamW or RMSprop")
 
     def _closure(self, closure):
+        """Start of every ``step``: move state to its parameters' device, run ``closure``."""
+        self._state_follows_params()
         if closure is None:
             return None
         with enable_grad():
@@ -158,11 +162,23 @@ class Optimizer:
                                   params=g["params"])
                              for g, s in zip(self.param_groups, saved_groups)]
 
+    def _state_follows_params(self):
+        """Copy state buffers to the device of their parameter if it moved (``model.to``
+        after some steps, or a CPU checkpoint loaded for a GPU model). A type comparison
+        per buffer: nothing moves, and almost nothing is spent, when devices agree."""
+        for p, st in self.state.items():
+            kind = type(p.data)
+            for v in st.values():
+                if isinstance(v, Tensor) and type(v.data) is not kind:
+                    v.data = to_device(v.data, device_of(p.data))
+
     def _init_group_state(self, p, names):
-        """Zero-filled buffers ``names`` shaped like ``p`` (first step of a parameter)."""
+        """Zero-filled buffers ``names`` shaped like ``p`` (first step of a parameter), on
+        the parameter's device."""
         st = self.state[p]
+        xp = get_array_module(p.data)
         for name in names:
-            st[name] = Tensor(np.zeros_like(p.data))
+            st[name] = Tensor(xp.zeros_like(p.data))
         st["step"] = 0.0
         return st
 
@@ -171,7 +187,8 @@ def _cast_state(name, value, p):
     if name == "step":
         return float(value.item() if hasattr(value, "item") else value)
     arr = value.data if isinstance(value, Tensor) else value
-    if isinstance(arr, np.ndarray):
+    if isinstance(arr, np.ndarray) or is_cupy_array(arr):
+        arr = to_device(arr, device_of(p.data))        # state follows its parameter
         if arr.dtype.kind == "f":
             arr = arr.astype(p.dtype)
         else:
