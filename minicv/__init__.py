@@ -39,7 +39,8 @@ clip = clamp
 concat = cat
 concatenate = cat
 
-_SUBMODULES = ("nn", "optim", "data", "models", "train", "testing", "kernels", "bench")
+_SUBMODULES = ("nn", "optim", "data", "models", "train", "testing", "kernels", "bench",
+               "backends")
 
 
 def __getattr__(name):

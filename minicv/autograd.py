@@ -29,7 +29,12 @@ import itertools
 
 import numpy as np
 
+from .backend import get_array_module, is_cupy_array, device_of
+
 Tensor = None            # set by minicv.tensor (which imports this module first)
+# Argument types that are never GPU arrays: skipped by Function.apply's device check.
+_PLAIN_ARGS = frozenset((np.ndarray, int, float, bool, str, tuple, list, type(None),
+                         np.float32, np.float64, np.int64, np.bool_, np.dtype))
 _sequence = itertools.count()     # creation order of graph nodes
 _grad_enabled = True
 
@@ -131,21 +136,28 @@ class Function:
         # One edge per positional argument: where its gradient goes. A leaf is kept
         # itself (its .grad accumulates); an intermediate only as (its node, output
         # index), so the graph keeps no activation alive unless an op saved it.
-        arrays, edges, needs, requires = [], [], [], False
+        arrays, edges, needs, requires, foreign = [], [], [], False, False
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
+                d = a.data
+                arrays.append(d)
+                if type(d) is not np.ndarray:
+                    foreign = True
                 if a.requires_grad:
                     requires = True
                     fn = a.grad_fn
                     edges.append((fn, a._out_index, a if fn is None else None,
-                                  a.data.shape, a.data.dtype))
+                                  d.shape, d.dtype))
                     needs.append(True)
                     continue
             else:
                 arrays.append(a)
+                if type(a) not in _PLAIN_ARGS and is_cupy_array(a):
+                    foreign = True
             edges.append(None)
             needs.append(False)
+        if foreign:                  # some argument is not a NumPy array: check devices
+            arrays = _same_device_arrays(cls, arrays)
         out = cls.forward(ctx, *arrays, **kwargs)
         multi = type(out) is tuple
         if not (requires and _grad_enabled):
@@ -192,12 +204,37 @@ class Function:
                     f"or make the in-place change after backward().")
 
 
+def _same_device_arrays(fn, arrays):
+    """Check that the array arguments of ``fn`` live on one device, else raise naming both.
+
+    As in PyTorch, a 0-d CPU array (a scalar tensor) may join a GPU op: it is copied to
+    the GPU. Runs only when some argument is not a NumPy array, so the CPU path never
+    pays for it.
+    """
+    devices = {}
+    for a in arrays:
+        if is_cupy_array(a) or (type(a) is np.ndarray and a.ndim):
+            devices.setdefault(str(device_of(a)), a)
+    if len(devices) > 1:
+        names = sorted(devices)
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
+                           f"least two devices, {names[0]} and {names[1]} (in "
+                           f"{fn.__name__}); move them with .to(device) first")
+    gpu = next((a for a in arrays if is_cupy_array(a)), None)
+    if gpu is None:
+        return arrays
+    xp = get_array_module(gpu)
+    return [xp.asarray(a) if type(a) is np.ndarray else a for a in arrays]
+
+
 # ----------------------------------------------------------------------------- backward
 
 def _new_tensor(array):
     """A tensor around an op's output array (the fast path of ``Tensor(array)``)."""
     t = Tensor.__new__(Tensor)
-    t.data = array if type(array) is np.ndarray else np.asarray(array)
+    if type(array) is not np.ndarray and not is_cupy_array(array):
+        array = np.asarray(array)
+    t.data = array
     t._vc = [0]
     t.requires_grad = False
     return t
@@ -243,8 +280,9 @@ def run_backward(tensor, grad, retain_graph=False):
             node.saved_tensors   # raises the "backward a second time" error
         if node.hooks:
             outs = node._run_hooks(outs)
-        if node.n_outputs > 1:
-            outs = [np.zeros(s, d) if g is None else g
+        if node.n_outputs > 1 and any(g is None for g in outs):
+            xp = get_array_module(*(g for g in outs if g is not None))
+            outs = [xp.zeros(s, d) if g is None else g
                     for g, (s, d) in zip(outs, node.out_meta)]
         if node._versions:
             node._check_versions()
@@ -280,7 +318,7 @@ def run_backward(tensor, grad, retain_graph=False):
 
 def _check_grad(node, g, shape, dtype):
     """Un-broadcast a returned gradient and check it matches its input's shape and dtype."""
-    if not isinstance(g, np.ndarray):
+    if not isinstance(g, np.ndarray) and not is_cupy_array(g):
         g = np.asarray(g)
     if g.shape != shape:
         try:
@@ -305,7 +343,11 @@ def _run_hooks(node, outs):
         for fn in fns:
             r = fn(Tensor(outs[index]))
             if r is not None:
-                outs[index] = r.data if isinstance(r, Tensor) else np.asarray(r)
+                if isinstance(r, Tensor):
+                    r = r.data
+                elif not is_cupy_array(r):
+                    r = get_array_module(outs[index]).asarray(r)
+                outs[index] = r
     return outs
 
 

@@ -1,11 +1,21 @@
-"""Backend: which array module runs the math, the dtype rules, and the random state.
+"""Backend: which array module runs the math, devices, the dtype rules, the random state.
 
-minicv computes with NumPy on the CPU. Every op finds its array module with the
-Chainer idiom ::
+minicv computes with NumPy on the CPU and CuPy on NVIDIA GPUs. Every op finds its array
+module with the Chainer idiom ::
 
-    xp = get_array_module(x)      # numpy now; cupy when the GPU backend lands
+    xp = get_array_module(x)      # numpy, or cupy when x lives on a GPU
 
-so one code path serves every device.
+so one code path serves every device. CuPy is imported lazily: only when a CuPy array
+already exists (found by the name of its type's module, which needs no import) or when
+the user asks for a "cuda" device. ``import minicv`` therefore never imports CuPy and
+never initialises CUDA, which keeps forked DataLoader workers safe.
+
+Devices
+-------
+:class:`Device` names where a tensor lives: ``Device("cpu")``, ``Device("cuda")``,
+``Device("cuda:1")``. A tensor's device is read from its array's type, never stored.
+:func:`to_device` moves an array; :func:`require_cupy` gives one clear error when CuPy
+or a GPU is missing.
 
 Dtype policy
 ------------
@@ -45,8 +55,186 @@ def set_default_dtype(dtype):
 
 
 def get_array_module(*arrays):
-    """Return the array module (``numpy``) that owns ``arrays``: the ``xp`` of every op."""
+    """Return the array module that owns ``arrays``: ``cupy`` if any of them is a CuPy
+    array, else ``numpy``. This is the ``xp`` of every op.
+
+    The test looks at the name of each argument's type's module, so it costs one
+    attribute read per argument and never imports CuPy on a CPU-only run.
+    """
+    for a in arrays:
+        if type(a) is not np.ndarray and is_cupy_array(a):
+            return _cupy_module()
     return np
+
+
+def is_cupy_array(a):
+    """True if ``a`` is a ``cupy.ndarray`` (checked without importing CuPy)."""
+    return type(a).__module__.startswith("cupy")
+
+
+_cupy_configured = False
+
+
+def _cupy_module():
+    # Only reached when a CuPy array exists, so CuPy is already in sys.modules. The first
+    # time, apply minicv's numerical settings (TF32 off unless opted in) to CuPy.
+    global _cupy_configured
+    import cupy
+    if not _cupy_configured:
+        from . import backends
+        backends._apply_to_cupy(cupy)
+        _cupy_configured = True
+    return cupy
+
+
+def cupy_or_none():
+    """The ``cupy`` module if it can be imported, else None. Importing CuPy does not
+    create a CUDA context; nothing here touches the GPU."""
+    try:
+        import cupy
+    except Exception:            # ImportError, or a broken CUDA install raising on import
+        return None
+    return cupy
+
+
+_GPU_INSTALL = ("CUDA device requested but CuPy is not installed: pip install "
+                "'minicv[gpu]' (cupy-cuda12x), or the cupy-cudaXXx wheel matching your CUDA "
+                "driver, then retry; use device='cpu' to stay on the CPU")
+
+
+def require_cupy(index=None):
+    """CuPy, checked to have a usable GPU (``index`` if given); else one clear error.
+
+    Raises:
+        RuntimeError: "CUDA device requested but CuPy is not installed ..." or
+            "... no CUDA device found ...", saying what to install or check.
+    """
+    cupy = cupy_or_none()
+    if cupy is None:
+        raise RuntimeError(_GPU_INSTALL)
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:
+        raise RuntimeError(f"CUDA device requested but no CUDA device found: CuPy is "
+                           f"installed but the CUDA driver reports an error ({e}); check "
+                           f"nvidia-smi, or use device='cpu'") from None
+    if count == 0:
+        raise RuntimeError("CUDA device requested but no CUDA device found (the driver "
+                           "sees 0 GPUs); use device='cpu'")
+    if index is not None and not 0 <= index < count:
+        raise RuntimeError(f"CUDA device cuda:{index} requested but only {count} GPU(s) "
+                           f"exist (cuda:0 .. cuda:{count - 1})")
+    return _cupy_module()
+
+
+class Device:
+    """Where a tensor lives: ``Device("cpu")``, ``Device("cuda")`` or ``Device("cuda:N")``.
+
+    Creating a device checks only its spelling; the GPU itself is checked when an array
+    is first moved there (:func:`to_device`), as in PyTorch.
+    """
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec="cpu", index=None):
+        if isinstance(spec, Device):
+            self.type, self.index = spec.type, spec.index
+            return
+        kind, colon, idx = str(spec).partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or "
+                               f"'cuda:N'")
+        if colon:
+            if not idx.isdigit():
+                raise RuntimeError(f"invalid device {spec!r}: the index after ':' must be "
+                                   f"a non-negative integer, as in 'cuda:0'")
+            index = int(idx)
+        if kind == "cpu" and index not in (None, 0):
+            raise RuntimeError(f"invalid device {spec!r}: the CPU has no index")
+        self.type, self.index = kind, (None if kind == "cpu" else index)
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = Device(other)
+        if not isinstance(other, Device):
+            return False
+        # As in PyTorch, "cuda" (the current GPU) and "cuda:0" are different names;
+        # compare ``.type`` to ask "is it on a GPU?".
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+CPU = Device("cpu")
+
+
+def device_of(array):
+    """The :class:`Device` of an array: CPU for NumPy, ``cuda:N`` for CuPy."""
+    if type(array) is np.ndarray or not is_cupy_array(array):
+        return CPU
+    return Device("cuda", array.device.id)
+
+
+def to_device(array, device):
+    """``array`` on ``device`` (a copy if it moves; the same array if already there)."""
+    device = Device(device)
+    if device.type == "cpu":
+        if is_cupy_array(array):
+            return array.get()
+        return array
+    cupy = require_cupy(device.index)
+    if is_cupy_array(array):
+        if device.index is None or array.device.id == device.index:
+            return array
+        array = array.get()            # GPU to GPU through the host: simple and always legal
+    if device.index is None:
+        return cupy.asarray(array)
+    with cupy.cuda.Device(device.index):
+        return cupy.asarray(array)
+
+
+def to_numpy(array):
+    """A NumPy array with ``array``'s values (copied to the host if it is on a GPU)."""
+    if type(array) is np.ndarray:
+        return array
+    if is_cupy_array(array):
+        return array.get()
+    return np.asarray(array)
+
+
+def scatter_add(xp, target, index, values):
+    """``target[index] += values`` with repeated indices adding up (``np.add.at``).
+
+    On the GPU this is ``cupyx.scatter_add``, which uses atomic adds: repeated indices
+    are summed in an unspecified order, so float32 results may differ in the last bits
+    from run to run.
+    """
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    return target
+
+
+def put_along_axis(xp, target, index, values, axis):
+    """``np.put_along_axis`` for NumPy and CuPy (CuPy builds the index grid itself)."""
+    if xp is np:
+        np.put_along_axis(target, index, values, axis=axis)
+        return target
+    axis = axis % target.ndim
+    grid = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
+    grid[axis] = index
+    target[tuple(grid)] = values
+    return target
 
 
 def is_floating(dtype):

@@ -34,6 +34,7 @@ def _train(args):
                        f"(see `minicv models`)")
     if args.threads:
         mc.set_num_threads(args.threads)
+    device = _check_device(args.device)
     mc.manual_seed(args.seed)
     start = time.perf_counter()
     bundle = setup.build_data(args.dataset, args.data_dir, args.train_size, args.val_size,
@@ -56,7 +57,7 @@ def _train(args):
           f"lr {args.lr}, {args.epochs} epochs, batch {args.batch_size}, out {args.out}")
     trainer = Trainer(model, optimizer, scheduler=scheduler, out_dir=args.out,
                       num_classes=bundle.num_classes, early_stopping=args.early_stopping,
-                      meta=meta, progress=not args.quiet)
+                      meta=meta, progress=not args.quiet, device=device)
     if args.resume:
         _check_ckpt(args.resume)
         try:
@@ -68,6 +69,18 @@ def _train(args):
     print(f"done in {time.perf_counter() - start:.1f}s: best validation accuracy "
           f"{best:.4f}; checkpoints, history and plots in {args.out}")
     return trainer
+
+
+def _check_device(spec):
+    """The device for --device, checked now (one clear line if CuPy or a GPU is missing)."""
+    from .backend import Device, require_cupy
+    try:
+        device = Device(spec)
+        if device.type == "cuda":
+            require_cupy(device.index)
+    except RuntimeError as e:
+        raise CLIError(str(e)) from None
+    return device
 
 
 def _check_ckpt(path):
@@ -172,6 +185,11 @@ def _bench(args):
     if args.threads:
         from .backend import set_num_threads
         set_num_threads(args.threads)
+    device = _check_device(args.device)
+    if device.type == "cuda":
+        from .bench import run_gpu
+        run_gpu(names, str(device))
+        return
     run(names)
 
 
@@ -202,6 +220,7 @@ def build_parser():
     t.add_argument("--val-size", type=int, default=None)
     t.add_argument("--workers", type=int, default=0)
     t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (needs CuPy)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="runs/train")
     t.add_argument("--resume", default=None, metavar="CKPT")
@@ -225,6 +244,8 @@ def build_parser():
     b = sub.add_parser("bench", help="benchmarks beside PyTorch (interleaved, medians)")
     b.add_argument("suite", nargs="*", help="overhead, conv, optim, data, train or all")
     b.add_argument("--threads", type=int, default=None, help="BLAS/Numba threads")
+    b.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N for the GPU "
+                   "variants of the train and conv suites (needs CuPy)")
     b.set_defaults(func=_bench)
     return p
 

@@ -3,10 +3,14 @@
 
 Floating results default to float32 (``backend.get_default_dtype``); random ones draw
 from minicv's generator, so ``manual_seed`` makes them reproducible.
+
+``device="cuda"`` (or "cuda:N") builds the values on the host, then copies them to the
+GPU: slower than creating them there, but the same seed gives the same values on every
+device, which the CPU/GPU parity tests rely on.
 """
 import numpy as np
 
-from .backend import get_default_dtype, get_rng
+from .backend import get_default_dtype, get_rng, is_cupy_array, to_device
 from .tensor import Tensor, Device, _infer_array
 
 
@@ -17,8 +21,8 @@ def _size(size):
 
 
 def _make(arr, requires_grad, device):
-    if device is not None:
-        Device(device)
+    if device is not None and Device(device).type != "cpu":
+        arr = to_device(arr, device)
     return Tensor(arr, requires_grad=requires_grad)
 
 
@@ -38,7 +42,8 @@ def as_tensor(data, dtype=None, device=None):
     """Like :func:`tensor` but shares memory with an ndarray of the right dtype."""
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == np.dtype(dtype)):
+    if ((isinstance(data, np.ndarray) or is_cupy_array(data))
+            and (dtype is None or data.dtype == np.dtype(dtype)) and device is None):
         return Tensor(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -110,7 +115,8 @@ def randperm(n, dtype=None, device=None):
 
 def _like(fn):
     def like(t, dtype=None, requires_grad=False, device=None):
-        return fn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+        return fn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                  device=t.device if device is None else device)
     like.__name__ = fn.__name__ + "_like"
     like.__doc__ = f"``{fn.__name__}`` with the shape (and dtype, unless given) of ``t``."
     return like
@@ -124,4 +130,5 @@ randn_like = _like(randn)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                device=t.device if device is None else device)

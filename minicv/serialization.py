@@ -42,6 +42,7 @@ import zipfile
 
 import numpy as np
 
+from .backend import to_numpy
 from .tensor import Tensor
 
 FORMAT = "minicv-checkpoint"
@@ -77,7 +78,8 @@ class _Encoder:
                 return obj
             return {"float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
-            return {"tensor": self._add(np.asarray(obj.data)),
+            # GPU tensors are saved as host copies; mc.load gives CPU tensors
+            return {"tensor": self._add(to_numpy(obj.data)),
                     "requires_grad": bool(obj.requires_grad)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._add(obj)}

@@ -1,6 +1,7 @@
 """``Tensor``: an ndarray, the node that made it, and its gradient.
 
-A tensor holds ``data`` (a NumPy array), ``requires_grad``, ``grad`` (a Tensor or None),
+A tensor holds ``data`` (a NumPy array, or a CuPy array on a GPU), ``requires_grad``,
+``grad`` (a Tensor or None),
 and for results of differentiable ops ``grad_fn``, the :class:`~minicv.autograd.Function`
 node that produced it. The methods are thin: they call the ops in ``minicv.ops``.
 
@@ -13,48 +14,22 @@ import weakref
 import numpy as np
 
 from . import autograd
-from .backend import get_default_dtype
+from .backend import (get_default_dtype, get_array_module, is_cupy_array, Device, CPU,
+                      device_of, to_numpy)
 
 _FLOAT_KINDS = "f"
 
 
-class Device:
-    """Where a tensor lives: ``Device("cpu")``. (The GPU backend adds "cuda".)"""
-    __slots__ = ("type", "index")
-
-    def __init__(self, spec="cpu"):
-        if isinstance(spec, Device):
-            self.type, self.index = spec.type, spec.index
-            return
-        kind, _, idx = str(spec).partition(":")
-        if kind != "cpu":
-            raise RuntimeError(
-                f"device {spec!r} is not available: this minicv build computes on the CPU "
-                f"only (device='cpu'); the CuPy GPU backend is not installed")
-        self.type, self.index = kind, int(idx) if idx else None
-
-    def __eq__(self, other):
-        other = Device(other) if isinstance(other, str) else other
-        return isinstance(other, Device) and (self.type, self.index) == (other.type,
-                                                                         other.index)
-
-    def __hash__(self):
-        return hash((self.type, self.index))
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __str__(self):
-        return self.type if self.index is None else f"{self.type}:{self.index}"
-
-
-CPU = Device("cpu")
 
 
 def _infer_array(data, dtype=None):
-    """Array from Python data: floats become float32 (the default), ints int64."""
+    """Array from Python data: floats become float32 (the default), ints int64.
+
+    A CuPy array stays on its GPU (copied, or cast to ``dtype``)."""
     if isinstance(data, Tensor):
         data = data.data
+    if is_cupy_array(data):
+        return data.astype(dtype) if dtype is not None else data.copy()
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, np.ndarray):
@@ -84,7 +59,7 @@ class Tensor:
     _hooks = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if type(data) is not np.ndarray or dtype is not None:
+        if (type(data) is not np.ndarray and not is_cupy_array(data)) or dtype is not None:
             data = _infer_array(data, dtype)
         self.data = data
         self._vc = [0]                  # version counter, shared with views
@@ -96,7 +71,7 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    device = property(lambda self: CPU)
+    device = property(lambda self: device_of(self.data))
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
@@ -145,9 +120,10 @@ class Tensor:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"this tensor has shape {list(self.shape)}: pass "
                                    f"gradient= of the same shape, or reduce it (e.g. .sum())")
-            g = np.ones(self.shape, self.dtype)
+            g = get_array_module(self.data).ones(self.shape, self.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+            g = gradient.data if isinstance(gradient, Tensor) else _like_array(self.data,
+                                                                               gradient)
             if g.shape != self.shape:
                 raise RuntimeError(f"gradient has shape {list(g.shape)} but the tensor has "
                                    f"shape {list(self.shape)}")
@@ -160,9 +136,10 @@ class Tensor:
             for fn in self._hooks:
                 r = fn(Tensor(g))
                 if r is not None:
-                    g = r.data if isinstance(r, Tensor) else np.asarray(r)
+                    g = r.data if isinstance(r, Tensor) else _like_array(self.data, r)
         if self.grad is None:
-            self.grad = Tensor(np.array(g, dtype=self.dtype, copy=True))
+            xp = get_array_module(g)
+            self.grad = Tensor(xp.array(g, dtype=self.dtype, copy=True))
         else:
             self.grad.data = self.grad.data + g
 
@@ -212,10 +189,16 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("can't call numpy() on a tensor that requires grad; use "
                                "tensor.detach().numpy()")
+        if type(self.data) is not np.ndarray and is_cupy_array(self.data):
+            raise TypeError(f"can't convert a tensor on {self.device} to numpy: copy it to "
+                            f"the host first with .cpu().numpy()")
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # np.asarray(t) copies a GPU tensor to the host (CuPy itself refuses implicit
+        # copies; we allow them here so metrics and plotting code work on any device).
+        data = to_numpy(self.data)
+        return data if dtype is None else data.astype(dtype)
 
     def item(self):
         if self.data.size != 1:
@@ -244,18 +227,26 @@ class Tensor:
         return int(self.data.item())
 
     def to(self, *args, dtype=None, device=None, copy=False):
-        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``; differentiable cast."""
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``; differentiable.
+
+        Moving to another device copies the data (the gradient flows back to the source
+        device); a tensor already there is returned as is, unless ``copy=True``.
+        """
         for a in args:
             if isinstance(a, (str, Device)):
                 device = a
             else:
                 dtype = a
+        out = self
         if device is not None:
-            Device(device)               # validates; only the CPU exists here
-        if dtype is None or np.dtype(dtype) == self.dtype:
-            return self.clone() if copy else self
+            device = Device(device)
+            if not _same_device(self.data, device):
+                from .ops.elementwise import ToDevice
+                out, copy = ToDevice.apply(self, device), False
+        if dtype is None or np.dtype(dtype) == out.dtype:
+            return out.clone() if copy else out
         from .ops.elementwise import Cast
-        return Cast.apply(self, np.dtype(dtype))
+        return Cast.apply(out, np.dtype(dtype))
 
     def float(self):
         return self.to(np.float32)
@@ -273,7 +264,7 @@ class Tensor:
         return self.to(np.bool_)
 
     def cpu(self):
-        return self
+        return self.to(CPU)
 
     def cuda(self, device=None):
         return self.to("cuda" if device is None else f"cuda:{device}")
@@ -290,8 +281,10 @@ class Tensor:
         return self.data.flags.c_contiguous
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extra = ""
+        if type(self.data) is not np.ndarray and is_cupy_array(self.data):
+            extra += f", device='{self.device}'"
         if self.data.dtype not in (get_default_dtype(), np.int64) and self.data.dtype != bool:
             extra += f", dtype={self.data.dtype}"
         if self.grad_fn is not None:
@@ -349,12 +342,13 @@ class Tensor:
         return self
 
     def fill_(self, value):
-        self._inplace("fill_")[...] = _arr(value)
+        d = self._inplace("fill_")
+        d[...] = _like_array(d, _arr(value))
         return self
 
     def copy_(self, src):
         d = self._inplace("copy_")
-        s = _arr(src)
+        s = _like_array(d, _arr(src))     # copies across devices, as PyTorch's copy_
         try:
             d[...] = s
         except ValueError:
@@ -364,12 +358,14 @@ class Tensor:
 
     def normal_(self, mean=0.0, std=1.0):
         from .backend import get_rng
-        self._inplace("normal_")[...] = get_rng().normal(mean, std, self.shape)
+        d = self._inplace("normal_")
+        d[...] = _like_array(d, get_rng().normal(mean, std, self.shape))
         return self
 
     def uniform_(self, a=0.0, b=1.0):
         from .backend import get_rng
-        self._inplace("uniform_")[...] = get_rng().uniform(a, b, self.shape)
+        d = self._inplace("uniform_")
+        d[...] = _like_array(d, get_rng().uniform(a, b, self.shape))
         return self
 
     __hash__ = object.__hash__
@@ -386,6 +382,25 @@ class _HookHandle:
 
 def _arr(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _same_device(array, device):
+    """Whether ``array`` already lives on ``device`` ("cuda" means any GPU array)."""
+    if device.type == "cpu":
+        return type(array) is np.ndarray or not is_cupy_array(array)
+    if not is_cupy_array(array):
+        return False
+    return device.index is None or array.device.id == device.index
+
+
+def _like_array(ref, value):
+    """``value`` as an array of the same module (and GPU) as ``ref``: NumPy data stays
+    as it is on the CPU; anything given for a GPU tensor is copied there."""
+    if type(ref) is np.ndarray:
+        return to_numpy(value) if is_cupy_array(value) else np.asarray(value)
+    xp = get_array_module(ref)
+    with xp.cuda.Device(ref.device.id):
+        return xp.asarray(value)
 
 
 def as_tensor_arg(x):
@@ -435,8 +450,8 @@ def _install_methods():
     T.expand_as = lambda self, other: S.expand(self, other.shape)
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None: Tensor(np.asarray(self.data.any(axis=dim)))
-    T.all = lambda self, dim=None: Tensor(np.asarray(self.data.all(axis=dim)))
+    T.any = lambda self, dim=None: Tensor(_like_array(self.data, self.data.any(axis=dim)))
+    T.all = lambda self, dim=None: Tensor(_like_array(self.data, self.data.all(axis=dim)))
     T.sign = lambda self: Tensor(np.sign(self.data))
     T.square = lambda self: E.mul(self, self)
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))

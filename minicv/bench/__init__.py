@@ -14,6 +14,25 @@ SUITES = {
 }
 
 
+GPU_SUITES = {"train": ("bench_train", "TRAIN_COLUMNS"), "conv": ("bench_conv", "CONV_COLUMNS")}
+
+
+def run_gpu(names, device="cuda"):
+    """Run the GPU variants (``bench/gpu.py``) of the named suites on ``device``."""
+    from . import gpu
+    print(f"machine: {machine()}, GPU {gpu.gpu_name(device)} ({device})")
+    results = {}
+    for name in names:
+        if name not in GPU_SUITES:
+            print(f"\n{name}: no GPU variant (runs on the CPU only); skipped")
+            continue
+        fn_name, columns = GPU_SUITES[name]
+        rows = getattr(gpu, fn_name)(device=device)
+        print_table(f"{name} on {device}", rows, getattr(gpu, columns))
+        results[name] = rows
+    return results
+
+
 def run(names, **kwargs):
     """Run the named suites, print their tables under the machine's name, return rows."""
     print(f"machine: {machine()}")

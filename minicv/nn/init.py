@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..backend import get_rng
+from ..backend import get_rng, get_array_module, is_cupy_array
 from ..tensor import Tensor
 
 
@@ -27,7 +27,9 @@ def _fill(tensor, values):
     """Write ``values`` into ``tensor`` in place (bumping its version) and return it."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init functions fill a Tensor in place, got {type(tensor).__name__}")
-    tensor.data[...] = np.asarray(values, dtype=tensor.dtype)
+    # values are computed on the host (minicv's generator); a GPU tensor gets a copy
+    values = np.asarray(values, dtype=tensor.dtype) if not is_cupy_array(values) else values
+    tensor.data[...] = get_array_module(tensor.data).asarray(values)
     tensor._vc[0] += 1
     return tensor
 

@@ -17,6 +17,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import is_cupy_array, to_device, to_numpy
 from ..tensor import Tensor, Device
 from .parameter import Parameter, Buffer
 
@@ -401,9 +402,10 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``: cast floating parameters
-        and buffers in place (the Parameter objects stay the same, so an optimizer built
-        before keeps working). Returns self."""
+        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``: move and/or cast the
+        parameters and buffers in place. The Parameter objects stay the same (only their
+        ``.data``, and ``.grad``, are replaced), so an optimizer built before keeps working;
+        its state follows on the next step (see ``optim.Optimizer``). Returns self."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
@@ -419,7 +421,8 @@ class Module:
             else:
                 dtype = a
         if device is not None:
-            Device(device)                        # validates (only the CPU exists)
+            device = Device(device)
+            self._apply_arrays(lambda a: to_device(a, device))
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -442,7 +445,7 @@ class Module:
         return self.to(dst_type)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     def cuda(self, device=None):
         return self.to("cuda" if device is None else f"cuda:{device}")
@@ -488,6 +491,7 @@ class Module:
                 continue
             value = state_dict[key]
             arr = value.data if isinstance(value, Tensor) else value
+            arr = to_numpy(arr) if is_cupy_array(arr) else arr
             if not isinstance(arr, (np.ndarray, np.generic, int, float, bool)):
                 error_msgs.append(f'While copying the parameter named "{key}", expected a '
                                   f'Tensor or ndarray from checkpoint but received '
@@ -499,6 +503,8 @@ class Module:
                                   f"{_shape_str(arr.shape)} from checkpoint, the shape in "
                                   f"current model is {_shape_str(param.shape)}.")
                 continue
+            if type(param.data) is not np.ndarray:       # the model lives on a GPU
+                arr = to_device(arr, param.device)
             with no_grad():
                 param.data[...] = arr
                 param._vc[0] += 1

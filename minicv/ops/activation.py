@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_default_dtype
+from ..backend import get_default_dtype, is_cupy_array
 from ..tensor import as_tensor_arg
 
 
@@ -29,6 +29,11 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
+        if (type(gy) is np.ndarray and type(y) is np.ndarray and gy.dtype == y.dtype
+                and gy.dtype in (np.float32, np.float64) and gy.shape == y.shape
+                and gy.size >= 4096 and gy.flags.c_contiguous and y.flags.c_contiguous):
+            from ..kernels.cpu.activation import relu_backward  # one pass, no temporaries
+            return relu_backward(gy, y)
         return gy * (y > 0)
 
 
@@ -94,9 +99,13 @@ _erf_ufunc = None
 def _erf(x):
     """erf as a Numba ufunc over ``math.erf`` (exact to double precision; NumPy has none).
 
-    Compiled on first use and cached on disk, never at import.
+    Compiled on first use and cached on disk, never at import. On the GPU,
+    ``cupyx.scipy.special.erf`` (CUDA's erf) takes its place.
     """
     global _erf_ufunc
+    if type(x) is not np.ndarray and is_cupy_array(x):
+        from cupyx.scipy.special import erf as gpu_erf
+        return gpu_erf(x)
     if _erf_ufunc is None:
         import numba
 

@@ -2,13 +2,15 @@
 ``conv_transpose2d``, with PyTorch's arguments.
 
 The arithmetic lives in ``minicv.kernels.conv_algo`` (im2col + GEMM, Winograd, direct
-depthwise loops, chosen per layer); the ops here validate arguments, resolve
-``padding="same"``/``"valid"``, and pair each forward with its backward.
+depthwise loops, chosen per layer), or in ``minicv.kernels.gpu.conv`` for CuPy arrays;
+the ops here validate arguments, resolve ``padding="same"``/``"valid"``, and pair each
+forward with its backward.
 """
 import numpy as np
 
 from ..autograd import Function
 from ..kernels import conv_algo as K
+from ..kernels.dispatch import kernels_for
 from ..tensor import as_tensor_arg
 from .shape import pad as _pad
 
@@ -19,6 +21,7 @@ class ConvNd(Function):
     def forward(ctx, x, w, b, nd, stride, padding, dilation, groups, algo):
         ctx.save_for_backward(x, w)
         ctx.args = (nd, stride, padding, dilation, groups, algo)
+        K = kernels_for(x)             # conv_algo on the CPU, kernels.gpu.conv on a GPU
         if nd == 1:
             return K.conv1d_forward(x, w, b, stride, padding, dilation, groups, algo)
         if nd == 3:
@@ -30,6 +33,7 @@ class ConvNd(Function):
         x, w = ctx.saved_tensors
         nd, stride, padding, dilation, groups, algo = ctx.args
         needs = ctx.needs_input_grad[:3]
+        K = kernels_for(x)
         if nd == 1:
             g = K.conv1d_backward(x, w, gy, stride, padding, dilation, groups, algo, needs)
         elif nd == 3:
@@ -45,12 +49,13 @@ class ConvTranspose2d(Function):
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
         ctx.save_for_backward(x, w)
         ctx.args = (stride, padding, output_padding, groups, dilation)
-        return K.conv_transpose2d_forward(x, w, b, *ctx.args)
+        return kernels_for(x).conv_transpose2d_forward(x, w, b, *ctx.args)
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
-        g = K.conv_transpose2d_backward(x, w, gy, *ctx.args, needs=ctx.needs_input_grad[:3])
+        g = kernels_for(x).conv_transpose2d_backward(x, w, gy, *ctx.args,
+                                                     needs=ctx.needs_input_grad[:3])
         return tuple(g) + (None,) * 5
 
 

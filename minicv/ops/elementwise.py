@@ -8,7 +8,8 @@ before the op runs, so every ``forward`` sees operands of one dtype.
 import numpy as np
 
 from ..autograd import Function
-from ..backend import result_dtype, scalar_dtype, get_default_dtype
+from ..backend import (result_dtype, scalar_dtype, get_default_dtype, get_array_module,
+                       device_of, to_device)
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -52,6 +53,18 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, gy):
         return gy, None
+
+
+class ToDevice(Function):
+    """Copy to another device (``Tensor.to``); the gradient is copied back to the source."""
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = device_of(x)
+        return to_device(x, device)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return to_device(gy, ctx.source), None
 
 
 class Add(Function):
@@ -206,7 +219,7 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        mask = np.ones(x.shape, dtype=bool)
+        mask = get_array_module(x).ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             mask &= x >= ctx.lo
         if ctx.hi is not None:
@@ -251,7 +264,7 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        zero = np.zeros((), gy.dtype)
+        zero = gy.dtype.type(0)
         return None, np.where(ctx.cond, gy, zero), np.where(ctx.cond, zero, gy)
 
 
@@ -282,9 +295,11 @@ def div(a, b, rounding_mode=None):
             raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got "
                              f"{rounding_mode!r}")
         a, b = promote(a, b)
-        xa, xb = np.asarray(_arr(a)), np.asarray(_arr(b))
-        q = np.floor_divide(xa, xb) if rounding_mode == "floor" else np.trunc(xa / xb)
-        return Tensor(np.asarray(q).astype(np.result_type(xa, xb), copy=False))
+        xa, xb = _arr(a), _arr(b)
+        xp = get_array_module(xa, xb)
+        xa, xb = xp.asarray(xa), xp.asarray(xb)
+        q = xp.floor_divide(xa, xb) if rounding_mode == "floor" else xp.trunc(xa / xb)
+        return Tensor(xp.asarray(q).astype(xp.result_type(xa, xb), copy=False))
     a, b = _float_operands(a, b)
     return Div.apply(a, b)
 
@@ -353,7 +368,8 @@ def minimum(a, b):
 
 def where(condition, input, other):
     """Pick ``input`` where ``condition`` is true, else ``other`` (broadcasting all three)."""
-    cond = np.asarray(_arr(condition))
+    cond = _arr(condition)
+    cond = get_array_module(cond).asarray(cond)
     if cond.dtype != np.bool_:
         raise TypeError(f"where expected a bool condition, got {cond.dtype}")
     a, b = promote(input, other)
@@ -365,7 +381,7 @@ def where(condition, input, other):
 
 def _compare(op, a, b):
     xa, xb = _arr(a), _arr(b)
-    return Tensor(np.asarray(op(xa, xb)))
+    return Tensor(get_array_module(xa, xb).asarray(op(xa, xb)))
 
 
 def eq(a, b):

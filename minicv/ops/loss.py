@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
+from ..backend import get_array_module, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
 from . import elementwise as E
 from . import reduce as R
@@ -81,7 +82,7 @@ class CrossEntropy(Function):
         ctx.save_for_backward(logp, a)
         ctx.dim, ctx.scale = dim, scale
         if scale is not None:
-            return np.asarray(loss.sum() * scale, dtype=z.dtype)
+            return get_array_module(z).asarray(loss.sum() * scale, dtype=z.dtype)
         return loss.astype(z.dtype, copy=False)
 
     @staticmethod
@@ -104,7 +105,7 @@ class WeightedNLL(Function):
         ctx.a, ctx.dim, ctx.scale = a, dim, scale
         loss = -(a * x).sum(axis=dim)
         if scale is not None:
-            return np.asarray(loss.sum() * scale, dtype=x.dtype)
+            return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
         return loss.astype(x.dtype, copy=False)
 
     @staticmethod
@@ -115,7 +116,9 @@ class WeightedNLL(Function):
 
 def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
     """The coefficient array ``a`` (x's shape) and the 'mean' divisor for class targets."""
+    xp = get_array_module(x.data)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = xp.asarray(t) if xp is not np else t       # labels follow the logits' device
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if t.shape != expected:
@@ -132,12 +135,12 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
             f"skipped. (Segmentation masks stored as 0-255? Map the void label to "
             f"ignore_index, e.g. ignore_index=255.)")
     dt = x.dtype
-    w = np.ones(c, dt) if weight is None else _arr(weight).astype(dt, copy=False)
-    safe = np.where(keep, t, 0).astype(np.int64)
+    w = xp.ones(c, dt) if weight is None else _arr(weight).astype(dt, copy=False)
+    safe = xp.where(keep, t, 0).astype(np.int64)
     cdim = 1 if x.ndim >= 2 else 0
-    wy = np.where(keep, w[safe], 0).astype(dt)                  # target's shape
-    a = np.zeros(x.shape, dt)
-    np.put_along_axis(a, np.expand_dims(safe, cdim), np.expand_dims(wy, cdim), axis=cdim)
+    wy = xp.where(keep, w[safe], 0).astype(dt)                  # target's shape
+    a = put_along_axis(xp, xp.zeros(x.shape, dt), xp.expand_dims(safe, cdim),
+                       xp.expand_dims(wy, cdim), cdim)
     if label_smoothing > 0:
         a *= 1 - label_smoothing
         bshape = [1] * x.ndim
@@ -401,7 +404,7 @@ class PointwiseLoss(Function):
         loss, dl = _pointwise(x - t, kind, param)
         ctx.dl, ctx.scale = dl, scale
         if scale is not None:
-            return np.asarray(loss.sum() * scale, dtype=x.dtype)
+            return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
         return loss.astype(x.dtype, copy=False)
 
     @staticmethod

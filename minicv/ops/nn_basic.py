@@ -7,7 +7,7 @@ generator (``backend.get_rng``), so ``mc.manual_seed`` makes it reproducible.
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_rng
+from ..backend import get_rng, get_array_module, scatter_add, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -97,12 +97,18 @@ class MaskMul(Function):
         return gy * ctx.mask, None
 
 
-def _dropout_mask(shape, p, dtype):
-    """Bernoulli(1 - p) mask scaled by 1/(1 - p), so the expected output equals the input."""
+def _dropout_mask(shape, p, dtype, like):
+    """Bernoulli(1 - p) mask scaled by 1/(1 - p), so the expected output equals the input.
+
+    The mask is drawn from minicv's CPU generator even for a GPU input (then copied to
+    ``like``'s device), so one seed gives the same mask on every device.
+    """
+    xp = get_array_module(like)
     if p == 1:
-        return np.zeros(shape, dtype)
+        return xp.zeros(shape, dtype)
     keep = get_rng().random(shape, dtype=np.float32) >= np.float32(p)
-    return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+    return mask if xp is np else xp.asarray(mask)
 
 
 def _check_p(p, name):
@@ -128,7 +134,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     check_float(x, "dropout")
-    return MaskMul.apply(x, _dropout_mask(x.shape, p, x.dtype))
+    return MaskMul.apply(x, _dropout_mask(x.shape, p, x.dtype, x.data))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -150,7 +156,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
         return x
     check_float(x, "dropout2d")
     mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)      # (N, C, 1, 1)
-    return MaskMul.apply(x, _dropout_mask(mask_shape, p, x.dtype))
+    return MaskMul.apply(x, _dropout_mask(mask_shape, p, x.dtype, x.data))
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -164,8 +170,9 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        gw = np.zeros(ctx.w_shape, gy.dtype)
-        np.add.at(gw, ctx.idx.reshape(-1), gy.reshape(-1, ctx.w_shape[1]))
+        xp = get_array_module(gy)
+        gw = xp.zeros(ctx.w_shape, gy.dtype)
+        scatter_add(xp, gw, ctx.idx.reshape(-1), gy.reshape(-1, ctx.w_shape[1]))
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return gw, None, None
@@ -199,12 +206,16 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
-        rows = np.unique(idx.data)
+        rows = get_array_module(idx.data).unique(idx.data)
         norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         weight.data[rows] *= scale.astype(weight.dtype)
         weight._vc[0] += 1
-    return Embedding.apply(weight, idx.data, padding_idx)
+    idx_data = idx.data
+    xp = get_array_module(weight.data)
+    if xp is not np and type(idx_data) is np.ndarray:
+        idx_data = xp.asarray(idx_data)         # indices follow the table's device
+    return Embedding.apply(weight, idx_data, padding_idx)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -226,6 +237,7 @@ def one_hot(tensor, num_classes=-1):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes - 1}] for "
                          f"num_classes={num_classes}; got values in [{labels.min()}, "
                          f"{labels.max()}]")
-    out = np.zeros(labels.shape + (num_classes,), np.int64)
-    np.put_along_axis(out, labels[..., None].astype(np.int64), 1, axis=-1)
+    xp = get_array_module(labels)
+    out = xp.zeros(labels.shape + (num_classes,), np.int64)
+    put_along_axis(xp, out, labels[..., None].astype(np.int64), 1, -1)
     return Tensor(out)

@@ -3,33 +3,37 @@
 
 Max pooling saves the flat argmax index of each window (first maximum in scan order) and
 routes the gradient there, so a tie sends the whole gradient to one input (style.md §10).
-The kernels are in ``minicv.kernels.conv_algo``.
+The kernels are in ``minicv.kernels.conv_algo`` (``minicv.kernels.gpu.conv`` on a GPU).
 """
 
 import numpy as np
 
 from ..autograd import Function
-from ..kernels import conv_algo as K
+from ..kernels.dispatch import kernels_for
 from ..tensor import as_tensor_arg
 
-_MAX = {1: (K.max_pool1d_forward, K.max_pool1d_backward),
-        2: (K.max_pool2d_forward, K.max_pool2d_backward),
-        3: (K.max_pool3d_forward, K.max_pool3d_backward)}
-_AVG = {1: (K.avg_pool1d_forward, K.avg_pool1d_backward),
-        2: (K.avg_pool2d_forward, K.avg_pool2d_backward)}
+# kernel function names per rank; the module comes from kernels_for(array): conv_algo on
+# the CPU, kernels.gpu.conv on a GPU
+_MAX = {1: ("max_pool1d_forward", "max_pool1d_backward"),
+        2: ("max_pool2d_forward", "max_pool2d_backward"),
+        3: ("max_pool3d_forward", "max_pool3d_backward")}
+_AVG = {1: ("avg_pool1d_forward", "avg_pool1d_backward"),
+        2: ("avg_pool2d_forward", "avg_pool2d_backward")}
 
 
 class MaxPool(Function):
     """y = max over each window; dx[argmax] += dy; saved: the argmax indices."""
     @staticmethod
     def forward(ctx, x, nd, kernel_size, stride, padding, dilation, ceil_mode):
-        y, idx = _MAX[nd][0](x, kernel_size, stride, padding, dilation, ceil_mode)
+        fwd = getattr(kernels_for(x), _MAX[nd][0])
+        y, idx = fwd(x, kernel_size, stride, padding, dilation, ceil_mode)
         ctx.nd, ctx.shape, ctx.idx = nd, x.shape, idx
         return y, idx.astype(np.int64, copy=False)
 
     @staticmethod
     def backward(ctx, gy, gidx):
-        return (_MAX[ctx.nd][1](gy, ctx.idx, ctx.shape),) + (None,) * 6
+        bwd = getattr(kernels_for(gy), _MAX[ctx.nd][1])
+        return (bwd(gy, ctx.idx, ctx.shape),) + (None,) * 6
 
 
 class AvgPool(Function):
@@ -41,34 +45,35 @@ class AvgPool(Function):
         ctx.args = (kernel_size, stride, padding, ceil_mode, count_include_pad)
         if nd == 2:
             ctx.args += (divisor_override,)
-        return _AVG[nd][0](x, *ctx.args)
+        return getattr(kernels_for(x), _AVG[nd][0])(x, *ctx.args)
 
     @staticmethod
     def backward(ctx, gy):
-        return (_AVG[ctx.nd][1](gy, ctx.shape, *ctx.args),) + (None,) * 7
+        bwd = getattr(kernels_for(gy), _AVG[ctx.nd][1])
+        return (bwd(gy, ctx.shape, *ctx.args),) + (None,) * 7
 
 
 class AdaptiveAvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, output_size):
         ctx.shape = x.shape
-        return K.adaptive_avg_pool2d_forward(x, output_size)
+        return kernels_for(x).adaptive_avg_pool2d_forward(x, output_size)
 
     @staticmethod
     def backward(ctx, gy):
-        return K.adaptive_avg_pool2d_backward(gy, ctx.shape), None
+        return kernels_for(gy).adaptive_avg_pool2d_backward(gy, ctx.shape), None
 
 
 class AdaptiveMaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, output_size):
-        y, idx = K.adaptive_max_pool2d_forward(x, output_size)
+        y, idx = kernels_for(x).adaptive_max_pool2d_forward(x, output_size)
         ctx.shape, ctx.idx = x.shape, idx
         return y, idx.astype(np.int64, copy=False)
 
     @staticmethod
     def backward(ctx, gy, gidx):
-        return K.adaptive_max_pool2d_backward(gy, ctx.idx, ctx.shape), None
+        return kernels_for(gy).adaptive_max_pool2d_backward(gy, ctx.idx, ctx.shape), None
 
 
 def _float_input(name, x, nd):

@@ -9,7 +9,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_default_dtype
+from ..backend import get_default_dtype, get_array_module, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -48,7 +48,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+        xp = get_array_module(x)
+        return xp.asarray(x.sum(axis=axes, keepdims=keepdim))
 
     @staticmethod
     def backward(ctx, gy):
@@ -61,7 +62,8 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
-        y = np.asarray(x.mean(axis=axes, keepdims=keepdim))
+        xp = get_array_module(x)
+        y = xp.asarray(x.mean(axis=axes, keepdims=keepdim))
         ctx.n = x.size // builtins.max(y.size, 1) if x.size else 0
         return y.astype(x.dtype, copy=False)
 
@@ -75,6 +77,7 @@ class Var(Function):
     """var = sum((x - mean)²) / (n - correction); dx = 2(x - mean)/(n - correction)."""
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
+        xp = get_array_module(x)
         mean = x.mean(axis=axes, keepdims=True)
         diff = x - mean
         n = x.size // builtins.max(mean.size, 1)
@@ -83,7 +86,7 @@ class Var(Function):
             y = (diff * diff).sum(axis=axes, keepdims=keepdim) / x.dtype.type(denom)
         ctx.save_for_backward(diff)
         ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
-        return np.asarray(y).astype(x.dtype, copy=False)
+        return xp.asarray(y).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
@@ -104,7 +107,7 @@ class AMax(Function):
         y = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else np.asarray(y.squeeze(axis=axes))
+        return y if keepdim else get_array_module(y).asarray(y.squeeze(axis=axes))
 
     @staticmethod
     def backward(ctx, gy):
@@ -130,8 +133,8 @@ class MaxDim(Function):
     def backward(ctx, gv, gi):
         if not ctx.keepdim:
             gv = np.expand_dims(gv, ctx.dim)
-        gx = np.zeros(ctx.shape, gv.dtype)
-        np.put_along_axis(gx, ctx.idx, gv, axis=ctx.dim)
+        xp = get_array_module(gv)
+        gx = put_along_axis(xp, xp.zeros(ctx.shape, gv.dtype), ctx.idx, gv, ctx.dim)
         return gx, None, None, None
 
 
@@ -144,7 +147,7 @@ class LogSumExp(Function):
         y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else np.asarray(y.squeeze(axis=axes))
+        return y if keepdim else get_array_module(y).asarray(y.squeeze(axis=axes))
 
     @staticmethod
     def backward(ctx, gy):
@@ -206,7 +209,8 @@ def _max_min(x, dim, keepdim, is_min):
     if dim is None:
         return AMax.apply(x, None, False, is_min)
     if x.ndim == 0:
-        return values_indices(x, Tensor(np.zeros((), np.int64)))
+        xp = get_array_module(x.data)
+        return values_indices(x, Tensor(xp.zeros((), np.int64)))
     d = _single_dim(dim, x.ndim)
     if x.shape[d] == 0:
         raise IndexError(f"cannot take max/min over dimension {d} of size 0")
@@ -242,19 +246,21 @@ def amin(x, dim=None, keepdim=False):
 
 def argmax(x, dim=None, keepdim=False):
     """Index of the first maximum (flattened when ``dim`` is None), as int64."""
-    data = np.asarray(as_tensor_arg(x).data)
+    data = as_tensor_arg(x).data
+    xp = get_array_module(data)
     if dim is None:
-        return Tensor(np.asarray(np.argmax(data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmax(data), dtype=np.int64))
     d = _single_dim(dim, data.ndim)
-    return Tensor(np.argmax(data, axis=d, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmax(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
 def argmin(x, dim=None, keepdim=False):
-    data = np.asarray(as_tensor_arg(x).data)
+    data = as_tensor_arg(x).data
+    xp = get_array_module(data)
     if dim is None:
-        return Tensor(np.asarray(np.argmin(data), dtype=np.int64))
+        return Tensor(xp.asarray(xp.argmin(data), dtype=np.int64))
     d = _single_dim(dim, data.ndim)
-    return Tensor(np.argmin(data, axis=d, keepdims=keepdim).astype(np.int64))
+    return Tensor(xp.argmin(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
 def logsumexp(x, dim, keepdim=False):

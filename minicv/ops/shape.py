@@ -8,6 +8,7 @@ repeated index accumulates instead of overwriting.
 import numpy as np
 
 from ..autograd import Function
+from ..backend import get_array_module, is_cupy_array, scatter_add
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -65,13 +66,14 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, x, key, advanced):
         ctx.shape, ctx.key, ctx.advanced = x.shape, key, advanced
-        return np.asarray(x[key])
+        return get_array_module(x).asarray(x[key])
 
     @staticmethod
     def backward(ctx, gy):
-        gx = np.zeros(ctx.shape, gy.dtype)
+        xp = get_array_module(gy)
+        gx = xp.zeros(ctx.shape, gy.dtype)
         if ctx.advanced:
-            np.add.at(gx, ctx.key, gy)
+            scatter_add(xp, gx, ctx.key, gy)
         else:
             gx[ctx.key] = gy
         return gx, None, None
@@ -130,19 +132,20 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, gy):
+        xp = get_array_module(gy)
         g = gy
         for axis, (lo, hi) in enumerate(ctx.widths):
             if lo == 0 and hi == 0:
                 continue
             n = ctx.shape[axis]
             if ctx.mode == "constant":
-                g = np.take(g, np.arange(lo, lo + n), axis=axis)
+                g = xp.take(g, xp.arange(lo, lo + n), axis=axis)
                 continue
             src = _pad_source_index(n, lo, hi, ctx.mode)   # padded index -> input index
-            moved = np.moveaxis(g, axis, 0)
-            out = np.zeros((n,) + moved.shape[1:], g.dtype)
-            np.add.at(out, src, moved)
-            g = np.moveaxis(out, 0, axis)
+            moved = xp.moveaxis(g, axis, 0)
+            out = xp.zeros((n,) + moved.shape[1:], g.dtype)
+            scatter_add(xp, out, xp.asarray(src), moved)
+            g = xp.moveaxis(out, 0, axis)
         return g, None, None, None
 
 
@@ -315,6 +318,13 @@ def chunk(x, chunks, dim=0):
     return split(x, max(size, 1), dim)
 
 
+def _key_on_gpu(key, xp):
+    """Copy the NumPy index arrays of ``key`` to the GPU of the indexed CuPy array."""
+    if isinstance(key, tuple):
+        return tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key)
+    return xp.asarray(key) if isinstance(key, np.ndarray) else key
+
+
 def _index_key(key):
     """Convert tensors inside an index to arrays; say whether the key is 'advanced'."""
     items = key if isinstance(key, tuple) else (key,)
@@ -325,7 +335,7 @@ def _index_key(key):
             k = k.data
         if isinstance(k, list):
             k = np.asarray(k)
-        if isinstance(k, np.ndarray):
+        if isinstance(k, np.ndarray) or is_cupy_array(k):
             if k.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be integer or bool, got "
                                  f"{k.dtype}")
@@ -336,6 +346,8 @@ def _index_key(key):
 
 def getitem(x, key):
     key, advanced = _index_key(key)
+    if advanced and type(x.data) is not np.ndarray and is_cupy_array(x.data):
+        key = _key_on_gpu(key, get_array_module(x.data))
     try:
         return (GetItemCopy if advanced else GetItem).apply(x, key, advanced)
     except IndexError as e:

@@ -1,9 +1,10 @@
 """Resampling and patch ops: ``interpolate`` (nearest, bilinear), ``unfold`` and ``fold``
-(PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in ``minicv.kernels.conv_algo``."""
+(PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in ``minicv.kernels.conv_algo``, or
+``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by ``kernels.dispatch.kernels_for``)."""
 import math
 
 from ..autograd import Function
-from ..kernels import conv_algo as K
+from ..kernels.dispatch import kernels_for
 from ..tensor import as_tensor_arg
 
 
@@ -13,33 +14,33 @@ class Interpolate(Function):
     @staticmethod
     def forward(ctx, x, size, mode, align_corners, scale_factor):
         ctx.shape, ctx.args = x.shape, (mode, align_corners, scale_factor)
-        return K.interpolate_forward(x, size, mode, align_corners, scale_factor)
+        return kernels_for(x).interpolate_forward(x, size, mode, align_corners, scale_factor)
 
     @staticmethod
     def backward(ctx, gy):
-        return (K.interpolate_backward(gy, ctx.shape, *ctx.args),) + (None,) * 4
+        return (kernels_for(gy).interpolate_backward(gy, ctx.shape, *ctx.args),) + (None,) * 4
 
 
 class Unfold(Function):
     @staticmethod
     def forward(ctx, x, kernel_size, dilation, padding, stride):
         ctx.shape, ctx.args = x.shape, (kernel_size, dilation, padding, stride)
-        return K.unfold(x, kernel_size, dilation, padding, stride)
+        return kernels_for(x).unfold(x, kernel_size, dilation, padding, stride)
 
     @staticmethod
     def backward(ctx, gy):
-        return (K.unfold_backward(gy, ctx.shape, *ctx.args),) + (None,) * 4
+        return (kernels_for(gy).unfold_backward(gy, ctx.shape, *ctx.args),) + (None,) * 4
 
 
 class Fold(Function):
     @staticmethod
     def forward(ctx, cols, output_size, kernel_size, dilation, padding, stride):
         ctx.args = (kernel_size, dilation, padding, stride)
-        return K.fold(cols, output_size, kernel_size, dilation, padding, stride)
+        return kernels_for(cols).fold(cols, output_size, kernel_size, dilation, padding, stride)
 
     @staticmethod
     def backward(ctx, gy):
-        return (K.fold_backward(gy, *ctx.args),) + (None,) * 5
+        return (kernels_for(gy).fold_backward(gy, *ctx.args),) + (None,) * 5
 
 
 def _pair(v):

@@ -19,6 +19,7 @@ import numpy as np
 
 import minicv as mc
 from .. import backend
+from ..backend import to_numpy
 from ..nn import functional as F
 from . import metrics as M
 
@@ -65,12 +66,18 @@ class Trainer:
         num_classes: for the confusion matrix and per-class scores.
         early_stopping: stop after this many epochs without a better validation accuracy.
         meta: JSON-able facts stored in every checkpoint (model name, data set...).
+        device: where to train ("cpu", "cuda", "cuda:N"; None leaves the model where it
+            is). The model is moved once here; each batch is moved as it arrives, so the
+            DataLoader and its workers stay on the CPU and never touch CUDA.
     """
 
     def __init__(self, model, optimizer, loss_fn=None, scheduler=None, out_dir=None,
                  num_classes=None, early_stopping=None, meta=None, progress=True,
-                 log=print):
+                 log=print, device=None):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.device = None if device is None else mc.device(device)
+        if self.device is not None:
+            model.to(self.device)    # in place: the optimizer's parameters move with it
         self.loss_fn = loss_fn or F.cross_entropy
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.num_classes = num_classes
@@ -83,6 +90,12 @@ class Trainer:
         self.stale_epochs = 0
         self.global_step = 0
 
+    def _to_device(self, x, y):
+        """The batch on the training device (tensors or arrays from the DataLoader)."""
+        if self.device is None:
+            return x, y
+        return (mc.as_tensor(x).to(self.device), mc.as_tensor(y).to(self.device))
+
     # ------------------------------------------------------------------ one epoch
     def train_epoch(self, loader):
         """One pass over ``loader``; returns mean loss, accuracy and images/s."""
@@ -91,7 +104,7 @@ class Trainer:
         start = time.perf_counter()
         bar = _progress(loader, f"epoch {self.epoch + 1}", self.progress)
         for step, batch in enumerate(bar):
-            x, y = _batch_xy(batch)
+            x, y = self._to_device(*_batch_xy(batch))
             logits = self.model(x)
             loss = self.loss_fn(logits, y)
             value = loss.item()
@@ -106,7 +119,7 @@ class Trainer:
             self.global_step += 1
             n = len(y)
             total_loss += value * n
-            correct += int((logits.data.argmax(axis=1) == np.asarray(y.data)).sum())
+            correct += int((to_numpy(logits.data).argmax(axis=1) == to_numpy(y.data)).sum())
             seen += n
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(refresh=False, loss=f"{total_loss / seen:.4f}",
@@ -122,11 +135,11 @@ class Trainer:
         self.model.eval()
         logits_all, targets_all, total_loss = [], [], 0.0
         for batch in loader:
-            x, y = _batch_xy(batch)
+            x, y = self._to_device(*_batch_xy(batch))
             logits = self.model(x)
             total_loss += self.loss_fn(logits, y).item() * len(y)
-            logits_all.append(logits.data)
-            targets_all.append(np.asarray(y.data))
+            logits_all.append(to_numpy(logits.data))
+            targets_all.append(to_numpy(y.data))
         logits, targets = np.concatenate(logits_all), np.concatenate(targets_all)
         c = self.num_classes or logits.shape[1]
         report = M.classification_report(logits, targets, c, k=min(5, c))

@@ -1,0 +1,449 @@
+"""GPU convolution, pooling and resampling: the CuPy face of ``kernels/conv_algo.py``.
+
+Same entry points and signatures as ``conv_algo`` (the ops choose this module when their
+arrays are CuPy arrays, see ``kernels/dispatch.py``). The pieces:
+
+* conv2d: im2col (``csrc/im2col.cu``) + one cuBLAS GEMM per group (``cupy.matmul``, float32
+  or float64; TF32 only if ``mc.backends.allow_tf32``); a 1x1 stride-1 conv is a plain GEMM;
+  ``algo="winograd"`` runs F(2x2, 3x3) (``csrc/winograd.cu``) for 3x3, stride 1, groups 1.
+  The input gradient is col2im, a deterministic gather; the weight gradient one GEMM per
+  group over the whole batch.
+* conv_transpose2d: the adjoint pair, as on the CPU (col2im(Wᵀx); conv2d for gradients).
+* conv1d: conv2d with H = 1.
+* pooling (``csrc/pool.cu``) and interpolate (``csrc/resample.cu``).
+* Not GPU-native yet, computed on the host and copied back (correct, slow): conv3d,
+  max_pool3d forward, adaptive pooling with unequal bins. Their docstrings say so.
+"""
+import cupy as cp
+import numpy as np
+
+from .. import conv_algo as _cpu
+from .. import reference as ref
+from ..reference import _pair, conv_output_size
+from . import im2col as _im
+from . import pool as _pool
+from . import resample as _rs
+from .winograd import filter_transform, input_transform, output_transform
+
+ALGOS = _cpu.ALGOS
+check_conv_args = _cpu.check_conv_args
+conv_transpose2d_output_size = _cpu.conv_transpose2d_output_size
+
+# Bytes of im2col columns materialised at once; larger batches run in chunks.
+WORKSPACE_BYTES = 1 << 30
+
+
+def _as_float_arrays(x, w, b=None):
+    for a in (x, w, b):
+        if a is not None and a.dtype not in (np.float32, np.float64):
+            raise TypeError(f"conv expects float32 or float64 arrays, got {a.dtype}: convert "
+                            f"with .float()")
+    dt = np.result_type(x.dtype, w.dtype)
+    return x.astype(dt, copy=False), w.astype(dt, copy=False), \
+        (None if b is None else b.astype(dt, copy=False))
+
+
+def _on_host(fn, *args, **kwargs):
+    """Run a CPU kernel on host copies of the CuPy arguments; copy the results back."""
+    host = [cp.asnumpy(a) if isinstance(a, cp.ndarray) else a for a in args]
+    out = fn(*host, **kwargs)
+    if isinstance(out, tuple):
+        return tuple(None if o is None else cp.asarray(o) for o in out)
+    return cp.asarray(out)
+
+
+def _batch_chunk(n, per_sample_bytes):
+    return int(max(1, min(n, WORKSPACE_BYTES // max(per_sample_bytes, 1))))
+
+
+# ============================================================================ conv2d
+
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
+    """2-D convolution of NCHW ``x`` with ``w`` (K, C/groups, kh, kw) on the GPU.
+
+    ``algo``: "auto", "im2col" and "reference" run im2col + GEMM; "winograd" runs F(2x2,
+    3x3) where it applies (3x3, stride 1, dilation 1, groups 1), else im2col.
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"conv2d: algo must be one of {ALGOS}, got {algo!r}")
+    x, w, b = _as_float_arrays(x, w, b)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation, groups)
+    if algo == "winograd" and _winograd_ok(w.shape, stride, padding, dilation, groups):
+        return _winograd_forward(x, w, b, padding)
+    if _is_1x1(w.shape, stride, padding, groups):
+        return _conv1x1(x, w, b)
+    return _im2col_forward(x, w, b, stride, padding, dilation, groups)
+
+
+def _winograd_ok(w_shape, stride, padding, dilation, groups):
+    # padding <= 2 keeps the backward's padding (2 - p) non-negative
+    return (w_shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1)
+            and groups == 1 and max(padding) <= 2)
+
+
+def _is_1x1(w_shape, stride, padding, groups):
+    return (w_shape[2:] == (1, 1) and stride == (1, 1) and padding == (0, 0)
+            and groups == 1)
+
+
+def _conv1x1(x, w, b):
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    y = cp.matmul(w.reshape(k, c), x.reshape(n, c, h * wd))    # (N, K, H*W)
+    y = y.reshape(n, k, h, wd)
+    if b is not None:
+        y += b.reshape(1, k, 1, 1)
+    return y
+
+
+def _im2col_forward(x, w, b, stride, padding, dilation, groups):
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    wm = w.reshape(groups, k // groups, cg * kh * kw)          # (G, K/G, Cg*kh*kw)
+    y = cp.empty((n, k, oh, ow), dtype=x.dtype)
+    nb = _batch_chunk(n, c * kh * kw * oh * ow * x.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        cols = _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation)  # (nb, C*kk, P)
+        cols = cols.reshape(n1 - n0, groups, cg * kh * kw, oh * ow)     # (nb, G, Cg*kk, P)
+        y[n0:n1] = cp.matmul(wm[None], cols).reshape(n1 - n0, k, oh, ow)
+    if b is not None:
+        y += b.reshape(1, k, 1, 1)
+    return y
+
+
+def _winograd_forward(x, w, b, padding):
+    n, c, h, wd = x.shape
+    ph, pw = padding
+    oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
+    th, tw = -(-oh // 2), -(-ow // 2)
+    xp = cp.zeros((n, c, th * 2 + 2, tw * 2 + 2), dtype=x.dtype)   # zero pad to whole tiles
+    xp[:, :, ph:ph + h, pw:pw + wd] = x
+    u = filter_transform(w, 2)                                   # (16, K, C)
+    v = input_transform(xp, 2)                                   # (16, C, P)
+    m = cp.matmul(u, v)                                          # (16, K, P)
+    return output_transform(m, 2, n, oh, ow, b)
+
+
+def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
+                    needs=(True, True, True)):
+    """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward`; None where ``needs`` is False.
+
+    gx = col2im(Wᵀ gy) (a gather: deterministic), or with "winograd" the stride-1
+    correlation of gy with the flipped, C<->K-swapped filter padded by 2 - p;
+    gw = Σ_n gy_n cols_nᵀ as one GEMM per group; gb = Σ gy.
+    """
+    x, w, _ = _as_float_arrays(x, w)
+    gy = gy.astype(x.dtype, copy=False)
+    stride, padding, dilation = check_conv_args(x.shape, w.shape, None, stride, padding,
+                                                dilation, groups)
+    n, c, h, wd = x.shape
+    k, cg, kh, kw = w.shape
+    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
+    if gy.shape != (n, k, oh, ow):
+        raise ValueError(f"conv2d backward: grad_output must have shape {(n, k, oh, ow)}, "
+                         f"got {tuple(gy.shape)}")
+    gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
+    gx = gw = None
+    if (needs[0] and algo == "winograd"
+            and _winograd_ok(w.shape, stride, padding, dilation, groups)):
+        wt = cp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
+        gx = _winograd_forward(cp.ascontiguousarray(gy), wt, None,
+                               (2 - padding[0], 2 - padding[1]))
+        needs = (False, needs[1])
+    g = groups
+    gy_g = gy.reshape(n, g, k // g, oh * ow)                     # (N, G, K/G, P)
+    wm = w.reshape(g, k // g, cg * kh * kw)                      # (G, K/G, Cg*kk)
+    if needs[0]:
+        dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g)     # (N, G, Cg*kk, P)
+        gx = _im.col2im(dcols.reshape(n, c * kh * kw, oh * ow), x.shape, kh, kw, stride,
+                        padding, dilation)
+    if needs[1]:
+        cols = _im.im2col(x, kh, kw, stride, padding, dilation)  # (N, C*kk, P)
+        cols = cols.reshape(n, g, cg * kh * kw, oh * ow).transpose(1, 2, 0, 3)
+        cols = cols.reshape(g, cg * kh * kw, n * oh * ow)        # (G, Cg*kk, N*P)
+        gyt = gy_g.transpose(1, 2, 0, 3).reshape(g, k // g, n * oh * ow)  # (G, K/G, N*P)
+        gw = cp.matmul(gyt, cols.transpose(0, 2, 1)).reshape(w.shape)
+    return gx, gw, gb
+
+
+# ============================================================================ transposed
+
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                             dilation=1):
+    """Transposed convolution, ``col2im(Wᵀ x)``: x (N, Cin, H, W), w (Cin, Cout/G, kh, kw)."""
+    x, w, b = _as_float_arrays(x, w, b)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation, groups,
+        transposed=True, output_padding=output_padding)
+    op = _pair(output_padding)
+    x = cp.ascontiguousarray(x)
+    n, cin, h, wd = x.shape
+    _, coutg, kh, kw = w.shape
+    cout = coutg * groups
+    oh = conv_transpose2d_output_size(h, kh, stride[0], padding[0], dilation[0], op[0])
+    ow = conv_transpose2d_output_size(wd, kw, stride[1], padding[1], dilation[1], op[1])
+    if oh < 1 or ow < 1:
+        raise ValueError(f"conv_transpose2d: output size ({oh}, {ow}) is too small for "
+                         f"input {tuple(x.shape)} and padding {padding}")
+    cing = cin // groups
+    wm = cp.ascontiguousarray(w).reshape(groups, cing, coutg * kh * kw)
+    xg = x.reshape(n, groups, cing, h * wd)                      # (N, G, Cin/G, H*W)
+    cols = cp.matmul(wm.transpose(0, 2, 1)[None], xg)            # (N, G, Cout/G*kk, H*W)
+    y = _im.col2im(cols.reshape(n, cout * kh * kw, h * wd), (n, cout, oh, ow), kh, kw,
+                   stride, padding, dilation)
+    if b is not None:
+        y += b.reshape(1, cout, 1, 1)
+    return y
+
+
+def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, groups=1,
+                              dilation=1, needs=(True, True, True)):
+    """gx = conv2d(gy, w); gw = conv2d's weight gradient with input and output swapped."""
+    x, w, _ = _as_float_arrays(x, w)
+    gy = gy.astype(x.dtype, copy=False)
+    stride, padding, dilation = check_conv_args(
+        x.shape, w.shape, None, stride, padding, dilation, groups, transposed=True,
+        output_padding=output_padding)
+    gx = gw = gb = None
+    if needs[0]:
+        gx = conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
+    if needs[1]:
+        _, gw, _ = conv2d_backward(gy, w, x, stride, padding, dilation, groups,
+                                   algo="im2col", needs=(False, True, False))
+    if needs[2]:
+        gb = gy.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+# ============================================================================ conv1d / 3d
+
+def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
+    """1-D convolution as a 2-D one with H = 1: x (N, C, L), w (K, C/G, k) -> (N, K, OL)."""
+    (s,), (p,), (d,) = check_conv_args(x.shape, w.shape, None if b is None else b.shape,
+                                       stride, padding, dilation, groups, nd=1)
+    y = conv2d_forward(x[:, :, None, :], w[:, :, None, :], b, (1, s), (0, p), (1, d), groups,
+                       algo)
+    return y[:, :, 0, :]
+
+
+def conv1d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
+                    needs=(True, True, True)):
+    (s,), (p,), (d,) = check_conv_args(x.shape, w.shape, None, stride, padding, dilation,
+                                       groups, nd=1)
+    gx, gw, gb = conv2d_backward(x[:, :, None, :], w[:, :, None, :], gy[:, :, None, :],
+                                 (1, s), (0, p), (1, d), groups, algo, needs)
+    return (None if gx is None else gx[:, :, 0]), (None if gw is None else gw[:, :, 0]), gb
+
+
+def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution. Not GPU-native yet: computed by the CPU path on host copies."""
+    return _on_host(_cpu.conv3d_forward, x, w, b, stride, padding, dilation, groups)
+
+
+def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
+                    needs=(True, True, True)):
+    """Not GPU-native yet: computed by the CPU path on host copies."""
+    return _on_host(_cpu.conv3d_backward, x, w, gy, stride, padding, dilation, groups,
+                    needs=needs)
+
+
+# ============================================================================ unfold / fold
+
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L) (im2col)."""
+    kh, kw = _pair(kernel_size)
+    return _im.im2col(x, kh, kw, stride, padding, dilation)
+
+
+def unfold_backward(gy, x_shape, kernel_size, dilation=1, padding=0, stride=1):
+    kh, kw = _pair(kernel_size)
+    return _im.col2im(gy, x_shape, kh, kw, stride, padding, dilation)
+
+
+def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """PyTorch's ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), summing overlaps."""
+    kh, kw = _pair(kernel_size)
+    oh, ow = _pair(output_size)
+    if cols.ndim != 3 or cols.shape[1] % (kh * kw):
+        raise ValueError(f"fold expects (N, C*kh*kw, L) with C*kh*kw divisible by "
+                         f"kh*kw={kh * kw}, got shape {tuple(cols.shape)}")
+    c = cols.shape[1] // (kh * kw)
+    return _im.col2im(cols, (cols.shape[0], c, oh, ow), kh, kw, stride, padding, dilation)
+
+
+def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):
+    kh, kw = _pair(kernel_size)
+    return _im.im2col(gy, kh, kw, stride, padding, dilation)
+
+
+# ============================================================================ pooling
+
+def _pool_checks(name, x, kernel_size, stride, padding, dilation):
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
+    k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
+                  _pair(padding), _pair(dilation))
+    if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:
+        raise ValueError(f"{name}: kernel_size, stride, dilation must be >= 1 and padding "
+                         f">= 0, got {k}, {s}, {p}, {d}")
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{name}: padding {p} should be at most half of kernel size {k}")
+    for a in range(2):
+        if d[a] * (k[a] - 1) + 1 > x.shape[2 + a] + 2 * p[a]:
+            raise ValueError(f"{name}: kernel {k} (dilation {d}) is larger than the padded "
+                             f"input {tuple(x.shape[2:])} + 2*{p}")
+
+
+def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max pooling: (y, indices), indices flat positions in each H*W plane (int64)."""
+    _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation)
+    return _pool.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True, divisor_override=None):
+    _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1)
+    if divisor_override is not None and int(divisor_override) == 0:
+        raise ValueError("avg_pool2d: divisor_override must be non-zero")
+    return _pool.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override)
+
+
+def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    return _pool.avg_pool2d_backward(gy, tuple(x_shape), kernel_size, stride, padding,
+                                     ceil_mode, count_include_pad, divisor_override)
+
+
+def _one(v):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),)
+    t = tuple(int(a) for a in v)
+    if len(t) != 1:
+        raise ValueError(f"expected an int or a 1-tuple, got {v!r}")
+    return t
+
+
+def max_pool1d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """1-D max pooling via the 2-D kernel with H = 1; indices index the length L."""
+    if x.ndim != 3:
+        raise ValueError(f"max_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    y, idx = max_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
+                                (1, _one(dilation)[0]), ceil_mode)
+    return y[:, :, 0], idx[:, :, 0]
+
+
+def max_pool1d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
+                       count_include_pad=True):
+    if x.ndim != 3:
+        raise ValueError(f"avg_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    y = avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
+                           ceil_mode, count_include_pad)
+    return y[:, :, 0]
+
+
+def avg_pool1d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
+                        count_include_pad=True):
+    k, = _one(kernel_size)
+    s, = _one(k if stride is None else stride)
+    n, c, length = x_shape
+    gx = avg_pool2d_backward(gy[:, :, None, :], (n, c, 1, length), (1, k), (1, s),
+                             (0, _one(padding)[0]), ceil_mode, count_include_pad)
+    return gx[:, :, 0]
+
+
+def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """3-D max pooling. Not GPU-native yet: the forward runs on host copies."""
+    if x.ndim != 5:
+        raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
+    return _on_host(ref.max_pool3d, x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool3d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+def _adaptive_size(name, x, output_size):
+    if x.ndim != 4:
+        raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    oh, ow = _pair(output_size)
+    oh = x.shape[2] if oh is None else oh
+    ow = x.shape[3] if ow is None else ow
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: output_size must be positive, got {(oh, ow)}")
+    return oh, ow
+
+
+def adaptive_avg_pool2d_forward(x, output_size):
+    """Adaptive average pooling; equal bins (e.g. global pooling) run the GPU avg pool,
+    unequal bins the host reference (not GPU-native yet)."""
+    oh, ow = _adaptive_size("adaptive_avg_pool2d", x, output_size)
+    if x.shape[2] % oh == 0 and x.shape[3] % ow == 0:
+        k = (x.shape[2] // oh, x.shape[3] // ow)
+        return _pool.avg_pool2d(x, k, k)
+    return _on_host(ref.adaptive_avg_pool2d, x, (oh, ow))
+
+
+def adaptive_avg_pool2d_backward(gy, x_shape):
+    oh, ow = gy.shape[2:]
+    if x_shape[2] % oh == 0 and x_shape[3] % ow == 0:
+        k = (x_shape[2] // oh, x_shape[3] // ow)
+        return _pool.avg_pool2d_backward(gy, tuple(x_shape), k, k)
+    return _on_host(ref.adaptive_avg_pool2d_backward, gy, tuple(x_shape))
+
+
+def adaptive_max_pool2d_forward(x, output_size):
+    """Adaptive max pooling. Not GPU-native yet: the forward runs on host copies."""
+    oh, ow = _adaptive_size("adaptive_max_pool2d", x, output_size)
+    return _on_host(ref.adaptive_max_pool2d, x, (oh, ow))
+
+
+def adaptive_max_pool2d_backward(gy, indices, x_shape):
+    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+
+
+# ============================================================================ interpolate
+
+def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
+    """Resize (N, C, H, W) to (N, C, *size) with PyTorch's rules (see conv_algo)."""
+    if x.ndim != 4:
+        raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got {x.shape}")
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if mode == "nearest" and align_corners:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
+    size = _pair(size)
+    if min(size) < 1:
+        raise ValueError(f"interpolate: output size must be positive, got {size}")
+    if mode == "nearest":
+        return _rs.interpolate_nearest(x, size, scale_factor)
+    return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
+
+
+def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
+    if mode == "nearest":
+        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
+    return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
+                                             scale_factor)

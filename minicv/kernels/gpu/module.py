@@ -1,0 +1,71 @@
+"""Load ``csrc/<name>.cu`` as a ``cupy.RawModule`` (once per process) and launch kernels.
+
+CuPy compiles the source with NVRTC the first time a function is fetched and keeps the
+binary in its disk cache, keyed by source text, options, GPU architecture and CUDA
+version: a second process loads the cubin without compiling. The ``.cu`` files are real
+sources (style.md §6), never assembled from Python strings.
+
+Every integer argument is passed as ``np.int32`` (a Python int would be sent as a 64-bit
+``long long`` and the kernel would read garbage); :func:`i32` checks that it fits.
+"""
+import functools
+from pathlib import Path
+
+import numpy as np
+
+CSRC = Path(__file__).resolve().parents[3] / "csrc"
+OPTIONS = ("-std=c++17",)
+BLOCK = 256
+_INT32_MAX = 2**31 - 1
+
+
+def source_path(name):
+    """Path of ``csrc/<name>.cu``, with a clear error if the source tree is incomplete."""
+    path = CSRC / f"{name}.cu"
+    if not path.is_file():
+        raise FileNotFoundError(f"CUDA source {path} is missing: the GPU backend loads its "
+                                f"kernels from minicv's csrc/ folder at run time")
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def raw_module(name):
+    """The ``cupy.RawModule`` of ``csrc/<name>.cu`` (memoized per process)."""
+    import cupy
+    return cupy.RawModule(code=source_path(name).read_text(), options=OPTIONS)
+
+
+@functools.lru_cache(maxsize=None)
+def _function(name, kernel, device_id):
+    # get_function compiles (or loads from the disk cache) for the current device
+    return raw_module(name).get_function(kernel)
+
+
+def kernel(name, base, dtype):
+    """Function ``<base>_f32`` or ``<base>_f64`` of ``csrc/<name>.cu`` for ``dtype``."""
+    import cupy
+    suffix = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(np.dtype(dtype))
+    if suffix is None:
+        raise TypeError(f"GPU kernel {base}: expected float32 or float64, got {dtype}")
+    return _function(name, f"{base}_{suffix}", cupy.cuda.Device().id)
+
+
+def i32(*values):
+    """Python ints as ``np.int32`` kernel arguments, refusing values that overflow."""
+    out = []
+    for v in values:
+        v = int(v)
+        if not -_INT32_MAX - 1 <= v <= _INT32_MAX:
+            raise ValueError(f"GPU kernel argument {v} does not fit in int32: split the "
+                             f"batch into smaller pieces")
+        out.append(np.int32(v))
+    return tuple(out)
+
+
+def launch(fn, total, args):
+    """Launch ``fn`` with one thread per element of a ``total``-element grid-stride loop."""
+    if total <= 0:
+        return
+    i32(total)
+    grid = (min((total + BLOCK - 1) // BLOCK, 65535 * 32),)
+    fn(grid, (BLOCK,), args)

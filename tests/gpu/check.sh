@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command for a machine with an NVIDIA GPU and CuPy: the GPU parity tests, the NVRTC
+# compile check, and the GPU benchmarks, all written to gpu_results.txt (or $1).
+#
+#   bash tests/gpu/check.sh [results-file]
+#
+# The first run compiles the kernels with NVRTC (seconds) and stores them in CuPy's cache
+# (CUPY_CACHE_DIR, default ~/.cupy/kernel_cache); benchmarks warm up first, so compile time
+# never lands in a timing. Exit status: non-zero if any test failed.
+set -u
+cd "$(dirname "$0")/../.."
+OUT="${1:-gpu_results.txt}"
+status=0
+{
+    echo "# minicv GPU check, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+    python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__version__,
+    'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion())" || true
+    echo
+    echo "## GPU parity tests (pytest -m gpu tests/gpu)"
+} > "$OUT"
+python -m pytest -m gpu tests/gpu -q -p no:randomly -rs 2>&1 | tee -a "$OUT" || status=1
+echo >> "$OUT"; echo "## NVRTC compile check (tests/gpu/test_nvrtc.py)" >> "$OUT"
+python -m pytest tests/gpu/test_nvrtc.py -q -rs 2>&1 | tee -a "$OUT" || status=1
+echo >> "$OUT"; echo "## python -m minicv bench --device cuda train conv" >> "$OUT"
+python -m minicv bench --device cuda train conv 2>&1 | tee -a "$OUT" || status=1
+echo "results written to $OUT (status $status)"
+exit $status

@@ -1,0 +1,292 @@
+"""CPU/GPU parity: every op run on CuPy arrays equals the CPU path, forward and backward.
+
+Marked ``gpu``: tests/conftest.py skips them without CuPy and a CUDA device. Each case
+builds the same float64 inputs on both devices (float64 so that differences measure bugs,
+not rounding; a float32 block checks the default dtype too), runs the op and a random
+upstream gradient backward, and compares outputs and every input gradient. Random
+configurations follow the CPU tests (odd sizes, strides, dilation, padding, groups,
+ceil_mode) and include non-contiguous views.
+"""
+import numpy as np
+import pytest
+
+import minicv as mc
+from minicv.nn import functional as F
+
+pytestmark = pytest.mark.gpu
+
+cp = pytest.importorskip("cupy")
+
+
+def _pair(fn, *arrays, dtype=np.float64, rtol=1e-9, atol=1e-10, grad=True, seed=0):
+    """Run ``fn`` on CPU and GPU tensors made from ``arrays``; compare values and grads."""
+    rng = np.random.default_rng(seed)
+    outs, grads = [], []
+    for device in ("cpu", "cuda"):
+        ts = [mc.tensor(a.astype(dtype) if a.dtype.kind == "f" else a, device=device,
+                        requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+        y = fn(*ts)
+        assert y.device.type == device, f"{fn} returned a {y.device} tensor"
+        outs.append(y.detach().cpu().numpy())
+        if grad and y.requires_grad:
+            g = np.random.default_rng(seed + 1).standard_normal(y.shape).astype(y.dtype)
+            y.backward(mc.tensor(g, device=device))
+            grads.append([None if t.grad is None else t.grad.cpu().numpy() for t in ts])
+    np.testing.assert_allclose(outs[1], outs[0], rtol=rtol, atol=atol)
+    if grads:
+        for gc, gg in zip(*grads):
+            if gc is not None:
+                np.testing.assert_allclose(gg, gc, rtol=rtol, atol=atol)
+    del rng
+
+
+R = np.random.default_rng(42)
+
+
+def randn(*shape):
+    return R.standard_normal(shape)
+
+
+UNARY = [mc.exp, mc.tanh, mc.sigmoid, mc.relu, lambda x: x.abs(), lambda x: (x * x).sqrt(),
+         lambda x: mc.clamp(x, -0.5, 0.7), F.gelu, lambda x: F.gelu(x, approximate="tanh"),
+         lambda x: F.leaky_relu(x, 0.1), lambda x: mc.softmax(x, dim=-1),
+         lambda x: mc.log_softmax(x, dim=1), lambda x: x.sum(dim=1), lambda x: x.mean(),
+         lambda x: x.var(dim=0), lambda x: x.amax(dim=1), lambda x: x.max(dim=1)[0],
+         lambda x: mc.logsumexp(x, dim=1), lambda x: x.reshape(-1, 2).T,
+         lambda x: x[1:, ::2], lambda x: x[mc.tensor([2, 0, 2])], lambda x: F.pad(x, (1, 2)),
+         lambda x: F.pad(x[None], (2, 1), mode="reflect")[0], lambda x: x.permute(1, 0)]
+
+
+@pytest.mark.parametrize("i", range(len(UNARY)))
+def test_unary_and_shape_ops(i):
+    _pair(UNARY[i], randn(4, 6))
+
+
+BINARY = [mc.add, mc.sub, mc.mul, mc.div, mc.maximum, mc.minimum, mc.matmul,
+          lambda a, b: mc.where(a > 0, a, b), lambda a, b: mc.cat([a, b], dim=1),
+          lambda a, b: mc.stack([a, b]), lambda a, b: a ** 2 + b]
+
+
+@pytest.mark.parametrize("i", range(len(BINARY)))
+def test_binary_ops(i):
+    a, b = randn(5, 5), randn(5, 5)
+    _pair(BINARY[i], a, b)
+
+
+def test_broadcasting_and_scalars():
+    _pair(lambda a, b: a * b + 2.0 - mc.tensor(3.0), randn(3, 1, 4), randn(5, 1))
+
+
+def test_losses_and_nn_basics():
+    x, t = randn(6, 5), R.integers(0, 5, 6)
+    _pair(lambda a, y: F.cross_entropy(a, y), x, t)
+    _pair(lambda a, y: F.cross_entropy(a, y, label_smoothing=0.1, reduction="sum"), x, t)
+    _pair(lambda a, y: F.nll_loss(F.log_softmax(a, dim=1), y), x, t)
+    _pair(lambda a, b: F.mse_loss(a, b), x, randn(6, 5))
+    _pair(lambda a, b: F.smooth_l1_loss(a, b), x, randn(6, 5))
+    _pair(lambda a, b: F.binary_cross_entropy_with_logits(a, b), x, R.random((6, 5)))
+    _pair(lambda a, w, b: F.linear(a, w, b), x, randn(3, 5), randn(3))
+    _pair(lambda w: F.embedding(mc.tensor([[0, 2], [2, 3]], device=w.device), w), randn(4, 3))
+    _pair(lambda a: F.layer_norm(a, (5,)), x)
+
+
+def test_batch_norm_and_group_norm():
+    x = randn(4, 6, 5, 5)
+    _pair(lambda a: F.group_norm(a, 3), x)
+    for device in ("cpu", "cuda"):
+        bn = mc.nn.BatchNorm2d(6).to(device)
+        y = bn(mc.tensor(x.astype(np.float32), device=device))
+        if device == "cpu":
+            ref_y, ref_rm = y.detach().numpy(), bn.running_mean.numpy()
+        else:
+            np.testing.assert_allclose(y.detach().cpu().numpy(), ref_y, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(bn.running_mean.cpu().numpy(), ref_rm, rtol=1e-5)
+
+
+def _conv_configs(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        g = int(rng.choice([1, 2]))
+        c, k = 2 * int(rng.integers(1, 3)), 2 * int(rng.integers(1, 3))
+        ks = int(rng.choice([1, 2, 3, 5]))
+        s, d = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+        p = int(rng.integers(0, ks))
+        h, w = int(rng.integers(d * (ks - 1) + 1, 12)), int(rng.integers(d * (ks - 1) + 1, 12))
+        yield (2, c, h, w), (k, c // g, ks, ks), s, p, d, g
+
+
+@pytest.mark.parametrize("cfg", list(_conv_configs()))
+def test_conv2d_random_configs(cfg):
+    xs, ws, s, p, d, g = cfg
+    _pair(lambda x, w, b: F.conv2d(x, w, b, s, p, d, g), randn(*xs), randn(*ws),
+          randn(ws[0]))
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+@pytest.mark.parametrize("hw", [(3, 3), (7, 5), (8, 11)])
+def test_conv2d_winograd_matches_cpu(pad, hw):
+    _pair(lambda x, w: F.conv2d(x, w, None, 1, pad, algo="winograd"), randn(2, 3, *hw),
+          randn(4, 3, 3, 3))
+
+
+def test_conv_float32_and_non_contiguous_views():
+    x = randn(2, 4, 9, 10)
+    _pair(lambda x, w: F.conv2d(x[..., ::-1], w, None, 1, 1), x, randn(3, 4, 3, 3),
+          dtype=np.float32, rtol=1e-4, atol=1e-4)
+    _pair(lambda x, w: F.conv2d(x.transpose(2, 3), w, None, 2, 1), x, randn(3, 4, 3, 3))
+    _pair(lambda x, w: F.conv2d(x[:, 1:, 2:], w, None, 1, 0), x, randn(3, 3, 3, 3))
+
+
+def test_conv_transpose_conv1d_conv3d_unfold_fold():
+    _pair(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+          randn(2, 4, 5, 6), randn(4, 3, 3, 3), randn(3))
+    _pair(lambda x, w: F.conv_transpose2d(x, w, groups=2, dilation=2), randn(2, 4, 5, 5),
+          randn(4, 2, 3, 3))
+    _pair(lambda x, w: F.conv1d(x, w, stride=2, padding=1), randn(2, 3, 11), randn(4, 3, 3))
+    _pair(lambda x, w: F.conv3d(x, w, padding=1), randn(1, 2, 4, 5, 4), randn(3, 2, 3, 3, 3))
+    _pair(lambda x: F.unfold(x, 3, padding=1, stride=2), randn(2, 3, 7, 6))
+    _pair(lambda c: F.fold(c, (6, 7), 3, padding=1), randn(2, 18, 42))
+
+
+def _pool_configs():
+    for k, s, p, d, ceil in [(2, 2, 0, 1, False), (3, 1, 1, 1, False), (3, 2, 1, 1, True),
+                             (2, 2, 1, 1, True), (3, 2, 0, 2, False), (3, 3, 1, 1, True)]:
+        for hw in [(7, 7), (8, 5), (9, 10)]:
+            yield k, s, p, d, ceil, hw
+
+
+@pytest.mark.parametrize("cfg", list(_pool_configs()))
+def test_pooling_random_configs(cfg):
+    k, s, p, d, ceil, hw = cfg
+    x = randn(2, 3, *hw)
+    _pair(lambda t: F.max_pool2d(t, k, s, p, d, ceil), x)
+    for cip in (True, False):
+        _pair(lambda t: F.avg_pool2d(t, k, s, p, ceil, cip), x)
+
+
+def test_pooling_ties_and_other_ranks():
+    x = np.ones((1, 1, 4, 4))                   # all ties: the first maximum gets it all
+    _pair(lambda t: F.max_pool2d(t, 2, 1), x)
+    _pair(lambda t: F.max_pool1d(t, 3, 2, 1), randn(2, 3, 11))
+    _pair(lambda t: F.avg_pool1d(t, 3, 2, 1), randn(2, 3, 11))
+    _pair(lambda t: F.max_pool3d(t, 2), randn(1, 2, 4, 4, 4))
+    _pair(lambda t: F.adaptive_avg_pool2d(t, 1), randn(2, 3, 6, 6))
+    _pair(lambda t: F.adaptive_avg_pool2d(t, (4, 3)), randn(2, 3, 7, 5))
+    _pair(lambda t: F.adaptive_max_pool2d(t, (3, 2)), randn(2, 3, 7, 5))
+
+
+@pytest.mark.parametrize("size", [(9, 4), (12, 12), (3, 5)])
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False),
+                                        ("bilinear", True)])
+def test_interpolate(size, mode, align):
+    _pair(lambda t: F.interpolate(t, size=size, mode=mode, align_corners=align),
+          randn(2, 3, 6, 5))
+    _pair(lambda t: F.interpolate(t[:, :, ::-1], scale_factor=2, mode=mode,
+                                  align_corners=align), randn(1, 2, 4, 3))
+
+
+def test_gpu_backward_passes_are_deterministic():
+    x = mc.randn(4, 8, 16, 16, device="cuda", requires_grad=True)
+    w = mc.randn(8, 8, 3, 3, device="cuda")
+    grads = []
+    for _ in range(2):
+        x.grad = None
+        y = F.interpolate(F.max_pool2d(F.conv2d(x, w, padding=1), 3, 2, 1), scale_factor=2,
+                          mode="bilinear")
+        y.sum().backward()
+        grads.append(x.grad.cpu().numpy())
+    assert np.array_equal(grads[0], grads[1])
+
+
+def test_tf32_off_by_default():
+    x = mc.randn(8, 8, device="cuda")
+    (x @ x).sum().item()                       # CuPy now in use
+    assert mc.backends.allow_tf32 is False
+    assert mc.backends.tf32_in_use() is False
+    from cupy._core import _routines_linalg as linalg
+    assert linalg.get_compute_type(np.float32) != linalg.COMPUTE_TYPE_TF32
+    mc.backends.allow_tf32 = True
+    try:
+        assert mc.backends.tf32_in_use() is True
+    finally:
+        mc.backends.allow_tf32 = False
+    assert mc.backends.tf32_in_use() is False
+
+
+def test_devices_move_and_mix():
+    t = mc.randn(3, 4, requires_grad=True)
+    g = t.cuda()
+    assert g.device == "cuda:0" and t.device == "cpu"
+    (g * 2).sum().backward()                   # the gradient flows back to the CPU leaf
+    np.testing.assert_array_equal(t.grad.numpy(), np.full((3, 4), 2, np.float32))
+    with pytest.raises(RuntimeError, match="cpu and cuda:0|cuda:0 and cpu"):
+        mc.randn(3, 4) + mc.randn(3, 4, device="cuda")
+    with pytest.raises(TypeError, match=r"\.cpu\(\)\.numpy\(\)"):
+        g.detach().numpy()
+    assert "device='cuda:0'" in repr(g.detach())
+
+
+def test_module_to_and_optimizer_state_follow():
+    mc.manual_seed(0)
+    model = mc.nn.Sequential(mc.nn.Conv2d(3, 4, 3, padding=1), mc.nn.BatchNorm2d(4),
+                             mc.nn.ReLU(), mc.nn.AdaptiveAvgPool2d(1), mc.nn.Flatten(),
+                             mc.nn.Linear(4, 2))
+    params = list(model.parameters())
+    opt = mc.optim.Adam(model.parameters(), lr=1e-2)
+    x, y = mc.randn(4, 3, 8, 8), mc.tensor([0, 1, 1, 0])
+    F.cross_entropy(model(x), y).backward()
+    opt.step()                                 # state created on the CPU
+    model.to("cuda")
+    assert [p is q for p, q in zip(params, model.parameters())] == [True] * len(params)
+    assert all(p.device == "cuda:0" for p in model.parameters())
+    assert all(b.device == "cuda:0" for b in model.buffers())
+    opt.zero_grad()
+    F.cross_entropy(model(x.cuda()), y.cuda()).backward()
+    opt.step()                                 # state follows its parameters
+    for st in opt.state.values():
+        for v in st.values():
+            if isinstance(v, mc.Tensor):
+                assert v.device == "cuda:0"
+    sd = opt.state_dict()
+    cpu_model = model.to("cpu")
+    opt.load_state_dict(sd)
+    assert all(v.device == "cpu" for st in opt.state.values() for v in st.values()
+               if isinstance(v, mc.Tensor))
+    del cpu_model
+
+
+def test_resnet_train_step_matches_cpu():
+    from minicv.models import get_model
+    losses = {}
+    for device in ("cpu", "cuda"):
+        mc.manual_seed(0)
+        model = get_model("resnet20", num_classes=10).double().to(device)
+        opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        rng = np.random.default_rng(0)
+        x = mc.tensor(rng.standard_normal((8, 3, 32, 32)), device=device)
+        y = mc.tensor(rng.integers(0, 10, 8), device=device)
+        out = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        losses[device] = out
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-7)
+
+
+def test_trainer_on_gpu(tmp_path):
+    from minicv.data import DataLoader, TensorDataset
+    from minicv.models import get_model
+    from minicv.train.trainer import Trainer
+    mc.manual_seed(0)
+    rng = np.random.default_rng(0)
+    ds = TensorDataset(mc.tensor(rng.standard_normal((32, 1, 28, 28)).astype(np.float32)),
+                       mc.tensor(rng.integers(0, 10, 32)))
+    model = get_model("lenet5", num_classes=10)
+    opt = mc.optim.SGD(model.parameters(), lr=0.01)
+    tr = Trainer(model, opt, num_classes=10, progress=False, log=lambda *a: None,
+                 device="cuda")
+    row = tr.train_epoch(DataLoader(ds, batch_size=8))
+    assert np.isfinite(row["train_loss"]) and next(model.parameters()).device == "cuda:0"
