@@ -35,13 +35,14 @@ import numpy as np
 
 from . import reference as ref
 from .cpu import depthwise as _dw
+from .cpu import direct as _direct
 from .cpu import im2col as _im
 from .cpu import pool as _pool
 from .cpu import resample as _rs
 from .cpu import winograd as _wg
 from .reference import _pair, conv_output_size
 
-ALGOS = ("auto", "im2col", "winograd", "reference")
+ALGOS = ("auto", "im2col", "winograd", "direct", "reference")
 
 _MiB = 1 << 20
 _budget = 128 * _MiB
@@ -170,6 +171,13 @@ def _winograd_ok(x_shape, w_shape, stride, padding, dilation, groups, dtype):
             and max(padding) <= 2)
 
 
+def _direct_ok(w_shape, stride, padding, dilation, groups):
+    """The direct kernel serves 3x3, stride-1, dilation-1, ungrouped convolutions with
+    padding <= 2 (its input gradient runs the forward kernel with padding 2 - p)."""
+    return (groups == 1 and tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
+            and tuple(dilation) == (1, 1) and max(padding) <= 2)
+
+
 def _is_1x1(w_shape, stride, padding, groups):
     return (tuple(w_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
             and tuple(padding) == (0, 0) and groups == 1)
@@ -214,6 +222,11 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
         return "depthwise"
     if _is_1x1(w_shape, stride, padding, groups):
         return "gemm1x1"
+    direct = _direct_ok(w_shape, stride, padding, dilation, groups)
+    if algo == "direct":
+        return "direct3x3" if direct else "im2col"
+    if algo == "auto" and direct and _direct_wins(x_shape, w_shape, padding):
+        return "direct3x3"
     wino = _winograd_ok(x_shape, w_shape, stride, padding, dilation, groups, dtype)
     if algo == "winograd":
         return "winograd-f2" if wino else "im2col"
@@ -226,6 +239,21 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
             and min(oh, ow) >= 8):
         return "winograd-f2"
     return "im2col"
+
+
+def _direct_wins(x_shape, w_shape, padding):
+    """Measured rule for "auto" (see :func:`conv_plan`): the direct kernel beats im2col
+    when the channels are few (the GEMM is then mostly packing) and the rows long enough
+    that the wide layout wastes little (<= 12%)."""
+    ow = x_shape[3] + 2 * padding[1] - 2
+    return (x_shape[1] <= DIRECT_MAX_CHANNELS and w_shape[0] <= DIRECT_MAX_CHANNELS
+            and ow >= DIRECT_MIN_WIDTH)
+
+
+# "auto" picks the direct 3x3 kernel up to this many input and output channels, from this
+# output width on (measured: it loses to im2col at C = K = 64, and on 8x8 images).
+DIRECT_MAX_CHANNELS = 32
+DIRECT_MIN_WIDTH = 16
 
 
 # Whether "auto" may pick Winograd F(2x2) (from this many input and output channels on).
@@ -410,6 +438,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
         return _conv1x1(x, w, b)
     if plan.startswith("winograd"):
         return _winograd_forward(x, w, b, padding, 2 if plan == "winograd-f2" else 4)
+    if plan == "direct3x3":
+        return _direct_forward(x, w, b, padding)
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
 
 
@@ -456,6 +486,57 @@ def _depthwise_backward(x, w, gy, stride, padding, dilation, needs):
             gw += gws[t]
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
     return gx, gw, gb
+
+
+def _direct_forward(x, w, b, padding):
+    """3x3 stride-1 convolution by the direct kernel of ``cpu/direct.py``, batch chunks
+    on threads (:func:`_run_chunks`).  x (N, C, H, W), w (K, C, 3, 3) -> (N, K, OH, OW)."""
+    x = np.ascontiguousarray(x)
+    w = np.ascontiguousarray(w)
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    ph, pw = padding
+    oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 1, padding, 1)
+    bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b)
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes)
+
+    def task(n0, n1, t):
+        _direct.conv3x3_forward(x[n0:n1], w, bias, ph, pw, hq, wq, y[n0:n1])
+
+    _run_chunks(task, n, nb, workers)
+    return y
+
+
+def _direct_backward(x, w, gy, padding, needs):
+    """(gx, gw) of :func:`_direct_forward`.
+
+    gx: the forward kernel on dY with the flipped, C<->K-transposed filter and padding
+    2 - p (a stride-1 3x3 convolution's adjoint).  gw: :func:`~minicv.kernels.cpu.direct.
+    conv3x3_weight_grad` per chunk, summed per worker, then in worker order (deterministic).
+    """
+    x = np.ascontiguousarray(x)
+    gy = np.ascontiguousarray(gy)
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    ph, pw = padding
+    gx = gw = None
+    if needs[0]:
+        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
+        gx = _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
+    if needs[1]:
+        _, _, hq, wq = _im.wide_geometry(h, wd, 3, 3, 1, padding, 1)
+        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes)
+        gws = np.zeros((workers,) + w.shape, dtype=x.dtype)  # one partial sum per worker
+
+        def task(n0, n1, t):
+            _direct.conv3x3_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, hq, wq, gws[t])
+
+        _run_chunks(task, n, nb, workers)
+        gw = gws[0]
+        for t in range(1, workers):  # a fixed order: deterministic
+            gw += gws[t]
+    return gx, gw
 
 
 def _conv1x1(x, w, b):
@@ -568,6 +649,9 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
     if plan == "gemm1x1":
         gx, gw = _conv1x1_backward(x, w, gy, needs)
+        return gx, gw, gb
+    if plan == "direct3x3":
+        gx, gw = _direct_backward(x, w, gy, padding, needs)
         return gx, gw, gb
     gx = None
     if plan.startswith("winograd") and needs[0]:

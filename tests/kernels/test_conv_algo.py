@@ -27,7 +27,7 @@ def _data(cfg, dtype, seed=0):
 
 
 @pytest.mark.parametrize("cfg", CONFIGS)
-@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd", "reference"])
+@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd", "direct", "reference"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_matches_reference(cfg, algo, dtype):
     x, w, b, args = _data(cfg, dtype)
@@ -49,7 +49,7 @@ def test_conv2d_matches_reference(cfg, algo, dtype):
 
 @pytest.mark.parametrize("kind", ["flipped", "transposed", "sliced"])
 @pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[2], CONFIGS[4], CONFIGS[5]])
-@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd"])
+@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd", "direct"])
 def test_conv2d_views_equal_contiguous(cfg, kind, algo, views):
     x, w, b, args = _data(cfg, np.float32)
     y = ca.conv2d_forward(x, w, b, *args, algo=algo)
@@ -79,8 +79,47 @@ def test_chunked_equals_unchunked():
         ca.set_im2col_budget(old)
 
 
+@pytest.mark.parametrize("h, w", [(3, 3), (3, 7), (5, 4), (8, 8), (11, 6), (17, 20)])
+@pytest.mark.parametrize("p", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_direct3x3_edges(h, w, p, k):
+    """The direct kernel against the float64 reference: tiny and odd planes, every padding
+    it serves, K a multiple of its 4-channel block or not, fwd, gx, gw, gb, bias."""
+    rng = np.random.default_rng(h * 100 + w * 10 + p + k)
+    x = rng.standard_normal((3, 5, h, w))
+    wt = rng.standard_normal((k, 5, 3, 3))
+    b = rng.standard_normal(k)
+    args = (1, p, 1, 1)
+    assert ca.conv_plan(x.shape, wt.shape, 1, p, algo="direct") == "direct3x3"
+    y = ca.conv2d_forward(x, wt, b, *args, algo="direct")
+    np.testing.assert_allclose(y, ref.conv2d(x, wt, b, *args), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    want = ref.conv2d_backward(x, wt, gy, *args)
+    for got, exp in zip(ca.conv2d_backward(x, wt, gy, *args, algo="direct"), want):
+        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12 * np.abs(exp).max())
+    # float32 too (the path "auto" takes), deterministic: two runs agree bit for bit
+    x32, w32, gy32 = x.astype(np.float32), wt.astype(np.float32), gy.astype(np.float32)
+    g1 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    g2 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    for got, again, exp in zip(g1, g2, want):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, again)
+        np.testing.assert_allclose(got, exp, rtol=2e-5, atol=2e-5 * np.abs(exp).max())
+
+
+def test_direct_falls_back_where_it_does_not_apply():
+    for w_shape, s, p, d, g in [((8, 4, 5, 5), 1, 2, 1, 1), ((8, 4, 3, 3), 2, 1, 1, 1),
+                                ((8, 4, 3, 3), 1, 1, 2, 1), ((8, 2, 3, 3), 1, 1, 1, 2),
+                                ((8, 4, 3, 3), 1, 3, 1, 1)]:
+        assert ca.conv_plan((2, 4, 12, 12), w_shape, s, p, d, g, algo="direct") == "im2col"
+
+
 def test_plan_is_inspectable():
-    assert ca.conv_plan((8, 3, 32, 32), (16, 3, 3, 3), 1, 1) == "im2col"
+    # few channels, rows >= 16 wide: the direct kernel; many channels or 8x8: im2col
+    assert ca.conv_plan((8, 3, 32, 32), (16, 3, 3, 3), 1, 1) == "direct3x3"
+    assert ca.conv_plan((8, 32, 16, 16), (32, 32, 3, 3), 1, 1) == "direct3x3"
+    assert ca.conv_plan((8, 16, 8, 8), (16, 16, 3, 3), 1, 1) == "im2col"
+    assert ca.conv_plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 1) == "im2col"
     # "auto" no longer picks Winograd (measured slower than chunked im2col, see conv_plan)
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1) == "im2col"
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1, algo="winograd") == "winograd-f2"

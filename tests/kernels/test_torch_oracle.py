@@ -36,7 +36,7 @@ def _random_conv_configs(count, seed=0):
     return out
 
 
-@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd"])
+@pytest.mark.parametrize("algo", ["auto", "im2col", "winograd", "direct"])
 @pytest.mark.parametrize("cfg", _random_conv_configs(25))
 def test_conv2d_vs_torch(cfg, algo):
     xs, ws, s, p, d, g = cfg

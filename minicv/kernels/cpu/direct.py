@@ -1,0 +1,149 @@
+"""Direct 3x3 stride-1 convolution in Numba: no column matrix, no GEMM.
+
+For layers with few channels (ResNet's 16-channel stage: K = C = 16) an im2col GEMM is
+poor: the GEMM's inner dimension is only C*9 and its M side only K, so OpenBLAS spends
+most of its time packing the columns it was just given (measured ~70 GFLOP/s a thread at
+K = 16, on top of the im2col copy).  These kernels compute the convolution from the
+zero-padded input plane directly, in the "wide" layout of ``cpu/im2col.py``:
+
+* the padded plane ``xp[c]`` (Hp + 1 rows of Wp = wq columns, one spare zero row) is
+  flattened, so output t = oy*wq + ox reads tap (i, j) at ``xp[c, t + i*wq + j]``: every
+  tap is the same contiguous slice, shifted, and the loop over t vectorises (SIMD over
+  output pixels, unaligned loads);
+* columns with ox >= OW are junk (the next row's pixels) and are dropped on the copy out,
+  a (wq - OW)/OW overhead (6% at 32x32, 12% at 16x16, 25% at 8x8);
+* the forward pass holds 4 output channels x 3 taps of weights in registers per pass over
+  a row of input (3 loads, 4 accumulator loads/stores, 12 FMAs per vector), the weight
+  gradient keeps 9 dot products (one per tap) in registers per (k, c) pair.
+
+The input gradient of a stride-1 3x3 convolution with padding p <= 2 is the forward
+convolution of dY with the flipped, C<->K-transposed filter and padding 2 - p, so it runs
+the forward kernel.  All kernels are serial and ``nogil``: the conv layer runs one batch
+chunk per thread (``conv_algo._run_chunks``).  Sums run in a fixed order (deterministic).
+"""
+import numpy as np
+from numba import njit
+
+from ._config import FASTMATH
+
+_FM = FASTMATH
+
+
+@njit(inline="always")
+def _pad_plane(img, flat, ph, pw, wq):
+    """Copy image (H, W) into the flat zero-padded plane at (iy + ph, ix + pw)."""
+    h, w = img.shape
+    for iy in range(h):
+        base = (iy + ph) * wq + pw
+        row = img[iy]
+        for ix in range(w):
+            flat[base + ix] = row[ix]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv3x3_forward(x, w, b, ph, pw, hq, wq, y):
+    """y = conv2d(x, w) + b for a 3x3, stride-1 kernel; y is overwritten.
+
+    x (n, C, H, W), w (K, C, 3, 3), b (K,) (zeros for no bias), y (n, K, OH, OW) with
+    OH = H + 2ph - 2, OW = W + 2pw - 2, wq = W + 2pw, hq = H + 2ph + 1 (spare zero row).
+    """
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    oh, ow = y.shape[2], y.shape[3]
+    q = oh * wq
+    xp = np.zeros((c, hq * wq), dtype=x.dtype)  # padded planes; the borders stay zero
+    acc = np.empty((4, q), dtype=x.dtype)  # 4 output channels, wide layout
+    k4 = k - k % 4
+    for s in range(n):
+        for ch in range(c):
+            _pad_plane(x[s, ch], xp[ch], ph, pw, wq)
+        for k0 in range(0, k4, 4):  # blocks of 4 output channels
+            acc[:] = 0
+            a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+            for ch in range(c):
+                for i in range(3):
+                    r = xp[ch, i * wq:i * wq + q + 2]  # taps (i, 0..2) of every output
+                    u0, u1, u2 = w[k0, ch, i, 0], w[k0, ch, i, 1], w[k0, ch, i, 2]
+                    v0, v1, v2 = w[k0 + 1, ch, i, 0], w[k0 + 1, ch, i, 1], w[k0 + 1, ch, i, 2]
+                    s0, s1, s2 = w[k0 + 2, ch, i, 0], w[k0 + 2, ch, i, 1], w[k0 + 2, ch, i, 2]
+                    z0, z1, z2 = w[k0 + 3, ch, i, 0], w[k0 + 3, ch, i, 1], w[k0 + 3, ch, i, 2]
+                    for t in range(q):
+                        x0 = r[t]
+                        x1 = r[t + 1]
+                        x2 = r[t + 2]
+                        a0[t] += u0 * x0 + u1 * x1 + u2 * x2
+                        a1[t] += v0 * x0 + v1 * x1 + v2 * x2
+                        a2[t] += s0 * x0 + s1 * x1 + s2 * x2
+                        a3[t] += z0 * x0 + z1 * x1 + z2 * x2
+            for kk in range(4):
+                _crop_out(acc[kk], b[k0 + kk], wq, y[s, k0 + kk])
+        for kt in range(k4, k):  # the remaining K % 4 channels one at a time
+            a0 = acc[0]
+            a0[:] = 0
+            for ch in range(c):
+                for i in range(3):
+                    r = xp[ch, i * wq:i * wq + q + 2]
+                    u0, u1, u2 = w[kt, ch, i, 0], w[kt, ch, i, 1], w[kt, ch, i, 2]
+                    for t in range(q):
+                        a0[t] += u0 * r[t] + u1 * r[t + 1] + u2 * r[t + 2]
+            _crop_out(a0, b[kt], wq, y[s, kt])
+
+
+@njit(inline="always")
+def _crop_out(wide, bias, wq, plane):
+    """plane (OH, OW) = the valid columns of a wide row block (OH*wq,) plus ``bias``."""
+    oh, ow = plane.shape
+    for oy in range(oh):
+        src = wide[oy * wq:oy * wq + ow]
+        dst = plane[oy]
+        for ox in range(ow):
+            dst[ox] = src[ox] + bias
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv3x3_weight_grad(x, gy, ph, pw, hq, wq, gw):
+    """gw += sum_n gy_n (x) x_n for a 3x3, stride-1 kernel (the weight gradient).
+
+    x (n, C, H, W), gy (n, K, OH, OW), gw (K, C, 3, 3) accumulated into:
+    ``gw[k, c, i, j] += sum_{n, oy, ox} gy[n, k, oy, ox] * xp[n, c, oy + i, ox + j]``.
+    dY is laid out wide with zero junk columns, so junk products add nothing.
+    """
+    n, c, h, wd = x.shape
+    k, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
+    q = oh * wq
+    xp = np.zeros((c, hq * wq), dtype=x.dtype)
+    g = np.zeros((k, q), dtype=x.dtype)  # dY, wide; the junk columns stay zero
+    zero = np.zeros(1, dtype=x.dtype)[0]  # accumulate in x's dtype, not float64
+    for s in range(n):
+        for ch in range(c):
+            _pad_plane(x[s, ch], xp[ch], ph, pw, wq)
+        for kk in range(k):
+            _pad_plane(gy[s, kk], g[kk], 0, 0, wq)
+        for kk in range(k):
+            e = g[kk]
+            for ch in range(c):
+                r0 = xp[ch, 0:q + 2]
+                r1 = xp[ch, wq:wq + q + 2]
+                r2 = xp[ch, 2 * wq:2 * wq + q + 2]
+                s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = zero
+                for t in range(q):
+                    et = e[t]
+                    s0 += et * r0[t]
+                    s1 += et * r0[t + 1]
+                    s2 += et * r0[t + 2]
+                    s3 += et * r1[t]
+                    s4 += et * r1[t + 1]
+                    s5 += et * r1[t + 2]
+                    s6 += et * r2[t]
+                    s7 += et * r2[t + 1]
+                    s8 += et * r2[t + 2]
+                o = gw[kk, ch]
+                o[0, 0] += s0
+                o[0, 1] += s1
+                o[0, 2] += s2
+                o[1, 0] += s3
+                o[1, 1] += s4
+                o[1, 2] += s5
+                o[2, 0] += s6
+                o[2, 1] += s7
+                o[2, 2] += s8
