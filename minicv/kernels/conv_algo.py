@@ -388,6 +388,35 @@ def _run_chunks(task, n, nb, workers):
         setter(get_num_threads())
 
 
+def run_split(task, n, nbytes=None):
+    """Call ``task(i0, i1)`` on contiguous, disjoint parts [i0, i1) of range(n), one part
+    per minicv thread (this thread takes the first), and wait for all of them.
+
+    For memory-bound ``nogil`` kernels over independent slices (BatchNorm's channels):
+    the parts are fixed by ``n`` and the thread count, and each part is one task, so as
+    long as the tasks write disjoint outputs the results do not depend on scheduling.
+    ``nbytes``: the bytes the whole call touches; under :data:`SPLIT_MIN_BYTES` it runs
+    on this thread alone (handing work to another thread costs ~20-50 us).
+    """
+    from ..backend import get_num_threads
+    workers = min(get_num_threads(), os.cpu_count() or 1, n)
+    if workers <= 1 or (nbytes is not None and nbytes < SPLIT_MIN_BYTES):
+        task(0, n)
+        return
+    bounds = [n * t // workers for t in range(workers + 1)]
+    futures = [_executor(workers).submit(task, bounds[t], bounds[t + 1])
+               for t in range(1, workers)]
+    try:
+        task(bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
+
+
+# Below this many bytes touched, :func:`run_split` stays on the calling thread.
+SPLIT_MIN_BYTES = 1 << 18
+
+
 def im2col_chunk_size(x_shape, w_shape, stride=1, padding=0, dilation=1, itemsize=4,
                       groups=1):
     """Samples per chunk so that the column buffer ``C*kh*kw*OH*OW*n`` fits the budget."""

@@ -76,44 +76,61 @@ class BatchNorm(Function):
 
 class BatchNormCPU(Function):
     """The same op with the Numba kernels of ``kernels/cpu/norm.py`` (NumPy arrays only):
-    three passes instead of NumPy's dozen, x̂ recomputed from x in backward instead of
-    being stored, and dγ, dβ read off the sums the input gradient needs anyway.
+    two passes instead of NumPy's dozen (the second one channel by channel from L2),
+    x̂ recomputed from x in backward instead of being stored, and dγ, dβ read off the
+    sums the input gradient needs anyway.  The kernels run on minicv's threads, one
+    range of channels per thread
+    (``kernels.conv_algo.run_split``; the results do not depend on the thread count).
     Saved: x, μ, invstd, γ."""
     @staticmethod
     def forward(ctx, x, w, b, mean=None, var=None, eps=1e-5, training=True, stats=None):
+        from ..kernels.conv_algo import run_split
         from ..kernels.cpu import norm as K
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)            # (N, C, M)
-        if training:
-            mean, var = K.channel_stats(x3)                        # float64 (C,)
-            stats.extend((mean, var))
-        mean = np.asarray(mean, np.float64)
-        invstd = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
         gamma = np.ones(c) if w is None else w.astype(np.float64)
-        a = invstd * gamma
-        shift = (0.0 if b is None else b.astype(np.float64)) - mean * a
         y = np.empty_like(x3)
-        K.scale_shift(x3, a.astype(x.dtype), shift.astype(x.dtype), y)
+        if training:                                               # one fused kernel
+            beta = np.zeros(c) if b is None else b.astype(np.float64)
+            mean, var = np.empty(c), np.empty(c)                   # float64 (C,)
+            run_split(lambda c0, c1: K.forward_train(x3, gamma, beta, float(eps), c0, c1,
+                                                     mean, var, y), c, 2 * x3.nbytes)
+            stats.extend((mean, var))
+            invstd = 1.0 / np.sqrt(var + eps)
+        else:
+            mean = np.asarray(mean, np.float64)
+            invstd = 1.0 / np.sqrt(np.asarray(var, np.float64) + eps)
+            a64 = invstd * gamma
+            a = a64.astype(x.dtype)
+            shift = ((0.0 if b is None else b.astype(np.float64)) - mean * a64).astype(x.dtype)
+            run_split(lambda c0, c1: K.scale_shift(x3, a, shift, c0, c1, y), c,
+                      2 * x3.nbytes)
         ctx.save_for_backward(x, w)
         ctx.mean, ctx.invstd, ctx.gamma, ctx.training = mean, invstd, gamma, training
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, gy):
+        from ..kernels.conv_algo import run_split
         from ..kernels.cpu import norm as K
         x, w = ctx.saved_tensors
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
         dy3 = np.ascontiguousarray(gy, dtype=x.dtype).reshape(n, c, -1)
-        sdy, sdyx = K.backward_sums(dy3, x3, ctx.mean, ctx.invstd)     # Σdy, Σdy·x̂
-        gx = None
-        if ctx.needs_input_grad[0]:
-            if ctx.training:
-                gx = np.empty_like(x3)
-                K.backward_dx(dy3, x3, ctx.mean, ctx.invstd, ctx.gamma, sdy, sdyx, gx)
-            else:                                     # constants: dx = dy·γ·invstd
-                gx = dy3 * (ctx.gamma * ctx.invstd).astype(x.dtype)[None, :, None]
-            gx = gx.reshape(x.shape)
+        mean, invstd, gamma = ctx.mean, ctx.invstd, ctx.gamma
+        train_dx = ctx.needs_input_grad[0] and ctx.training
+        sdy, sdyx = np.empty(c), np.empty(c)                       # Σdy, Σdy·x̂
+        gx = np.empty_like(x3) if train_dx else None
+
+        def task(c0, c1):
+            if train_dx:
+                K.backward_train(dy3, x3, mean, invstd, gamma, c0, c1, sdy, sdyx, gx)
+            else:
+                K.backward_sums(dy3, x3, mean, invstd, c0, c1, sdy, sdyx)
+        run_split(task, c, (5 if train_dx else 2) * x3.nbytes)
+        if ctx.needs_input_grad[0] and not ctx.training:    # constants: dx = dy·γ·invstd
+            gx = dy3 * (gamma * invstd).astype(x.dtype)[None, :, None]
+        gx = None if gx is None else gx.reshape(x.shape)
         gw = sdyx.astype(x.dtype) if ctx.needs_input_grad[1] else None
         gb = sdy.astype(x.dtype) if ctx.needs_input_grad[2] else None
         return gx, gw, gb
