@@ -198,7 +198,8 @@ class Tensor:
         # np.asarray(t) copies a GPU tensor to the host (CuPy itself refuses implicit
         # copies; we allow them here so metrics and plotting code work on any device).
         data = to_numpy(self.data)
-        return data if dtype is None else data.astype(dtype)
+        data = data if dtype is None else data.astype(dtype)
+        return data.copy() if copy and data is self.data else data
 
     def item(self):
         if self.data.size != 1:
@@ -275,7 +276,11 @@ class Tensor:
             Tensor(self.data.copy())
 
     def contiguous(self):
-        return self
+        """Self if its array is C-contiguous, else a C-contiguous copy (differentiable)."""
+        if self.data.flags.c_contiguous:
+            return self
+        from .ops.shape import contiguous
+        return contiguous(self)
 
     def is_contiguous(self):
         return self.data.flags.c_contiguous
@@ -415,6 +420,7 @@ def _install_methods():
     """Attach the op wrappers as methods and operators (kept out of the class body)."""
     from .ops import elementwise as E, activation as A, reduce as R, shape as S
     from .ops import linalg as L
+    from .ops.logical import logical_op
     T = Tensor
 
     def rev(fn):
@@ -430,6 +436,12 @@ def _install_methods():
     T.__pos__ = lambda self: self
     T.__abs__ = E.abs
     T.__floordiv__ = lambda a, b: E.div(a, b, rounding_mode="floor")
+    T.__rfloordiv__ = lambda a, b: E.div(b, a, rounding_mode="floor")
+    T.__invert__ = lambda a: logical_op("invert", a)
+    T.__and__ = lambda a, b: logical_op("and", a, b)
+    T.__or__ = lambda a, b: logical_op("or", a, b)
+    T.__xor__ = lambda a, b: logical_op("xor", a, b)
+    T.__rand__, T.__ror__, T.__rxor__ = T.__and__, T.__or__, T.__xor__
     T.__eq__, T.__ne__, T.__lt__ = E.eq, E.ne, E.lt
     T.__le__, T.__gt__, T.__ge__ = E.le, E.gt, E.ge
     T.__getitem__ = S.getitem
@@ -450,8 +462,10 @@ def _install_methods():
     T.expand_as = lambda self, other: S.expand(self, other.shape)
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None: Tensor(_like_array(self.data, self.data.any(axis=dim)))
-    T.all = lambda self, dim=None: Tensor(_like_array(self.data, self.data.all(axis=dim)))
+    T.any = lambda self, dim=None, keepdim=False: Tensor(_like_array(
+        self.data, self.data.any(axis=dim, keepdims=keepdim)))
+    T.all = lambda self, dim=None, keepdim=False: Tensor(_like_array(
+        self.data, self.data.all(axis=dim, keepdims=keepdim)))
     T.sign = lambda self: Tensor(np.sign(self.data))
     T.square = lambda self: E.mul(self, self)
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))

@@ -1,6 +1,7 @@
 """Collate: turn a list of samples into one batch.
 
-:func:`default_collate` follows PyTorch's rules, recursively:
+:func:`default_collate` follows PyTorch's rules, recursively, with two deliberate
+differences (in bold; PyTorch raises on the first and gives float64 for the second):
 
 * arrays and tensors of one shape are stacked along a new first axis into a ``Tensor``;
   arrays whose shapes differ (a box list per image) stay a **list** of tensors;

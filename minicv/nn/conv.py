@@ -76,6 +76,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        self._place(device)
 
     def reset_parameters(self):
         # PyTorch's default: kaiming_uniform_(a=√5) = U(-1/√fan_in, 1/√fan_in), same bias
@@ -152,7 +153,7 @@ class Conv1d(_ConvNd):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input):
         self._check_input(input)
@@ -187,7 +188,7 @@ class Conv2d(_ConvNd):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input):
         self._check_input(input)
@@ -211,7 +212,7 @@ class Conv3d(_ConvNd):
                  dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
                  dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input):
         self._check_input(input)
@@ -251,7 +252,8 @@ class ConvTranspose2d(_ConvNd):
         if isinstance(padding, str):
             raise ValueError("ConvTranspose2d: padding must be an int or a pair, not a string")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, dtype=dtype)
+                         groups, bias, padding_mode, output_padding, device=device,
+                         dtype=dtype)
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} "

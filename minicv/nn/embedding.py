@@ -48,6 +48,7 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: _weight must have shape [{num_embeddings}, "
                                  f"{embedding_dim}], got {list(_weight.shape)}")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+        self._place(device)
 
     def reset_parameters(self):
         init.normal_(self.weight)

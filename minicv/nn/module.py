@@ -401,6 +401,11 @@ class Module:
                         t.grad.data = fn(t.grad.data)
         return self
 
+    def _place(self, device):
+        """Move a freshly built layer to ``device`` (the ``device=`` of its constructor)."""
+        if device is not None:
+            self.to(device)
+
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``: move and/or cast the
         parameters and buffers in place. The Parameter objects stay the same (only their

@@ -44,6 +44,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
+        self._place(device)
 
     def reset_running_stats(self):
         if self.track_running_stats:
@@ -176,6 +177,7 @@ class LayerNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self._place(device)
 
     def reset_parameters(self):
         if self.elementwise_affine:
@@ -220,6 +222,7 @@ class GroupNorm(Module):
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
+        self._place(device)
 
     def reset_parameters(self):
         if self.affine:

@@ -161,6 +161,21 @@ def _pad_source_index(n, lo, hi, mode):
     return np.where(i < n, i, period - i)
 
 
+class Contiguous(Function):
+    """A C-ordered copy; the gradient passes through unchanged."""
+    @staticmethod
+    def forward(ctx, x):
+        return get_array_module(x).ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy
+
+
+def contiguous(x):
+    return Contiguous.apply(x)
+
+
 # ----------------------------------------------------------------------------- wrappers
 
 def _shape_arg(shape):
