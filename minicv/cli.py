@@ -213,8 +213,8 @@ def build_parser():
     t.add_argument("--lr", type=float, default=0.05)
     t.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"])
     t.add_argument("--weight-decay", type=float, default=5e-4)
-    t.add_argument("--scheduler", default="cosine", choices=["none", "cosine", "step",
-                                                              "plateau"])
+    t.add_argument("--scheduler", default="cosine",
+                   choices=["none", "cosine", "step", "plateau", "onecycle"])
     t.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS")
     t.add_argument("--train-size", type=int, default=None)
     t.add_argument("--val-size", type=int, default=None)

@@ -236,7 +236,8 @@ def build_optimizer(name, params, lr, weight_decay=0.0, momentum=0.9):
 
 
 def build_scheduler(name, optimizer, epochs, steps_per_epoch):
-    """Per-epoch schedules (stepped by the Trainer once an epoch)."""
+    """The schedule named on the command line: per epoch, except ``onecycle``, which the
+    Trainer steps after every batch (``epochs * steps_per_epoch`` steps in all)."""
     from ..optim import lr_scheduler as S
     if name in (None, "none"):
         return None
@@ -246,4 +247,8 @@ def build_scheduler(name, optimizer, epochs, steps_per_epoch):
         return S.StepLR(optimizer, step_size=max(epochs // 3, 1), gamma=0.1)
     if name == "plateau":
         return S.ReduceLROnPlateau(optimizer, patience=1, factor=0.3)
-    raise SetupError(f"unknown scheduler {name!r}; choose from none, cosine, step, plateau")
+    if name == "onecycle":
+        max_lr = [g["lr"] for g in optimizer.param_groups]
+        return S.OneCycleLR(optimizer, max_lr=max_lr, total_steps=epochs * steps_per_epoch)
+    raise SetupError(f"unknown scheduler {name!r}; choose from none, cosine, step, plateau, "
+                     f"onecycle")

@@ -61,7 +61,7 @@ class Trainer:
         optimizer: a ``minicv.optim`` optimizer over the model's parameters.
         loss_fn: ``loss_fn(logits, targets)``; default cross-entropy.
         scheduler: optional LR scheduler, stepped once per epoch (``ReduceLROnPlateau``
-            receives the validation loss).
+            receives the validation loss), or once per batch for ``OneCycleLR``.
         out_dir: where checkpoints, history and plots go (None: nothing is written).
         num_classes: for the confusion matrix and per-class scores.
         early_stopping: stop after this many epochs without a better validation accuracy.
@@ -116,6 +116,8 @@ class Trainer:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            if self._per_batch_schedule():
+                self.scheduler.step()
             self.global_step += 1
             n = len(y)
             total_loss += value * n
@@ -176,8 +178,12 @@ class Trainer:
                 break
         return self.history
 
+    def _per_batch_schedule(self):
+        """OneCycleLR is defined per optimizer step; the other schedules step per epoch."""
+        return type(self.scheduler).__name__ == "OneCycleLR"
+
     def _step_scheduler(self, row):
-        if self.scheduler is None:
+        if self.scheduler is None or self._per_batch_schedule():
             return
         if type(self.scheduler).__name__ == "ReduceLROnPlateau":
             self.scheduler.step(row.get("val_loss", row["train_loss"]))
