@@ -292,8 +292,8 @@ def run_backward(tensor, grad, retain_graph=False):
         if len(in_grads) != len(node.edges):
             raise RuntimeError(f"{node.name()} returned {len(in_grads)} gradients for "
                                f"{len(node.edges)} inputs")
-        if not retain_graph:
-            node._saved = None
+        if not retain_graph and node._saved:
+            node._saved = None   # free what it saved; nodes that saved nothing stay usable
         for edge, g in zip(node.edges, in_grads):
             if edge is None or g is None:
                 continue

@@ -165,6 +165,9 @@ def save(obj, f, metadata=None):
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"mc.save: the directory {directory!r} does not exist; create "
+                                f"it first (os.makedirs(..., exist_ok=True))")
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:

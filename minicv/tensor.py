@@ -437,6 +437,9 @@ def _install_methods():
     T.__abs__ = E.abs
     T.__floordiv__ = lambda a, b: E.div(a, b, rounding_mode="floor")
     T.__rfloordiv__ = lambda a, b: E.div(b, a, rounding_mode="floor")
+    T.__mod__ = E.remainder
+    T.__rmod__ = lambda a, b: E.remainder(b, a)
+    T.remainder = E.remainder
     T.__invert__ = lambda a: logical_op("invert", a)
     T.__and__ = lambda a, b: logical_op("and", a, b)
     T.__or__ = lambda a, b: logical_op("or", a, b)

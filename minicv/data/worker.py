@@ -287,10 +287,6 @@ def unlink_quietly(name):
 
 # ----------------------------------------------------------------------------- the loop
 
-class _End:
-    """Marker sent when an IterableDataset worker has no more batches."""
-
-
 def _error_payload(exc, index, worker_id):
     try:
         exc_type = pickle.loads(pickle.dumps(type(exc)))

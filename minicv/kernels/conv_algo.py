@@ -431,11 +431,6 @@ def im2col_chunk_size(x_shape, w_shape, stride=1, padding=0, dilation=1, itemsiz
     return int(max(1, min(n, _budget // max(per_sample, 1))))
 
 
-def _winograd_chunk_size(n, c, k, th, tw, m, itemsize):
-    per_sample = (m + 2) ** 2 * th * tw * (c + k) * itemsize  # V and M
-    return int(max(1, min(n, _budget // max(per_sample, 1))))
-
-
 # ============================================================================ conv2d
 
 def _as_float_arrays(x, w, b=None):

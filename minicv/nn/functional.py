@@ -26,14 +26,10 @@ from ..ops import reduce as _R
 
 # name -> module that defines it (imported lazily: these ops land separately)
 _LAZY = {
-    "minicv.ops.conv": ("conv1d", "conv2d", "conv3d", "conv_transpose1d",
-                        "conv_transpose2d", "conv_transpose3d"),
+    "minicv.ops.conv": ("conv1d", "conv2d", "conv3d", "conv_transpose2d"),
     "minicv.ops.pool": ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d",
-                        "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-                        "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-                        "max_unpool2d"),
-    "minicv.ops.vision": ("interpolate", "upsample", "unfold", "fold", "grid_sample",
-                          "affine_grid", "pixel_shuffle", "pixel_unshuffle"),
+                        "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"),
+    "minicv.ops.vision": ("interpolate", "unfold", "fold"),
 }
 _LAZY_NAME = {name: mod for mod, names in _LAZY.items() for name in names}
 

@@ -273,25 +273,68 @@ class Where(Function):
         return None, np.where(ctx.cond, gy, zero), np.where(ctx.cond, zero, gy)
 
 
+class Remainder(Function):
+    """a mod b with the divisor's sign (Python's %); d/da = 1, d/db = -floor(a/b)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = get_array_module(a, b)
+        ctx.save_for_backward(a, b)
+        return xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        xp = get_array_module(a, b)
+        gb = -gy * xp.floor(a / b) if ctx.needs_input_grad[1] else None
+        return gy, gb
+
+
 # ----------------------------------------------------------------------------- wrappers
+
+def _broadcast_error(name, a, b, err):
+    """A clear message for operands whose shapes do not broadcast (else the original)."""
+    if "broadcast" not in str(err):
+        return err
+    sa, sb = (list(getattr(v, "shape", ())) for v in (a, b))
+    return ValueError(f"{name}: shapes {sa} and {sb} do not broadcast: trailing dimensions "
+                      f"must be equal or 1 (add size-1 axes with unsqueeze, or reshape)")
+
+
+def remainder(a, b):
+    """Elementwise a mod b, with the sign of b (PyTorch's ``remainder`` and ``%``)."""
+    a, b = promote(a, b)
+    try:
+        return Remainder.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("remainder", a, b, e) from None
+
 
 def add(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    return Add.apply(a, b)
+    try:
+        return Add.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("add", a, b, e) from None
 
 
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    return Sub.apply(a, b)
+    try:
+        return Sub.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("sub", a, b, e) from None
 
 
 def mul(a, b):
     a, b = promote(a, b)
-    return Mul.apply(a, b)
+    try:
+        return Mul.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("mul", a, b, e) from None
 
 
 def div(a, b, rounding_mode=None):
@@ -306,7 +349,10 @@ def div(a, b, rounding_mode=None):
         q = xp.floor_divide(xa, xb) if rounding_mode == "floor" else xp.trunc(xa / xb)
         return Tensor(xp.asarray(q).astype(xp.result_type(xa, xb), copy=False))
     a, b = _float_operands(a, b)
-    return Div.apply(a, b)
+    try:
+        return Div.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("div", a, b, e) from None
 
 
 def _arr(x):
@@ -319,7 +365,10 @@ def neg(x):
 
 def pow(a, b):
     a, b = promote(a, b)
-    return Pow.apply(a, b)
+    try:
+        return Pow.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("pow", a, b, e) from None
 
 
 def _float_unary(fn, x):
@@ -363,12 +412,18 @@ def _scalar(v, x):
 
 def maximum(a, b):
     a, b = promote(as_tensor_arg(a), b)
-    return Maximum.apply(a, b)
+    try:
+        return Maximum.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("maximum", a, b, e) from None
 
 
 def minimum(a, b):
     a, b = promote(as_tensor_arg(a), b)
-    return Minimum.apply(a, b)
+    try:
+        return Minimum.apply(a, b)
+    except ValueError as e:
+        raise _broadcast_error("minimum", a, b, e) from None
 
 
 def where(condition, input, other):

@@ -68,7 +68,11 @@ def linear(input, weight, bias=None):
         y = F.linear(mc.randn(4, 3), mc.randn(5, 3), mc.zeros(5))   # (4, 5)
     """
     x = input if isinstance(input, Tensor) else as_tensor_arg(input)
+    weight = weight if isinstance(weight, Tensor) else as_tensor_arg(weight)
     xd, wd = x.data, weight.data
+    if wd.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{list(wd.shape)}; for a single output use weight[None]")
     if xd.dtype != wd.dtype or xd.ndim == 0 or xd.shape[-1] != wd.shape[-1]:
         _linear_error(x, weight)                  # the checks run only on the slow path
     return Linear.apply(x, weight, bias)

@@ -175,6 +175,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"is the input NHWC? minicv expects NCHW")
     if weight is not None:
         check_same_dtype(x, weight, "batch_norm")
+    if x.data.size == 0:              # an empty batch normalises to an empty batch
+        return x * 1.0
     if training:
         size = x.data.size // c
         if size == 1:

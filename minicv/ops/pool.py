@@ -160,15 +160,24 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      divisor_override)
 
 
+def _output_size(x, output_size):
+    """An int, or a pair whose None entries keep the input's size (PyTorch's rule)."""
+    pair = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
+        else tuple(output_size)
+    return tuple(x.shape[-2 + i] if s is None else int(s) for i, s in enumerate(pair))
+
+
 def adaptive_avg_pool2d(input, output_size):
     """Average over bins [floor(i·H/OH), ceil((i+1)·H/OH)) so the output is ``output_size``
     (an int, a pair, or None in a pair to keep that size)."""
     x = _float_input("adaptive_avg_pool2d", input, 2)
+    output_size = _output_size(x, output_size)
     return _batched(x, 2, lambda t: AdaptiveAvgPool2d.apply(t, output_size))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = _float_input("adaptive_max_pool2d", input, 2)
+    output_size = _output_size(x, output_size)
 
     def run(t):
         y, idx = AdaptiveMaxPool2d.apply(t, output_size)

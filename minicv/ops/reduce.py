@@ -200,7 +200,11 @@ def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return var(x, dim, unbiased, keepdim, correction).sqrt()
 
 
-def _single_dim(dim, ndim):
+def _single_dim(dim, ndim, op="max"):
+    """One dimension, as max/min/argmax/argmin take (PyTorch refuses tuples there too)."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}() takes a single int dim, got {dim!r}; to reduce several "
+                        f"dims use amax/amin (values only), e.g. x.amax(dim=(0, 1))")
     return normalize_dims(dim, ndim)[0] if ndim else 0
 
 
@@ -211,7 +215,7 @@ def _max_min(x, dim, keepdim, is_min):
     if x.ndim == 0:
         xp = get_array_module(x.data)
         return values_indices(x, Tensor(xp.zeros((), np.int64)))
-    d = _single_dim(dim, x.ndim)
+    d = _single_dim(dim, x.ndim, "min" if is_min else "max")
     if x.shape[d] == 0:
         raise IndexError(f"cannot take max/min over dimension {d} of size 0")
     vals, idx = MaxDim.apply(x, d, keepdim, is_min)
@@ -250,7 +254,7 @@ def argmax(x, dim=None, keepdim=False):
     xp = get_array_module(data)
     if dim is None:
         return Tensor(xp.asarray(xp.argmax(data), dtype=np.int64))
-    d = _single_dim(dim, data.ndim)
+    d = _single_dim(dim, data.ndim, "argmax")
     return Tensor(xp.argmax(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
@@ -259,7 +263,7 @@ def argmin(x, dim=None, keepdim=False):
     xp = get_array_module(data)
     if dim is None:
         return Tensor(xp.asarray(xp.argmin(data), dtype=np.int64))
-    d = _single_dim(dim, data.ndim)
+    d = _single_dim(dim, data.ndim, "argmin")
     return Tensor(xp.argmin(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 

@@ -349,7 +349,7 @@ def _index_key(key):
         if isinstance(k, Tensor):
             k = k.data
         if isinstance(k, list):
-            k = np.asarray(k)
+            k = np.asarray(k) if k else np.zeros(0, np.int64)   # x[[]]: an empty selection
         if isinstance(k, np.ndarray) or is_cupy_array(k):
             if k.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be integer or bool, got "

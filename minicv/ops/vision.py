@@ -47,11 +47,18 @@ def _pair(v):
     return (v, v) if not isinstance(v, (tuple, list)) else tuple(v)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
     """Resize (N, C, H, W) images to ``size`` or by ``scale_factor`` (PyTorch's rules).
+
+    With ``scale_factor``, source coordinates step by 1/scale_factor unless
+    ``recompute_scale_factor=True``, which derives the step from the output size.
 
     Shape: H_out = size[0], or floor(H · scale_factor).
     """
+    if antialias:
+        raise ValueError("interpolate: antialias=True is not supported by minicv; resize "
+                         "without it or blur first (transforms.GaussianBlur)")
     x = as_tensor_arg(input)
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
@@ -62,6 +69,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if size is None:
         scales = tuple(float(s) for s in _pair(scale_factor))
         size = tuple(int(math.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+        if recompute_scale_factor:
+            scales = None
     return Interpolate.apply(x, _pair(size), mode, align_corners, scales)
 
 

@@ -95,3 +95,11 @@ def test_bad_dim_raises():
         mc.ones(2, 3).sum(dim=2)
     with pytest.raises(TypeError, match="float"):
         mc.arange(3).mean()
+
+
+def test_max_and_argmax_take_one_dim():
+    x = mc.tensor([[1.0, 5.0], [7.0, 2.0]])
+    for fn in (x.max, x.min, x.argmax, x.argmin):
+        with pytest.raises(TypeError, match="single int dim"):
+            fn(dim=(0, 1))
+    assert x.amax(dim=(0, 1)).item() == 7.0
