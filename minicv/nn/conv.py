@@ -134,7 +134,24 @@ class _ConvNd(Module):
         return s
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """Conv1d/2d/3d: PyTorch's constructor (no output_padding) and one forward that calls
+    ``F.conv{_nd}d``."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input):
+        self._check_input(input)
+        x, pad = self._explicit_padding(input)
+        conv = getattr(F, f"conv{self._nd}d")
+        return conv(x, self.weight, self.bias, self.stride, pad, self.dilation, self.groups)
+
+
+class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L).
 
     Args:
@@ -149,20 +166,8 @@ class Conv1d(_ConvNd):
     """
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input):
-        self._check_input(input)
-        x, pad = self._explicit_padding(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, pad, self.dilation,
-                        self.groups)
-
-
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-D convolution (cross-correlation) over NCHW images.
 
     Args:
@@ -184,20 +189,8 @@ class Conv2d(_ConvNd):
     """
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input):
-        self._check_input(input)
-        x, pad = self._explicit_padding(input)
-        return F.conv2d(x, self.weight, self.bias, self.stride, pad, self.dilation,
-                        self.groups)
-
-
-class Conv3d(_ConvNd):
+class Conv3d(_Conv):
     """3-D convolution over (N, C_in, D, H, W).
 
     Shape: each of D, H, W follows floor((L + 2p - d(k-1) - 1)/s) + 1.
@@ -207,18 +200,6 @@ class Conv3d(_ConvNd):
         y = nn.Conv3d(4, 8, 3, padding=1)(mc.randn(2, 4, 6, 8, 8))   # (2, 8, 6, 8, 8)
     """
     _nd = 3
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", device=None,
-                 dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
-
-    def forward(self, input):
-        self._check_input(input)
-        x, pad = self._explicit_padding(input)
-        return F.conv3d(x, self.weight, self.bias, self.stride, pad, self.dilation,
-                        self.groups)
 
 
 class ConvTranspose2d(_ConvNd):

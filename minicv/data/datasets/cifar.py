@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..dataset import Dataset
+from .base import LabelledImages
 
 __all__ = ["CIFAR10", "CIFAR100", "write_cifar_bin"]
 
@@ -44,7 +44,7 @@ def _read_records(path, label_bytes):
     return np.ascontiguousarray(images), raw[:, :label_bytes].astype(np.int64)
 
 
-class _CIFAR(Dataset):
+class _CIFAR(LabelledImages):
     folder = ""
     train_files = []
     test_files = []
@@ -52,10 +52,7 @@ class _CIFAR(Dataset):
     num_classes = 10
 
     def __init__(self, root, train=True, transform=None, target_transform=None):
-        self.root = os.fspath(root)
-        self.train = bool(train)
-        self.transform = transform
-        self.target_transform = target_transform
+        self._setup(root, train, transform, target_transform)
         images, labels = [], []
         for name in (self.train_files if train else self.test_files):
             path = self._find(name)
@@ -81,21 +78,6 @@ class _CIFAR(Dataset):
         raise FileNotFoundError(f"{type(self).__name__}: {name} not found; looked for "
                                 f"{tried}. minicv does not download data: unpack the binary "
                                 f"version there")
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        img, target = self.data[index], int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self):
-        return (f"{type(self).__name__}(root={self.root!r}, train={self.train}, "
-                f"n={len(self)})")
 
 
 class CIFAR10(_CIFAR):

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ..dataset import Dataset
+from .base import LabelledImages
 
 __all__ = ["ImageFolder", "IMG_EXTENSIONS", "pil_loader"]
 
@@ -37,7 +37,7 @@ def pil_loader(path, mode="RGB"):
                            f"Delete or replace the file, or pass skip_corrupt=True") from e
 
 
-class ImageFolder(Dataset):
+class ImageFolder(LabelledImages):
     """Images in ``root/<class>/...``: samples are ``(image, class_index)``.
 
     Args:
@@ -107,11 +107,7 @@ class ImageFolder(Dataset):
         else:
             raise RuntimeError(f"ImageFolder: every image under {self.root!r} failed to "
                                f"decode; corrupt files: {self.corrupt[:5]}...")
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __repr__(self):
         return (f"ImageFolder(root={self.root!r}, classes={len(self.classes)}, "

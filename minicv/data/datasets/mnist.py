@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from ..dataset import Dataset
+from .base import LabelledImages
 
 __all__ = ["MNIST", "FashionMNIST", "read_idx", "write_idx"]
 
@@ -67,7 +67,7 @@ def write_idx(path, array):
         f.write(head + array.tobytes())
 
 
-class MNIST(Dataset):
+class MNIST(LabelledImages):
     """The MNIST digits: 28x28 uint8 grey images and int labels 0-9.
 
     Args:
@@ -84,10 +84,7 @@ class MNIST(Dataset):
     classes = [str(d) for d in range(10)]
 
     def __init__(self, root, train=True, transform=None, target_transform=None):
-        self.root = os.fspath(root)
-        self.train = bool(train)
-        self.transform = transform
-        self.target_transform = target_transform
+        self._setup(root, train, transform, target_transform)
         prefix = "train" if train else "t10k"
         images = self._find(f"{prefix}-images-idx3-ubyte")
         labels = self._find(f"{prefix}-labels-idx1-ubyte")
@@ -112,21 +109,6 @@ class MNIST(Dataset):
         raise FileNotFoundError(
             f"{type(self).__name__}: no {stem}[.gz] found; looked for {tried}. minicv does "
             f"not download data: place the IDX files there, or use SynthDigits")
-
-    def __len__(self):
-        return len(self.data)
-
-    def __getitem__(self, index):
-        img, target = self.data[index], int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def __repr__(self):
-        return (f"{type(self).__name__}(root={self.root!r}, train={self.train}, "
-                f"n={len(self)})")
 
 
 class FashionMNIST(MNIST):
