@@ -19,6 +19,11 @@ Convolution algorithms (``algo=``)
   dilation-1, groups-1 float32 convolutions with padding <= 2, for the forward pass and the
   input gradient; the weight gradient always uses the im2col GEMM.  Other layers fall back
   to im2col.
+* ``"direct"``: direct Numba loops without columns or GEMM (``cpu/direct.py``) for
+  stride-1, dilation-1, ungrouped layers: 3x3 (``"direct3x3"``) and kh x 5
+  (``"direct5"``, LeNet-5's layers); "auto" picks them for few channels.  A call under
+  :data:`SERIAL_MAX_FLOPS` runs on the calling thread (thread hand-off and OpenBLAS's
+  spinning worker cost more than a second core gains on such small layers).
 * ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
 * ``"auto"``: a measured heuristic, see :func:`conv_plan` (today: never Winograd).
 
@@ -178,6 +183,15 @@ def _direct_ok(w_shape, stride, padding, dilation, groups):
             and tuple(dilation) == (1, 1) and max(padding) <= 2)
 
 
+def _direct5_ok(w_shape, stride, padding, dilation, groups):
+    """The 5-wide direct kernel serves kh x 5 (any kh), stride-1, dilation-1, ungrouped
+    convolutions with padding <= (kh - 1, 4) (its input gradient runs the forward kernel
+    with padding (kh - 1 - ph, 4 - pw))."""
+    return (groups == 1 and w_shape[3] == 5 and tuple(stride) == (1, 1)
+            and tuple(dilation) == (1, 1) and padding[0] <= w_shape[2] - 1
+            and padding[1] <= 4)
+
+
 def _is_1x1(w_shape, stride, padding, groups):
     return (tuple(w_shape[2:]) == (1, 1) and tuple(stride) == (1, 1)
             and tuple(padding) == (0, 0) and groups == 1)
@@ -192,6 +206,7 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     """The algorithm ``conv2d_forward(..., algo)`` will run for this layer, as a string.
 
     One of ``"gemm1x1"`` (1x1 kernel, no im2col), ``"depthwise"`` (direct Numba loops),
+    ``"direct5"`` / ``"direct3x3"`` (direct kernels, see :data:`DIRECT5_MAX_CHANNELS`),
     ``"im2col"``, ``"winograd-f2"``, ``"winograd-f4"``, ``"reference"``.
 
     ``"auto"`` is a fixed heuristic fitted to measurements on the 2-core dev machine (no
@@ -222,6 +237,10 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
         return "depthwise"
     if _is_1x1(w_shape, stride, padding, groups):
         return "gemm1x1"
+    if _direct5_ok(w_shape, stride, padding, dilation, groups):
+        if algo == "direct" or (algo == "auto" and x_shape[1] <= DIRECT5_MAX_CHANNELS
+                                and w_shape[0] <= DIRECT5_MAX_CHANNELS):
+            return "direct5"
     direct = _direct_ok(w_shape, stride, padding, dilation, groups)
     if algo == "direct":
         return "direct3x3" if direct else "im2col"
@@ -254,6 +273,13 @@ def _direct_wins(x_shape, w_shape, padding):
 # output width on (measured: it loses to im2col at C = K = 64, and on 8x8 images).
 DIRECT_MAX_CHANNELS = 32
 DIRECT_MIN_WIDTH = 16
+
+
+# "auto" picks the 5-wide direct kernel up to this many input and output channels
+# (LeNet-5's layers: C, K <= 16).  Measured fwd+bwd, batch 64, both on 2 threads:
+# 1x28x28 -> 6 pad 2 (no gx): 3.1 ms im2col vs 0.7 ms direct; 6x14x14 -> 16: 2.6 vs 1.9 ms.
+# (Under SERIAL_MAX_FLOPS both LeNet layers now run on one thread: faster inside the step.)
+DIRECT5_MAX_CHANNELS = 32
 
 
 # Whether "auto" may pick Winograd F(2x2) (from this many input and output channels on).
@@ -293,16 +319,27 @@ def _workspace(slot, shape, dtype):
 CHUNK_BYTES = 1 << 20
 
 
-def _chunking(n, per_sample):
+def _chunking(n, per_sample, flops=None):
     """(samples per chunk, worker threads) for a batch of n samples of ``per_sample``
     column bytes each: chunks near :data:`CHUNK_BYTES`, all workers' buffers within the
-    im2col budget (fewer workers if a single sample is that large)."""
-    workers = _workers()
+    im2col budget (fewer workers if a single sample is that large).  A call of fewer than
+    :data:`SERIAL_MAX_FLOPS` ``flops`` runs on this thread alone."""
+    workers = 1 if flops is not None and flops < SERIAL_MAX_FLOPS else _workers()
     if workers > 1:
         workers = int(max(1, min(workers, _budget // max(per_sample, 1))))
     nb = max(1, min(n, CHUNK_BYTES // max(per_sample, 1), _budget // max(per_sample, 1)))
     nb = max(1, min(nb, -(-n // (2 * workers))))  # >= 2 chunks a worker: load balance
     return int(nb), workers
+
+
+# Below this many FLOPs a convolution call runs on the calling thread.  Handing a chunk to
+# the pool thread costs 25-75 us here, and inside a training step OpenBLAS's worker is
+# still spinning after the last multi-threaded GEMM (a Linear layer's), so the second
+# Python thread competes with it for the other core: LeNet-5's step (largest call
+# 82 MFLOP) measured 7.4 ms with its convolutions on one thread vs 7.8 ms on two (2-core
+# machine; with OpenBLAS kept at 1 thread two were faster, 6.9 ms).  ResNet-20's calls
+# (>= 150 MFLOP each) stay threaded.
+SERIAL_MAX_FLOPS = 128e6
 
 
 def _workers():
@@ -464,6 +501,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
         return _winograd_forward(x, w, b, padding, 2 if plan == "winograd-f2" else 4)
     if plan == "direct3x3":
         return _direct_forward(x, w, b, padding)
+    if plan == "direct5":
+        return _direct5_forward(x, w, b, padding)
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
 
 
@@ -561,6 +600,67 @@ def _direct_backward(x, w, gy, padding, needs):
         for t in range(1, workers):  # a fixed order: deterministic
             gw += gws[t]
     return gx, gw
+
+
+def _direct5_forward(x, w, b, padding):
+    """kh x 5 stride-1 convolution by :func:`~minicv.kernels.cpu.direct.conv5_forward`,
+    batch chunks on threads.  x (N, C, H, W), w (K, C, kh, 5) -> (N, K, OH, OW)."""
+    x = np.ascontiguousarray(x)
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    oh, ow, hq, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
+    k4 = -(-k // 4) * 4  # zero filters up to a multiple of 4: no remainder loop
+    wp = np.zeros((k4, c, kh, kw), dtype=x.dtype)
+    wp[:k] = w
+    bias = np.zeros(k4, x.dtype)
+    if b is not None:
+        bias[:k] = b
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    flops = 2 * n * k4 * c * kh * kw * oh * wq
+    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
+
+    def task(n0, n1, t):
+        _direct.conv5_forward(x[n0:n1], wp, bias, padding[0], padding[1], hq, wq, y[n0:n1])
+
+    _run_chunks(task, n, nb, workers)
+    return y
+
+
+def _direct5_backward(x, w, gy, padding, needs):
+    """(gx, gw, gb) of :func:`_direct5_forward`.
+
+    gx: the forward kernel on dY with the flipped, C<->K-transposed filter and padding
+    (kh - 1 - ph, 4 - pw), a stride-1 convolution's adjoint.  gw and gb:
+    :func:`~minicv.kernels.cpu.direct.conv5_weight_grad` per chunk into one partial sum per
+    worker, added in worker order (deterministic for a given thread count).
+    """
+    x = np.ascontiguousarray(x)
+    gy = np.ascontiguousarray(gy)
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    ph, pw = padding
+    gx = gw = gb = None
+    if needs[0]:
+        wt = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, K, kh, 5)
+        gx = _direct5_forward(gy, wt, None, (kh - 1 - ph, kw - 1 - pw))
+    if needs[1] or needs[2]:
+        oh, _, hq, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
+        k2 = k + k % 2  # the kernel pairs output channels
+        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
+                                2 * n * k2 * c * kh * kw * oh * wq)
+        gws = np.zeros((workers, k2, c, kh, kw), dtype=x.dtype)  # partial sums per worker
+        gbs = np.zeros((workers, k2), dtype=x.dtype)
+
+        def task(n0, n1, t):
+            _direct.conv5_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, hq, wq, gws[t], gbs[t])
+
+        _run_chunks(task, n, nb, workers)
+        for t in range(1, workers):  # a fixed order: deterministic
+            gws[0] += gws[t]
+            gbs[0] += gbs[t]
+        gw = gws[0, :k].copy() if needs[1] else None
+        gb = gbs[0, :k].copy() if needs[2] else None
+    return gx, gw, gb
 
 
 def _conv1x1(x, w, b):
@@ -670,6 +770,8 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         return tuple(g if need else None for g, need in zip((gx, gw, gb), needs))
     if plan == "depthwise":
         return _depthwise_backward(x, w, gy, stride, padding, dilation, needs)
+    if plan == "direct5":  # gb comes out of the weight-gradient kernel
+        return _direct5_backward(x, w, gy, padding, needs)
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
     if plan == "gemm1x1":
         gx, gw = _conv1x1_backward(x, w, gy, needs)

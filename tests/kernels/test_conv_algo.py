@@ -107,8 +107,47 @@ def test_direct3x3_edges(h, w, p, k):
         np.testing.assert_allclose(got, exp, rtol=2e-5, atol=2e-5 * np.abs(exp).max())
 
 
+@pytest.mark.parametrize("h, w", [(5, 5), (5, 9), (8, 6), (14, 14), (17, 20)])
+@pytest.mark.parametrize("kh, p", [(5, 0), (5, 2), (5, 4), (3, (1, 3)), (1, (0, 2))])
+@pytest.mark.parametrize("c, k", [(1, 6), (3, 1), (6, 16), (4, 7)])
+def test_direct5_edges(h, w, kh, p, c, k):
+    """The 5-wide direct kernel (kh x 5, stride 1) against the float64 reference: odd
+    planes, every padding it serves, K not a multiple of its 4-channel block or odd (the
+    weight gradient pairs channels), fwd, gx, gw, gb, bias; float32 deterministic."""
+    rng = np.random.default_rng(h * 100 + w * 10 + kh + c * 7 + k)
+    x = rng.standard_normal((3, c, h, w))
+    wt = rng.standard_normal((k, c, kh, 5))
+    b = rng.standard_normal(k)
+    args = (1, p, 1, 1)
+    assert ca.conv_plan(x.shape, wt.shape, 1, p, algo="direct") == "direct5"
+    y = ca.conv2d_forward(x, wt, b, *args, algo="direct")
+    np.testing.assert_allclose(y, ref.conv2d(x, wt, b, *args), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    want = ref.conv2d_backward(x, wt, gy, *args)
+    for got, exp in zip(ca.conv2d_backward(x, wt, gy, *args, algo="direct"), want):
+        assert got.shape == exp.shape
+        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12 * np.abs(exp).max())
+    gx, gw, gb = ca.conv2d_backward(x, wt, gy, *args, algo="direct", needs=(False, True,
+                                                                             False))
+    assert gx is None and gb is None
+    np.testing.assert_allclose(gw, want[1], rtol=1e-12, atol=1e-12 * np.abs(want[1]).max())
+    x32, w32, gy32 = x.astype(np.float32), wt.astype(np.float32), gy.astype(np.float32)
+    g1 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    g2 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    for got, again, exp in zip(g1, g2, want):
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, again)
+        np.testing.assert_allclose(got, exp, rtol=2e-5, atol=2e-5 * np.abs(exp).max())
+
+
 def test_direct_falls_back_where_it_does_not_apply():
-    for w_shape, s, p, d, g in [((8, 4, 5, 5), 1, 2, 1, 1), ((8, 4, 3, 3), 2, 1, 1, 1),
+    # 5-wide kernels: direct5 only for stride 1, dilation 1, groups 1, padding <= (kh-1, 4)
+    assert ca.conv_plan((2, 4, 12, 12), (8, 4, 5, 5), 1, 2, algo="direct") == "direct5"
+    for w_shape, s, p, d, g in [((8, 4, 5, 5), 2, 2, 1, 1), ((8, 4, 5, 5), 1, 2, 2, 1),
+                                ((8, 2, 5, 5), 1, 2, 1, 2), ((8, 4, 3, 5), 1, (3, 0), 1, 1),
+                                ((8, 4, 5, 5), 1, (0, 5), 1, 1)]:
+        assert ca.conv_plan((2, 4, 12, 12), w_shape, s, p, d, g, algo="direct") == "im2col"
+    for w_shape, s, p, d, g in [((8, 4, 5, 4), 1, 2, 1, 1), ((8, 4, 3, 3), 2, 1, 1, 1),
                                 ((8, 4, 3, 3), 1, 1, 2, 1), ((8, 2, 3, 3), 1, 1, 1, 2),
                                 ((8, 4, 3, 3), 1, 3, 1, 1)]:
         assert ca.conv_plan((2, 4, 12, 12), w_shape, s, p, d, g, algo="direct") == "im2col"
@@ -120,6 +159,10 @@ def test_plan_is_inspectable():
     assert ca.conv_plan((8, 32, 16, 16), (32, 32, 3, 3), 1, 1) == "direct3x3"
     assert ca.conv_plan((8, 16, 8, 8), (16, 16, 3, 3), 1, 1) == "im2col"
     assert ca.conv_plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 1) == "im2col"
+    # LeNet-5's 5x5 layers (few channels): the 5-wide direct kernel; many channels: im2col
+    assert ca.conv_plan((64, 1, 28, 28), (6, 1, 5, 5), 1, 2) == "direct5"
+    assert ca.conv_plan((64, 6, 14, 14), (16, 6, 5, 5), 1, 0) == "direct5"
+    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 5, 5), 1, 2) == "im2col"
     # "auto" no longer picks Winograd (measured slower than chunked im2col, see conv_plan)
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1) == "im2col"
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1, algo="winograd") == "winograd-f2"

@@ -59,6 +59,25 @@ def test_max_pool_tie_rule():
     assert gx.sum() == 1.0
 
 
+@pytest.mark.parametrize("k, s, p, ceil", [(2, 2, 0, False), (2, 2, 1, False),
+                                          (2, 2, 0, True), (3, 2, 1, False), (3, 1, 1, True)])
+@pytest.mark.parametrize("n", [2, 160])  # 160 x 4 x 31 x 33: above the threads' split size
+def test_max_pool_nan_ties_and_split(k, s, p, ceil, n):
+    """NaNs win (a later NaN replaces an earlier one, as in PyTorch), ties go to the first
+    maximum, in the 2x2 fast path, the generic in-image path and the padded edges, on one
+    thread and split over threads."""
+    rng = np.random.default_rng(n + k + s + p)
+    x = rng.integers(-2, 2, (n, 4, 31, 33)).astype(np.float32)
+    x[rng.random(x.shape) < 0.01] = np.nan
+    y, idx = pool.max_pool2d(x, k, s, p, 1, ceil)
+    yr, idxr = ref.max_pool2d(x, k, s, p, 1, ceil)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_array_equal(idx, idxr)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_array_equal(pool.max_pool2d_backward(gy, idx, x.shape),
+                                  ref.max_pool2d_backward(gy, idxr, x.shape))
+
+
 @pytest.mark.parametrize("kind", ["flipped", "transposed", "sliced"])
 def test_pool_and_resample_views(views, kind):
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 8)).astype(np.float32)

@@ -147,3 +147,120 @@ def conv3x3_weight_grad(x, gy, ph, pw, hq, wq, gw):
                 o[2, 0] += s6
                 o[2, 1] += s7
                 o[2, 2] += s8
+
+
+# ---------------------------------------------------------------------------- 5-wide kernels
+#
+# The same scheme for kernels 5 taps wide (LeNet's 5x5 layers, any kernel height), stride 1,
+# dilation 1.  Output t = oy*wq + ox reads tap (i, j) at xp[c, t + i*wq + j], so one pass
+# over a row of taps holds 4 output channels x 5 taps of weights (5 loads, 4 accumulator
+# loads/stores, 20 FMAs per vector).  K is padded to a multiple of 4 by the caller (zero
+# filters, their outputs never copied out), so there is no remainder loop.
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv5_forward(x, w, b, ph, pw, hq, wq, y):
+    """y = conv2d(x, w) + b for a kh x 5, stride-1 kernel; y is overwritten.
+
+    x (n, C, H, W), w (K4, C, kh, 5) with K4 a multiple of 4 >= K, b (K4,),
+    y (n, K, OH, OW) with OH = H + 2ph - kh + 1, OW = W + 2pw - 4, wq = W + 2pw,
+    hq = H + 2ph + 1 (a spare zero row: the last row's junk columns read past the end).
+    """
+    n, c, h, wd = x.shape
+    kh = w.shape[2]
+    k, oh = y.shape[1], y.shape[2]
+    q = oh * wq
+    xp = np.zeros((c, hq * wq), dtype=x.dtype)  # padded planes; the borders stay zero
+    acc = np.empty((4, q), dtype=x.dtype)  # 4 output channels, wide layout
+    for s in range(n):
+        for ch in range(c):
+            _pad_plane(x[s, ch], xp[ch], ph, pw, wq)
+        for k0 in range(0, k, 4):  # blocks of 4 output channels
+            acc[:] = 0
+            a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+            for ch in range(c):
+                for i in range(kh):
+                    r = xp[ch, i * wq:i * wq + q + 4]  # taps (i, 0..4) of every output
+                    u0, u1, u2, u3, u4 = w[k0, ch, i]
+                    v0, v1, v2, v3, v4 = w[k0 + 1, ch, i]
+                    s0, s1, s2, s3, s4 = w[k0 + 2, ch, i]
+                    z0, z1, z2, z3, z4 = w[k0 + 3, ch, i]
+                    for t in range(q):
+                        x0 = r[t]
+                        x1 = r[t + 1]
+                        x2 = r[t + 2]
+                        x3 = r[t + 3]
+                        x4 = r[t + 4]
+                        a0[t] += u0 * x0 + u1 * x1 + u2 * x2 + u3 * x3 + u4 * x4
+                        a1[t] += v0 * x0 + v1 * x1 + v2 * x2 + v3 * x3 + v4 * x4
+                        a2[t] += s0 * x0 + s1 * x1 + s2 * x2 + s3 * x3 + s4 * x4
+                        a3[t] += z0 * x0 + z1 * x1 + z2 * x2 + z3 * x3 + z4 * x4
+            for kk in range(min(4, k - k0)):
+                _crop_out(acc[kk], b[k0 + kk], wq, y[s, k0 + kk])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv5_weight_grad(x, gy, ph, pw, hq, wq, gw, gb):
+    """gw += sum_n gy_n (x) x_n and gb += sum gy for a kh x 5, stride-1 kernel.
+
+    x (n, C, H, W), gy (n, K, OH, OW), gw (K2, C, kh, 5) and gb (K2,) accumulated into,
+    K2 = K rounded up to even (two output channels share each pass over the input rows):
+    ``gw[k, c, i, j] += sum_{n, oy, ox} gy[n, k, oy, ox] * xp[n, c, oy + i, ox + j]``.
+    dY is laid out wide with zero junk columns (and zero padded channels), so junk
+    products add nothing.
+    """
+    n, c, h, wd = x.shape
+    k, oh = gy.shape[1], gy.shape[2]
+    kh = gw.shape[2]
+    k2 = gw.shape[0]
+    q = oh * wq
+    xp = np.zeros((c, hq * wq), dtype=x.dtype)
+    g = np.zeros((k2, q), dtype=x.dtype)  # dY, wide; junk columns and padded rows stay 0
+    zero = np.zeros(1, dtype=x.dtype)[0]  # accumulate in x's dtype, not float64
+    for s in range(n):
+        for ch in range(c):
+            _pad_plane(x[s, ch], xp[ch], ph, pw, wq)
+        for kk in range(k):
+            _pad_plane(gy[s, kk], g[kk], 0, 0, wq)
+        for kk in range(0, k2, 2):
+            e, f = g[kk], g[kk + 1]
+            sb0 = sb1 = zero
+            for t in range(q):
+                sb0 += e[t]
+                sb1 += f[t]
+            gb[kk] += sb0
+            gb[kk + 1] += sb1
+            for ch in range(c):
+                for i in range(kh):
+                    r = xp[ch, i * wq:i * wq + q + 4]
+                    s0 = s1 = s2 = s3 = s4 = zero
+                    p0 = p1 = p2 = p3 = p4 = zero
+                    for t in range(q):
+                        et = e[t]
+                        ft = f[t]
+                        x0 = r[t]
+                        x1 = r[t + 1]
+                        x2 = r[t + 2]
+                        x3 = r[t + 3]
+                        x4 = r[t + 4]
+                        s0 += et * x0
+                        s1 += et * x1
+                        s2 += et * x2
+                        s3 += et * x3
+                        s4 += et * x4
+                        p0 += ft * x0
+                        p1 += ft * x1
+                        p2 += ft * x2
+                        p3 += ft * x3
+                        p4 += ft * x4
+                    o = gw[kk, ch, i]
+                    o[0] += s0
+                    o[1] += s1
+                    o[2] += s2
+                    o[3] += s3
+                    o[4] += s4
+                    o = gw[kk + 1, ch, i]
+                    o[0] += p0
+                    o[1] += p1
+                    o[2] += p2
+                    o[3] += p3
+                    o[4] += p4
