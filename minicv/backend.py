@@ -322,25 +322,43 @@ def set_rng_state(state):
 
 # ----------------------------------------------------------------------------- threads
 
+_blas_setters = []          # memoised: [the setter function or None]
+
+
+def blas_thread_setter():
+    """A function ``set(n)`` that resizes every loaded OpenBLAS pool (NumPy's bundled one
+    included) through ctypes, or None when no OpenBLAS is loaded. Found once, then cached.
+    """
+    if not _blas_setters:
+        import ctypes
+        fns = []
+        try:
+            with open("/proc/self/maps") as f:
+                paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
+        except OSError:
+            paths = []
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            for name in ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+                         "openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fns.append(fn)
+                    break
+
+        def set_threads(n):
+            for fn in fns:
+                fn(ctypes.c_int(int(n)))
+        _blas_setters.append(set_threads if fns else None)
+    return _blas_setters[0]
+
+
 def _blas_set_threads(n):
-    """Resize every loaded OpenBLAS pool (NumPy's bundled one included) through ctypes."""
-    import ctypes
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    except OSError:
-        return False
-    done = False
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        for name in ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
-                     "openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn(ctypes.c_int(n))
-                done = True
-                break
-    return done
+    """Resize the OpenBLAS pools to ``n`` threads; False when there is no OpenBLAS."""
+    setter = blas_thread_setter()
+    if setter is not None:
+        setter(n)
+    return setter is not None
 
 
 def set_num_threads(n):

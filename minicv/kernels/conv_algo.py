@@ -38,6 +38,7 @@ import threading
 
 import numpy as np
 
+from ..backend import blas_thread_setter as _blas_setter
 from . import reference as ref
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
@@ -348,32 +349,6 @@ def _workers():
     from ..backend import get_num_threads
     n = min(get_num_threads(), os.cpu_count() or 1)
     return n if n > 1 and _blas_setter() is not None else 1
-
-
-_blas_fn = []
-
-
-def _blas_setter():
-    """NumPy's ``openblas_set_num_threads`` through ctypes (None if BLAS isn't OpenBLAS)."""
-    if not _blas_fn:
-        import ctypes
-        fn = None
-        try:
-            with open("/proc/self/maps") as f:
-                paths = sorted({ln.split()[-1] for ln in f if "openblas" in ln.lower()})
-            for path in paths:
-                lib = ctypes.CDLL(path)
-                for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads",
-                             "openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
-                    fn = getattr(lib, name, None)
-                    if fn is not None:
-                        break
-                if fn is not None and "numpy" in path:
-                    break
-        except OSError:
-            fn = None
-        _blas_fn.append(fn)
-    return _blas_fn[0]
 
 
 _executor_slot = [None, None]  # (executor, pid): a forked child, whose threads are gone, makes anew
