@@ -46,7 +46,9 @@ def plot_curves(series, path, title="", size=(640, 400), xlabel="epoch"):
             d.line(pts, fill=color, width=2)
         for p in pts:
             d.ellipse([p[0] - 2, p[1] - 2, p[0] + 2, p[1] + 2], fill=color)
-        d.text((w - right - 150, top + 6 + 14 * k), f"— {name}", fill=color, font=font)
+        lx, ly = w - right - 150, top + 12 + 14 * k
+        d.line([lx, ly, lx + 14, ly], fill=color, width=2)       # legend swatch
+        d.text((lx + 18, ly - 6), name, fill=color, font=font)
     img.save(path)
     return path
 
@@ -57,7 +59,8 @@ def plot_confusion(cm, path, class_names=None, cell=36):
     c = cm.shape[0]
     names = class_names or [str(i) for i in range(c)]
     margin = 70
-    img = Image.new("RGB", (margin + c * cell + 10, margin + c * cell + 10), "white")
+    width = max(margin + c * cell + 10, 230)         # room for the title line
+    img = Image.new("RGB", (width, margin + c * cell + 10), "white")
     d = ImageDraw.Draw(img)
     font = _font(10)
     rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)

@@ -245,7 +245,8 @@ class Trainer:
             losses["val loss"] = [r.get("val_loss", float("nan")) for r in self.history]
             accs["val accuracy"] = [r.get("val_accuracy", float("nan")) for r in self.history]
             plot_confusion(np.array(report["confusion_matrix"]),
-                           self.out_dir / "confusion_matrix.png")
+                           self.out_dir / "confusion_matrix.png",
+                           self.meta.get("class_names"))
             with open(self.out_dir / "report.json", "w") as f:
                 json.dump(report, f, indent=1)
         plot_curves(losses, self.out_dir / "loss.png", title="loss")
