@@ -165,29 +165,23 @@ class Function:
         ctx.edges = tuple(edges)
         ctx._seq = next(_sequence)
         ctx.needs_input_grad = tuple(needs)
-        outs = out if multi else (out,)
         if multi:
-            ctx.n_outputs = len(outs)
-            ctx.out_meta = tuple((o.shape, o.dtype) for o in outs)
-        results = []
-        for i, o in enumerate(outs):
-            t = _new_tensor(o)
-            if o.dtype.kind == "f":   # integer outputs (indices) are not differentiable
-                t.requires_grad = True
-                t.grad_fn = ctx
-                t._out_index = i
-            results.append(t)
+            ctx.n_outputs = len(out)
+            ctx.out_meta = tuple((o.shape, o.dtype) for o in out)
+            results = tuple(_output_tensor(o, ctx, i) for i, o in enumerate(out))
+        else:
+            results = (_output_tensor(out, ctx, 0),)
         if cls.is_view and isinstance(args[0], Tensor):
             results[0]._vc = args[0]._vc   # views share their base's version counter
         if ctx._saved:
-            ctx._versions = ctx._record_versions(args, results)
-        return tuple(results) if multi else results[0]
+            ctx._versions = ctx._record_versions(args + results)
+        return results if multi else results[0]
 
-    def _record_versions(self, args, results):
-        """The version of every tensor whose array was saved for backward."""
+    def _record_versions(self, owners):
+        """The version of every tensor (among ``owners``) whose array was saved."""
         versions = []
         for arr in self._saved:
-            for t in (*args, *results):
+            for t in owners:
                 if isinstance(t, Tensor) and t.data is arr:
                     versions.append((t._vc, t._vc[0], t.data.dtype, t.data.shape))
                     break
@@ -229,14 +223,20 @@ def _same_device_arrays(fn, arrays):
 
 # ----------------------------------------------------------------------------- backward
 
-def _new_tensor(array):
-    """A tensor around an op's output array (the fast path of ``Tensor(array)``)."""
+def _output_tensor(array, node, index):
+    """Output ``index`` of ``node`` as a tensor (the fast path of ``Tensor(array)``):
+    floating outputs require grad and point at the node; integer ones (indices) do not."""
     t = Tensor.__new__(Tensor)
     if type(array) is not np.ndarray and not is_cupy_array(array):
         array = np.asarray(array)
     t.data = array
     t._vc = [0]
-    t.requires_grad = False
+    if array.dtype.kind == "f":
+        t.requires_grad = True
+        t.grad_fn = node
+        t._out_index = index
+    else:
+        t.requires_grad = False
     return t
 
 
