@@ -11,7 +11,8 @@ from .module import i32, kernel, launch
 
 def _check_m(m):
     if m != 2:
-        raise NotImplementedError(f"GPU Winograd implements F(2x2, 3x3) only, got m={m}")
+        raise ValueError(f"GPU Winograd implements F(2x2, 3x3) only, got m={m}; F(4x4) runs "
+                         f"on the CPU path, or use algo=\"im2col\"")
 
 
 def filter_transform(w, m=2):
