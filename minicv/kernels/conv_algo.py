@@ -1,7 +1,8 @@
-"""Convolution algorithms and pooling/resampling entry points used by the autograd ops.
+"""Convolution algorithms used by the autograd ops (and, re-exported, the pooling ones).
 
 Everything here takes and returns NumPy arrays (NCHW); nothing knows about ``Tensor``.
-``minicv/ops/conv.py`` and ``ops/pool.py`` wrap these functions in ``Function`` classes.
+``minicv/ops/conv.py`` wraps these functions in ``Function`` classes; the pooling and
+resampling entry points live in ``pool_algo.py`` (re-exported here).
 
 Convolution algorithms (``algo=``)
 ----------------------------------
@@ -43,10 +44,17 @@ from . import reference as ref
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
 from .cpu import im2col as _im
-from .cpu import pool as _pool
-from .cpu import resample as _rs
 from .cpu import winograd as _wg
 from .reference import _pair, conv_output_size
+# Pooling and resampling live in pool_algo; re-exported so that ``conv_algo`` stays the one
+# CPU kernel namespace that the ops and the GPU mirror dispatch on.
+from .pool_algo import _pool_window_check
+from .pool_algo import (  # noqa: F401
+    max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward,
+    max_pool1d_forward, max_pool1d_backward, avg_pool1d_forward, avg_pool1d_backward,
+    max_pool3d_forward, max_pool3d_backward, adaptive_avg_pool2d_forward,
+    adaptive_avg_pool2d_backward, adaptive_max_pool2d_forward, adaptive_max_pool2d_backward,
+    interpolate_forward, interpolate_backward)
 
 ALGOS = ("auto", "im2col", "winograd", "direct", "reference")
 
@@ -556,7 +564,6 @@ def _direct_backward(x, w, gy, padding, needs):
     x = np.ascontiguousarray(x)
     gy = np.ascontiguousarray(gy)
     n, c, h, wd = x.shape
-    k = w.shape[0]
     ph, pw = padding
     gx = gw = None
     if needs[0]:
@@ -1015,195 +1022,3 @@ def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):
     kh, kw = _pair(kernel_size)
     return _im.im2col(gy, kh, kw, stride, padding, dilation)
 
-
-# ============================================================================ pooling
-
-def _pool_window_check(name, x_shape, k, p, d, nd=2):
-    if len(x_shape) != nd + 2:
-        raise ValueError(f"{name} expects a {nd + 2}-D input, got shape {tuple(x_shape)}")
-    for a in range(nd):
-        eff = d[a] * (k[a] - 1) + 1
-        if eff > x_shape[2 + a] + 2 * p[a]:
-            raise ValueError(f"{name}: kernel {tuple(k)} (dilated {eff}) is larger than the "
-                             f"padded input {tuple(x_shape[2:])} + 2*{tuple(p)}")
-
-
-def _pool_checks(name, x, kernel_size, stride, padding, dilation, nd=2):
-    x = np.asarray(x)
-    if x.ndim != nd + 2:
-        raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, spatial...), got shape "
-                         f"{x.shape}; add a batch dimension with x[None]")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
-    k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
-                  _pair(padding), _pair(dilation))
-    if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:
-        raise ValueError(f"{name}: kernel_size, stride, dilation must be >= 1 and padding "
-                         f">= 0, got {k}, {s}, {p}, {d}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{name}: padding {p} should be at most half of kernel size {k}")
-    _pool_window_check(name, x.shape, k, p, d)
-    return x
-
-
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Max pooling: returns (y, indices); indices are flat positions in each H*W plane."""
-    x = _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation)
-    return _pool.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def max_pool2d_backward(gy, indices, x_shape):
-    """Route gy to the saved argmax positions (scatter-add inside each plane)."""
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
-
-
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True, divisor_override=None):
-    """Average pooling with PyTorch's ``count_include_pad``/``divisor_override`` rules."""
-    x = _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1)
-    if divisor_override is not None and int(divisor_override) == 0:
-        raise ValueError("avg_pool2d: divisor_override must be non-zero")
-    return _pool.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                            divisor_override)
-
-
-def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True, divisor_override=None):
-    return _pool.avg_pool2d_backward(gy, tuple(x_shape), kernel_size, stride, padding,
-                                     ceil_mode, count_include_pad, divisor_override)
-
-
-def max_pool1d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-D max pooling via the 2-D kernel with H = 1; indices index the length L."""
-    x = np.asarray(x)
-    if x.ndim != 3:
-        raise ValueError(f"max_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    y, idx = max_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                                (1, _one(dilation)[0]), ceil_mode)
-    return y[:, :, 0], idx[:, :, 0]
-
-
-def max_pool1d_backward(gy, indices, x_shape):
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
-
-
-def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True):
-    x = np.asarray(x)
-    if x.ndim != 3:
-        raise ValueError(f"avg_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    y = avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                           ceil_mode, count_include_pad)
-    return y[:, :, 0]
-
-
-def avg_pool1d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True):
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    n, c, length = x_shape
-    gx = avg_pool2d_backward(np.asarray(gy)[:, :, None, :], (n, c, 1, length), (1, k),
-                             (1, s), (0, _one(padding)[0]), ceil_mode, count_include_pad)
-    return gx[:, :, 0]
-
-
-def _one(v):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),)
-    t = tuple(int(a) for a in v)
-    if len(t) != 1:
-        raise ValueError(f"expected an int or a 1-tuple, got {v!r}")
-    return t
-
-
-def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """3-D max pooling (NumPy tap loop): (y, flat indices into D*H*W)."""
-    x = np.asarray(x)
-    if x.ndim != 5:
-        raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
-    return ref.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def max_pool3d_backward(gy, indices, x_shape):
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
-
-
-def adaptive_avg_pool2d_forward(x, output_size):
-    """Adaptive average pooling over bins [floor(i*H/OH), ceil((i+1)*H/OH))."""
-    x, (oh, ow) = _adaptive_checks("adaptive_avg_pool2d", x, output_size)
-    if x.shape[2] % oh == 0 and x.shape[3] % ow == 0:  # equal bins: a plain avg pool
-        k = (x.shape[2] // oh, x.shape[3] // ow)
-        return _pool.avg_pool2d(x, k, k)
-    return ref.adaptive_avg_pool2d(x, (oh, ow))
-
-
-def adaptive_avg_pool2d_backward(gy, x_shape):
-    oh, ow = gy.shape[2:]
-    if x_shape[2] % oh == 0 and x_shape[3] % ow == 0:
-        k = (x_shape[2] // oh, x_shape[3] // ow)
-        return _pool.avg_pool2d_backward(gy, tuple(x_shape), k, k)
-    return ref.adaptive_avg_pool2d_backward(np.asarray(gy), tuple(x_shape))
-
-
-def adaptive_max_pool2d_forward(x, output_size):
-    """Adaptive max pooling: (y, flat indices into H*W), first maximum wins."""
-    x, (oh, ow) = _adaptive_checks("adaptive_max_pool2d", x, output_size)
-    return ref.adaptive_max_pool2d(x, (oh, ow))
-
-
-def adaptive_max_pool2d_backward(gy, indices, x_shape):
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
-
-
-def _adaptive_checks(name, x, output_size):
-    x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    oh, ow = _pair(output_size)
-    oh = x.shape[2] if oh is None else oh
-    if oh < 1 or ow < 1:
-        raise ValueError(f"{name}: output_size must be positive, got {(oh, ow)}")
-    return x, (oh, ow)
-
-
-# ============================================================================ interpolate
-
-def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
-    """Resize (N, C, H, W) to (N, C, *size) as PyTorch's ``F.interpolate`` does.
-
-    ``mode``: "nearest" (src = min(floor(dst*scale), in-1)) or "bilinear"; ``scale_factor``
-    (when the caller derived ``size`` from it) changes the source step to 1/scale_factor,
-    as PyTorch does when ``recompute_scale_factor`` is not set.
-    """
-    x = np.asarray(x)
-    size = _interp_checks(x, size, mode, align_corners)
-    if mode == "nearest":
-        return _rs.interpolate_nearest(x, size, scale_factor)
-    return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
-
-
-def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
-    if mode == "nearest":
-        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
-    return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
-                                             scale_factor)
-
-
-def _interp_checks(x, size, mode, align_corners):
-    if x.ndim != 4:
-        raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got {x.shape}")
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    size = _pair(size)
-    if min(size) < 1:
-        raise ValueError(f"interpolate: output size must be positive, got {size}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
-    return size
