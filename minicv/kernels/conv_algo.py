@@ -39,7 +39,7 @@ import threading
 
 import numpy as np
 
-from ..backend import blas_thread_setter as _blas_setter
+from ..backend import blas_thread_setter as _blas_setter, get_array_module
 from . import reference as ref
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
@@ -48,7 +48,7 @@ from .cpu import winograd as _wg
 from .reference import _pair, conv_output_size
 # Pooling and resampling live in pool_algo; re-exported so that ``conv_algo`` stays the one
 # CPU kernel namespace that the ops and the GPU mirror dispatch on.
-from .pool_algo import _pool_window_check
+from .pool_algo import _kernels, _pool_window_check
 from .pool_algo import (  # noqa: F401
     max_pool2d_forward, max_pool2d_backward, avg_pool2d_forward, avg_pool2d_backward,
     max_pool1d_forward, max_pool1d_backward, avg_pool1d_forward, avg_pool1d_backward,
@@ -915,26 +915,33 @@ def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, g
 # ============================================================================ conv1d / conv3d
 
 def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
-    """1-D convolution as a 2-D one with H = 1: x (N, C, L), w (K, C/G, k) -> (N, K, OL)."""
+    """1-D convolution as a 2-D one with H = 1: x (N, C, L), w (K, C/G, k) -> (N, K, OL).
+
+    Written once for both backends: the 2-D call goes to the module serving ``x``."""
     (s,), (p,), (d,) = _nd_args(x, w, b, stride, padding, dilation, groups, 1)
-    y = conv2d_forward(np.asarray(x)[:, :, None, :], np.asarray(w)[:, :, None, :], b,
-                       (1, s), (0, p), (1, d), groups, algo)
+    xp = get_array_module(x, w)
+    x, w = xp.asarray(x), xp.asarray(w)
+    y = _kernels(x).conv2d_forward(x[:, :, None, :], w[:, :, None, :], b, (1, s), (0, p),
+                                   (1, d), groups, algo)
     return y[:, :, 0, :]
 
 
 def conv1d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
                     needs=(True, True, True)):
     (s,), (p,), (d,) = _nd_args(x, w, None, stride, padding, dilation, groups, 1)
-    gx, gw, gb = conv2d_backward(np.asarray(x)[:, :, None, :], np.asarray(w)[:, :, None, :],
-                                 np.asarray(gy)[:, :, None, :], (1, s), (0, p), (1, d),
-                                 groups, algo, needs)
+    xp = get_array_module(x, w, gy)
+    x, w, gy = xp.asarray(x), xp.asarray(w), xp.asarray(gy)
+    gx, gw, gb = _kernels(x).conv2d_backward(x[:, :, None, :], w[:, :, None, :],
+                                             gy[:, :, None, :], (1, s), (0, p), (1, d),
+                                             groups, algo, needs)
     return (None if gx is None else gx[:, :, 0]), (None if gw is None else gw[:, :, 0]), gb
 
 
 def _nd_args(x, w, b, stride, padding, dilation, groups, nd):
-    x, w = np.asarray(x), np.asarray(w)
+    xp = get_array_module(x, w)
+    x, w = xp.asarray(x), xp.asarray(w)
     _check_float(x, w)
-    return check_conv_args(x.shape, w.shape, None if b is None else np.shape(b), stride,
+    return check_conv_args(x.shape, w.shape, None if b is None else tuple(b.shape), stride,
                            padding, dilation, groups, nd=nd)
 
 

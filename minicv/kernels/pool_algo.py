@@ -7,6 +7,7 @@ Everything here takes and returns NumPy arrays (NCHW); nothing knows about ``Ten
 """
 import numpy as np
 
+from ..backend import get_array_module
 from . import reference as ref
 from .cpu import pool as _pool
 from .cpu import resample as _rs
@@ -69,31 +70,40 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
                                      ceil_mode, count_include_pad, divisor_override)
 
 
+def _kernels(array):
+    """The kernel module serving ``array`` (this CPU one, or the CuPy mirror): the 1-D
+    poolings below reduce to its 2-D ones, so they are written once for both."""
+    from .dispatch import kernels_for
+    return kernels_for(array)
+
+
 def max_pool1d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """1-D max pooling via the 2-D kernel with H = 1; indices index the length L."""
-    x = np.asarray(x)
+    x = get_array_module(x).asarray(x)
     if x.ndim != 3:
         raise ValueError(f"max_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
     k, = _one(kernel_size)
     s, = _one(k if stride is None else stride)
-    y, idx = max_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                                (1, _one(dilation)[0]), ceil_mode)
+    y, idx = _kernels(x).max_pool2d_forward(x[:, :, None, :], (1, k), (1, s),
+                                            (0, _one(padding)[0]), (1, _one(dilation)[0]),
+                                            ceil_mode)
     return y[:, :, 0], idx[:, :, 0]
 
 
 def max_pool1d_backward(gy, indices, x_shape):
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
+    """The 2-D scatter works on any plane size: indices already index the length L."""
+    return _kernels(gy).max_pool2d_backward(gy, indices, x_shape)
 
 
 def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad=True):
-    x = np.asarray(x)
+    x = get_array_module(x).asarray(x)
     if x.ndim != 3:
         raise ValueError(f"avg_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
     k, = _one(kernel_size)
     s, = _one(k if stride is None else stride)
-    y = avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                           ceil_mode, count_include_pad)
+    y = _kernels(x).avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s),
+                                       (0, _one(padding)[0]), ceil_mode, count_include_pad)
     return y[:, :, 0]
 
 
@@ -102,8 +112,10 @@ def avg_pool1d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
     k, = _one(kernel_size)
     s, = _one(k if stride is None else stride)
     n, c, length = x_shape
-    gx = avg_pool2d_backward(np.asarray(gy)[:, :, None, :], (n, c, 1, length), (1, k),
-                             (1, s), (0, _one(padding)[0]), ceil_mode, count_include_pad)
+    gy = get_array_module(gy).asarray(gy)
+    gx = _kernels(gy).avg_pool2d_backward(gy[:, :, None, :], (n, c, 1, length), (1, k),
+                                          (1, s), (0, _one(padding)[0]), ceil_mode,
+                                          count_include_pad)
     return gx[:, :, 0]
 
 

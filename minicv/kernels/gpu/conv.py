@@ -222,22 +222,14 @@ def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, g
 
 # ============================================================================ conv1d / 3d
 
-def conv1d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
-    """1-D convolution as a 2-D one with H = 1: x (N, C, L), w (K, C/G, k) -> (N, K, OL)."""
-    (s,), (p,), (d,) = check_conv_args(x.shape, w.shape, None if b is None else b.shape,
-                                       stride, padding, dilation, groups, nd=1)
-    y = conv2d_forward(x[:, :, None, :], w[:, :, None, :], b, (1, s), (0, p), (1, d), groups,
-                       algo)
-    return y[:, :, 0, :]
-
-
-def conv1d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
-                    needs=(True, True, True)):
-    (s,), (p,), (d,) = check_conv_args(x.shape, w.shape, None, stride, padding, dilation,
-                                       groups, nd=1)
-    gx, gw, gb = conv2d_backward(x[:, :, None, :], w[:, :, None, :], gy[:, :, None, :],
-                                 (1, s), (0, p), (1, d), groups, algo, needs)
-    return (None if gx is None else gx[:, :, 0]), (None if gw is None else gw[:, :, 0]), gb
+# 1-D convolution and pooling reduce to 2-D with H = 1; the CPU module's wrappers are
+# written for both backends (they call the 2-D function of the module serving the array).
+conv1d_forward = _cpu.conv1d_forward
+conv1d_backward = _cpu.conv1d_backward
+max_pool1d_forward = _cpu.max_pool1d_forward
+max_pool1d_backward = _cpu.max_pool1d_backward
+avg_pool1d_forward = _cpu.avg_pool1d_forward
+avg_pool1d_backward = _cpu.avg_pool1d_backward
 
 
 def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
@@ -324,51 +316,6 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
                         count_include_pad=True, divisor_override=None):
     return _pool.avg_pool2d_backward(gy, tuple(x_shape), kernel_size, stride, padding,
                                      ceil_mode, count_include_pad, divisor_override)
-
-
-def _one(v):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),)
-    t = tuple(int(a) for a in v)
-    if len(t) != 1:
-        raise ValueError(f"expected an int or a 1-tuple, got {v!r}")
-    return t
-
-
-def max_pool1d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-D max pooling via the 2-D kernel with H = 1; indices index the length L."""
-    if x.ndim != 3:
-        raise ValueError(f"max_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    y, idx = max_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                                (1, _one(dilation)[0]), ceil_mode)
-    return y[:, :, 0], idx[:, :, 0]
-
-
-def max_pool1d_backward(gy, indices, x_shape):
-    return _pool.max_pool_backward(gy, indices, tuple(x_shape))
-
-
-def avg_pool1d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True):
-    if x.ndim != 3:
-        raise ValueError(f"avg_pool1d expects a 3-D input (N, C, L), got shape {x.shape}")
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    y = avg_pool2d_forward(x[:, :, None, :], (1, k), (1, s), (0, _one(padding)[0]),
-                           ceil_mode, count_include_pad)
-    return y[:, :, 0]
-
-
-def avg_pool1d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_mode=False,
-                        count_include_pad=True):
-    k, = _one(kernel_size)
-    s, = _one(k if stride is None else stride)
-    n, c, length = x_shape
-    gx = avg_pool2d_backward(gy[:, :, None, :], (n, c, 1, length), (1, k), (1, s),
-                             (0, _one(padding)[0]), ceil_mode, count_include_pad)
-    return gx[:, :, 0]
 
 
 def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
