@@ -454,12 +454,14 @@ def im2col_chunk_size(x_shape, w_shape, stride=1, padding=0, dilation=1, itemsiz
 # ============================================================================ conv2d
 
 def _as_float_arrays(x, w, b=None):
-    x = np.asarray(x)
-    w = np.asarray(w)
+    """x, w (and b) as float arrays of one dtype, on the device they are on."""
+    xp = get_array_module(x, w)
+    x, w = xp.asarray(x), xp.asarray(w)
+    b = None if b is None else xp.asarray(b)
     _check_float(x, w, b)
-    dt = np.result_type(x, w)
+    dt = np.result_type(x.dtype, w.dtype)
     return x.astype(dt, copy=False), w.astype(dt, copy=False), \
-        (None if b is None else np.asarray(b).astype(dt, copy=False))
+        (None if b is None else b.astype(dt, copy=False))
 
 
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo="auto"):
@@ -895,18 +897,19 @@ def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, g
     conv2d weight gradient with the roles of input and output swapped, ``gb = sum gy``.
     """
     x, w, _ = _as_float_arrays(x, w)
-    gy = np.asarray(gy).astype(x.dtype, copy=False)
+    gy = get_array_module(gy).asarray(gy).astype(x.dtype, copy=False)
     stride, padding, dilation = check_conv_args(
         x.shape, w.shape, None, stride, padding, dilation, groups, transposed=True,
         output_padding=output_padding)
+    K = _kernels(x)              # written once: this module on the CPU, the mirror on GPU
     gx = gw = gb = None
     if needs[0]:
-        gx = conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
+        gx = K.conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
     if needs[1]:
         # y = conv_transpose(x, w)  <=>  x = conv2d(y, w) is its adjoint, so
         # d<gy, convT(x, w)>/dw = d<x, conv2d(gy, w)>/dw: conv2d's weight gradient
-        _, gw, _ = conv2d_backward(gy, w, x, stride, padding, dilation, groups,
-                                   algo="im2col", needs=(False, True, False))
+        _, gw, _ = K.conv2d_backward(gy, w, x, stride, padding, dilation, groups,
+                                     algo="im2col", needs=(False, True, False))
     if needs[2]:
         gb = gy.sum(axis=(0, 2, 3))
     return gx, gw, gb

@@ -33,14 +33,7 @@ conv_transpose2d_output_size = _cpu.conv_transpose2d_output_size
 WORKSPACE_BYTES = 1 << 30
 
 
-def _as_float_arrays(x, w, b=None):
-    for a in (x, w, b):
-        if a is not None and a.dtype not in (np.float32, np.float64):
-            raise TypeError(f"conv expects float32 or float64 arrays, got {a.dtype}: convert "
-                            f"with .float()")
-    dt = np.result_type(x.dtype, w.dtype)
-    return x.astype(dt, copy=False), w.astype(dt, copy=False), \
-        (None if b is None else b.astype(dt, copy=False))
+_as_float_arrays = _cpu._as_float_arrays
 
 
 def _on_host(fn, *args, **kwargs):
@@ -201,23 +194,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     return y
 
 
-def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, groups=1,
-                              dilation=1, needs=(True, True, True)):
-    """gx = conv2d(gy, w); gw = conv2d's weight gradient with input and output swapped."""
-    x, w, _ = _as_float_arrays(x, w)
-    gy = gy.astype(x.dtype, copy=False)
-    stride, padding, dilation = check_conv_args(
-        x.shape, w.shape, None, stride, padding, dilation, groups, transposed=True,
-        output_padding=output_padding)
-    gx = gw = gb = None
-    if needs[0]:
-        gx = conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
-    if needs[1]:
-        _, gw, _ = conv2d_backward(gy, w, x, stride, padding, dilation, groups,
-                                   algo="im2col", needs=(False, True, False))
-    if needs[2]:
-        gb = gy.sum(axis=(0, 2, 3))
-    return gx, gw, gb
+# Backward of the transposed conv is conv2d forward/backward only: written once.
+conv_transpose2d_backward = _cpu.conv_transpose2d_backward
 
 
 # ============================================================================ conv1d / 3d
