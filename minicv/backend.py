@@ -306,6 +306,18 @@ def get_rng():
     return _rng
 
 
+def as_generator(generator):
+    """A ``generator=`` argument as a Generator: an int seed becomes a new Generator (once,
+    so later draws continue its stream), a Generator stays itself, None stays None
+    (meaning: draw from :func:`get_rng` at the time of use)."""
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(generator).__name__}")
+
+
 def initial_seed():
     """The seed given to the last :func:`manual_seed` (0 at start)."""
     return _initial_seed

@@ -21,25 +21,14 @@ __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler
 
 def _resolve_generator(generator):
     """The ``numpy.random.Generator`` to draw from now (see the module docstring)."""
-    if generator is None:
-        from .. import backend
-        return backend.get_rng()
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.default_rng(int(generator))
-    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+    from .. import backend
+    return backend.as_generator(generator) or backend.get_rng()
 
 
 def _own_generator(generator):
     # An int seed becomes a Generator once, so successive epochs continue its stream.
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.default_rng(int(generator))
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
-                        f"got {type(generator).__name__}")
-    return generator
+    from ..backend import as_generator
+    return as_generator(generator)
 
 
 def _check_positive_int(name, value, allow_none=False):

@@ -23,6 +23,7 @@ geometric transforms, ``boxes(b, p, h, w)`` and ``mask(m, p)``.
 import numpy as np
 
 from ... import backend as _backend
+from ...backend import as_generator
 from ...tensor import Tensor
 
 __all__ = ["Transform", "Compose", "Sample", "RandomApply"]
@@ -31,17 +32,6 @@ __all__ = ["Transform", "Compose", "Sample", "RandomApply"]
 class Sample(dict):
     """A dict with keys ``image``, ``boxes``, ``labels``, ``masks`` (any subset but
     ``image``); ``Sample(image=img, boxes=b, labels=l)``."""
-
-
-def _resolve(generator):
-    if generator is None:
-        return None
-    if isinstance(generator, np.random.Generator):
-        return generator
-    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.default_rng(int(generator))
-    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
 
 
 def _is_tensor(x):
@@ -85,7 +75,7 @@ class Transform:
     geometric = False
 
     def __init__(self, generator=None):
-        self.generator = _resolve(generator)
+        self.generator = as_generator(generator)
 
     def rng(self):
         """The generator to draw from now."""
