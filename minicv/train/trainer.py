@@ -168,7 +168,6 @@ class Trainer:
             improved = report is not None and report["accuracy"] > self.best_accuracy
             if improved:
                 self.best_accuracy, self.stale_epochs = report["accuracy"], 0
-                self.last_report = report
             elif report is not None:
                 self.stale_epochs += 1
             self._write_outputs(report, improved)

@@ -49,7 +49,7 @@ def conv3x3_forward(x, w, b, ph, pw, hq, wq, y):
     """
     n, c, h, wd = x.shape
     k = w.shape[0]
-    oh, ow = y.shape[2], y.shape[3]
+    oh = y.shape[2]
     q = oh * wq
     xp = np.zeros((c, hq * wq), dtype=x.dtype)  # padded planes; the borders stay zero
     acc = np.empty((4, q), dtype=x.dtype)  # 4 output channels, wide layout
@@ -109,7 +109,7 @@ def conv3x3_weight_grad(x, gy, ph, pw, hq, wq, gw):
     dY is laid out wide with zero junk columns, so junk products add nothing.
     """
     n, c, h, wd = x.shape
-    k, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
+    k, oh = gy.shape[1], gy.shape[2]
     q = oh * wq
     xp = np.zeros((c, hq * wq), dtype=x.dtype)
     g = np.zeros((k, q), dtype=x.dtype)  # dY, wide; the junk columns stay zero
