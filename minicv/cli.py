@@ -117,7 +117,8 @@ def _eval(args):
     from .train.trainer import Trainer
     model, meta = _load_checkpoint(args.checkpoint)
     dataset = args.dataset or meta["dataset"]
-    bundle = setup.build_data(dataset, args.data_dir, 1, args.val_size, args.seed)
+    bundle = setup.build_data(dataset, args.data_dir, 1, args.val_size, args.seed,
+                              stats=(meta["mean"], meta["std"]))
     if bundle.in_channels != meta["in_channels"] or bundle.num_classes != meta["num_classes"]:
         raise CLIError(f"checkpoint was trained on {meta['dataset']} ({meta['in_channels']} "
                        f"channels, {meta['num_classes']} classes); {dataset} has "

@@ -21,9 +21,15 @@ def test_train_writes_checkpoints_history_and_plots(run_dir, capsys):
 
 
 def test_eval_and_predict(run_dir, tmp_path, capsys):
-    assert main(["eval", str(run_dir / "best.ckpt"), "--val-size", "256"]) == 0
+    report = tmp_path / "report.json"
+    assert main(["eval", str(run_dir / "best.ckpt"), "--val-size", "256",
+                 "--json", str(report)]) == 0
     out = capsys.readouterr().out
     assert "accuracy" in out and "precision" in out
+    # same validation images, normalised with the checkpoint's statistics: same accuracy
+    import json
+    best = max(r["val_accuracy"] for r in json.loads((run_dir / "history.json").read_text()))
+    assert json.loads(report.read_text())["accuracy"] == pytest.approx(best)
     img = tmp_path / "digit.png"
     Image.fromarray((np.random.default_rng(0).random((28, 28)) * 255).astype(np.uint8)).save(img)
     assert main(["predict", str(run_dir / "best.ckpt"), str(img), "--topk", "2"]) == 0

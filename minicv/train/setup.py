@@ -174,7 +174,7 @@ def _imagefolder(root, val_size, seed, image_size):
     return x[t], y[t], x[v], y[v], names
 
 
-def _generated(name, train_size, val_size, seed, image_size, lazy_cache):
+def _generated(name, train_size, val_size, seed, image_size, lazy_cache, stats):
     """The synthetic sets, generated sample by sample (statistics from 512 samples)."""
     if name == "synth-digits":
         tr = SynthDigits(train_size or 24000, seed=seed, train=True)
@@ -185,26 +185,35 @@ def _generated(name, train_size, val_size, seed, image_size, lazy_cache):
         tr = ShapesClassification(train_size or 8000, seed, True, s)
         va = ShapesClassification(val_size or 1000, seed, False, s)
         conv, names = _rgb, list(Shapes.classes)
-    mean, std = _sample_stats(tr, conv)
+    mean, std = _sample_stats(tr, conv) if stats is None else _shaped(stats)
     wrap = Memoised if lazy_cache else Normalised
     c, h, w = conv(tr[0][0]).shape
     return DataBundle(wrap(tr, conv, mean, std), Memoised(va, conv, mean, std), len(names),
                       c, (h, w), mean.ravel().tolist(), std.ravel().tolist(), names)
 
 
+def _shaped(stats):
+    """(mean, std) lists from a checkpoint as (1, C, 1, 1) float32 arrays."""
+    return tuple(np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in stats)
+
+
 def build_data(name, data_dir=None, train_size=None, val_size=None, seed=0, image_size=None,
-               lazy=False, workers=0):
+               lazy=False, workers=0, stats=None):
     """Normalised train/val sets for ``name`` (see ``DATASETS``).
 
     Files are read into memory at once. Synthetic sets are materialised too, unless
     ``lazy``: then samples are generated on first use (and kept, when ``workers == 0``),
-    so training starts within a second.
+    so training starts within a second. ``stats`` = (mean, std) per channel normalises
+    with a trained model's statistics (``minicv eval``) instead of the training set's.
     """
     if lazy and name in ("synth-digits", "shapes"):
-        return _generated(name, train_size, val_size, seed, image_size, workers == 0)
+        return _generated(name, train_size, val_size, seed, image_size, workers == 0, stats)
     xt, yt, xv, yv, names = _arrays(name, data_dir, train_size, val_size, seed, image_size)
-    mean = xt.mean(axis=(0, 2, 3), keepdims=True)
-    std = xt.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+    if stats is None:
+        mean = xt.mean(axis=(0, 2, 3), keepdims=True)
+        std = xt.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+    else:
+        mean, std = _shaped(stats)
     xt, xv = (xt - mean) / std, (xv - mean) / std
     return DataBundle(TensorDataset(xt, yt), TensorDataset(xv, yv), len(names), xt.shape[1],
                       tuple(xt.shape[2:]), mean.ravel().tolist(), std.ravel().tolist(),
