@@ -291,50 +291,43 @@ class Remainder(Function):
 
 # ----------------------------------------------------------------------------- wrappers
 
-def _broadcast_error(name, a, b, err):
-    """A clear message for operands whose shapes do not broadcast (else the original)."""
-    if "broadcast" not in str(err):
-        return err
-    sa, sb = (list(getattr(v, "shape", ())) for v in (a, b))
-    return ValueError(f"{name}: shapes {sa} and {sb} do not broadcast: trailing dimensions "
-                      f"must be equal or 1 (add size-1 axes with unsqueeze, or reshape)")
+def _binary(fn, a, b):
+    """Apply a broadcasting binary Function; operands whose shapes do not broadcast get a
+    message naming the op and both shapes instead of NumPy's."""
+    try:
+        return fn.apply(a, b)
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        sa, sb = (list(getattr(v, "shape", ())) for v in (a, b))
+        raise ValueError(f"{fn.__name__.lower()}: shapes {sa} and {sb} do not broadcast: "
+                         f"trailing dimensions must be equal or 1 (add size-1 axes with "
+                         f"unsqueeze, or reshape)") from None
 
 
 def remainder(a, b):
     """Elementwise a mod b, with the sign of b (PyTorch's ``remainder`` and ``%``)."""
     a, b = promote(a, b)
-    try:
-        return Remainder.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("remainder", a, b, e) from None
+    return _binary(Remainder, a, b)
 
 
 def add(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    try:
-        return Add.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("add", a, b, e) from None
+    return _binary(Add, a, b)
 
 
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = mul(b, alpha)
     a, b = promote(a, b)
-    try:
-        return Sub.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("sub", a, b, e) from None
+    return _binary(Sub, a, b)
 
 
 def mul(a, b):
     a, b = promote(a, b)
-    try:
-        return Mul.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("mul", a, b, e) from None
+    return _binary(Mul, a, b)
 
 
 def div(a, b, rounding_mode=None):
@@ -349,10 +342,7 @@ def div(a, b, rounding_mode=None):
         q = xp.floor_divide(xa, xb) if rounding_mode == "floor" else xp.trunc(xa / xb)
         return Tensor(xp.asarray(q).astype(xp.result_type(xa, xb), copy=False))
     a, b = _float_operands(a, b)
-    try:
-        return Div.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("div", a, b, e) from None
+    return _binary(Div, a, b)
 
 
 def _arr(x):
@@ -365,10 +355,7 @@ def neg(x):
 
 def pow(a, b):
     a, b = promote(a, b)
-    try:
-        return Pow.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("pow", a, b, e) from None
+    return _binary(Pow, a, b)
 
 
 def _float_unary(fn, x):
@@ -412,18 +399,12 @@ def _scalar(v, x):
 
 def maximum(a, b):
     a, b = promote(as_tensor_arg(a), b)
-    try:
-        return Maximum.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("maximum", a, b, e) from None
+    return _binary(Maximum, a, b)
 
 
 def minimum(a, b):
     a, b = promote(as_tensor_arg(a), b)
-    try:
-        return Minimum.apply(a, b)
-    except ValueError as e:
-        raise _broadcast_error("minimum", a, b, e) from None
+    return _binary(Minimum, a, b)
 
 
 def where(condition, input, other):
