@@ -1,9 +1,8 @@
 """``Tensor``: an ndarray, the node that made it, and its gradient.
 
 A tensor holds ``data`` (a NumPy array, or a CuPy array on a GPU), ``requires_grad``,
-``grad`` (a Tensor or None),
-and for results of differentiable ops ``grad_fn``, the :class:`~minicv.autograd.Function`
-node that produced it. The methods are thin: they call the ops in ``minicv.ops``.
+``grad`` (a Tensor or None), and for results of differentiable ops ``grad_fn``, the
+:class:`~minicv.autograd.Function` node that produced it. The methods are thin: they call the ops in ``minicv.ops``.
 
 In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``fill_``...) exist for
 optimizers and initialisers. They bump a version counter shared with views, so a later
@@ -18,8 +17,6 @@ from .backend import (get_default_dtype, get_array_module, is_cupy_array, Device
                       device_of, to_numpy)
 
 _FLOAT_KINDS = "f"
-
-
 
 
 def _infer_array(data, dtype=None):
