@@ -115,17 +115,23 @@ def _need_dir(name, data_dir):
     return Path(data_dir)
 
 
+def _synthetic(name, train_size, val_size, seed, image_size):
+    """(train set, val set, to-float converter, class names) of a generated data set."""
+    if name == "synth-digits":
+        return (SynthDigits(train_size or 24000, seed=seed, train=True),
+                SynthDigits(val_size or 4000, seed=seed, train=False), _gray,
+                [str(d) for d in range(10)])
+    s = image_size or 32
+    return (ShapesClassification(train_size or 8000, seed, True, s),
+            ShapesClassification(val_size or 1000, seed, False, s), _rgb,
+            list(Shapes.classes))
+
+
 def _arrays(name, data_dir, train_size, val_size, seed, image_size):
     """(x_train, y_train, x_val, y_val, class_names) as float32 NCHW in [0, 1]."""
-    if name == "synth-digits":
-        tr = _materialise(SynthDigits(train_size or 24000, seed=seed, train=True), _gray)
-        va = _materialise(SynthDigits(val_size or 4000, seed=seed, train=False), _gray)
-        return tr + va + ([str(d) for d in range(10)],)
-    if name == "shapes":
-        s = image_size or 32
-        tr = _materialise(ShapesClassification(train_size or 8000, seed, True, s), _rgb)
-        va = _materialise(ShapesClassification(val_size or 1000, seed, False, s), _rgb)
-        return tr + va + (list(Shapes.classes),)
+    if name in ("synth-digits", "shapes"):
+        tr, va, conv, names = _synthetic(name, train_size, val_size, seed, image_size)
+        return _materialise(tr, conv) + _materialise(va, conv) + (names,)
     if name in ("mnist", "fashion-mnist", "cifar10"):
         root = _need_dir(name, data_dir)
         cls = {"mnist": MNIST, "fashion-mnist": FashionMNIST, "cifar10": CIFAR10}[name]
@@ -176,15 +182,7 @@ def _imagefolder(root, val_size, seed, image_size):
 
 def _generated(name, train_size, val_size, seed, image_size, lazy_cache, stats):
     """The synthetic sets, generated sample by sample (statistics from 512 samples)."""
-    if name == "synth-digits":
-        tr = SynthDigits(train_size or 24000, seed=seed, train=True)
-        va = SynthDigits(val_size or 4000, seed=seed, train=False)
-        conv, names = _gray, [str(d) for d in range(10)]
-    else:
-        s = image_size or 32
-        tr = ShapesClassification(train_size or 8000, seed, True, s)
-        va = ShapesClassification(val_size or 1000, seed, False, s)
-        conv, names = _rgb, list(Shapes.classes)
+    tr, va, conv, names = _synthetic(name, train_size, val_size, seed, image_size)
     mean, std = _sample_stats(tr, conv) if stats is None else _shaped(stats)
     wrap = Memoised if lazy_cache else Normalised
     c, h, w = conv(tr[0][0]).shape
