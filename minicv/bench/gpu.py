@@ -34,28 +34,9 @@ def _torch_cuda():
     return torch
 
 
-def _minicv_step(name, batch, device):
-    import minicv as mc
-    from ..models import get_model
-    from ..nn import functional as F
-    mc.manual_seed(0)
-    shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
-    model = get_model(name, num_classes=10).to(device)
-    opt = mc.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    rng = np.random.default_rng(0)
-    x = mc.tensor(rng.standard_normal((batch,) + shape).astype(np.float32), device=device)
-    y = mc.tensor(rng.integers(0, 10, batch), device=device)
-
-    def step():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    return step
-
-
 def bench_train(device="cuda", repeats=10, batch=64, models=("lenet5", "resnet20"),
                 cpu_repeats=3):
-    from .train import _torch_model
+    from .train import _minicv_step, _torch_step
     cp = _cupy(device)
     sync = cp.cuda.Device().synchronize
     torch = _torch_cuda()
@@ -63,7 +44,7 @@ def bench_train(device="cuda", repeats=10, batch=64, models=("lenet5", "resnet20
     for name in models:
         fns = {"minicv": _synced(_minicv_step(name, batch, device), sync)}
         if torch is not None:
-            tstep = _torch_cuda_step(torch, _torch_model, name, batch)
+            tstep = _torch_step(torch, name, batch, device="cuda")
             fns["torch"] = _synced(tstep, torch.cuda.synchronize)
         med = interleaved(fns, repeats=repeats, warmup=3)
         cpu = interleaved({"cpu": _minicv_step(name, batch, "cpu")}, repeats=cpu_repeats,
@@ -74,22 +55,6 @@ def bench_train(device="cuda", repeats=10, batch=64, models=("lenet5", "resnet20
         row["ratio"] = med["minicv"] / med["torch"] if torch is not None else None
         rows.append(row)
     return rows
-
-
-def _torch_cuda_step(torch, make_model, name, batch):
-    torch.manual_seed(0)
-    model = make_model(torch, name).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
-    rng = np.random.default_rng(0)
-    x = torch.tensor(rng.standard_normal((batch,) + shape).astype(np.float32)).cuda()
-    y = torch.tensor(rng.integers(0, 10, batch)).cuda()
-
-    def step():
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-    return step
 
 
 def bench_conv(device="cuda", repeats=20, layers=None, algos=("auto", "winograd")):

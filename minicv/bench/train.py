@@ -14,17 +14,17 @@ import numpy as np
 from .common import interleaved, torch_or_none
 
 
-def _minicv_step(name, batch):
+def _minicv_step(name, batch, device="cpu"):
     import minicv as mc
     from ..models import get_model
     from ..nn import functional as F
     mc.manual_seed(0)
     shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
-    model = get_model(name, num_classes=10)
+    model = get_model(name, num_classes=10).to(device)
     opt = mc.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     rng = np.random.default_rng(0)
-    x = mc.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
-    y = mc.tensor(rng.integers(0, 10, batch))
+    x = mc.tensor(rng.standard_normal((batch,) + shape).astype(np.float32), device=device)
+    y = mc.tensor(rng.integers(0, 10, batch), device=device)
 
     def step():
         opt.zero_grad()
@@ -68,14 +68,14 @@ def _torch_model(torch, name):
     return nn.Sequential(*layers)
 
 
-def _torch_step(torch, name, batch):
+def _torch_step(torch, name, batch, device="cpu"):
     torch.manual_seed(0)
-    model = _torch_model(torch, name)
+    model = _torch_model(torch, name).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     shape = (1, 28, 28) if name == "lenet5" else (3, 32, 32)
     rng = np.random.default_rng(0)
-    x = torch.tensor(rng.standard_normal((batch,) + shape).astype(np.float32))
-    y = torch.tensor(rng.integers(0, 10, batch))
+    x = torch.tensor(rng.standard_normal((batch,) + shape).astype(np.float32)).to(device)
+    y = torch.tensor(rng.integers(0, 10, batch)).to(device)
 
     def step():
         opt.zero_grad()
