@@ -17,16 +17,18 @@ Convolution algorithms (``algo=``)
   and depthwise convolution (groups == C), which runs direct Numba loops because its
   GEMMs would be 1 x kh*kw.
 * ``"winograd"``: F(2x2, 3x3) (Lavin & Gray, arXiv:1509.09308) for 3x3, stride-1,
-  dilation-1, groups-1 float32 convolutions with padding <= 2, for the forward pass and the
-  input gradient; the weight gradient always uses the im2col GEMM.  Other layers fall back
-  to im2col.
+  dilation-1, groups-1 float32 convolutions with padding <= 2: the forward pass, the input
+  gradient (a forward pass of dY with the flipped filter) and the weight gradient, computed
+  in the Winograd domain (``dU = V^T dM``, then the adjoint filter transform).  The
+  transforms run channels-last (``cpu/winograd.py``) on batch chunks spread over threads
+  like im2col.  Other layers fall back to im2col.
 * ``"direct"``: direct Numba loops without columns or GEMM (``cpu/direct.py``) for
   stride-1, dilation-1, ungrouped layers: 3x3 (``"direct3x3"``) and kh x 5
   (``"direct5"``, LeNet-5's layers); "auto" picks them for few channels.  A call under
   :data:`SERIAL_MAX_FLOPS` runs on the calling thread (thread hand-off and OpenBLAS's
   spinning worker cost more than a second core gains on such small layers).
 * ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
-* ``"auto"``: a measured heuristic, see :func:`conv_plan` (today: never Winograd).
+* ``"auto"``: a measured heuristic, see :func:`conv_plan`.
 
 Winograd numerics (measured by ``tests/kernels/test_winograd.py``, N(0,1) data, C in
 {16, 64, 256}, max abs error vs a float64 direct convolution, as a multiple of the error of
@@ -219,24 +221,27 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     ``"im2col"``, ``"winograd-f2"``, ``"winograd-f4"``, ``"reference"``.
 
     ``"auto"`` is a fixed heuristic fitted to measurements on the 2-core dev machine (no
-    timing at run time, so plans are deterministic): depthwise and 1x1 special cases, else
-    im2col.  Winograd F(2x2) is only used when asked for (``algo="winograd"``): since
-    im2col runs in L2-sized chunks on all threads (:func:`_run_chunks`) it is faster on
-    every layer measured, float32, min of 11 runs, ms fwd / bwd, same machine and load:
+    timing at run time, so plans are deterministic): depthwise and 1x1 special cases, the
+    direct kernels for few channels, Winograd F(2x2) for float32 3x3 stride-1 layers with
+    C and K >= :data:`WINOGRAD_MIN_CHANNELS` and outputs of at least 8x8, else im2col.
+    Measured (ms fwd / fwd+bwd, interleaved medians of 7, same machine and load; C = K = 32
+    is a tie, so the direct kernel keeps it):
 
-    ===========================  ===============  ===============
-    layer (N, C, H, K), 3x3 p1    im2col           winograd-f2
-    ===========================  ===============  ===============
-    64, 32, 16, 32                2.9 / 6.3        7.3 / 11.7
-    64, 64,  8, 64                4.0 / 5.4        5.7 / 11.1
-    32, 64, 32, 64               14.6 / 28.8      28.3 / 65.3
-    64, 128, 8, 128               7.0 / 14.6      13.9 / 31.8
-    ===========================  ===============  ===============
+    ===========================  ===============  ===============  ===============
+    layer (N, C, H, K), 3x3 p1    im2col           direct3x3        winograd-f2
+    ===========================  ===============  ===============  ===============
+    64, 16, 32, 16                4.7 / 14.1       2.3 / 9.1        4.2 / 14.2
+    64, 32, 16, 32                2.8 / 9.5        2.4 / 8.6        2.6 / 8.5
+    64, 32,  8, 64                1.4 / 4.6        1.6 / 5.9        1.2 / 4.2
+    64, 64,  8, 64                2.3 / 7.9        2.9 / 10.8       1.7 / 5.7
+    32, 64, 32, 64               14.9 / 46.4      15.6 / 54.4      10.9 / 37.9
+    64, 128, 8, 128               7.5 / 22.6      11.3 / 40.3       4.8 / 15.7
+    64, 64, 16, 64                7.9 / 24.2       8.7 / 30.6       5.4 / 18.3
+    8, 256, 14, 256               7.9 / 25.5      13.0 / 45.6       7.9 / 25.9
+    ===========================  ===============  ===============  ===============
 
-    (Winograd's forward was then chunked and threaded the same way; it still lost by
-    1.1-1.6x under load.)  Set :data:`AUTO_WINOGRAD` to re-enable the old rule (3x3,
-    stride 1, C and K >= :data:`WINOGRAD_MIN_CHANNELS`, outputs >= 8x8).  F(4x4) is never
-    chosen (its error exceeds the documented bound); float64 always uses im2col.
+    F(4x4) is never chosen (its error exceeds the documented bound); float64 always uses
+    im2col.
     """
     _check_algo(algo)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
@@ -291,10 +296,10 @@ DIRECT_MIN_WIDTH = 16
 DIRECT5_MAX_CHANNELS = 32
 
 
-# Whether "auto" may pick Winograd F(2x2) (from this many input and output channels on).
-# Off: chunked, threaded im2col measured faster on every layer (see conv_plan).  F(4x4) is
-# never picked: its measured error (up to 18x that of direct fp32) exceeds the 8x bound.
-AUTO_WINOGRAD = False
+# Whether "auto" may pick Winograd F(2x2), from this many input and output channels on
+# (see conv_plan for the measurements).  F(4x4) is never picked: its measured error (up to
+# 18x that of direct fp32) exceeds the 8x bound.
+AUTO_WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 32
 
 
@@ -327,8 +332,14 @@ def _workspace(slot, shape, dtype):
 # multi-threaded BLAS) were 1.5-3x slower.
 CHUNK_BYTES = 1 << 20
 
+# Winograd's chunks: V and M about this size, but at least this many tiles (the P
+# dimension of the alpha^2 GEMMs; OpenBLAS ran (64 x 128) @ (128 x 128) at half the rate
+# of (256 x 128) @ (128 x 128) here).
+WINOGRAD_CHUNK_BYTES = 1 << 20
+WINOGRAD_MIN_TILES = 128
 
-def _chunking(n, per_sample, flops=None):
+
+def _chunking(n, per_sample, flops=None, chunk_bytes=None):
     """(samples per chunk, worker threads) for a batch of n samples of ``per_sample``
     column bytes each: chunks near :data:`CHUNK_BYTES`, all workers' buffers within the
     im2col budget (fewer workers if a single sample is that large).  A call of fewer than
@@ -336,7 +347,8 @@ def _chunking(n, per_sample, flops=None):
     workers = 1 if flops is not None and flops < SERIAL_MAX_FLOPS else _workers()
     if workers > 1:
         workers = int(max(1, min(workers, _budget // max(per_sample, 1))))
-    nb = max(1, min(n, CHUNK_BYTES // max(per_sample, 1), _budget // max(per_sample, 1)))
+    chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
+    nb = max(1, min(n, chunk_bytes // max(per_sample, 1), _budget // max(per_sample, 1)))
     nb = max(1, min(nb, -(-n // (2 * workers))))  # >= 2 chunks a worker: load balance
     return int(nb), workers
 
@@ -694,38 +706,79 @@ def _im2col_forward(x, w, b, stride, padding, dilation, groups):
     return y
 
 
+def _winograd_chunking(n, a2, tiles, channels, itemsize, flops):
+    """:func:`_chunking` for Winograd: V and M (``a2 * tiles * channels`` values a sample)
+    near :data:`WINOGRAD_CHUNK_BYTES` a chunk, but at least :data:`WINOGRAD_MIN_TILES`
+    tiles, the GEMMs' inner (P) dimension, where the batch allows."""
+    per_sample = a2 * tiles * channels * itemsize
+    want = max(WINOGRAD_CHUNK_BYTES, per_sample * -(-WINOGRAD_MIN_TILES // tiles))
+    return _chunking(n, per_sample, flops, want)
+
+
 def _winograd_forward(x, w, b, padding, m):
     """Winograd F(m x m, 3 x 3) forward; x already validated, float32.
 
-    Per batch chunk (spread over threads like im2col, :func:`_run_chunks`): zero-pad the
-    chunk, V = input transform (alpha^2, C, P), M = U @ V (alpha^2 GEMMs), y = output
-    transform of M.
+    Per batch chunk (spread over threads like im2col, :func:`_run_chunks`):
+    V = input transform of the chunk, padded on the fly (alpha^2, P, C), the alpha^2 GEMMs
+    M = V @ U (alpha^2, P, K), y = output transform of M (+ bias).  A chunk's V and M
+    (~1 MiB) stay in L2 between the three steps.
     """
     x = np.ascontiguousarray(x)
     n, c, h, wd = x.shape
     k = w.shape[0]
-    ph, pw = padding
-    oh, ow = h + 2 * ph - 2, wd + 2 * pw - 2
-    th, tw = -(-oh // m), -(-ow // m)
-    pads = ((0, 0), (0, 0), (ph, th * m + 2 - h - ph), (pw, tw * m + 2 - wd - pw))
-    u = _wg.filter_transform(w, m)  # (alpha^2, K, C)
+    oh, ow, th, tw = _wg.winograd_tiles(h, wd, m, padding)
+    u = _wg.filter_transform(w, m)  # (alpha^2, C, K)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     bias = np.zeros(k, x.dtype) if b is None else b
     a2 = (m + 2) ** 2
-    nb, workers = _chunking(n, a2 * th * tw * (c + k) * x.itemsize)  # V and M
+    nb, workers = _winograd_chunking(n, a2, th * tw, c + k, x.itemsize, 18 * n * k * c * oh * ow)
 
     def task(n0, n1, t):
         p = (n1 - n0) * th * tw
-        # the conv padding plus enough at the bottom/right for whole tiles
-        xp = np.pad(x[n0:n1], pads)
-        v = _workspace("wino_v", (a2, c, p), x.dtype)  # (alpha^2, C, P)
-        _wg.input_transform(xp, m, out=v)
-        mt = _workspace("wino_m", (a2, k, p), x.dtype)  # (alpha^2, K, P)
-        np.matmul(u, v, out=mt)
+        v = _workspace("wino_v", (a2, p, c), x.dtype)  # (alpha^2, P, C)
+        _wg.input_transform(x[n0:n1], m, padding, out=v)
+        mt = _workspace("wino_m", (a2, p, k), x.dtype)  # (alpha^2, P, K)
+        np.matmul(v, u, out=mt)
         _wg.output_transform(mt, m, n1 - n0, oh, ow, bias, out=y[n0:n1])
 
     _run_chunks(task, n, nb, workers)
     return y
+
+
+def _winograd_weight_grad(x, gy, padding, m):
+    """dW of a Winograd F(m x m, 3 x 3) convolution, in the Winograd domain.
+
+    The forward is ``y = AT [sum_c U[:, c, k] * V[:, c]] A`` per tile, so
+    ``dU[e] = sum_p V[e, p, :]^T dM[e, p, :]`` with ``dM = A dY AT`` (the adjoint of the
+    output transform), and ``dW = GT dU G`` (the adjoint of the filter transform): alpha^2
+    GEMMs of inner dimension P, 2.25x (F2) fewer multiplies than the im2col GEMM.  V is
+    recomputed per chunk rather than kept from the forward (it is 4x the input, F2).
+    Each thread sums its chunks; partial sums are added in worker order (deterministic).
+    """
+    x, gy = np.ascontiguousarray(x), np.ascontiguousarray(gy)
+    n, c, h, wd = x.shape
+    k = gy.shape[1]
+    oh, ow, th, tw = _wg.winograd_tiles(h, wd, m, padding)
+    a2 = (m + 2) ** 2
+    nb, workers = _winograd_chunking(n, a2, th * tw, c + k, x.itemsize, 18 * n * k * c * oh * ow)
+    parts = {}  # per-worker partial sums of dU (alpha^2, C, K)
+
+    def task(n0, n1, t):
+        p = (n1 - n0) * th * tw
+        v = _workspace("wino_v", (a2, p, c), x.dtype)  # (alpha^2, P, C)
+        _wg.input_transform(x[n0:n1], m, padding, out=v)
+        dm = _workspace("wino_m", (a2, p, k), x.dtype)  # (alpha^2, P, K)
+        _wg.output_transform_adjoint(gy[n0:n1], m, out=dm)
+        if t in parts:
+            parts[t] += np.matmul(v.transpose(0, 2, 1), dm)
+        else:
+            parts[t] = np.matmul(v.transpose(0, 2, 1), dm)
+
+    _run_chunks(task, n, nb, workers)
+    du = parts[0]
+    for t in sorted(parts)[1:]:  # a fixed order: deterministic
+        du += parts[t]
+    return _wg.filter_transform_adjoint(du, m)
 
 
 def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="auto",
@@ -763,16 +816,19 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
     if plan == "direct3x3":
         gx, gw = _direct_backward(x, w, gy, padding, needs)
         return gx, gw, gb
-    gx = None
-    if plan.startswith("winograd") and needs[0]:
-        # dX = correlation of dY with the flipped filter, C and K swapped, padding 2 - p
-        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
-        gx = _winograd_forward(np.ascontiguousarray(gy), wt, None,
-                               (2 - padding[0], 2 - padding[1]),
-                               2 if plan == "winograd-f2" else 4)
-        needs = (False, needs[1])
-    gx2, gw = _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs[:2])
-    return (gx if gx is not None else gx2), gw, gb
+    if plan.startswith("winograd"):
+        m = 2 if plan == "winograd-f2" else 4
+        gx = gw = None
+        if needs[0]:
+            # dX = correlation of dY with the flipped filter, C and K swapped, padding 2 - p
+            wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
+            gx = _winograd_forward(np.ascontiguousarray(gy), wt, None,
+                                   (2 - padding[0], 2 - padding[1]), m)
+        if needs[1]:
+            gw = _winograd_weight_grad(x, gy, padding, m)
+        return gx, gw, gb
+    gx, gw = _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs[:2])
+    return gx, gw, gb
 
 
 def _conv1x1_backward(x, w, gy, needs):

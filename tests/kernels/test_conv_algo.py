@@ -154,17 +154,20 @@ def test_direct_falls_back_where_it_does_not_apply():
 
 
 def test_plan_is_inspectable():
-    # few channels, rows >= 16 wide: the direct kernel; many channels or 8x8: im2col
+    # few channels, rows >= 16 wide: the direct kernel; few channels on 8x8: im2col;
+    # C, K >= 32 on 8x8 or more (float32): Winograd F(2x2)
     assert ca.conv_plan((8, 3, 32, 32), (16, 3, 3, 3), 1, 1) == "direct3x3"
     assert ca.conv_plan((8, 32, 16, 16), (32, 32, 3, 3), 1, 1) == "direct3x3"
     assert ca.conv_plan((8, 16, 8, 8), (16, 16, 3, 3), 1, 1) == "im2col"
-    assert ca.conv_plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 1) == "im2col"
+    assert ca.conv_plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 1) == "winograd-f2"
+    assert ca.conv_plan((8, 32, 8, 8), (64, 32, 3, 3), 1, 1) == "winograd-f2"
+    assert ca.conv_plan((8, 64, 6, 6), (64, 64, 3, 3), 1, 1) == "im2col"
+    assert ca.conv_plan((8, 64, 32, 32), (64, 64, 3, 3), 1, 1, 1, 1, np.float64) == "im2col"
     # LeNet-5's 5x5 layers (few channels): the 5-wide direct kernel; many channels: im2col
     assert ca.conv_plan((64, 1, 28, 28), (6, 1, 5, 5), 1, 2) == "direct5"
     assert ca.conv_plan((64, 6, 14, 14), (16, 6, 5, 5), 1, 0) == "direct5"
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 5, 5), 1, 2) == "im2col"
-    # "auto" no longer picks Winograd (measured slower than chunked im2col, see conv_plan)
-    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1) == "im2col"
+    assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1, algo="im2col") == "im2col"
     assert ca.conv_plan((8, 64, 16, 16), (64, 64, 3, 3), 1, 1, algo="winograd") == "winograd-f2"
     assert ca.conv_plan((8, 64, 16, 16), (128, 64, 1, 1), 1, 0) == "gemm1x1"
     assert ca.conv_plan((8, 64, 16, 16), (64, 1, 3, 3), 1, 1, 1, 64) == "depthwise"

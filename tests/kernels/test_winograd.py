@@ -51,15 +51,26 @@ def test_every_size_3_to_20(m, p):
 
 
 @pytest.mark.parametrize("m", [2, 4])
-def test_input_and_output_transforms_match_reference(m):
+@pytest.mark.parametrize("shape,pad", [((2, 3, 6, 8), (0, 0)), ((3, 11, 7, 5), (1, 1)),
+                                       ((1, 17, 9, 12), (2, 0))])
+def test_input_and_output_transforms_match_reference(m, shape, pad):
+    # channels-last layouts: V (alpha^2, P, C) and M (alpha^2, P, K) are the reference's
+    # (alpha^2, C, P) and (alpha^2, K, P) transposed; channel counts over 8 cross the
+    # 8-channel blocks of the NCHW <-> channels-last copies
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((2, 3, 2 * m + 2, 3 * m + 2)).astype(np.float32)
-    np.testing.assert_allclose(cpu.input_transform(x, m), ref.winograd_input_transform(x, m),
-                               rtol=1e-5, atol=1e-5)
-    mt = rng.standard_normal(((m + 2) ** 2, 4, 2 * 2 * 3)).astype(np.float32)
-    np.testing.assert_allclose(cpu.output_transform(mt, m, 2, 2 * m - 1, 3 * m - 1),
-                               ref.winograd_output_transform(mt, m, 2, 2 * m - 1, 3 * m - 1),
-                               rtol=1e-5, atol=1e-4)
+    n, c, h, wd = shape
+    x = rng.standard_normal(shape).astype(np.float32)
+    oh, ow, th, tw = cpu.winograd_tiles(h, wd, m, pad)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad[0], th * m + 2 - h - pad[0]),
+                    (pad[1], tw * m + 2 - wd - pad[1])))
+    np.testing.assert_allclose(cpu.input_transform(x, m, pad).transpose(0, 2, 1),
+                               ref.winograd_input_transform(xp, m), rtol=1e-5, atol=1e-5)
+    k = c + 2
+    mt = rng.standard_normal(((m + 2) ** 2, n * th * tw, k)).astype(np.float32)
+    bias = rng.standard_normal(k).astype(np.float32)
+    np.testing.assert_allclose(cpu.output_transform(mt, m, n, oh, ow, bias),
+                               ref.winograd_output_transform(mt.transpose(0, 2, 1), m, n, oh, ow)
+                               + bias.reshape(1, k, 1, 1), rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("c", [16, 64, 256])
@@ -105,3 +116,40 @@ def test_winograd_input_gradient(rng):
         gx, gw, gb = conv_algo.conv2d_backward(x, w, gy, 1, p, algo="winograd")
         np.testing.assert_allclose(gx, gx_ref, rtol=1e-4, atol=1e-4 * np.abs(gx_ref).max())
         np.testing.assert_allclose(gw, gw_ref, rtol=1e-4, atol=1e-4 * np.abs(gw_ref).max())
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_adjoint_transforms_are_transposes(m):
+    # <output_transform(M), dY> == <M, output_transform_adjoint(dY)>, and the same for
+    # the filter transform: exact in float64, so the weight gradient is the true one
+    rng = np.random.default_rng(m)
+    for n, k, oh, ow in [(2, 3, 5, 7), (1, 11, 8, 8), (3, 9, 9, 4)]:
+        th, tw = -(-oh // m), -(-ow // m)
+        mt = rng.standard_normal(((m + 2) ** 2, n * th * tw, k))
+        dy = rng.standard_normal((n, k, oh, ow))
+        lhs = np.sum(cpu.output_transform(mt, m, n, oh, ow) * dy)
+        assert np.isclose(lhs, np.sum(mt * cpu.output_transform_adjoint(dy, m)),
+                          rtol=1e-12, atol=1e-12)
+        du = rng.standard_normal(((m + 2) ** 2, 5, k))
+        w = rng.standard_normal((k, 5, 3, 3))
+        assert np.isclose(np.sum(cpu.filter_transform(w, m) * du),
+                          np.sum(w * cpu.filter_transform_adjoint(du, m)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("p", [0, 1, 2])
+def test_winograd_weight_gradient_every_size(m, p):
+    # the Winograd-domain dW against float64 im2col, tiling edges included
+    rng = np.random.default_rng(10 * m + p)
+    tol = 1e-5 if m == 2 else 1e-4
+    for h in range(3, 14, 2):
+        for wd in range(3, 14, 3):
+            x = rng.standard_normal((2, 3, h, wd)).astype(np.float32)
+            w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+            gy = rng.standard_normal((2, 4, h + 2 * p - 2, wd + 2 * p - 2)).astype(np.float32)
+            _, gw_ref, _ = ref.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                               gy.astype(np.float64), 1, p)
+            gw = conv_algo._winograd_weight_grad(x, gy, (p, p), m)
+            assert gw.shape == w.shape and gw.dtype == np.float32
+            err = np.abs(gw - gw_ref).max()
+            assert err <= tol * np.abs(gw_ref).max(), (m, p, h, wd, err)
