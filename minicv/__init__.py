@@ -13,12 +13,17 @@ from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full,
                         arange, linspace, rand, randn, randint, randperm, zeros_like,
                         ones_like, empty_like, full_like, rand_like, randn_like)
 from .ops.elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clamp,
-                              maximum, minimum, where, eq, ne, lt, le, gt, ge)
+                              clamp_min, clamp_max, maximum, minimum, where, eq, ne, lt, le,
+                              gt, ge, remainder, floor, ceil, round, trunc, sign, sin, cos,
+                              log1p, expm1, isnan, isinf, isfinite)
 from .ops.activation import relu, sigmoid, tanh, softmax, log_softmax
-from .ops.reduce import sum, mean, var, std, max, min, amax, amin, argmax, argmin, logsumexp
+from .ops.reduce import (sum, mean, var, std, max, min, amax, amin, argmax, argmin,
+                         logsumexp, prod, cumsum, norm)
 from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
-                        stack, split, chunk)
-from .ops.linalg import matmul
+                        stack, split, chunk, flip, tile, unbind, narrow, movedim, t)
+from .ops.index import (gather, scatter, scatter_add, index_select, masked_fill, nonzero,
+                        sort, argsort, topk)
+from .ops.linalg import matmul, mm, bmm, dot, outer
 from .serialization import save, load
 from .tensor import _install_methods
 
@@ -38,6 +43,30 @@ bool = np.bool_
 clip = clamp
 concat = cat
 concatenate = cat
+swapaxes = transpose
+
+
+def numel(input):
+    """Number of elements of ``input``."""
+    return input.numel()
+
+
+def clone(input):
+    """A copy of ``input`` that stays in the graph (gradients flow back to ``input``)."""
+    return input.clone()
+
+
+def square(input):
+    return input.square()
+
+
+def rsqrt(input):
+    return input.rsqrt()
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether |input - other| <= atol + rtol·|other| everywhere (a Python bool)."""
+    return input.allclose(other, rtol, atol, equal_nan)
 
 _SUBMODULES = ("nn", "optim", "data", "models", "train", "testing", "kernels", "bench",
                "backends")

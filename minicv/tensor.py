@@ -405,6 +405,30 @@ def _like_array(ref, value):
         return xp.asarray(value)
 
 
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    """``x.new_full(size, v)``: a tensor of ``size`` filled with ``v``, with x's dtype (unless
+    ``dtype`` is given) on x's device; ``new_zeros`` / ``new_ones`` call it."""
+    xp = get_array_module(self.data)
+    data = xp.full(_size(size), fill_value, dtype=dtype or self.dtype)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False):
+    """``x.new_tensor(data)``: a copy of ``data`` with x's dtype and device by default."""
+    arr = np.asarray(to_numpy(_arr(data)), dtype=dtype or self.dtype)
+    return Tensor(_like_array(self.data, arr), requires_grad=requires_grad)
+
+
+def _size(size):
+    """A shape given as ``(2, 3)``, ``[2, 3]``, ``((2, 3),)`` or ``2``."""
+    if isinstance(size, (int, np.integer)):
+        return (int(size),)
+    size = tuple(size)
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return tuple(int(n) for n in size)
+
+
 def as_tensor_arg(x):
     """Wrap a non-tensor operand (number, list, ndarray) as a constant tensor."""
     return x if isinstance(x, Tensor) else Tensor(x)
@@ -416,7 +440,7 @@ autograd.Tensor = Tensor
 def _install_methods():
     """Attach the op wrappers as methods and operators (kept out of the class body)."""
     from .ops import elementwise as E, activation as A, reduce as R, shape as S
-    from .ops import linalg as L
+    from .ops import linalg as L, index as I
     from .ops.logical import logical_op
     T = Tensor
 
@@ -466,7 +490,31 @@ def _install_methods():
         self.data, self.data.any(axis=dim, keepdims=keepdim)))
     T.all = lambda self, dim=None, keepdim=False: Tensor(_like_array(
         self.data, self.data.all(axis=dim, keepdims=keepdim)))
-    T.sign = lambda self: Tensor(np.sign(self.data))
+    for name in ("floor", "ceil", "round", "trunc", "sign", "sin", "cos", "log1p", "expm1",
+                 "isnan", "isinf", "isfinite", "clamp_min", "clamp_max"):
+        setattr(T, name, getattr(E, name))
+    for name in ("prod", "cumsum", "norm"):
+        setattr(T, name, getattr(R, name))
+    for name in ("flip", "repeat", "unbind", "narrow", "movedim", "tile"):
+        setattr(T, name, getattr(S, name))
+    T.swapaxes = S.transpose
+    for name in ("gather", "scatter", "scatter_add", "scatter_", "scatter_add_",
+                 "index_select", "masked_fill", "masked_fill_", "nonzero", "sort",
+                 "argsort", "topk"):
+        setattr(T, name, getattr(I, name))
+    for name in ("mm", "bmm", "dot", "outer"):
+        setattr(T, name, getattr(L, name))
+    T.where = lambda self, condition, other: E.where(condition, self, other)
+    T.type_as = lambda self, other: self.to(other.dtype)
+    T.nelement = T.numel
+    T.allclose = lambda self, other, rtol=1e-05, atol=1e-08, equal_nan=False: bool(
+        np.allclose(to_numpy(self.data), to_numpy(_arr(other)), rtol, atol, equal_nan))
+    T.equal = lambda self, other: bool(self.shape == other.shape and
+                                       (to_numpy(self.data) == to_numpy(other.data)).all())
+    T.new_tensor, T.new_full = _new_tensor, _new_full
+    T.new_zeros = lambda self, *size, **kw: _new_full(self, size, 0, **kw)
+    T.new_ones = lambda self, *size, **kw: _new_full(self, size, 1, **kw)
+    T.new_empty = T.new_zeros
     T.square = lambda self: E.mul(self, self)
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
     T.reciprocal = lambda self: E.div(1.0, self)

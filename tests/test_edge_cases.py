@@ -89,3 +89,14 @@ def test_linear_rejects_a_1d_weight_clearly():
 def test_save_into_a_missing_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         mc.save({"a": 1}, tmp_path / "no" / "such" / "x.ckpt")
+
+
+def test_tensor_factory_methods_and_type_as_follow_pytorch():
+    import minicv as mc
+    x = mc.zeros(2, dtype=mc.float64)
+    assert x.new_zeros(2, 3).shape == (2, 3) and x.new_zeros((2, 3)).dtype == np.float64
+    assert x.new_ones(2, dtype=mc.int64).dtype == np.int64
+    assert x.new_full((2,), 1.5).tolist() == [1.5, 1.5]
+    assert x.new_tensor([1, 2]).dtype == np.float64
+    assert mc.ones(2).type_as(x).dtype == np.float64
+    assert mc.arange(5).floor().dtype == np.int64          # integer rounding keeps dtype

@@ -13,8 +13,8 @@ from .linear import Identity, Linear
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose2d
 from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm
 from .dropout import Dropout, Dropout2d
-from .activation import (ReLU, ReLU6, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus,
-                         Softmax, LogSoftmax)
+from .activation import (ReLU, ReLU6, Hardtanh, LeakyReLU, ELU, GELU, SiLU, Mish, Sigmoid,
+                         Tanh, Softplus, Softmax, LogSoftmax)
 from .pooling import (MaxPool1d, MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d,
                       AdaptiveAvgPool2d, AdaptiveMaxPool2d, Upsample, UpsamplingNearest2d,
                       UpsamplingBilinear2d)

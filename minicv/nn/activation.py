@@ -36,6 +36,29 @@ class ReLU6(ReLU):
         return F.relu6(input)
 
 
+class Hardtanh(Module):
+    """x clamped to [min_val, max_val].
+
+    Example::
+
+        y = nn.Hardtanh(-2.0, 2.0)(mc.randn(4))
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__()
+        if max_val <= min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be larger than min_val "
+                             f"({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else "")
+
+
 class LeakyReLU(Module):
     """x if x > 0 else negative_slope·x.
 
@@ -103,6 +126,25 @@ class SiLU(Module):
 
     def forward(self, input):
         return F.silu(input)
+
+    def extra_repr(self):
+        return _inplace(self.inplace)
+
+
+class Mish(Module):
+    """x·tanh(softplus(x)) (Misra 2019).
+
+    Example::
+
+        y = nn.Mish()(mc.randn(4))
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.mish(input)
 
     def extra_repr(self):
         return _inplace(self.inplace)

@@ -12,8 +12,8 @@ Example::
 """
 import importlib
 
-from ..ops.activation import (relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus,
-                              softmax, log_softmax)
+from ..ops.activation import relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus
+from ..ops import activation as _A
 from ..ops.shape import pad
 from ..ops.nn_basic import linear, dropout, dropout2d, embedding, one_hot
 from ..ops.norm import batch_norm, layer_norm, group_norm
@@ -49,6 +49,21 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_LAZY_NAME))
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax over ``dim`` (PyTorch's signature: ``_stacklevel`` is accepted and unused).
+
+    Example::
+
+        probs = F.softmax(mc.randn(2, 5), dim=1)         # rows sum to 1
+    """
+    return _A.softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """log(softmax(x)) over ``dim``, computed stably (``_stacklevel`` is unused)."""
+    return _A.log_softmax(input, dim, dtype)
 
 
 def relu6(input, inplace=False):

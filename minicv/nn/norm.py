@@ -24,7 +24,7 @@ class _BatchNorm(Module):
     _dims_text = "4D"
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -32,7 +32,10 @@ class _BatchNorm(Module):
         c = self.num_features
         if affine:
             self.weight = Parameter(np.ones(c, dtype))
-            self.bias = Parameter(np.zeros(c, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(c, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -56,7 +59,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def _check_input_dim(self, x):
         name = type(self).__name__
@@ -105,7 +109,8 @@ class BatchNorm1d(_BatchNorm):
     Args:
         num_features: C. eps: added to the variance. momentum: running-average factor
             (None: cumulative average). affine: learn γ, β. track_running_stats: keep
-            running mean/var (else batch statistics are used in eval too).
+            running mean/var (else batch statistics are used in eval too). bias
+            (keyword): learn β too (with affine).
 
     Shape: (N, C) or (N, C, L) -> same shape.
 
@@ -198,7 +203,7 @@ class GroupNorm(Module):
 
     Args:
         num_groups: must divide num_channels. num_channels: C. eps. affine: per-channel
-            γ (ones) and β (zeros).
+            γ (ones) and β (zeros). bias: learn β (with affine).
 
     Shape: (N, C, *) -> same shape.
 
@@ -208,7 +213,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
-                 dtype=None):
+                 dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
@@ -218,7 +223,10 @@ class GroupNorm(Module):
         dtype = np.dtype(dtype or get_default_dtype())
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype))
-            self.bias = Parameter(np.zeros(num_channels, dtype))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -227,7 +235,8 @@ class GroupNorm(Module):
     def reset_parameters(self):
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

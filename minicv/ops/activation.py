@@ -207,34 +207,34 @@ class LogSoftmax(Function):
 
 # ----------------------------------------------------------------------------- wrappers
 
-def relu(x, inplace=False):
-    return ReLU.apply(_float(x))
+def relu(input, inplace=False):
+    return ReLU.apply(_float(input))
 
 
-def leaky_relu(x, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(_float(x), negative_slope)
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyReLU.apply(_float(input), negative_slope)
 
 
-def elu(x, alpha=1.0, inplace=False):
-    return ELU.apply(_float(x), alpha)
+def elu(input, alpha=1.0, inplace=False):
+    return ELU.apply(_float(input), alpha)
 
 
-def gelu(x, approximate="none"):
+def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float(x), approximate)
+    return GELU.apply(_float(input), approximate)
 
 
-def sigmoid(x):
-    return Sigmoid.apply(_float(x))
+def sigmoid(input):
+    return Sigmoid.apply(_float(input))
 
 
-def tanh(x):
-    return Tanh.apply(_float(x))
+def tanh(input):
+    return Tanh.apply(_float(input))
 
 
-def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(_float(x), beta, threshold)
+def softplus(input, beta=1.0, threshold=20.0):
+    return Softplus.apply(_float(input), beta, threshold)
 
 
 def _softmax_dim(x, dim, name):
@@ -248,16 +248,16 @@ def _softmax_dim(x, dim, name):
     return dim % x.ndim
 
 
-def softmax(x, dim=None, dtype=None):
-    x = _float(x) if dtype is None else as_tensor_arg(x).to(dtype)
+def softmax(input, dim=None, dtype=None):
+    x = _float(input) if dtype is None else as_tensor_arg(input).to(dtype)
     d = _softmax_dim(x, dim, "softmax")
     if d is None:
         return Softmax.apply(x.reshape(1), 0).reshape(())
     return Softmax.apply(x, d)
 
 
-def log_softmax(x, dim=None, dtype=None):
-    x = _float(x) if dtype is None else as_tensor_arg(x).to(dtype)
+def log_softmax(input, dim=None, dtype=None):
+    x = _float(input) if dtype is None else as_tensor_arg(input).to(dtype)
     d = _softmax_dim(x, dim, "log_softmax")
     if d is None:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())

@@ -232,6 +232,103 @@ class Clamp(Function):
         return gy * mask, None, None
 
 
+class ClampTensor(Function):
+    """min(max(x, lo), hi) with tensor bounds (either may be None), broadcasting all three.
+
+    Gradients follow PyTorch: x where lo <= x <= hi; lo where x < lo and lo < hi; hi where
+    x > hi or hi < lo (when the bounds cross, the output is hi). Saved: x, lo, hi.
+    """
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)
+        y = x if lo is None else np.maximum(x, lo)
+        return y if hi is None else np.minimum(y, hi)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, lo, hi = ctx.saved_tensors
+        zero = gy.dtype.type(0)
+        keep_x = True
+        if lo is not None:
+            keep_x = keep_x & (x >= lo)
+        if hi is not None:
+            keep_x = keep_x & (x <= hi)
+        gx = np.where(keep_x, gy, zero) if ctx.needs_input_grad[0] else None
+        glo = ghi = None
+        if lo is not None and ctx.needs_input_grad[1]:
+            to_lo = (x < lo) if hi is None else (x < lo) & (lo < hi)
+            glo = np.where(to_lo, gy, zero)
+        if hi is not None and ctx.needs_input_grad[2]:
+            to_hi = (x > hi) if lo is None else (x > hi) | (hi < lo)
+            ghi = np.where(to_hi, gy, zero)
+        return gx, glo, ghi
+
+
+class ZeroGrad(Function):
+    """A piecewise-constant elementwise op (floor, ceil, round, trunc, sign): its gradient
+    is zero almost everywhere, as PyTorch returns."""
+    @staticmethod
+    def forward(ctx, x, ufunc):
+        return ufunc(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return get_array_module(gy).zeros_like(gy), None
+
+
+class Sin(Function):
+    """d/dx sin(x) = cos(x); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * np.cos(x)
+
+
+class Cos(Function):
+    """d/dx cos(x) = -sin(x); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return -gy * np.sin(x)
+
+
+class Log1p(Function):
+    """d/dx log(1 + x) = 1 / (1 + x); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    """d/dx (exp(x) - 1) = exp(x) = y + 1; saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (y + 1)
+
+
 class Maximum(Function):
     """Gradient to the larger input; ties split it half and half (PyTorch); saved: a, b."""
     @staticmethod
@@ -381,20 +478,113 @@ def abs(x):
     return Abs.apply(as_tensor_arg(x))
 
 
-def clamp(x, min=None, max=None):
-    """Clamp every element into [min, max] (either bound may be None)."""
+def clamp(input, min=None, max=None):
+    """Clamp every element into [min, max]; either bound may be None, a number, or a tensor
+    that broadcasts with ``input`` (then it receives a gradient too, as in PyTorch).
+
+    Example::
+
+        mc.clamp(mc.randn(4), min=-1.0, max=1.0)
+        x.clamp(min=lower_bounds)            # elementwise lower bounds
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(input)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(x, min, max)
+    for bound in (min, max):            # an integer tensor clamped to a float bound
+        if isinstance(bound, float) and x.dtype.kind != "f":
+            x = x.to(get_default_dtype())
     return Clamp.apply(x, _scalar(min, x), _scalar(max, x))
+
+
+def _clamp_tensor(x, lo, hi):
+    """clamp with at least one tensor bound: promote the dtypes, then broadcast."""
+    for bound in (lo, hi):                # the result dtype of x op lo op hi
+        if bound is not None:
+            x, _ = promote(x, bound)
+    lo, hi = (None if b is None else as_tensor_arg(promote(x, b)[1]) for b in (lo, hi))
+    shapes = [t.shape for t in (x, lo, hi) if t is not None]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"clamp: input of shape {list(x.shape)} and bounds of shapes "
+                         f"{[list(s) for s in shapes[1:]]} do not broadcast") from None
+    return ClampTensor.apply(x, lo, hi)
+
+
+def clamp_min(input, min):
+    """clamp(input, min=min)."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """clamp(input, max=max)."""
+    return clamp(input, max=max)
 
 
 def _scalar(v, x):
     if v is None:
         return None
-    if isinstance(v, Tensor):
-        return v.data.astype(x.dtype)
     return x.dtype.type(v)
+
+
+def _zero_grad_op(ufunc):
+    def op(input):
+        x = as_tensor_arg(input)
+        if x.dtype.kind != "f":                   # integers: exact, keep their dtype
+            return Tensor(ufunc(x.data).astype(x.dtype, copy=False))
+        return ZeroGrad.apply(x, ufunc)
+    op.__name__ = ufunc.__name__
+    op.__doc__ = (f"Elementwise {ufunc.__name__}; its gradient is zero (PyTorch's "
+                  f"convention for piecewise-constant functions).")
+    return op
+
+
+floor = _zero_grad_op(np.floor)
+ceil = _zero_grad_op(np.ceil)
+trunc = _zero_grad_op(np.trunc)
+sign = _zero_grad_op(np.sign)
+
+
+def round(input, decimals=0):
+    """Round half to even (as PyTorch and NumPy) to ``decimals`` places; zero gradient."""
+    x = as_tensor_arg(input)
+    if decimals == 0:
+        return _zero_grad_op(np.round)(x)
+    return _zero_grad_op(lambda a: np.round(a, decimals))(x)
+
+
+def sin(input):
+    return _float_unary(Sin, input)
+
+
+def cos(input):
+    return _float_unary(Cos, input)
+
+
+def log1p(input):
+    """log(1 + x), accurate for small x."""
+    return _float_unary(Log1p, input)
+
+
+def expm1(input):
+    """exp(x) - 1, accurate for small x."""
+    return _float_unary(Expm1, input)
+
+
+def _predicate(ufunc):
+    def op(input):
+        d = as_tensor_arg(input).data
+        return Tensor(get_array_module(d).asarray(ufunc(d)))
+    op.__name__ = ufunc.__name__
+    op.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
+    return op
+
+
+isnan = _predicate(np.isnan)
+isinf = _predicate(np.isinf)
+isfinite = _predicate(np.isfinite)
 
 
 def maximum(a, b):
@@ -407,12 +597,22 @@ def minimum(a, b):
     return _binary(Minimum, a, b)
 
 
-def where(condition, input, other):
-    """Pick ``input`` where ``condition`` is true, else ``other`` (broadcasting all three)."""
+def where(condition, input=None, other=None):
+    """Pick ``input`` where ``condition`` is true, else ``other`` (broadcasting all three).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() takes a condition and both input and other (or only the "
+                        "condition, for the indices of its true elements)")
     cond = _arr(condition)
     cond = get_array_module(cond).asarray(cond)
     if cond.dtype != np.bool_:
-        raise TypeError(f"where expected a bool condition, got {cond.dtype}")
+        raise TypeError(f"where expected a bool condition, got {cond.dtype}: compare first, "
+                        f"e.g. mc.where(x > 0, x, y)")
     a, b = promote(input, other)
     a, b = as_tensor_arg(a), as_tensor_arg(b)
     return Where.apply(cond, a, b)

@@ -62,3 +62,40 @@ def matmul(a, b):
                          f"broadcast (shapes {tuple(a.shape)} and {tuple(b.shape)})") from None
     a, b = promote(a, b)
     return MatMul.apply(a, b)
+
+
+def _check_rank(name, a, b, ranks):
+    if (a.ndim, b.ndim) != ranks:
+        raise ValueError(f"{name} expects {ranks[0]}-D and {ranks[1]}-D tensors, got shapes "
+                         f"{list(a.shape)} and {list(b.shape)}; matmul (@) broadcasts any ranks")
+
+
+def mm(input, mat2):
+    """Matrix product of two 2-D tensors: (n, k) @ (k, m) -> (n, m)."""
+    a, b = as_tensor_arg(input), as_tensor_arg(mat2)
+    _check_rank("mm", a, b, (2, 2))
+    return matmul(a, b)
+
+
+def bmm(input, mat2):
+    """Batched matrix product of 3-D tensors: (B, n, k) @ (B, k, m) -> (B, n, m)."""
+    a, b = as_tensor_arg(input), as_tensor_arg(mat2)
+    _check_rank("bmm", a, b, (3, 3))
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ: shapes {list(a.shape)} and "
+                         f"{list(b.shape)}")
+    return matmul(a, b)
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors of the same length."""
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    _check_rank("dot", a, b, (1, 1))
+    return matmul(a, b)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-D tensors: (n,) x (m,) -> (n, m)."""
+    a, b = as_tensor_arg(input), as_tensor_arg(vec2)
+    _check_rank("outer", a, b, (1, 1))
+    return matmul(a.reshape(-1, 1), b.reshape(1, -1))

@@ -414,7 +414,7 @@ class PointwiseLoss(Function):
                 -gd if ctx.needs_input_grad[1] else None)
 
 
-def _regression(input, target, reduction, kind, param, name):
+def _regression(input, target, reduction, kind, param, name, weight=None):
     x, t = as_tensor_arg(input), as_tensor_arg(target)
     if x.dtype.kind != "f" and t.dtype.kind == "f":
         x = x.to(t.dtype)
@@ -433,13 +433,29 @@ def _regression(input, target, reduction, kind, param, name):
                       f"{list(shape)}, which is likely not what you want", stacklevel=3)
     else:
         shape = x.shape
+    if weight is not None:
+        return _weighted_regression(x, t, reduction, kind, param, name, weight)
     n = math.prod(shape)
     scale = {"mean": 1.0 / n if n else math.nan, "sum": 1.0, "none": None}[reduction]
     return PointwiseLoss.apply(x, t, kind=kind, param=param, scale=scale)
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean squared error (x - y)².
+def _weighted_regression(x, t, reduction, kind, param, name, weight):
+    """PyTorch's elementwise ``weight`` (input's shape): ℓ·w, and 'mean' divides by Σw for
+    mse and l1 but by the element count for huber (as torch.nn.functional does)."""
+    w = as_tensor_arg(weight)
+    if w.shape != x.shape:
+        raise ValueError(f"{name}: weight of shape {list(w.shape)} must have the input's "
+                         f"shape {list(x.shape)}")
+    loss = E.mul(PointwiseLoss.apply(x, t, kind=kind, param=param, scale=None), w)
+    if reduction == "mean" and kind != "huber":
+        return E.div(R.sum(loss), R.sum(w))
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean squared error (x - y)², optionally weighted elementwise by ``weight``
+    ('mean' then divides by Σ weight).
 
     Shape: input and target of the same shape; 'none' keeps it.
 
@@ -448,18 +464,19 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
         loss = F.mse_loss(mc.randn(4, 2), mc.zeros(4, 2))
     """
     return _regression(input, target, legacy_reduction(size_average, reduce, reduction),
-                       "mse", None, "mse_loss")
+                       "mse", None, "mse_loss", weight)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """Mean absolute error |x - y| (gradient sign(x - y), 0 at 0).
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """Mean absolute error |x - y| (gradient sign(x - y), 0 at 0), optionally weighted
+    elementwise ('mean' then divides by Σ weight).
 
     Example::
 
         loss = F.l1_loss(mc.randn(4, 2), mc.zeros(4, 2))
     """
     return _regression(input, target, legacy_reduction(size_average, reduce, reduction),
-                       "l1", None, "l1_loss")
+                       "l1", None, "l1_loss", weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean",
@@ -476,8 +493,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
                        "smooth_l1", float(beta), "smooth_l1_loss")
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5·d² where |d| < δ, else δ·(|d| - δ/2): smooth_l1 times δ (d = x - y).
+
+    An elementwise ``weight`` multiplies the loss ('mean' still divides by the element
+    count, unlike mse_loss and l1_loss: PyTorch's choice).
 
     Example::
 
@@ -485,7 +505,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return _regression(input, target, reduction, "huber", float(delta), "huber_loss")
+    return _regression(input, target, reduction, "huber", float(delta), "huber_loss",
+                       weight)
 
 
 # ----------------------------------------------------------------------------- KL divergence

@@ -156,6 +156,74 @@ class LogSumExp(Function):
         return g * np.exp(x - y), None, None
 
 
+class Prod(Function):
+    """Product over one axis (or all); d/dx_i = Π_{j≠i} x_j.
+
+    The product of the others is the exclusive cumulative product from the left times the
+    one from the right, which stays exact when some x_j are zero (y / x_i would not).
+    """
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        xp = get_array_module(x)
+        ctx.save_for_backward(x)
+        ctx.axis, ctx.keepdim = axis, keepdim
+        if axis is None:
+            return xp.asarray(x.prod(), dtype=x.dtype)
+        return xp.asarray(x.prod(axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        xp = get_array_module(x)
+        axis = ctx.axis
+        flat = x.reshape(-1) if axis is None else x
+        ax = 0 if axis is None else axis
+        ones = xp.ones_like(xp.take(flat, xp.arange(1), axis=ax))    # one slice of 1s
+        left = xp.cumprod(xp.concatenate([ones, flat], axis=ax), axis=ax)
+        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat, ones], axis=ax), ax),
+                                   axis=ax), ax)
+        n = flat.shape[ax]
+        others = xp.take(left, xp.arange(n), axis=ax) * xp.take(right, xp.arange(1, n + 1),
+                                                               axis=ax)
+        g = _expand_back(gy, x.shape, None if axis is None else (axis,), ctx.keepdim)
+        return (g * others.reshape(x.shape)).astype(gy.dtype, copy=False), None, None
+
+
+class CumSum(Function):
+    """Running sum along ``axis``; the gradient is the reversed running sum of dy."""
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return get_array_module(x).cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        return xp.flip(xp.cumsum(xp.flip(gy, ctx.axis), axis=ctx.axis), ctx.axis), None
+
+
+class Norm2(Function):
+    """‖x‖₂ = √Σx² over ``axes``; d/dx = x / ‖x‖ (0 where the norm is 0, as PyTorch).
+
+    Saved: x and the kept-dims norm.
+    """
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        xp = get_array_module(x)
+        y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        ctx.save_for_backward(x, y)
+        ctx.axes, ctx.keepdim = axes, keepdim
+        return y if keepdim else xp.asarray(y.squeeze(axis=axes))
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        xp = get_array_module(x)
+        g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
+        safe = xp.where(y == 0, 1, y)
+        return (g * xp.where(y == 0, 0, x / safe)).astype(gy.dtype, copy=False), None, None
+
+
 # ----------------------------------------------------------------------------- wrappers
 
 def sum(x, dim=None, keepdim=False, dtype=None):
@@ -248,23 +316,32 @@ def amin(x, dim=None, keepdim=False):
     return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, True)
 
 
-def argmax(x, dim=None, keepdim=False):
-    """Index of the first maximum (flattened when ``dim`` is None), as int64."""
+def _arg_extreme(x, dim, keepdim, fn, name):
     data = as_tensor_arg(x).data
     xp = get_array_module(data)
-    if dim is None:
-        return Tensor(xp.asarray(xp.argmax(data), dtype=np.int64))
-    d = _single_dim(dim, data.ndim, "argmax")
-    return Tensor(xp.argmax(data, axis=d, keepdims=keepdim).astype(np.int64))
+    if dim is None:                     # over the flattened tensor
+        i = xp.asarray(fn(data), dtype=np.int64)
+        return Tensor(i.reshape((1,) * data.ndim) if keepdim else i)
+    d = _single_dim(dim, data.ndim, name)
+    if data.ndim == 0:
+        return Tensor(xp.zeros((), np.int64))
+    return Tensor(fn(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
-def argmin(x, dim=None, keepdim=False):
-    data = as_tensor_arg(x).data
-    xp = get_array_module(data)
-    if dim is None:
-        return Tensor(xp.asarray(xp.argmin(data), dtype=np.int64))
-    d = _single_dim(dim, data.ndim, "argmin")
-    return Tensor(xp.argmin(data, axis=d, keepdims=keepdim).astype(np.int64))
+def argmax(input, dim=None, keepdim=False):
+    """Index of the first maximum (of the flattened tensor when ``dim`` is None), as int64.
+
+    With ``dim=None`` and ``keepdim=True`` the result keeps every dimension with size 1,
+    as in PyTorch.
+    """
+    return _arg_extreme(input, dim, keepdim, get_array_module(as_tensor_arg(input).data)
+                        .argmax, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the first minimum; see :func:`argmax`."""
+    return _arg_extreme(input, dim, keepdim, get_array_module(as_tensor_arg(input).data)
+                        .argmin, "argmin")
 
 
 def logsumexp(x, dim, keepdim=False):
@@ -272,3 +349,68 @@ def logsumexp(x, dim, keepdim=False):
     if x.dtype.kind != "f":
         x = x.to(get_default_dtype())
     return LogSumExp.apply(x, normalize_dims(dim, x.ndim), keepdim)
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """Product of all elements, or along one ``dim``; integers give int64 (as sum).
+
+    Example::
+
+        mc.tensor([[1., 2.], [3., 4.]]).prod(dim=1)     # [2., 12.]
+    """
+    x = as_tensor_arg(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.to(np.int64)
+    if dim is None:
+        return Prod.apply(x, None, False)
+    return Prod.apply(x, _single_dim(dim, x.ndim, "prod"), keepdim) if x.ndim else x * 1
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sum along ``dim``: out[i] = x[0] + ... + x[i]; integers give int64.
+
+    Example::
+
+        mc.tensor([1., 2., 3.]).cumsum(0)                # [1., 3., 6.]
+    """
+    x = as_tensor_arg(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.to(np.int64)
+    if x.ndim == 0:
+        return x * 1
+    return CumSum.apply(x, _single_dim(dim, x.ndim, "cumsum"))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None): (Σ|x|^p)^(1/p).
+
+    ``p`` may be 'fro' or 2, 1, inf, -inf, 0 (count of non-zeros) or any other number.
+    Matrix norms other than 'fro' ('nuc', spectral) are not supported.
+
+    Example::
+
+        mc.randn(4, 3).norm(dim=1)                     # Euclidean length of each row
+    """
+    from . import elementwise as E
+    x = as_tensor_arg(input)
+    if dtype is not None:
+        x = x.to(dtype)
+    x = _floating(x, "norm")
+    axes = normalize_dims(dim, x.ndim)
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, axes, keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p={p!r} is not supported; use 'fro' or a number")
+    if p == np.inf:
+        return amax(E.abs(x), axes, keepdim)
+    if p == -np.inf:
+        return amin(E.abs(x), axes, keepdim)
+    if p == 0:                          # the count of non-zeros (zero gradient)
+        return sum(E.sign(E.abs(x)), axes, keepdim)
+    if p == 1:
+        return sum(E.abs(x), axes, keepdim)
+    return E.pow(sum(E.pow(E.abs(x), p), axes, keepdim), 1.0 / p)

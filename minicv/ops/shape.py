@@ -161,6 +161,33 @@ def _pad_source_index(n, lo, hi, mode):
     return np.where(i < n, i, period - i)
 
 
+class Flip(Function):
+    """Reverse the order along ``axes``; the gradient is flipped back."""
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return get_array_module(x).flip(x, axes)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return get_array_module(gy).flip(gy, ctx.axes), None
+
+
+class Repeat(Function):
+    """Tile ``x`` ``reps[i]`` times along each axis; the gradient sums the copies."""
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.shape = x.shape
+        return get_array_module(x).tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, gy):
+        shape = ctx.shape
+        reps = tuple(n // s if s else 0 for n, s in zip(gy.shape, shape))
+        split = [v for r, s in zip(reps, shape) for v in (r, s)]   # (r0, s0, r1, s1, ...)
+        return gy.reshape(split).sum(axis=tuple(range(0, len(split), 2))), None
+
+
 class Contiguous(Function):
     """A C-ordered copy; the gradient passes through unchanged."""
     @staticmethod
@@ -306,9 +333,9 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=_dim(dim, tensors[0].ndim + 1))
 
 
-def split(x, split_size_or_sections, dim=0):
+def split(tensor, split_size_or_sections, dim=0):
     """Split into pieces of ``split_size`` (last one smaller) or of the listed sizes."""
-    x = as_tensor_arg(x)
+    x = as_tensor_arg(tensor)
     d = _dim(dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -369,18 +396,32 @@ def getitem(x, key):
         raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
 
 
-def pad(x, pad, mode="constant", value=0.0):
-    """Pad the last ``len(pad)//2`` dimensions: ``pad = (left, right, top, bottom, ...)``."""
-    x = as_tensor_arg(x)
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last ``len(pad)//2`` dimensions: ``pad = (left, right, top, bottom, ...)``.
+
+    Modes: 'constant' (``value``, default 0), 'reflect', 'replicate', 'circular'. A
+    negative width crops that side instead, as in PyTorch.
+
+    Shape: dimension -1-i grows by pad[2i] + pad[2i+1].
+
+    Example::
+
+        F.pad(mc.ones(1, 1, 2, 2), (1, 1, 0, 0))          # (1, 1, 2, 4)
+    """
+    x = as_tensor_arg(input)
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: padding length must be even and at most 2*ndim "
-                         f"({2 * x.ndim}), got {len(pad)}")
+                         f"({2 * x.ndim}), got {len(pad)} for an input of shape "
+                         f"{list(x.shape)}")
     if mode not in ("constant", "reflect", "replicate", "circular"):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or "
                          f"'circular', got {mode!r}")
+    if value and mode != "constant":      # PyTorch lets value=0 through, as we do
+        raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument: "
+                         f"value={value} only applies to mode='constant'")
     if any(p < 0 for p in pad):
-        raise ValueError(f"pad: negative padding {pad} is not supported; slice instead")
+        x, pad = _crop_negative(x, pad)
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
@@ -388,4 +429,92 @@ def pad(x, pad, mode="constant", value=0.0):
         if mode == "reflect" and max(pad[2 * i], pad[2 * i + 1]) >= n:
             raise ValueError(f"pad: reflect padding ({pad[2 * i]}, {pad[2 * i + 1]}) must "
                              f"be smaller than the dimension size {n}")
-    return Pad.apply(x, tuple(widths), mode, value)
+    return Pad.apply(x, tuple(widths), mode, 0.0 if value is None else value)
+
+
+def _crop_negative(x, pad):
+    """Slice away the sides with negative widths; return the input and the widths left."""
+    key = [slice(None)] * x.ndim
+    for i in range(len(pad) // 2):
+        axis, lo, hi = x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        n = x.shape[axis]
+        start, stop = max(-lo, 0), n - max(-hi, 0)
+        if stop - start + max(lo, 0) + max(hi, 0) <= 0:
+            raise ValueError(f"pad: widths ({lo}, {hi}) leave nothing of dimension {axis} "
+                             f"of size {n}")
+        key[axis] = slice(start, stop)
+    return x[tuple(key)], tuple(max(p, 0) for p in pad)
+
+
+def flip(input, *dims_, dims=None):
+    """Reverse the order of elements along ``dims`` (``x.flip(0, 1)``, ``mc.flip(x, (0,))``
+    or ``mc.flip(x, dims=[0])``).
+
+    Example::
+
+        mc.tensor([1, 2, 3]).flip(0)                      # [3, 2, 1]
+    """
+    x = as_tensor_arg(input)
+    dims = _shape_arg(dims_ if dims is None else (dims,))
+    axes = tuple(_dim(d, x.ndim) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"flip: dims {dims} name the same dimension twice")
+    return Flip.apply(x, axes) if axes and x.ndim else x * 1
+
+
+def repeat(input, *sizes):
+    """Tile the tensor: ``x.repeat(2, 1)`` stacks two copies along dim 0 (PyTorch's
+    ``repeat``, NumPy's ``tile``). ``len(sizes)`` may exceed ``x.ndim`` (new leading dims).
+
+    Shape: out.shape[i] = x.shape[i] * sizes[i], x's shape padded with leading 1s.
+    """
+    x = as_tensor_arg(input)
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
+                         f"than the number of tensor dims ({x.ndim}, shape {list(x.shape)})")
+    lead = len(sizes) - x.ndim
+    x = reshape(x, (1,) * lead + x.shape)                 # same rank as sizes
+    return Repeat.apply(x, sizes)
+
+
+def tile(input, dims):
+    """``repeat`` with NumPy's rule for short ``dims``: missing leading entries are 1."""
+    x = as_tensor_arg(input)
+    dims = tuple(int(d) for d in dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, as a tuple of tensors with that dimension removed."""
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim)
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x.shape[d]))
+
+
+def narrow(input, dim, start, length):
+    """The slice ``start : start + length`` along ``dim`` (a view)."""
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim)
+    start = start + x.shape[d] if start < 0 else start
+    if not 0 <= start <= start + length <= x.shape[d]:
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                         f"{d} of size {x.shape[d]}")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def movedim(input, source, destination):
+    """Move the dimension(s) ``source`` to position(s) ``destination``; the others keep
+    their order."""
+    x = as_tensor_arg(input)
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must "
+                         f"have the same number of dimensions")
+    src = [_dim(d, x.ndim) for d in src]
+    dst = [_dim(d, x.ndim) for d in dst]
+    order = [d for d in range(x.ndim) if d not in src]
+    for to, frm in sorted(zip(dst, src)):
+        order.insert(to, frm)
+    return permute(x, order)

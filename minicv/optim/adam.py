@@ -22,7 +22,9 @@ class Adam(Optimizer):
         params: parameters or groups. lr: step size (1e-3). betas: (β1, β2) decay rates of
         the moment estimates. eps: added to the denominator. weight_decay: L2 penalty
         added to the gradient. amsgrad: use the running maximum of v. maximize: ascend.
-        decoupled_weight_decay: AdamW's decay instead of L2.
+        decoupled_weight_decay: AdamW's decay instead of L2. foreach, capturable,
+        differentiable, fused: PyTorch's implementation switches, recorded in the
+        parameter groups (PyTorch's state-dict keys) and otherwise ignored.
 
     Example::
 
@@ -39,7 +41,8 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {i}: {b}")
         check_hyper("weight_decay", weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
@@ -104,4 +107,6 @@ class AdamW(Adam):
                  amsgrad=False, *, maximize=False, foreach=None, capturable=False,
                  differentiable=False, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         foreach=foreach, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)

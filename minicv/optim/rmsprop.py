@@ -18,6 +18,8 @@ class RMSprop(Optimizer):
         params: parameters or groups. lr: 1e-2. alpha: smoothing constant (0.99).
         eps: 1e-8. weight_decay: L2 penalty. momentum: momentum factor.
         centered: normalise by the variance estimate instead of the raw second moment.
+        maximize: ascend. capturable, foreach, differentiable: PyTorch's implementation
+        switches, recorded in the parameter groups and otherwise ignored.
 
     Example::
 
@@ -33,7 +35,8 @@ class RMSprop(Optimizer):
         check_hyper("weight_decay", weight_decay)
         check_hyper("alpha", alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def step(self, closure=None):

@@ -19,6 +19,8 @@ class SGD(Optimizer):
         params: parameters or parameter groups. lr: learning rate (default 1e-3).
         momentum: factor (0: plain SGD). dampening: damps the gradient in the buffer.
         weight_decay: L2 penalty. nesterov: Nesterov momentum. maximize: ascend.
+        foreach, differentiable, fused: PyTorch's implementation switches; recorded in
+        the parameter groups (so state dicts have PyTorch's keys) and otherwise ignored.
 
     Example::
 
@@ -35,7 +37,8 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def step(self, closure=None):

@@ -272,3 +272,38 @@ def test_layers_match_torch():
             np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=1e-8, atol=1e-10)
         for (n, b), (_, tb) in zip(ours.named_buffers(), theirs.named_buffers()):
             np.testing.assert_allclose(b.data, tb.numpy(), rtol=1e-10, err_msg=n)
+
+
+def test_norm_layers_take_pytorchs_bias_flag():
+    bn = nn.BatchNorm2d(3, bias=False)
+    assert bn.bias is None and list(bn.state_dict()) == [
+        "weight", "running_mean", "running_var", "num_batches_tracked"]
+    gn = nn.GroupNorm(1, 4, bias=False)
+    assert [n for n, _ in gn.named_parameters()] == ["weight"]
+    x = mc.randn(2, 3, 4, 4, dtype=mc.float64)
+    bn.double()
+    y = bn(x)                                            # no shift: per-channel mean 0
+    np.testing.assert_allclose(y.data.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    bn.reset_parameters()
+
+
+def test_hardtanh_and_mish_layers():
+    x = mc.tensor([-3.0, -0.5, 0.5, 3.0], dtype=mc.float64)
+    np.testing.assert_array_equal(nn.Hardtanh(-1.0, 2.0)(x).data, [-1, -0.5, 0.5, 2])
+    sp = np.log1p(np.exp(x.data))
+    np.testing.assert_allclose(nn.Mish()(x).data, x.data * np.tanh(sp), rtol=1e-12)
+    with pytest.raises(ValueError, match="max_val"):
+        nn.Hardtanh(1.0, -1.0)
+
+
+def test_functional_signatures_follow_pytorch():
+    x = mc.randn(2, 5)
+    a = F.softmax(input=x, dim=1)                        # keyword `input`, as in PyTorch
+    b = F.softmax(x, 1, 3, mc.float64)                   # 3rd positional is _stacklevel
+    assert b.dtype == np.float64
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-6)
+    np.testing.assert_allclose(F.log_softmax(x, dim=-1, dtype=mc.float64).data,
+                               np.log(b.data), rtol=1e-6)
+    assert F.relu(input=x).shape == (2, 5) and F.gelu(input=x).shape == (2, 5)
+    assert F.pad(input=x, pad=(1, 1)).shape == (2, 7)
+    assert len(mc.split(tensor=x, split_size_or_sections=2, dim=1)) == 3

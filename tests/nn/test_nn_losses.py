@@ -67,6 +67,12 @@ CASES = {   # name -> (minicv fn, torch fn name, float inputs, constant args, kw
     "kl_log_target": (F.kl_div, "kl_div", [np.log(P), np.log(P[::-1])], [],
                       {"reduction": "sum", "log_target": True}),
     "kl_mean": (F.kl_div, "kl_div", [np.log(P), P[::-1].copy()], [], {"reduction": "mean"}),
+    # elementwise weight (PyTorch 2.13): 'mean' divides by Σw for mse/l1, by n for huber
+    "mse_weight": (F.mse_loss, "mse_loss", [Z, T01], [], {"weight": T01[::-1] + 0.5}),
+    "l1_weight_sum": (F.l1_loss, "l1_loss", [Z, T01], [],
+                      {"weight": T01[::-1] + 0.5, "reduction": "sum"}),
+    "huber_weight": (F.huber_loss, "huber_loss", [Z, T01], [],
+                     {"weight": T01[::-1] + 0.5, "delta": 0.7}),
 }
 THREE = {   # losses with (x1, x2, target)
     "cosine_emb": (F.cosine_embedding_loss, "cosine_embedding_loss", [Z, Z[::-1] + 0.3],
@@ -170,3 +176,13 @@ def test_cross_entropy_is_stable_for_huge_logits():
     loss.backward()
     assert loss.item() == pytest.approx(2000.0)
     assert np.all(np.isfinite(x.grad.data))
+
+
+def test_weighted_regression_losses_by_hand():
+    x, t = mc.tensor([1.0, 3.0]), mc.tensor([0.0, 0.0])
+    w = mc.tensor([1.0, 3.0])
+    assert F.mse_loss(x, t, weight=w).item() == pytest.approx((1 + 27) / 4)
+    assert F.l1_loss(x, t, weight=w, reduction="none").tolist() == [1.0, 9.0]
+    assert F.huber_loss(x, t, weight=w).item() == pytest.approx((0.5 + 3 * 2.5) / 2)
+    with pytest.raises(ValueError, match=r"weight of shape \[3\].*\[2\]"):
+        F.mse_loss(x, t, weight=mc.ones(3))

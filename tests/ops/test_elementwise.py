@@ -102,3 +102,54 @@ def test_ndarray_on_the_left_calls_tensor_op():
 def test_clamp_needs_a_bound():
     with pytest.raises(ValueError, match="min"):
         mc.clamp(mc.ones(2))
+
+
+def test_clamp_with_tensor_bounds_gradcheck():
+    rng = np.random.default_rng(0)
+    x = mc.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    lo = mc.tensor(rng.standard_normal(4) - 0.5, requires_grad=True)
+    hi = mc.tensor(rng.standard_normal((3, 1)) + 0.5, requires_grad=True)
+    out = x.clamp(lo, hi)
+    np.testing.assert_array_equal(out.data, np.minimum(np.maximum(x.data, lo.data), hi.data))
+    gradcheck(lambda a, b, c: mc.clamp(a, min=b, max=c), (x, lo, hi))
+    gradcheck(lambda a, b: a.clamp(min=b), (x, lo))
+    wide = mc.clamp(mc.zeros(4, dtype=mc.float64), min=mc.tensor(np.ones((2, 4))))
+    assert wide.shape == (2, 4)                          # the output broadcasts with the bounds
+
+
+def test_clamp_crossed_tensor_bounds_send_the_gradient_to_max():
+    x = mc.tensor([0.0, 5.0, -5.0], requires_grad=True)
+    lo = mc.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    hi = mc.tensor([0.5, 0.5, 0.5], requires_grad=True)       # min > max: output is max
+    out = x.clamp(lo, hi)
+    np.testing.assert_array_equal(out.data, [0.5, 0.5, 0.5])
+    out.sum().backward()
+    np.testing.assert_array_equal(hi.grad.data, [1, 1, 1])
+    np.testing.assert_array_equal(lo.grad.data, [0, 0, 0])
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 0])
+
+
+def test_clamp_of_integers_to_float_bounds_gives_floats():
+    out = mc.arange(-3, 3).clamp(-1.5, 1.5)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.data, [-1.5, -1.5, -1, 0, 1, 1.5])
+
+
+def test_new_unary_ops_gradcheck_and_zero_gradients():
+    x = mc.tensor(np.random.default_rng(2).uniform(0.1, 2.0, (3, 4)), requires_grad=True)
+    for fn in (mc.sin, mc.cos, mc.log1p, mc.expm1):
+        gradcheck(fn, (x,))
+    for name in ("floor", "ceil", "round", "trunc", "sign"):
+        y = mc.tensor([-1.5, 0.4, 2.5], requires_grad=True)
+        out = getattr(y, name)()
+        np.testing.assert_array_equal(out.data, getattr(np, name)(y.data))
+        out.sum().backward()                             # differentiable, gradient zero
+        np.testing.assert_array_equal(y.grad.data, [0, 0, 0])
+    assert mc.isnan(mc.tensor([1.0, float("nan")])).tolist() == [False, True]
+
+
+def test_tensor_where_method_and_condition_only_form():
+    a = mc.tensor([1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(a.where(a > 0, 0.0).data, [1, 0, 3])
+    (idx,) = mc.where(a > 0)
+    np.testing.assert_array_equal(idx.data, [0, 2])

@@ -103,3 +103,34 @@ def test_max_and_argmax_take_one_dim():
         with pytest.raises(TypeError, match="single int dim"):
             fn(dim=(0, 1))
     assert x.amax(dim=(0, 1)).item() == 7.0
+
+
+def test_argmax_without_dim_keepdim_keeps_every_dimension():
+    x = mc.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.argmax(keepdim=True).shape == (1, 1, 1)            # PyTorch's shape
+    assert mc.argmin(x, keepdim=True).shape == (1, 1, 1)
+    assert x.argmax().shape == () and x.argmax().item() == 23
+
+
+def test_prod_gradcheck_including_zeros():
+    x = mc.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    for dim, keep in ((None, False), (0, False), (1, True), (-1, False)):
+        gradcheck(lambda t: t.prod() if dim is None else t.prod(dim, keepdim=keep), (x,))
+    z = mc.tensor([[1.0, 0.0, 3.0], [0.0, 0.0, 2.0]], requires_grad=True)
+    z.prod(1).sum().backward()                         # exact where y / x would be 0 / 0
+    np.testing.assert_array_equal(z.grad.data, [[0, 3, 0], [0, 0, 0]])
+    assert mc.arange(1, 5).prod().dtype == np.int64 and mc.arange(1, 5).prod().item() == 24
+
+
+def test_cumsum_and_norm_gradcheck():
+    x = mc.tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True)
+    np.testing.assert_allclose(x.cumsum(1).data, np.cumsum(x.data, 1))
+    gradcheck(lambda t: mc.cumsum(t, dim=0), (x,))
+    assert mc.arange(4).cumsum(0).tolist() == [0, 1, 3, 6]
+    np.testing.assert_allclose(x.norm().item(), np.linalg.norm(x.data))
+    for p in ("fro", 1, 3):
+        gradcheck(lambda t: t.norm(p=p, dim=1, keepdim=True), (x,))
+    np.testing.assert_allclose(x.norm(p=float("inf"), dim=0).data, np.abs(x.data).max(0))
+    zero = mc.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
+    zero.norm(dim=1).sum().backward()                  # PyTorch: gradient 0 at the origin
+    np.testing.assert_allclose(zero.grad.data, [[0, 0], [0.6, 0.8]])

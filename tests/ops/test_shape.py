@@ -65,7 +65,8 @@ def test_cat_stack_split_chunk(data):
 @given(x=st.tensors(shape=(2, 3, 4)))
 def test_pad(mode, x):
     widths = (1, 2, 2, 1)
-    got = pad(x, widths, mode=mode, value=0.5)
+    kw = {"value": 0.5} if mode == "constant" else {}     # PyTorch refuses a value otherwise
+    got = pad(x, widths, mode=mode, **kw)
     np_mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
                "circular": "wrap"}[mode]
     kw = {"constant_values": 0.5} if mode == "constant" else {}
@@ -83,3 +84,38 @@ def test_shape_errors():
         pad(mc.ones(1, 2), (2, 2), mode="reflect")
     with pytest.raises(ValueError, match="size-1"):
         mc.ones(2, 3).expand(4, 3)
+
+
+def test_flip_repeat_tile_gradcheck():
+    x = mc.tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    np.testing.assert_array_equal(x.flip(0, 1).data, x.data[::-1, ::-1])
+    np.testing.assert_array_equal(mc.flip(x, dims=[-1]).data, x.data[:, ::-1])
+    gradcheck(lambda t: t.flip(1), (x,))
+    np.testing.assert_array_equal(x.repeat(2, 1, 3).data, np.tile(x.data, (2, 1, 3)))
+    gradcheck(lambda t: t.repeat(2, 2), (x,))
+    gradcheck(lambda t: mc.tile(t, (3,)), (x,))
+    with pytest.raises(ValueError, match="can not be smaller"):
+        x.repeat(2)
+
+
+def test_unbind_narrow_movedim():
+    x = mc.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    parts = x.unbind(1)
+    assert len(parts) == 3 and parts[1].shape == (2, 4)
+    np.testing.assert_array_equal(x.narrow(2, -3, 2).data, x.data[:, :, 1:3])
+    assert mc.movedim(x, 0, -1).shape == (3, 4, 2)
+    assert x.movedim((0, 1), (2, 0)).shape == (3, 4, 2)
+    np.testing.assert_array_equal(x.movedim((0, 1), (2, 0)).data,
+                                  np.moveaxis(x.data, (0, 1), (2, 0)))
+    gradcheck(lambda t: t.movedim(2, 0) * mc.unbind(t, -1)[0].sum(), (x,))
+
+
+def test_pad_negative_widths_crop_and_value_none_is_zero():
+    x = mc.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    out = pad(x, (-1, 2, 1, -2))
+    want = np.pad(x.data[:1, 1:], ((1, 0), (0, 2)))
+    np.testing.assert_array_equal(out.data, want)
+    gradcheck(lambda t: pad(t, (-1, 1)), (x,))
+    np.testing.assert_array_equal(pad(x, (1, 0), value=None).data[:, 0], [0, 0, 0])
+    with pytest.raises(ValueError, match="doesn't take in value"):
+        pad(x, (1, 1), mode="reflect", value=1.0)

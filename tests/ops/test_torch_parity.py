@@ -49,6 +49,29 @@ CASES = {
     "index": ([(5, 4)], lambda m, a: a[1:4:2, None, ..., [0, 0, 3]] * 2 + a[a > 0].sum()),
     "cat_stack_split": ([(2, 3), (2, 3)], lambda m, a, b: m.cat(
         [m.stack([a, b], 1).flatten(1), a.split(2, 1)[1], a.chunk(3, 1)[0]], 1)),
+    "clamp_tensor_bounds": ([(3, 4), (4,), (3, 1)], lambda m, a, lo, hi: a.clamp(lo, hi)),
+    "clamp_tensor_min": ([(3, 4), (3, 4)], lambda m, a, lo: m.clamp(a, min=lo)),
+    "gather": ([(3, 4)], lambda m, a: a.gather(1, m.tensor([[0, 0, 3], [1, 2, 1], [3, 3, 3]]))),
+    "scatter": ([(3, 4), (3, 2)], lambda m, a, s: a.scatter(1, m.tensor([[0, 2], [1, 3],
+                                                                         [3, 0]]), s)),
+    "scatter_add": ([(3, 4), (3, 3)], lambda m, a, s: a.scatter_add(
+        1, m.tensor([[0, 0, 2], [1, 3, 1], [3, 0, 3]]), s)),
+    "index_select": ([(3, 4)], lambda m, a: m.index_select(a, -1, m.tensor([3, 0, 3]))),
+    "masked_fill": ([(3, 4)], lambda m, a: a.masked_fill(a > 0.3, -2.0) * a),
+    "sort_topk": ([(3, 5)], lambda m, a: m.cat([a.sort(dim=0, descending=True)[0].flatten(),
+                                                a.topk(2, dim=1).values.flatten()])),
+    "prod_cumsum": ([(3, 4)], lambda m, a: m.cat([a.prod(1), a.prod().reshape(1),
+                                                  a.cumsum(-1).flatten()])),
+    "norm": ([(3, 4)], lambda m, a: m.cat([a.norm().reshape(1), a.norm(p=1, dim=1),
+                                           a.norm(p=3, dim=0, keepdim=True).flatten()])),
+    "flip_repeat": ([(2, 3)], lambda m, a: a.flip(0, 1).repeat(2, 1, 2).flatten()),
+    "unary": ([(3, 4)], lambda m, a: a.sin() + a.cos() + a.abs().log1p() + a.expm1()
+              + a.floor() * a.sign()),
+    "mm_bmm_outer": ([(3, 4), (4, 2)], lambda m, a, b: m.cat([
+        m.mm(a, b).flatten(), m.bmm(a[None], b[None]).flatten(), m.outer(a[0], b[:, 0])
+        .flatten()])),
+    "pad_negative": ([(2, 3, 5)], lambda m, a: torch.nn.functional.pad(a, (-1, 2))
+                     if m is torch else pad(a, (-1, 2))),
 }
 
 
@@ -106,3 +129,12 @@ def test_amax_amin_over_several_dims_match_torch():
             mo.backward(mc.tensor(g))
             to.backward(torch.tensor(g))
             np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_argmax_keepdim_without_dim_matches_torch():
+    x = np.random.default_rng(5).standard_normal((2, 3, 4))
+    for fn in ("argmax", "argmin"):
+        want = getattr(torch.tensor(x), fn)(keepdim=True)
+        got = getattr(mc.tensor(x), fn)(keepdim=True)
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_array_equal(got.data, want.numpy())

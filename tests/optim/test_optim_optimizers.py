@@ -193,3 +193,41 @@ def test_clip_grad_norm_matches_torch():
         assert n1.item() == pytest.approx(n2.item(), rel=1e-12)
         for o, t in zip(ours, theirs):
             np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-12)
+
+
+def test_param_groups_carry_pytorchs_keys():
+    p = [nn.Parameter(mc.zeros(2))]
+    keys = {"SGD": {"foreach", "differentiable", "fused"},
+            "Adam": {"foreach", "capturable", "differentiable", "fused",
+                     "decoupled_weight_decay"},
+            "AdamW": {"foreach", "capturable", "differentiable", "fused"},
+            "RMSprop": {"foreach", "capturable", "differentiable", "maximize"}}
+    for name, extra in keys.items():
+        group = getattr(optim, name)(p).state_dict()["param_groups"][0]
+        assert extra <= set(group), name
+    assert optim.AdamW(p).param_groups[0]["decoupled_weight_decay"] is True
+
+
+@pytest.mark.parametrize("name, kw", [("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+                                      ("Adam", {"lr": 0.01, "amsgrad": True}),
+                                      ("AdamW", {"lr": 0.01}),
+                                      ("RMSprop", {"lr": 0.01, "momentum": 0.5,
+                                                   "centered": True})])
+def test_state_dict_round_trip_mid_training_continues_identically(name, kw):
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((3, 2))
+    grads = [rng.standard_normal((3, 2)) for _ in range(6)]
+    a = nn.Parameter(mc.tensor(start.copy()))
+    b = nn.Parameter(mc.tensor(start.copy()))
+    oa, ob = getattr(optim, name)([a], **kw), getattr(optim, name)([b], **kw)
+    for t, g in enumerate(grads):
+        a.grad, b.grad = mc.tensor(g), mc.tensor(g)
+        oa.step()
+        ob.step()
+        if t == 2:                                       # resume b from a checkpoint
+            sd = ob.state_dict()
+            if name != "SGD":
+                assert sd["state"][0]["step"] == 3       # 'step' lives in each param's state
+            ob = getattr(optim, name)([b], **kw)
+            ob.load_state_dict(sd)
+    np.testing.assert_array_equal(a.data, b.data)

@@ -51,6 +51,11 @@ SCHEDULES = {
         o, [L.LinearLR(o, start_factor=0.1, total_iters=5),
             L.CosineAnnealingLR(o, T_max=10),
             L.StepLR(o, 3, 0.5)], milestones=[5, 15]), {}),
+    "multiplicative": (lambda o, L: L.MultiplicativeLR(o, lambda e: 0.9 if e % 2 else 0.99),
+                       {"groups": 2}),
+    "polynomial": (lambda o, L: L.PolynomialLR(o, total_iters=12, power=2.0), {}),
+    "warm_restarts": (lambda o, L: L.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2,
+                                                                 eta_min=0.01), {}),
     "plateau": (lambda o, L: L.ReduceLROnPlateau(o, patience=2, factor=0.5, cooldown=1,
                                                  min_lr=0.004),
                 {"metric": [1.0 - 0.01 * min(t, 5) for t in range(30)]}),
@@ -106,3 +111,24 @@ def test_scheduler_state_dict_resume():
         S.OneCycleLR(opt, max_lr=0.1)
     with pytest.raises(TypeError, match="not an Optimizer"):
         S.StepLR(object(), 3)
+
+
+def test_warm_restarts_by_hand_and_fractional_epochs():
+    opt = make_opt(optim)
+    sched = S.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(6):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    base = lrs[0]
+    want = [base * (1 + math.cos(math.pi * c / T)) / 2
+            for c, T in ((0, 2), (1, 2), (0, 4), (1, 4), (2, 4), (3, 4), (0, 8))]
+    np.testing.assert_allclose(lrs, want, rtol=1e-12)
+    sched.step(2.5)                                      # half an epoch into period 2
+    assert opt.param_groups[0]["lr"] == pytest.approx(base * (1 + math.cos(math.pi / 8)) / 2)
+    poly = S.PolynomialLR(make_opt(optim), total_iters=4, power=1.0)
+    for _ in range(5):
+        poly.optimizer.step()
+        poly.step()
+    assert poly.get_last_lr()[0] == 0.0

@@ -1,0 +1,363 @@
+"""Indexing along a dimension: gather, scatter, scatter_add, index_select, masked_fill,
+nonzero, and the ordering ops sort, argsort and topk.
+
+``gather`` and ``scatter`` address one element per entry of an ``index`` tensor: for
+``dim = 1`` and a 3-D input,
+
+    gather:   out[i][j][k] = input[i][index[i][j][k]][k]
+    scatter:  out[i][index[i][j][k]][k] = src[i][j][k]
+
+``index`` has the input's number of dimensions and may be smaller than the input (and than
+``src``) in every dimension; only its own extent is read or written. Both are built on one
+helper, :func:`_index_grid`, which turns ``index`` into a full NumPy advanced-indexing key.
+Their backward passes are each other: the gradient of a gather is a scatter-add, and the
+gradient of a scatter with respect to ``src`` is a gather.
+"""
+import numpy as np
+
+from ..autograd import Function
+from ..backend import get_array_module, scatter_add as _scatter_add_arrays
+from ..tensor import Tensor, as_tensor_arg
+from .reduce import values_indices
+from .shape import _dim
+
+
+def _index_grid(xp, index, dim):
+    """An advanced-indexing key that addresses ``a[..., index, ...]`` element by element:
+    ``index`` on axis ``dim`` and the position itself on every other axis."""
+    grid = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
+    grid[dim] = index
+    return tuple(grid)
+
+
+def _check_index(name, x, dim, index, src=None):
+    """PyTorch's rules: an integer index of x's rank, no larger than x (except along dim)
+    and than src, with every value in [0, size) along dim."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{name}: index must be an integer tensor, got dtype {index.dtype}: "
+                        f"convert it with .long()")
+    if index.ndim != max(x.ndim, 1) and not (x.ndim == 0 and index.ndim == 0):
+        raise ValueError(f"{name}: index of shape {list(index.shape)} must have as many "
+                         f"dimensions as the input of shape {list(x.shape)}")
+    for d in range(index.ndim):
+        if d != dim and x.ndim and index.shape[d] > x.shape[d]:
+            raise ValueError(f"{name}: index of shape {list(index.shape)} is larger than the "
+                             f"input of shape {list(x.shape)} in dimension {d}")
+        if src is not None and src.ndim and index.shape[d] > src.shape[d]:
+            raise ValueError(f"{name}: index of shape {list(index.shape)} is larger than src "
+                             f"of shape {list(src.shape)} in dimension {d}")
+    n = x.shape[dim] if x.ndim else 1
+    if index.size and (index.min() < 0 or index.max() >= n):
+        bad = index[(index < 0) | (index >= n)].reshape(-1)[0]
+        raise IndexError(f"{name}: index {int(bad)} is out of bounds for dimension {dim} "
+                         f"with size {n}")
+
+
+def _head(a, shape):
+    """The leading ``shape`` block of ``a`` (``src`` may be larger than ``index``)."""
+    return a[tuple(slice(0, n) for n in shape)]
+
+
+def _index_array(index, like):
+    data = as_tensor_arg(index).data
+    xp = get_array_module(like)
+    return xp.asarray(data) if xp is not np else np.asarray(data)
+
+
+# ----------------------------------------------------------------------------- gather
+
+class Gather(Function):
+    """out = input[grid(index)]; d input = scatter-add of d out at the same places."""
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        xp = get_array_module(x)
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return xp.asarray(x[_index_grid(xp, index, dim)])
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(ctx.shape, gy.dtype)
+        _scatter_add_arrays(xp, gx, _index_grid(xp, ctx.index, ctx.dim), gy)
+        return gx, None, None
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """Values of ``input`` along ``dim`` at the positions in ``index``.
+
+    Args:
+        input: any tensor. dim: the axis that ``index`` addresses (negative counts back).
+        index: int64 tensor with input's rank; out has index's shape.
+
+    Shape: out.shape == index.shape.
+
+    Example::
+
+        x = mc.tensor([[1., 2.], [3., 4.]])
+        mc.gather(x, 1, mc.tensor([[0, 0], [1, 0]]))   # [[1., 1.], [4., 3.]]
+    """
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim)
+    idx = _index_array(index, x.data)
+    _check_index("gather", x, d, idx)
+    if x.ndim == 0:
+        return Gather.apply(x.reshape(1), 0, idx.reshape(1)).reshape(())
+    return Gather.apply(x, d, idx)
+
+
+# ----------------------------------------------------------------------------- scatter
+
+class Scatter(Function):
+    """out = input with out[grid(index)] = src (or += src with ``add``).
+
+    d input = d out, except at the overwritten places (scatter); d src = gather(d out).
+    """
+    @staticmethod
+    def forward(ctx, x, src, dim, index, add):
+        xp = get_array_module(x)
+        key = _index_grid(xp, index, dim)
+        ctx.key, ctx.add, ctx.src_shape = key, add, src.shape
+        out = x.copy()
+        values = xp.broadcast_to(src, index.shape) if src.ndim == 0 else \
+            _head(src, index.shape)
+        if add:
+            _scatter_add_arrays(xp, out, key, values)
+        else:
+            out[key] = values
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        gx = gsrc = None
+        if ctx.needs_input_grad[0]:
+            gx = gy
+            if not ctx.add:
+                gx = gy.copy()
+                gx[ctx.key] = 0
+        if ctx.needs_input_grad[1]:
+            picked = gy[ctx.key]
+            if len(ctx.src_shape) == 0:
+                gsrc = xp.asarray(picked.sum(), dtype=gy.dtype)
+            else:
+                gsrc = xp.zeros(ctx.src_shape, gy.dtype)
+                gsrc[tuple(slice(0, n) for n in picked.shape)] = picked
+        return gx, gsrc, None, None, None
+
+
+def _scatter(name, input, dim, index, src, value, reduce, add):
+    if reduce is not None:
+        raise ValueError(f"{name}: reduce={reduce!r} is not supported; use scatter_add for "
+                         f"sums")
+    if (src is None) == (value is None):
+        raise TypeError(f"{name}() takes either src (a tensor) or value (a number)")
+    x = as_tensor_arg(input)
+    if src is None or not isinstance(src, Tensor):
+        v = value if src is None else src
+        src = Tensor(get_array_module(x.data).asarray(v, dtype=x.dtype))
+    if src.dtype != x.dtype:
+        raise TypeError(f"{name}: src has dtype {src.dtype} but the input has {x.dtype}: "
+                        f"convert one of them (e.g. src.to({x.dtype.name}))")
+    d = _dim(dim, x.ndim)
+    idx = _index_array(index, x.data)
+    _check_index(name, x, d, idx, src if src.ndim else None)
+    return Scatter.apply(x, src, d, idx, add)
+
+
+def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index``
+    along ``dim``. Where ``index`` repeats a position, which write wins is unspecified
+    (as in PyTorch).
+
+    Shape: out has input's shape; index has input's rank; src is at least index's size.
+
+    Example::
+
+        labels = mc.tensor([[2], [0]])
+        mc.zeros(2, 3).scatter(1, labels, 1.0)    # one-hot rows [[0, 0, 1], [1, 0, 0]]
+    """
+    if src is not None and not isinstance(src, Tensor) and value is None:
+        src, value = None, src            # scatter(dim, index, 1.0): the value overload
+    return _scatter("scatter", input, dim, index, src, value, reduce, add=False)
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``; repeated
+    positions accumulate.
+
+    Example::
+
+        mc.zeros(3).scatter_add(0, mc.tensor([0, 2, 0]), mc.ones(3))   # [2., 0., 1.]
+    """
+    return _scatter("scatter_add", input, dim, index, src, None, None, add=True)
+
+
+def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    """In-place :func:`scatter` (for tensors outside the graph, e.g. building one-hots)."""
+    out = scatter(self.detach(), dim, index, src, value, reduce=reduce)
+    self._inplace("scatter_")[...] = out.data
+    return self
+
+
+def scatter_add_(self, dim, index, src):
+    """In-place :func:`scatter_add`."""
+    out = scatter_add(self.detach(), dim, index, src)
+    self._inplace("scatter_add_")[...] = out.data
+    return self
+
+
+# ----------------------------------------------------------------------------- index_select
+
+class IndexSelect(Function):
+    """out = take(input, index, axis=dim); d input = scatter-add of d out along dim."""
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim, ctx.index = x.shape, dim, index
+        return get_array_module(x).take(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(ctx.shape, gy.dtype)
+        moved = xp.moveaxis(gx, ctx.dim, 0)                 # (n, ...) view of gx
+        _scatter_add_arrays(xp, moved, ctx.index, xp.moveaxis(gy, ctx.dim, 0))
+        return gx, None, None
+
+
+def index_select(input, dim, index):
+    """The entries of ``input`` along ``dim`` listed in the 1-D integer ``index``.
+
+    Shape: input's shape with size len(index) in dimension ``dim``.
+
+    Example::
+
+        mc.index_select(mc.arange(6.).reshape(2, 3), 1, mc.tensor([2, 0]))   # (2, 2)
+    """
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim)
+    idx = _index_array(index, x.data)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-D integer tensor, got shape "
+                         f"{list(idx.shape)} and dtype {idx.dtype}")
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"index_select: index out of range for dimension {d} of size {n}: "
+                         f"indices must lie in [0, {n - 1}]")
+    if x.ndim == 0:
+        return IndexSelect.apply(x.reshape(1), 0, idx.reshape(-1)).reshape(())
+    return IndexSelect.apply(x, d, idx.reshape(-1))
+
+
+# ----------------------------------------------------------------------------- masked_fill
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` wherever the bool ``mask`` (broadcast to input) is true.
+
+    ``value`` is a number or a 0-d tensor (which then receives the summed gradient).
+
+    Example::
+
+        scores.masked_fill(pad_mask, float("-inf"))
+    """
+    from .elementwise import Where
+    x = as_tensor_arg(input)
+    m = as_tensor_arg(mask).data
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}: compare "
+                        f"first (e.g. x > 0) or use mask.bool()")
+    try:
+        shape = np.broadcast_shapes(m.shape, x.shape)
+    except ValueError:
+        shape = None
+    if shape != x.shape:
+        raise ValueError(f"masked_fill: mask of shape {list(m.shape)} does not broadcast to "
+                         f"the input shape {list(x.shape)}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise ValueError(f"masked_fill only supports a 0-dimensional value tensor, got "
+                             f"shape {list(value.shape)}")
+        v = value if value.dtype == x.dtype else value.to(x.dtype)
+    else:
+        v = Tensor(get_array_module(x.data).asarray(value).astype(x.dtype))
+    return Where.apply(m, v, x)
+
+
+def masked_fill_(self, mask, value):
+    """In-place :func:`masked_fill`."""
+    out = masked_fill(self.detach(), mask, value.detach() if isinstance(value, Tensor)
+                      else value)
+    self._inplace("masked_fill_")[...] = out.data
+    return self
+
+
+def nonzero(input, *, as_tuple=False):
+    """Indices of the non-zero elements: an (n, ndim) int64 tensor, or with ``as_tuple``
+    one 1-D index tensor per dimension (what ``x[...]`` accepts)."""
+    d = as_tensor_arg(input).data
+    xp = get_array_module(d)
+    idx = xp.nonzero(xp.atleast_1d(d))
+    if as_tuple:
+        return tuple(Tensor(i.astype(np.int64)) for i in idx)
+    if d.ndim == 0:
+        return Tensor(xp.zeros((len(idx[0]), 0), np.int64))
+    return Tensor(xp.stack(idx, axis=1).astype(np.int64).reshape(-1, d.ndim))
+
+
+# ----------------------------------------------------------------------------- ordering
+
+def _order(x, dim, descending, stable=True):
+    """Indices that sort ``x`` along ``dim`` (ties keep their order, as stable=True)."""
+    d = x.data
+    xp = get_array_module(d)
+    if descending:
+        # Sort ascending by the negated order: a reversed stable argsort would reverse
+        # ties too, so negate instead (bools and unsigned ints first become int64).
+        key = d.astype(np.int64) if d.dtype.kind in "bu" else d
+        return xp.argsort(-key, axis=dim, kind="stable").astype(np.int64)
+    return xp.argsort(d, axis=dim, kind="stable").astype(np.int64)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """Values sorted along ``dim`` and the indices they came from: ``(values, indices)``.
+
+    Equal elements keep their original order (a stable sort, whatever ``stable`` says).
+
+    Example::
+
+        values, indices = mc.tensor([3., 1., 2.]).sort(descending=True)
+    """
+    x = as_tensor_arg(input)
+    if x.ndim == 0:
+        return values_indices(x * 1, Tensor(get_array_module(x.data).zeros((), np.int64)))
+    d = _dim(dim, x.ndim)
+    idx = _order(x, d, descending)
+    return values_indices(Gather.apply(x, d, idx), Tensor(idx))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort ``input`` along ``dim`` (the second result of :func:`sort`)."""
+    x = as_tensor_arg(input)
+    if x.ndim == 0:
+        return Tensor(get_array_module(x.data).zeros((), np.int64))
+    return Tensor(_order(x, _dim(dim, x.ndim), descending))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) entries along ``dim`` and their indices, as
+    ``(values, indices)``, in sorted order.
+
+    Example::
+
+        values, indices = logits.topk(5, dim=1)      # top-5 classes per row
+    """
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim) if x.ndim else 0
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dimension {d} of size {n}")
+    if x.ndim == 0:
+        return sort(x)
+    idx = _order(x, d, descending=largest)
+    xp = get_array_module(idx)
+    idx = xp.take(idx, xp.arange(k), axis=d)                         # first k along d
+    return values_indices(Gather.apply(x, d, idx), Tensor(idx))
