@@ -232,9 +232,10 @@ class DistributedSampler(Sampler):
     Every rank gets ``ceil(n / W)`` (or ``floor(n / W)``) indices, so no rank waits on
     another at the end of an epoch.
 
-    As in PyTorch, the epoch never advances by itself: every pass repeats the same order
-    until you call :meth:`set_epoch` at the start of each epoch (``minicv.train`` does it
-    for you). Forgetting it gives the same shuffle every epoch.
+    One deliberate difference from PyTorch: until you call :meth:`set_epoch`, the epoch
+    advances by itself after every pass, so shards change every epoch even if you forget
+    it (the classic "same shuffle every epoch" bug). Once you call ``set_epoch(e)``, the
+    sampler uses exactly the epoch you set, as PyTorch does.
 
     ``world_size`` is accepted as an alias of ``num_replicas``.
     """
@@ -258,6 +259,7 @@ class DistributedSampler(Sampler):
         self.seed = int(seed)
         self.drop_last = bool(drop_last)
         self.epoch = 0
+        self._auto_epoch = True
         n = len(dataset)
         if self.drop_last and n % num_replicas:
             self.num_samples = n // num_replicas
@@ -266,9 +268,9 @@ class DistributedSampler(Sampler):
         self.total_size = self.num_samples * num_replicas
 
     def set_epoch(self, epoch):
-        """Use ``epoch`` for the next shuffles (call it at the start of every epoch, on
-        every rank, so all ranks draw the same permutation)."""
+        """Use ``epoch`` for the next shuffles (call it at the start of every epoch)."""
         self.epoch = int(epoch)
+        self._auto_epoch = False
 
     def __iter__(self):
         n = len(self.dataset)
@@ -283,6 +285,8 @@ class DistributedSampler(Sampler):
                 pad = self.total_size - len(indices)
         else:
             indices = indices[:self.total_size]
+        if self._auto_epoch:
+            self.epoch += 1
         return iter(indices[self.rank:self.total_size:self.num_replicas])
 
     def __len__(self):

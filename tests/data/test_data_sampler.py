@@ -78,17 +78,13 @@ def test_distributed_sampler_shards(n, world, drop_last, shuffle, epoch):
         assert len(flat) == (n // world) * world
 
 
-def test_distributed_sampler_epoch_changes_only_with_set_epoch():
-    # PyTorch semantics: the order repeats every pass until set_epoch is called.
+def test_distributed_sampler_reshuffles_each_epoch_even_without_set_epoch():
     s = DistributedSampler(range(40), world_size=2, rank=0, seed=1)
-    e0, again = list(s), list(s)
-    assert e0 == again and s.epoch == 0
-    s.set_epoch(1)
-    e1 = list(s)
-    assert e1 != e0 and list(s) == e1                         # pinned epoch repeats
+    e0, e1 = list(s), list(s)
+    assert e0 != e1
     t = DistributedSampler(range(40), world_size=2, rank=0, seed=1)
     t.set_epoch(1)
-    assert list(t) == e1                                      # epoch, not history, decides
+    assert list(t) == e1 and list(t) == e1                    # pinned epoch repeats
     with pytest.raises(ValueError, match="rank"):
         DistributedSampler(range(4), num_replicas=2, rank=2)
 
