@@ -373,6 +373,37 @@ def _blas_set_threads(n):
     return setter is not None
 
 
+def import_numba():
+    """Import Numba, letting it use 512-bit vectors on CPUs with AVX-512.
+
+    LLVM's default tuning for AVX-512 Intel CPUs prefers 256-bit vectors (older Xeons
+    lowered their clock on 512-bit instructions).  On the dev machine (Emerald Rapids)
+    the direct 3x3 kernels ran 20 % faster with 512-bit vectors (fwd+bwd, C = K = 16 and
+    32, ``tests/kernels`` unchanged), so before Numba builds its first function we add
+    ``-prefer-256-bit`` to the host's features.  This only steers code generation (the
+    results are the same), it is skipped when ``NUMBA_CPU_FEATURES`` is set, and it has no
+    effect if Numba compiled something before minicv's first kernel.  The on-disk cache
+    keys on the features, so cached kernels never mix the two.
+    """
+    import numba
+    from numba.core import config
+    if not config.CPU_FEATURES and _has_avx512():
+        import llvmlite.binding as llvm
+        config.CPU_FEATURES = llvm.get_host_cpu_features().flatten() + ",-prefer-256-bit"
+    return numba
+
+
+def _has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return " avx512f" in line
+    except OSError:
+        pass
+    return False
+
+
 def set_num_threads(n):
     """Use ``n`` threads for BLAS (GEMMs) and Numba kernels together.
 
@@ -386,7 +417,7 @@ def set_num_threads(n):
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
     _blas_set_threads(n)
-    import numba
+    numba = import_numba()
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     _num_threads = n
 

@@ -113,7 +113,8 @@ def _erf(x):
         from cupyx.scipy.special import erf as gpu_erf
         return gpu_erf(x)
     if _erf_ufunc is None:
-        import numba
+        from ..backend import import_numba
+        numba = import_numba()
 
         @numba.vectorize(cache=True)
         def erf(v):
