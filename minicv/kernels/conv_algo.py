@@ -584,12 +584,12 @@ def _direct_backward(x, w, gy, padding, needs):
         wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
         gx = _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
     if needs[1]:
-        _, _, hq, wq = _im.wide_geometry(h, wd, 3, 3, 1, padding, 1)
+        wq = wd + 2 * pw
         nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes)
         gws = np.zeros((workers,) + w.shape, dtype=x.dtype)  # one partial sum per worker
 
         def task(n0, n1, t):
-            _direct.conv3x3_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, hq, wq, gws[t])
+            _direct.conv3x3_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, wq, gws[t])
 
         _run_chunks(task, n, nb, workers)
         gw = gws[0]
