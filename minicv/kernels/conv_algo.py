@@ -640,7 +640,7 @@ def _direct5_backward(x, w, gy, padding, needs):
         wt = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, K, kh, 5)
         gx = _direct5_forward(gy, wt, None, (kh - 1 - ph, kw - 1 - pw))
     if needs[1] or needs[2]:
-        oh, _, hq, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
+        oh, _, _, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
         k2 = k + k % 2  # the kernel pairs output channels
         nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
                                 2 * n * k2 * c * kh * kw * oh * wq)
@@ -648,7 +648,7 @@ def _direct5_backward(x, w, gy, padding, needs):
         gbs = np.zeros((workers, k2), dtype=x.dtype)
 
         def task(n0, n1, t):
-            _direct.conv5_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, hq, wq, gws[t], gbs[t])
+            _direct.conv5_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, wq, gws[t], gbs[t])
 
         _run_chunks(task, n, nb, workers)
         for t in range(1, workers):  # a fixed order: deterministic

@@ -79,6 +79,37 @@ def test_chunked_equals_unchunked():
         ca.set_im2col_budget(old)
 
 
+@pytest.mark.parametrize("h, w", [(3, 3), (5, 4), (8, 8), (11, 6), (16, 17)])
+@pytest.mark.parametrize("p, d", [(0, 1), (1, 1), (2, 1), (2, 2), (3, 1), ((0, 2), (2, 1))])
+@pytest.mark.parametrize("mult", [1, 3])
+def test_depthwise3x3_edges(h, w, p, d, mult):
+    """The one-pass 3x3 stride-1 depthwise kernels against the float64 reference: odd and
+    tiny planes, padding 0-3 (also unequal), dilation, channel multiplier, and the
+    backward with only one of gx / gw asked for."""
+    rng = np.random.default_rng(h * 100 + w)
+    x = rng.standard_normal((2, 3, h, w))
+    wt = rng.standard_normal((3 * mult, 1, 3, 3))
+    b = rng.standard_normal(3 * mult)
+    args = (1, p, d, 3)
+    try:
+        exact = ref.conv2d(x, wt, b, *args)
+    except ValueError:
+        pytest.skip("kernel larger than the padded input")
+    assert ca.conv_plan(x.shape, wt.shape, *args) == "depthwise"
+    np.testing.assert_allclose(ca.conv2d_forward(x, wt, b, *args), exact, rtol=1e-12,
+                               atol=1e-12)
+    gy = rng.standard_normal(exact.shape)
+    want = ref.conv2d_backward(x, wt, gy, *args)
+    for got, exp in zip(ca.conv2d_backward(x, wt, gy, *args), want):
+        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12 * np.abs(exp).max())
+    gx, gw, _ = ca.conv2d_backward(x, wt, gy, *args, needs=(False, True, False))
+    assert gx is None
+    np.testing.assert_allclose(gw, want[1], rtol=1e-12, atol=1e-12 * np.abs(want[1]).max())
+    gx, gw, _ = ca.conv2d_backward(x, wt, gy, *args, needs=(True, False, False))
+    assert gw is None
+    np.testing.assert_allclose(gx, want[0], rtol=1e-12, atol=1e-12 * np.abs(want[0]).max())
+
+
 @pytest.mark.parametrize("h, w", [(3, 3), (3, 7), (5, 4), (8, 8), (11, 6), (17, 20)])
 @pytest.mark.parametrize("p", [0, 1, 2])
 @pytest.mark.parametrize("k", [1, 4, 7])

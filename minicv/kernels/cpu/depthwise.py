@@ -201,6 +201,153 @@ def _dw1_bwd_weight(xp, g, dh, dw, gw):
                 gw[ko, 0, i, j] = s
 
 
+# ---------------------------------------------------------------- 3x3, stride 1: one pass
+# The common case (MobileNet's layers).  Same grid as above, but the nine taps are summed
+# in one pass per output plane instead of nine passes over an accumulator.  Measured on
+# 32x64x16x16, one thread: forward 1.0 -> 0.47 ms, backward 3.3 -> 1.0 ms.
+
+@njit(inline="always")
+def _plane_in(src, ph, pw, wp, flat):
+    """Copy plane (H, W) into the flat zero-padded plane at (iy + ph, ix + pw)."""
+    h, w = src.shape
+    for iy in range(h):
+        base = (iy + ph) * wp + pw
+        row = src[iy]
+        for ix in range(w):
+            flat[base + ix] = row[ix]
+
+@njit(inline="always")
+def _taps3(flat, start, step, length):
+    """Three slices of ``flat``, each ``length`` long, from start, start + step, + 2*step
+    (slices, not index arithmetic: unit-stride loops over them vectorise)."""
+    return (flat[start:start + length], flat[start + step:start + step + length],
+            flat[start + 2 * step:start + 2 * step + length])
+
+
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
+def _dw3_fwd(x, w, bias, ph, pw, dh, dw, y):
+    """3x3, stride-1 depthwise forward: y (n, K, OH, OW) overwritten.
+
+    One padded plane at a time (in L1), all nine taps in one pass: each output is one
+    load of each shifted slice and one store (the generic loops make nine passes).
+    """
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    oh, ow = y.shape[2], y.shape[3]
+    mult = k // c
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    length = (oh - 1) * wp + ow
+    zp = np.zeros(hp * wp + 2 * dw + 1, x.dtype)   # one padded plane, borders stay zero
+    acc = np.empty(length, x.dtype)
+    r1, r2 = dh * wp, 2 * dh * wp
+    for b in range(n):
+        for ch in range(c):
+            _plane_in(x[b, ch], ph, pw, wp, zp)
+            s00, s01, s02 = _taps3(zp, 0, dw, length)  # tap (i, j) at offset i*dh*wp + j*dw
+            s10, s11, s12 = _taps3(zp, r1, dw, length)
+            s20, s21, s22 = _taps3(zp, r2, dw, length)
+            for ko in range(ch * mult, (ch + 1) * mult):
+                g = w[ko, 0]
+                w00, w01, w02 = g[0, 0], g[0, 1], g[0, 2]
+                w10, w11, w12 = g[1, 0], g[1, 1], g[1, 2]
+                w20, w21, w22 = g[2, 0], g[2, 1], g[2, 2]
+                bv = bias[ko]
+                for q in range(length):
+                    acc[q] = (bv + w00 * s00[q] + w01 * s01[q] + w02 * s02[q]
+                              + w10 * s10[q] + w11 * s11[q] + w12 * s12[q]
+                              + w20 * s20[q] + w21 * s21[q] + w22 * s22[q])
+                out = y[b, ko]
+                for oy in range(oh):
+                    src = acc[oy * wp:oy * wp + ow]
+                    dst = out[oy]
+                    for ox in range(ow):
+                        dst[ox] = src[ox]
+
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
+def _dw3_bwd(x, w, gy, ph, pw, dh, dw, need_gx, gx, gw):
+    """3x3, stride-1 depthwise backward: gw (K, 1, 3, 3) accumulated into and, if
+    ``need_gx``, gx (n, C, H, W) overwritten.
+
+    Per (n, c): the padded input plane and each dY plane on the padded-width grid
+    (zeros around it); gw gets nine dot products in one pass, gx the nine-tap
+    correlation of dY with the flipped filter, also in one pass (a gather: no
+    read-modify-write of gx per tap).
+    """
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    oh, ow = gy.shape[2], gy.shape[3]
+    mult = k // c
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    length = (oh - 1) * wp + ow                  # dY on the padded-width grid
+    r1, r2 = dh * wp, 2 * dh * wp
+    m = r2 + 2 * dw                              # the largest tap offset
+    zp = np.zeros(hp * wp + 2 * dw + 1, x.dtype)  # x, one padded plane
+    gg = np.zeros(m + hp * wp + 1, x.dtype)      # dY at gg[m + q], zeros around
+    interior = h * wp                            # gx's rows, padded width
+    acc = np.empty(interior, x.dtype)
+    zero = np.zeros(1, dtype=x.dtype)[0]
+    for b in range(n):
+        for ch in range(c):
+            _plane_in(x[b, ch], ph, pw, wp, zp)
+            acc[:] = 0
+            for ko in range(ch * mult, (ch + 1) * mult):
+                src = gy[b, ko]
+                for oy in range(oh):
+                    base = m + oy * wp
+                    for ox in range(ow):
+                        gg[base + ox] = src[oy, ox]
+                # weight gradient: nine dot products of dY with the shifted input
+                e = gg[m:m + length]
+                s00, s01, s02 = _taps3(zp, 0, dw, length)
+                s10, s11, s12 = _taps3(zp, r1, dw, length)
+                s20, s21, s22 = _taps3(zp, r2, dw, length)
+                t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = t8 = zero
+                for q in range(length):
+                    et = e[q]
+                    t0 += et * s00[q]
+                    t1 += et * s01[q]
+                    t2 += et * s02[q]
+                    t3 += et * s10[q]
+                    t4 += et * s11[q]
+                    t5 += et * s12[q]
+                    t6 += et * s20[q]
+                    t7 += et * s21[q]
+                    t8 += et * s22[q]
+                o = gw[ko, 0]
+                o[0, 0] += t0
+                o[0, 1] += t1
+                o[0, 2] += t2
+                o[1, 0] += t3
+                o[1, 1] += t4
+                o[1, 2] += t5
+                o[2, 0] += t6
+                o[2, 1] += t7
+                o[2, 2] += t8
+                if not need_gx:
+                    continue
+                # input gradient: gxp[p] = sum_ij w[i, j] dY[p - off_ij], p on the rows of x
+                g = w[ko, 0]
+                a0 = m + ph * wp                 # gg index of p - 0 for the first interior p
+                u00, u01, u02 = _taps3(gg, a0, -dw, interior)  # dY at p - off_ij
+                u10, u11, u12 = _taps3(gg, a0 - r1, -dw, interior)
+                u20, u21, u22 = _taps3(gg, a0 - r2, -dw, interior)
+                w00, w01, w02 = g[0, 0], g[0, 1], g[0, 2]
+                w10, w11, w12 = g[1, 0], g[1, 1], g[1, 2]
+                w20, w21, w22 = g[2, 0], g[2, 1], g[2, 2]
+                for p in range(interior):
+                    acc[p] += (w00 * u00[p] + w01 * u01[p] + w02 * u02[p]
+                               + w10 * u10[p] + w11 * u11[p] + w12 * u12[p]
+                               + w20 * u20[p] + w21 * u21[p] + w22 * u22[p])
+            if not need_gx:
+                continue
+            out = gx[b, ch]
+            for iy in range(h):
+                src = acc[iy * wp + pw:iy * wp + pw + wd]
+                dst = out[iy]
+                for ix in range(wd):
+                    dst[ix] = src[ix]
+
+
 def _pad(x, ph, pw):
     """Zero-pad H and W (np.pad is ~2x slower than this for large arrays)."""
     n, c, h, w = x.shape
@@ -222,7 +369,9 @@ def depthwise_conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
     ow = conv_output_size(wd, kw, sw, pw, dw)
     bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
-    if sh == 1 and sw == 1:
+    if sh == 1 and sw == 1 and kh == 3 and kw == 3:
+        _dw3_fwd(x, w, bias, ph, pw, dh, dw, y)
+    elif sh == 1 and sw == 1:
         xp = _pad(x, ph, pw)  # (N, C, Hp, Wp)
         _dw1_fwd(xp, w, bias, dh, dw, y)
     else:
@@ -240,6 +389,15 @@ def depthwise_conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1,
     w = np.ascontiguousarray(w, dtype=x.dtype)
     gy = np.ascontiguousarray(gy, dtype=x.dtype)
     gx = gw = gb = None
+    if sh == 1 and sw == 1 and w.shape[2:] == (3, 3):
+        gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
+        gw = np.zeros(w.shape, dtype=x.dtype)
+        if needs[0] or needs[1]:
+            _dw3_bwd(x, w, gy, ph, pw, dh, dw, needs[0],
+                     gx if needs[0] else np.empty((0, 0, 0, 0), x.dtype), gw)
+        gw = gw if needs[1] else None
+        gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
+        return gx, gw, gb
     if sh == 1 and sw == 1:
         n, c, h, wd = x.shape
         wp = wd + 2 * pw

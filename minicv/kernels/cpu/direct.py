@@ -250,68 +250,75 @@ def conv5_forward(x, w, b, ph, pw, hq, wq, y):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def conv5_weight_grad(x, gy, ph, pw, hq, wq, gw, gb):
+def conv5_weight_grad(x, gy, ph, pw, wq, gw, gb):
     """gw += sum_n gy_n (x) x_n and gb += sum gy for a kh x 5, stride-1 kernel.
 
     x (n, C, H, W), gy (n, K, OH, OW), gw (K2, C, kh, 5) and gb (K2,) accumulated into,
     K2 = K rounded up to even (two output channels share each pass over the input rows):
     ``gw[k, c, i, j] += sum_{n, oy, ox} gy[n, k, oy, ox] * xp[n, c, oy + i, ox + j]``.
-    dY is laid out wide with zero junk columns (and zero padded channels), so junk
-    products add nothing.
+    As in :func:`conv3x3_weight_grad`, the chunk's planes are stacked and dY laid out the
+    same way with zeros in its junk columns and rows (and padded channels), so each sum
+    runs once over the whole chunk.
     """
     n, c, h, wd = x.shape
-    k, oh = gy.shape[1], gy.shape[2]
+    k, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
     kh = gw.shape[2]
     k2 = gw.shape[0]
-    q = oh * wq
-    xp = np.zeros((c, hq * wq), dtype=x.dtype)
-    g = np.zeros((k2, q), dtype=x.dtype)  # dY, wide; junk columns and padded rows stay 0
-    zero = np.zeros(1, dtype=x.dtype)[0]  # accumulate in x's dtype, not float64
+    rows = h + ph                          # plane stride, in rows
+    size = n * rows * wq
+    q = (n - 1) * rows * wq + oh * wq      # outputs (junk included) of the whole chunk
+    xp = np.zeros((c, size + (ph + kh) * wq + 4), dtype=x.dtype)
+    _stack_planes(x, ph, pw, rows, wq, xp)
+    g = np.zeros((k2, size), dtype=x.dtype)  # dY stacked the same way, wide
     for s in range(n):
-        for ch in range(c):
-            _pad_plane(x[s, ch], xp[ch], ph, pw, wq)
         for kk in range(k):
-            _pad_plane(gy[s, kk], g[kk], 0, 0, wq)
-        for kk in range(0, k2, 2):
-            e, f = g[kk], g[kk + 1]
-            sb0 = sb1 = zero
-            for t in range(q):
-                sb0 += e[t]
-                sb1 += f[t]
-            gb[kk] += sb0
-            gb[kk + 1] += sb1
-            for ch in range(c):
-                for i in range(kh):
-                    r = xp[ch, i * wq:i * wq + q + 4]
-                    s0 = s1 = s2 = s3 = s4 = zero
-                    p0 = p1 = p2 = p3 = p4 = zero
-                    for t in range(q):
-                        et = e[t]
-                        ft = f[t]
-                        x0 = r[t]
-                        x1 = r[t + 1]
-                        x2 = r[t + 2]
-                        x3 = r[t + 3]
-                        x4 = r[t + 4]
-                        s0 += et * x0
-                        s1 += et * x1
-                        s2 += et * x2
-                        s3 += et * x3
-                        s4 += et * x4
-                        p0 += ft * x0
-                        p1 += ft * x1
-                        p2 += ft * x2
-                        p3 += ft * x3
-                        p4 += ft * x4
-                    o = gw[kk, ch, i]
-                    o[0] += s0
-                    o[1] += s1
-                    o[2] += s2
-                    o[3] += s3
-                    o[4] += s4
-                    o = gw[kk + 1, ch, i]
-                    o[0] += p0
-                    o[1] += p1
-                    o[2] += p2
-                    o[3] += p3
-                    o[4] += p4
+            for oy in range(oh):
+                base = (s * rows + oy) * wq
+                src = gy[s, kk, oy]
+                dst = g[kk]
+                for ox in range(ow):
+                    dst[base + ox] = src[ox]
+    zero = np.zeros(1, dtype=x.dtype)[0]  # accumulate in x's dtype, not float64
+    for kk in range(0, k2, 2):
+        e, f = g[kk, :q], g[kk + 1, :q]
+        sb0 = sb1 = zero
+        for t in range(q):
+            sb0 += e[t]
+            sb1 += f[t]
+        gb[kk] += sb0
+        gb[kk + 1] += sb1
+        for ch in range(c):
+            for i in range(kh):
+                r = xp[ch, i * wq:i * wq + q + 4]
+                s0 = s1 = s2 = s3 = s4 = zero
+                p0 = p1 = p2 = p3 = p4 = zero
+                for t in range(q):
+                    et = e[t]
+                    ft = f[t]
+                    x0 = r[t]
+                    x1 = r[t + 1]
+                    x2 = r[t + 2]
+                    x3 = r[t + 3]
+                    x4 = r[t + 4]
+                    s0 += et * x0
+                    s1 += et * x1
+                    s2 += et * x2
+                    s3 += et * x3
+                    s4 += et * x4
+                    p0 += ft * x0
+                    p1 += ft * x1
+                    p2 += ft * x2
+                    p3 += ft * x3
+                    p4 += ft * x4
+                o = gw[kk, ch, i]
+                o[0] += s0
+                o[1] += s1
+                o[2] += s2
+                o[3] += s3
+                o[4] += s4
+                o = gw[kk + 1, ch, i]
+                o[0] += p0
+                o[1] += p1
+                o[2] += p2
+                o[3] += p3
+                o[4] += p4
