@@ -291,8 +291,7 @@ DIRECT_MIN_WIDTH = 16
 
 # "auto" picks the 5-wide direct kernel up to this many input and output channels
 # (LeNet-5's layers: C, K <= 16).  Measured fwd+bwd, batch 64, both on 2 threads:
-# 1x28x28 -> 6 pad 2 (no gx): 3.1 ms im2col vs 0.7 ms direct; 6x14x14 -> 16: 2.6 vs 1.9 ms.
-# (Under SERIAL_MAX_FLOPS both LeNet layers now run on one thread: faster inside the step.)
+# 1x28x28 -> 6 pad 2 (with gx): 3.5 ms im2col vs 2.2 ms direct; 6x14x14 -> 16: 2.7 vs 1.8 ms.
 DIRECT5_MAX_CHANNELS = 32
 
 
@@ -353,14 +352,13 @@ def _chunking(n, per_sample, flops=None, chunk_bytes=None):
     return int(nb), workers
 
 
-# Below this many FLOPs a convolution call runs on the calling thread.  Handing a chunk to
-# the pool thread costs 25-75 us here, and inside a training step OpenBLAS's worker is
-# still spinning after the last multi-threaded GEMM (a Linear layer's), so the second
-# Python thread competes with it for the other core: LeNet-5's step (largest call
-# 82 MFLOP) measured 7.4 ms with its convolutions on one thread vs 7.8 ms on two (2-core
-# machine; with OpenBLAS kept at 1 thread two were faster, 6.9 ms).  ResNet-20's calls
-# (>= 150 MFLOP each) stay threaded.
-SERIAL_MAX_FLOPS = 128e6
+# Below this many FLOPs a convolution call runs on the calling thread: handing a chunk to
+# the pool thread costs 25-75 us here.  LeNet-5's layers (23-100 MFLOP a call) run
+# threaded: measured on 2 threads, its conv2 (64x6x14x14 -> 16, 5x5) fwd+bwd 3.1 -> 1.8 ms
+# against a threshold of 128 MFLOP, and the whole LeNet-5 step unchanged (6.0 ms; an
+# earlier measurement, with OpenBLAS's worker spinning between calls, had favoured one
+# thread).
+SERIAL_MAX_FLOPS = 8e6
 
 
 def _workers():
