@@ -137,6 +137,11 @@ class Tensor:
         if self.grad is None:
             xp = get_array_module(g)
             self.grad = Tensor(xp.array(g, dtype=self.dtype, copy=True))
+        elif (self.grad.data.shape == g.shape
+              and getattr(self.grad.data.flags, "writeable", True)   # CuPy has no flag
+              and get_array_module(self.grad.data) is get_array_module(g)):
+            # in place, as PyTorch accumulates: no fresh (page-faulting) array per step
+            get_array_module(g).add(self.grad.data, g, out=self.grad.data, casting="unsafe")
         else:
             self.grad.data = self.grad.data + g
 
