@@ -23,8 +23,9 @@ Convolution algorithms (``algo=``)
   transforms run channels-last (``cpu/winograd.py``) on batch chunks spread over threads
   like im2col.  Other layers fall back to im2col.
 * ``"direct"``: direct Numba loops without columns or GEMM (``cpu/direct.py``) for
-  stride-1, dilation-1, ungrouped layers: 3x3 (``"direct3x3"``) and kh x 5
-  (``"direct5"``, LeNet-5's layers); "auto" picks them for few channels.  A call under
+  dilation-1, ungrouped layers: 3x3 stride 1 (``"direct3x3"``), 3x3 stride 2 on the input's
+  four phases (``"direct3x3s2"``) and kh x 5 stride 1 (``"direct5"``, LeNet-5's layers);
+  "auto" picks them for few channels.  A call under
   :data:`SERIAL_MAX_FLOPS` runs on the calling thread (thread hand-off and OpenBLAS's
   spinning worker cost more than a second core gains on such small layers).
 * ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
@@ -194,6 +195,12 @@ def _direct_ok(w_shape, stride, padding, dilation, groups):
             and tuple(dilation) == (1, 1) and max(padding) <= 2)
 
 
+def _direct_s2_ok(w_shape, stride, dilation, groups):
+    """The stride-2 direct kernel serves 3x3, stride-2, dilation-1, ungrouped layers."""
+    return (groups == 1 and tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (2, 2)
+            and tuple(dilation) == (1, 1))
+
+
 def _direct5_ok(w_shape, stride, padding, dilation, groups):
     """The 5-wide direct kernel serves kh x 5 (any kh), stride-1, dilation-1, ungrouped
     convolutions with padding <= (kh - 1, 4) (its input gradient runs the forward kernel
@@ -217,7 +224,8 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     """The algorithm ``conv2d_forward(..., algo)`` will run for this layer, as a string.
 
     One of ``"gemm1x1"`` (1x1 kernel, no im2col), ``"depthwise"`` (direct Numba loops),
-    ``"direct5"`` / ``"direct3x3"`` (direct kernels, see :data:`DIRECT5_MAX_CHANNELS`),
+    ``"direct5"`` / ``"direct3x3"`` / ``"direct3x3s2"`` (direct kernels, see
+    :data:`DIRECT5_MAX_CHANNELS`, :data:`DIRECT_S2_MAX_CHANNELS`),
     ``"im2col"``, ``"winograd-f2"``, ``"winograd-f4"``, ``"reference"``.
 
     ``"auto"`` is a fixed heuristic fitted to measurements on the 2-core dev machine (no
@@ -255,6 +263,9 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
         if algo == "direct" or (algo == "auto" and x_shape[1] <= DIRECT5_MAX_CHANNELS
                                 and w_shape[0] <= DIRECT5_MAX_CHANNELS):
             return "direct5"
+    if _direct_s2_ok(w_shape, stride, dilation, groups):
+        if algo == "direct" or (algo == "auto" and x_shape[1] <= DIRECT_S2_MAX_CHANNELS):
+            return "direct3x3s2"
     direct = _direct_ok(w_shape, stride, padding, dilation, groups)
     if algo == "direct":
         return "direct3x3" if direct else "im2col"
@@ -293,6 +304,11 @@ DIRECT_MIN_WIDTH = 16
 # (LeNet-5's layers: C, K <= 16).  Measured fwd+bwd, batch 64, both on 2 threads:
 # 1x28x28 -> 6 pad 2 (with gx): 3.5 ms im2col vs 2.2 ms direct; 6x14x14 -> 16: 2.7 vs 1.8 ms.
 DIRECT5_MAX_CHANNELS = 32
+
+# "auto" picks the stride-2 direct kernel (3x3) up to this many input channels.  Measured
+# fwd+bwd, batch 64, ms, im2col vs direct: 16x32x32 -> 32 7.2 vs 5.8; 32x16x16 -> 64 6.0 vs
+# 5.3; 32x32x32 -> 64 16.4 vs 15.7; but 64x16x16 -> 128 13.8 vs 15.6.
+DIRECT_S2_MAX_CHANNELS = 32
 
 
 # Whether "auto" may pick Winograd F(2x2), from this many input and output channels on
@@ -496,6 +512,8 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
         return _winograd_forward(x, w, b, padding, 2 if plan == "winograd-f2" else 4)
     if plan == "direct3x3":
         return _direct_forward(x, w, b, padding)
+    if plan == "direct3x3s2":
+        return _direct_s2_forward(x, w, b, padding)
     if plan == "direct5":
         return _direct5_forward(x, w, b, padding)
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
@@ -588,6 +606,57 @@ def _direct_backward(x, w, gy, padding, needs):
 
         def task(n0, n1, t):
             _direct.conv3x3_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, wq, gws[t])
+
+        _run_chunks(task, n, nb, workers)
+        gw = gws[0]
+        for t in range(1, workers):  # a fixed order: deterministic
+            gw += gws[t]
+    return gx, gw
+
+
+def _direct_s2_forward(x, w, b, padding):
+    """3x3 stride-2 convolution by :func:`~minicv.kernels.cpu.direct.conv3x3s2_forward`
+    (the input split into its four phases), batch chunks on threads."""
+    x = np.ascontiguousarray(x)
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    ph, pw = padding
+    oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
+    k4 = -(-k // 4) * 4  # zero filters up to a multiple of 4: no remainder loop
+    wp = np.zeros((k4, c, 3, 3), dtype=x.dtype)
+    wp[:k] = w
+    bias = np.zeros(k4, x.dtype)
+    if b is not None:
+        bias[:k] = b
+    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k4 * c * oh * wq)
+
+    def task(n0, n1, t):
+        _direct.conv3x3s2_forward(x[n0:n1], wp, bias, ph, pw, hq, wq, y[n0:n1])
+
+    _run_chunks(task, n, nb, workers)
+    return y
+
+
+def _direct_s2_backward(x, w, gy, padding, needs):
+    """(gx, gw) of :func:`_direct_s2_forward`: gx by im2col (col2im is the scatter a
+    stride-2 adjoint needs), gw by :func:`~minicv.kernels.cpu.direct.conv3x3s2_weight_grad`
+    per chunk, summed per worker and then in worker order (deterministic)."""
+    x = np.ascontiguousarray(x)
+    gy = np.ascontiguousarray(gy)
+    n, c, h, wd = x.shape
+    ph, pw = padding
+    gx = gw = None
+    if needs[0]:
+        gx, _ = _im2col_backward(x, w, gy, (2, 2), padding, (1, 1), 1, (True, False))
+    if needs[1]:
+        _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
+        rows = -(-(h + 2 * ph) // 2)
+        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes, gy.size * c * 18)
+        gws = np.zeros((workers,) + w.shape, dtype=x.dtype)  # one partial sum per worker
+
+        def task(n0, n1, t):
+            _direct.conv3x3s2_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, rows, wq, gws[t])
 
         _run_chunks(task, n, nb, workers)
         gw = gws[0]
@@ -818,6 +887,9 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         return gx, gw, gb
     if plan == "direct3x3":
         gx, gw = _direct_backward(x, w, gy, padding, needs)
+        return gx, gw, gb
+    if plan == "direct3x3s2":
+        gx, gw = _direct_s2_backward(x, w, gy, padding, needs)
         return gx, gw, gb
     if plan.startswith("winograd"):
         m = 2 if plan == "winograd-f2" else 4

@@ -138,6 +138,32 @@ def test_direct3x3_edges(h, w, p, k):
         np.testing.assert_allclose(got, exp, rtol=2e-5, atol=2e-5 * np.abs(exp).max())
 
 
+@pytest.mark.parametrize("h, w", [(3, 3), (4, 7), (8, 8), (9, 6), (16, 17)])
+@pytest.mark.parametrize("p", [0, 1, 2, (1, 0)])
+@pytest.mark.parametrize("k", [1, 4, 7])
+def test_direct3x3_stride2_edges(h, w, p, k):
+    """The stride-2 phase kernel against the float64 reference: odd and even planes (the
+    phases differ in size), every padding, K a multiple of 4 or not; gx by im2col."""
+    rng = np.random.default_rng(h * 100 + w * 10 + k)
+    x = rng.standard_normal((3, 5, h, w))
+    wt = rng.standard_normal((k, 5, 3, 3))
+    b = rng.standard_normal(k)
+    args = (2, p, 1, 1)
+    assert ca.conv_plan(x.shape, wt.shape, *args, algo="direct") == "direct3x3s2"
+    assert ca.conv_plan(x.shape, wt.shape, *args) == "direct3x3s2"   # C <= 32: auto too
+    y = ca.conv2d_forward(x, wt, b, *args, algo="direct")
+    np.testing.assert_allclose(y, ref.conv2d(x, wt, b, *args), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    want = ref.conv2d_backward(x, wt, gy, *args)
+    for got, exp in zip(ca.conv2d_backward(x, wt, gy, *args, algo="direct"), want):
+        np.testing.assert_allclose(got, exp, rtol=1e-12, atol=1e-12 * np.abs(exp).max())
+    x32, w32, gy32 = x.astype(np.float32), wt.astype(np.float32), gy.astype(np.float32)
+    g1 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    g2 = ca.conv2d_backward(x32, w32, gy32, *args, algo="direct")
+    for a, c in zip(g1, g2):
+        assert np.array_equal(a, c)                                 # deterministic
+
+
 @pytest.mark.parametrize("h, w", [(5, 5), (5, 9), (8, 6), (14, 14), (17, 20)])
 @pytest.mark.parametrize("kh, p", [(5, 0), (5, 2), (5, 4), (3, (1, 3)), (1, (0, 2))])
 @pytest.mark.parametrize("c, k", [(1, 6), (3, 1), (6, 16), (4, 7)])
@@ -178,10 +204,14 @@ def test_direct_falls_back_where_it_does_not_apply():
                                 ((8, 2, 5, 5), 1, 2, 1, 2), ((8, 4, 3, 5), 1, (3, 0), 1, 1),
                                 ((8, 4, 5, 5), 1, (0, 5), 1, 1)]:
         assert ca.conv_plan((2, 4, 12, 12), w_shape, s, p, d, g, algo="direct") == "im2col"
-    for w_shape, s, p, d, g in [((8, 4, 5, 4), 1, 2, 1, 1), ((8, 4, 3, 3), 2, 1, 1, 1),
+    for w_shape, s, p, d, g in [((8, 4, 5, 4), 1, 2, 1, 1), ((8, 4, 3, 3), 3, 1, 1, 1),
                                 ((8, 4, 3, 3), 1, 1, 2, 1), ((8, 2, 3, 3), 1, 1, 1, 2),
-                                ((8, 4, 3, 3), 1, 3, 1, 1)]:
+                                ((8, 4, 3, 3), 1, 3, 1, 1), ((8, 4, 3, 3), (2, 1), 1, 1, 1),
+                                ((8, 4, 3, 3), 2, 1, 2, 1), ((8, 2, 3, 3), 2, 1, 1, 2)]:
         assert ca.conv_plan((2, 4, 12, 12), w_shape, s, p, d, g, algo="direct") == "im2col"
+    # 3x3 stride 2: the phase kernel (any padding), auto up to 32 input channels
+    assert ca.conv_plan((2, 4, 12, 12), (8, 4, 3, 3), 2, 1, algo="direct") == "direct3x3s2"
+    assert ca.conv_plan((2, 64, 12, 12), (8, 64, 3, 3), 2, 1) == "im2col"
 
 
 def test_plan_is_inspectable():

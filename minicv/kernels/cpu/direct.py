@@ -216,6 +216,136 @@ def _add9(o, s0, s1, s2, s3, s4, s5, s6, s7, s8):
     o[2, 2] += s8
 
 
+# ---------------------------------------------------------------------------- stride 2
+#
+# A 3x3, stride-2 convolution reads ``xp[2*oy + i, 2*ox + j]``.  Split the padded plane into
+# its four phases ``P[a, b][u, v] = xp[2u + a, 2v + b]`` (each hq x wq): tap (i, j) then reads
+# phase (i % 2, j % 2) at (oy + i // 2, ox + j // 2), a shift, and output t = oy*wq + ox
+# reads ``P[i % 2, j % 2][t + (i // 2)*wq + j // 2]``.  So the stride-1 scheme applies:
+# per kernel row i, taps j = 0, 1, 2 are the even phase at t, the odd phase at t, the even
+# phase at t + 1.  (ResNet's down-sampling layers; im2col spent more time copying
+# columns than multiplying for them.)
+
+@njit(inline="always")
+def _phases(img, ph, pw, wq, out, base):
+    """out[2*(Y % 2) + X % 2, base + (Y // 2)*wq + X // 2] = img[Y - ph, X - pw]."""
+    h, w = img.shape
+    for iy in range(h):
+        yy = iy + ph
+        row = img[iy]
+        for ix in range(w):
+            xx = ix + pw
+            out[2 * (yy % 2) + xx % 2, base + (yy // 2) * wq + xx // 2] = row[ix]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv3x3s2_forward(x, w, b, ph, pw, hq, wq, y):
+    """y = conv2d(x, w, stride=2) + b for a 3x3 kernel; y is overwritten.
+
+    x (n, C, H, W), w (K4, C, 3, 3) and b (K4,) with K4 a multiple of 4 >= K (zero
+    filters), y (n, K, OH, OW); hq = ceil((H + 2ph)/2) + 1 phase rows (one spare),
+    wq = ceil((W + 2pw)/2) phase columns.
+    """
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    oh = y.shape[2]
+    q = oh * wq
+    xp = np.zeros((c, 4, hq * wq), dtype=x.dtype)  # the four phases of each padded plane
+    acc = _aligned_rows(4, q, x)
+    for s in range(n):
+        for ch in range(c):
+            _phases(x[s, ch], ph, pw, wq, xp[ch], 0)
+        for k0 in range(0, k, 4):  # blocks of 4 output channels (K padded to 4 by the caller)
+            acc[:] = 0
+            a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+            for ch in range(c):
+                for i in range(3):
+                    off = (i // 2) * wq
+                    ev = xp[ch, 2 * (i % 2), off:off + q + 1]  # taps j = 0 and 2
+                    od = xp[ch, 2 * (i % 2) + 1, off:off + q]  # tap j = 1
+                    u0, u1, u2 = w[k0, ch, i, 0], w[k0, ch, i, 1], w[k0, ch, i, 2]
+                    v0, v1, v2 = w[k0 + 1, ch, i, 0], w[k0 + 1, ch, i, 1], w[k0 + 1, ch, i, 2]
+                    z0, z1, z2 = w[k0 + 2, ch, i, 0], w[k0 + 2, ch, i, 1], w[k0 + 2, ch, i, 2]
+                    e0, e1, e2 = w[k0 + 3, ch, i, 0], w[k0 + 3, ch, i, 1], w[k0 + 3, ch, i, 2]
+                    for t in range(q):
+                        x0 = ev[t]
+                        x1 = od[t]
+                        x2 = ev[t + 1]
+                        a0[t] += u0 * x0 + u1 * x1 + u2 * x2
+                        a1[t] += v0 * x0 + v1 * x1 + v2 * x2
+                        a2[t] += z0 * x0 + z1 * x1 + z2 * x2
+                        a3[t] += e0 * x0 + e1 * x1 + e2 * x2
+            for kk in range(min(4, y.shape[1] - k0)):
+                _crop_out(acc[kk], b[k0 + kk], wq, y[s, k0 + kk])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def conv3x3s2_weight_grad(x, gy, ph, pw, rows, wq, gw):
+    """gw += the weight gradient of :func:`conv3x3s2_forward`.
+
+    ``gw[k, c, i, j] += sum_{n, oy, ox} gy[n, k, oy, ox] * xp[n, c, 2oy + i, 2ox + j]``:
+    nine dot products per (k, c) pair over the phases, the chunk's phase planes stacked
+    ``rows`` = ceil((H + 2ph)/2) apart and dY laid out the same way (zeros in its junk
+    columns and rows), so each sum runs once over the whole chunk.
+    """
+    n, c, h, wd = x.shape
+    k, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
+    size = n * rows * wq
+    q = (n - 1) * rows * wq + oh * wq
+    xp = np.zeros((c, 4, size + wq + 2), dtype=x.dtype)
+    for s in range(n):
+        for ch in range(c):
+            _phases(x[s, ch], ph, pw, wq, xp[ch], s * rows * wq)
+    g = np.zeros((k + k % 2, size), dtype=x.dtype)
+    for s in range(n):
+        for kk in range(k):
+            dst = g[kk]
+            for oy in range(oh):
+                base = (s * rows + oy) * wq
+                src = gy[s, kk, oy]
+                for ox in range(ow):
+                    dst[base + ox] = src[ox]
+    zero = np.zeros(1, dtype=x.dtype)[0]
+    for kk in range(0, k, 2):
+        e = g[kk, :q]
+        f = g[kk + 1, :q]                      # zeros when K is odd
+        for ch in range(c):
+            p00, p01 = xp[ch, 0], xp[ch, 1]    # row phase 0: kernel rows 0 (at t) and 2 (t + wq)
+            p10, p11 = xp[ch, 2], xp[ch, 3]    # row phase 1: kernel row 1
+            r0e, r0o = p00[0:q + 1], p01[0:q]
+            r1e, r1o = p10[0:q + 1], p11[0:q]
+            r2e, r2o = p00[wq:wq + q + 1], p01[wq:wq + q]
+            s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = s8 = zero
+            u0 = u1 = u2 = u3 = u4 = u5 = u6 = u7 = u8 = zero
+            for t in range(q):
+                a0, a1, a2 = r0e[t], r0o[t], r0e[t + 1]
+                b0, b1, b2 = r1e[t], r1o[t], r1e[t + 1]
+                c0, c1, c2 = r2e[t], r2o[t], r2e[t + 1]
+                et = e[t]
+                ft = f[t]
+                s0 += et * a0
+                s1 += et * a1
+                s2 += et * a2
+                s3 += et * b0
+                s4 += et * b1
+                s5 += et * b2
+                s6 += et * c0
+                s7 += et * c1
+                s8 += et * c2
+                u0 += ft * a0
+                u1 += ft * a1
+                u2 += ft * a2
+                u3 += ft * b0
+                u4 += ft * b1
+                u5 += ft * b2
+                u6 += ft * c0
+                u7 += ft * c1
+                u8 += ft * c2
+            _add9(gw[kk, ch], s0, s1, s2, s3, s4, s5, s6, s7, s8)
+            if kk + 1 < k:
+                _add9(gw[kk + 1, ch], u0, u1, u2, u3, u4, u5, u6, u7, u8)
+
+
 # ---------------------------------------------------------------------------- 5-wide kernels
 #
 # The same scheme for kernels 5 taps wide (LeNet's 5x5 layers, any kernel height), stride 1,
