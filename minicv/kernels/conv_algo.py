@@ -600,18 +600,26 @@ def _direct_backward(x, w, gy, padding, needs):
         wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
         gx = _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
     if needs[1]:
-        wq = wd + 2 * pw
-        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes)
-        gws = np.zeros((workers,) + w.shape, dtype=x.dtype)  # one partial sum per worker
-
-        def task(n0, n1, t):
-            _direct.conv3x3_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, wq, gws[t])
-
-        _run_chunks(task, n, nb, workers)
-        gw = gws[0]
-        for t in range(1, workers):  # a fixed order: deterministic
-            gw += gws[t]
+        gw = _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, w.shape,
+                                 ph, pw, wd + 2 * pw)
     return gx, gw
+
+
+def _summed_over_chunks(kernel, x, gy, shape, *args):
+    """``sum_chunks kernel(x_chunk, gy_chunk, *args, out)`` for a kernel that accumulates
+    into ``out`` (a weight gradient): batch chunks on threads, one partial sum per worker,
+    the partial sums added in worker order (deterministic for a given thread count)."""
+    n = x.shape[0]
+    nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes, 2 * gy.size * int(np.prod(shape[1:])))
+    parts = np.zeros((workers,) + tuple(shape), dtype=x.dtype)
+
+    def task(n0, n1, t):
+        kernel(x[n0:n1], gy[n0:n1], *args, parts[t])
+
+    _run_chunks(task, n, nb, workers)
+    for t in range(1, workers):  # a fixed order: deterministic
+        parts[0] += parts[t]
+    return parts[0]
 
 
 def _direct_s2_forward(x, w, b, padding):
@@ -651,17 +659,9 @@ def _direct_s2_backward(x, w, gy, padding, needs):
         gx, _ = _im2col_backward(x, w, gy, (2, 2), padding, (1, 1), 1, (True, False))
     if needs[1]:
         _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
-        rows = -(-(h + 2 * ph) // 2)
-        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes, gy.size * c * 18)
-        gws = np.zeros((workers,) + w.shape, dtype=x.dtype)  # one partial sum per worker
-
-        def task(n0, n1, t):
-            _direct.conv3x3s2_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, rows, wq, gws[t])
-
-        _run_chunks(task, n, nb, workers)
-        gw = gws[0]
-        for t in range(1, workers):  # a fixed order: deterministic
-            gw += gws[t]
+        rows = -(-(h + 2 * ph) // 2)  # phase rows of one padded plane
+        gw = _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, w.shape,
+                                 ph, pw, rows, wq)
     return gx, gw
 
 
