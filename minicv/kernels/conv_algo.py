@@ -622,6 +622,20 @@ def _summed_over_chunks(kernel, x, gy, shape, *args):
     return parts[0]
 
 
+def _pad_filters(w, b, dtype):
+    """(w, b) with zero filters appended up to a multiple of 4 output channels, the block
+    of the stride-2 and 5-wide direct kernels (whose extra outputs are never copied out):
+    no remainder loop."""
+    k = w.shape[0]
+    k4 = -(-k // 4) * 4
+    wp = np.zeros((k4,) + w.shape[1:], dtype=dtype)
+    wp[:k] = w
+    bias = np.zeros(k4, dtype)
+    if b is not None:
+        bias[:k] = b
+    return wp, bias
+
+
 def _direct_s2_forward(x, w, b, padding):
     """3x3 stride-2 convolution by :func:`~minicv.kernels.cpu.direct.conv3x3s2_forward`
     (the input split into its four phases), batch chunks on threads."""
@@ -630,14 +644,9 @@ def _direct_s2_forward(x, w, b, padding):
     k = w.shape[0]
     ph, pw = padding
     oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
-    k4 = -(-k // 4) * 4  # zero filters up to a multiple of 4: no remainder loop
-    wp = np.zeros((k4, c, 3, 3), dtype=x.dtype)
-    wp[:k] = w
-    bias = np.zeros(k4, x.dtype)
-    if b is not None:
-        bias[:k] = b
+    wp, bias = _pad_filters(w, b, x.dtype)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
-    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k4 * c * oh * wq)
+    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k * c * oh * wq)
 
     def task(n0, n1, t):
         _direct.conv3x3s2_forward(x[n0:n1], wp, bias, ph, pw, hq, wq, y[n0:n1])
@@ -672,14 +681,9 @@ def _direct5_forward(x, w, b, padding):
     n, c, h, wd = x.shape
     k, _, kh, kw = w.shape
     oh, ow, hq, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
-    k4 = -(-k // 4) * 4  # zero filters up to a multiple of 4: no remainder loop
-    wp = np.zeros((k4, c, kh, kw), dtype=x.dtype)
-    wp[:k] = w
-    bias = np.zeros(k4, x.dtype)
-    if b is not None:
-        bias[:k] = b
+    wp, bias = _pad_filters(w, b, x.dtype)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
-    flops = 2 * n * k4 * c * kh * kw * oh * wq
+    flops = 2 * n * wp.shape[0] * c * kh * kw * oh * wq
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
 
     def task(n0, n1, t):
