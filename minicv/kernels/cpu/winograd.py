@@ -126,58 +126,59 @@ def _from_channels_last(ob, m, tw, bias, y, b, y0, rows):
 
 
 # ---------------------------------------------------------------- 1-D transforms of runs
-# ``out_j[q] = (T @ (in_0[q], in_1[q], ...))_j`` for q < n, each in_i / out_j a run of a
-# flat array starting at the given offset.  Slices, not offset arithmetic, so that LLVM
-# sees unit-stride, non-negative indices and vectorises.
+# ``out_j[q] = (T @ (in_0[q], in_1[q], ...))_j`` for q < n, each in_j a run of the flat
+# ``src`` from ``si + i[j]``, each out_j a run of ``dst`` from ``so + o[j]`` (offset tables
+# built once per call, so the hot loops allocate nothing).  Slices, not offset arithmetic
+# in the loop, so that LLVM sees unit-stride, non-negative indices and vectorises.
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _bt2_run(src, i, dst, o, n):
-    a0, a1, a2, a3 = src[i[0]:i[0] + n], src[i[1]:i[1] + n], src[i[2]:i[2] + n], src[i[3]:i[3] + n]
-    b0, b1, b2, b3 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n], dst[o[2]:o[2] + n], dst[o[3]:o[3] + n]
+def _bt2_run(src, i, si, dst, o, so, n):
+    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
+    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _bt2(a0[q], a1[q], a2[q], a3[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _bt4_run(src, i, dst, o, n):
-    a0, a1, a2 = src[i[0]:i[0] + n], src[i[1]:i[1] + n], src[i[2]:i[2] + n]
-    a3, a4, a5 = src[i[3]:i[3] + n], src[i[4]:i[4] + n], src[i[5]:i[5] + n]
-    b0, b1, b2 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n], dst[o[2]:o[2] + n]
-    b3, b4, b5 = dst[o[3]:o[3] + n], dst[o[4]:o[4] + n], dst[o[5]:o[5] + n]
+def _bt4_run(src, i, si, dst, o, so, n):
+    a0, a1, a2 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n]
+    a3, a4, a5 = src[si + i[3]:si + i[3] + n], src[si + i[4]:si + i[4] + n], src[si + i[5]:si + i[5] + n]
+    b0, b1, b2 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n]
+    b3, b4, b5 = dst[so + o[3]:so + o[3] + n], dst[so + o[4]:so + o[4] + n], dst[so + o[5]:so + o[5] + n]
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q], b4[q], b5[q] = _bt4(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _at2_run(src, i, dst, o, n):
-    a0, a1, a2, a3 = src[i[0]:i[0] + n], src[i[1]:i[1] + n], src[i[2]:i[2] + n], src[i[3]:i[3] + n]
-    b0, b1 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n]
+def _at2_run(src, i, si, dst, o, so, n):
+    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
+    b0, b1 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n]
     for q in range(n):
         b0[q], b1[q] = _at2(a0[q], a1[q], a2[q], a3[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _at4_run(src, i, dst, o, n):
-    a0, a1, a2 = src[i[0]:i[0] + n], src[i[1]:i[1] + n], src[i[2]:i[2] + n]
-    a3, a4, a5 = src[i[3]:i[3] + n], src[i[4]:i[4] + n], src[i[5]:i[5] + n]
-    b0, b1, b2, b3 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n], dst[o[2]:o[2] + n], dst[o[3]:o[3] + n]
+def _at4_run(src, i, si, dst, o, so, n):
+    a0, a1, a2 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n]
+    a3, a4, a5 = src[si + i[3]:si + i[3] + n], src[si + i[4]:si + i[4] + n], src[si + i[5]:si + i[5] + n]
+    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _at4(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _a2_run(src, i, dst, o, n):
-    a0, a1 = src[i[0]:i[0] + n], src[i[1]:i[1] + n]
-    b0, b1, b2, b3 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n], dst[o[2]:o[2] + n], dst[o[3]:o[3] + n]
+def _a2_run(src, i, si, dst, o, so, n):
+    a0, a1 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n]
+    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _a2(a0[q], a1[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
-def _a4_run(src, i, dst, o, n):
-    a0, a1, a2, a3 = src[i[0]:i[0] + n], src[i[1]:i[1] + n], src[i[2]:i[2] + n], src[i[3]:i[3] + n]
-    b0, b1, b2 = dst[o[0]:o[0] + n], dst[o[1]:o[1] + n], dst[o[2]:o[2] + n]
-    b3, b4, b5 = dst[o[3]:o[3] + n], dst[o[4]:o[4] + n], dst[o[5]:o[5] + n]
+def _a4_run(src, i, si, dst, o, so, n):
+    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
+    b0, b1, b2 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n]
+    b3, b4, b5 = dst[so + o[3]:so + o[3] + n], dst[so + o[4]:so + o[4] + n], dst[so + o[5]:so + o[5] + n]
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q], b4[q], b5[q] = _a4(a0[q], a1[q], a2[q], a3[q])
 
@@ -201,20 +202,20 @@ def _input_transform(x, m, ph, pw, th, tw, v):
     # column j of tile tx: phase j % m at tile index tx + j // m
     cols = np.array([(j % m) * ph_ + (j // m) * c for j in range(a)])
     rows = np.arange(a) * row
+    outs = np.arange(a) * pc             # V rows a*i + j, j < alpha, from V row a*i
     for b in range(n):
         _to_channels_last(x, b, ph, pw, m, zb)
         for ty in range(th):
             if m == 2:
-                _bt2_run(z, m * ty * row + rows, t, rows, row)
+                _bt2_run(z, rows, m * ty * row, t, rows, 0, row)
             else:
-                _bt4_run(z, m * ty * row + rows, t, rows, row)
+                _bt4_run(z, rows, m * ty * row, t, rows, 0, row)
             out = (b * th + ty) * run
             for i in range(a):
-                dst = (a * i + np.arange(a)) * pc + out
                 if m == 2:
-                    _bt2_run(t, i * row + cols, v, dst, run)
+                    _bt2_run(t, cols, i * row, v, outs, a * i * pc + out, run)
                 else:
-                    _bt4_run(t, i * row + cols, v, dst, run)
+                    _bt4_run(t, cols, i * row, v, outs, a * i * pc + out, run)
 
 
 # ---------------------------------------------------------------- output transforms
@@ -230,23 +231,23 @@ def _output_transform(mt, m, bias, th, tw, y):
     pk = n * th * tw * k
     s = np.empty(m * a * run, mt.dtype)   # (m rows, alpha tile columns, TW*K)
     ob = np.empty(m * m * run, mt.dtype)  # (m rows, m phases, TW*K)
+    down = a * np.arange(a) * pk          # M rows j, a + j, 2a + j, ... from M row j
+    s_rows = a * np.arange(m) * run       # s rows j, a + j, ... from s row j
+    along = np.arange(a) * run            # s rows a*r .. a*r + alpha - 1 from s row a*r
+    o_rows = np.arange(m) * run           # ob rows m*r .. m*r + m - 1 from ob row m*r
     for b in range(n):
         for ty in range(th):
             src = (b * th + ty) * run
             for j in range(a):
-                i = (a * np.arange(a) + j) * pk + src
-                o = (a * np.arange(m) + j) * run
                 if m == 2:
-                    _at2_run(mt, i, s, o, run)
+                    _at2_run(mt, down, j * pk + src, s, s_rows, j * run, run)
                 else:
-                    _at4_run(mt, i, s, o, run)
+                    _at4_run(mt, down, j * pk + src, s, s_rows, j * run, run)
             for r in range(m):
-                i = (a * r + np.arange(a)) * run
-                o = (m * r + np.arange(m)) * run
                 if m == 2:
-                    _at2_run(s, i, ob, o, run)
+                    _at2_run(s, along, a * r * run, ob, o_rows, m * r * run, run)
                 else:
-                    _at4_run(s, i, ob, o, run)
+                    _at4_run(s, along, a * r * run, ob, o_rows, m * r * run, run)
             _from_channels_last(ob, m, tw, bias, y, b, m * ty, min(m, oh - m * ty))
 
 
@@ -264,21 +265,22 @@ def _output_transform_adjoint(gy, m, th, tw, dm):
     pk = n * th * tw * k
     s = np.empty(a * row, gy.dtype)              # A applied down the tile rows
     rows = np.arange(m) * row
+    s_rows = np.arange(a) * row
+    phases = np.arange(m) * run                  # the m column phases of a row of s
+    outs = np.arange(a) * pk                     # dM rows a*i + j from dM row a*i
     for b in range(n):
         _to_channels_last(gy, b, 0, 0, m, zb)
         for ty in range(th):
             if m == 2:
-                _a2_run(z, m * ty * row + rows, s, np.arange(a) * row, row)
+                _a2_run(z, rows, m * ty * row, s, s_rows, 0, row)
             else:
-                _a4_run(z, m * ty * row + rows, s, np.arange(a) * row, row)
+                _a4_run(z, rows, m * ty * row, s, s_rows, 0, row)
             out = (b * th + ty) * run
             for i in range(a):
-                src = i * row + np.arange(m) * run   # the m column phases of row i
-                dst = (a * i + np.arange(a)) * pk + out
                 if m == 2:
-                    _a2_run(s, src, dm, dst, run)
+                    _a2_run(s, phases, i * row, dm, outs, a * i * pk + out, run)
                 else:
-                    _a4_run(s, src, dm, dst, run)
+                    _a4_run(s, phases, i * row, dm, outs, a * i * pk + out, run)
 
 
 # ---------------------------------------------------------------- filter transform
