@@ -153,3 +153,29 @@ def test_winograd_weight_gradient_every_size(m, p):
             assert gw.shape == w.shape and gw.dtype == np.float32
             err = np.abs(gw - gw_ref).max()
             assert err <= tol * np.abs(gw_ref).max(), (m, p, h, wd, err)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_chunks_and_threads_do_not_change_the_result(m, monkeypatch):
+    # an odd batch split into uneven chunks of one or two images (spread over the
+    # threads): forward, dX and dW equal the float64 reference, and two runs agree bit
+    # for bit (the per-worker partial sums of dU are added in a fixed order)
+    rng = np.random.default_rng(m)
+    x = rng.standard_normal((7, 9, 9, 11)).astype(np.float32)
+    w = rng.standard_normal((10, 9, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((7, 10, 9, 11)).astype(np.float32)
+    monkeypatch.setattr(conv_algo, "WINOGRAD_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_algo, "WINOGRAD_MIN_TILES", 1)
+    tol = 1e-5 if m == 2 else 1e-4
+    y = _winograd_cpu(x, w, 1, m)
+    exact = ref.conv2d(x.astype(np.float64), w.astype(np.float64), None, 1, 1)
+    assert np.abs(y - exact).max() <= tol * np.abs(exact).max()
+    gx_r, gw_r, _ = ref.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                        gy.astype(np.float64), 1, 1)
+    gw = conv_algo._winograd_weight_grad(x, gy, (1, 1), m)
+    assert np.abs(gw - gw_r).max() <= tol * np.abs(gw_r).max()
+    assert np.array_equal(gw, conv_algo._winograd_weight_grad(x, gy, (1, 1), m))
+    assert np.array_equal(y, _winograd_cpu(x, w, 1, m))
+    if m == 2:  # dX: the forward of dY with the flipped filter, through conv2d_backward
+        gx = conv_algo.conv2d_backward(x, w, gy, 1, 1, algo="winograd")[0]
+        assert np.abs(gx - gx_r).max() <= tol * np.abs(gx_r).max()
