@@ -322,22 +322,33 @@ def filter_transform(w, m=2):
     be cheap next to the GEMMs (the first version, an einsum, took 4-9 ms for 128x128
     filters; so did BLAS's dgemm with inner dimension 9).
     """
-    g_mat = WINOGRAD_MATRICES[m][1]  # (alpha, 3), float64
     k, c = w.shape[:2]
     g = w.reshape(k, c, 9).transpose(2, 1, 0).reshape(9, c * k)  # (9, C*K)
     u = np.empty(((m + 2) ** 2, c * k), dtype=w.dtype)
-    _apply_rows(np.kron(g_mat, g_mat), np.ascontiguousarray(g), u)
+    _apply_rows(_kron_gg(m), np.ascontiguousarray(g), u)
     return u.reshape(-1, c, k)
+
+
+_KRON = {}
+
+
+def _kron_gg(m, transposed=False):
+    """``G kron G`` (alpha^2, 9) for F(m x m, 3 x 3), or its transpose, in float64 (cached:
+    it is used twice per convolution)."""
+    key = (m, transposed)
+    if key not in _KRON:
+        g_mat = WINOGRAD_MATRICES[m][1]  # (alpha, 3)
+        kk = np.kron(g_mat, g_mat)
+        _KRON[key] = np.ascontiguousarray(kk.T if transposed else kk)
+    return _KRON[key]
 
 
 def filter_transform_adjoint(du, m=2):
     """The transpose of :func:`filter_transform`: dU (alpha^2, C, K) -> dW (K, C, 3, 3),
     ``dW[k, c] = GT dU[:, c, k] G`` (float64 accumulation)."""
-    g_mat = WINOGRAD_MATRICES[m][1]
     c, k = du.shape[1:]
     dg = np.empty((9, c * k), dtype=du.dtype)
-    _apply_rows(np.ascontiguousarray(np.kron(g_mat, g_mat).T),
-                np.ascontiguousarray(du).reshape(-1, c * k), dg)
+    _apply_rows(_kron_gg(m, transposed=True), np.ascontiguousarray(du).reshape(-1, c * k), dg)
     return np.ascontiguousarray(dg.reshape(3, 3, c, k).transpose(3, 2, 0, 1))
 
 
