@@ -359,7 +359,8 @@ def _chunking(n, per_sample, flops=None, chunk_bytes=None):
     column bytes each: chunks near :data:`CHUNK_BYTES`, all workers' buffers within the
     im2col budget (fewer workers if a single sample is that large).  A call of fewer than
     :data:`SERIAL_MAX_FLOPS` ``flops`` runs on this thread alone."""
-    workers = 1 if flops is not None and flops < SERIAL_MAX_FLOPS else _workers()
+    serial = getattr(_tls, "serial", False) or (flops is not None and flops < SERIAL_MAX_FLOPS)
+    workers = 1 if serial else _workers()
     if workers > 1:
         workers = int(max(1, min(workers, _budget // max(per_sample, 1))))
     chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
@@ -432,6 +433,38 @@ def _run_chunks(task, n, nb, workers):
                 f.result()
     finally:
         setter(get_num_threads())
+
+
+def _side_by_side(first, second):
+    """``(first(), second())`` with ``first`` on a pool thread and ``second`` on this one,
+    each running its kernels serially (OpenBLAS single-threaded meanwhile).
+
+    For a convolution's input and weight gradients, two independent jobs of similar size:
+    one hand-off instead of one per batch split, and each thread keeps its own data in its
+    own cache.  With one minicv thread both run here, one after the other.
+    """
+    if _workers() <= 1:
+        return first(), second()
+
+    def serially(fn):
+        _tls.serial = True
+        try:
+            return fn()
+        finally:
+            _tls.serial = False
+
+    from ..backend import get_num_threads
+    setter = _blas_setter()
+    setter(1)
+    try:
+        future = _executor(2).submit(serially, first)
+        try:
+            b = serially(second)
+        finally:
+            a = future.result()
+    finally:
+        setter(get_num_threads())
+    return a, b
 
 
 def run_split(task, n, nbytes=None):
@@ -595,14 +628,23 @@ def _direct_backward(x, w, gy, padding, needs):
     gy = np.ascontiguousarray(gy)
     n, c, h, wd = x.shape
     ph, pw = padding
-    gx = gw = None
-    if needs[0]:
+    def input_grad():
         wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
-        gx = _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
-    if needs[1]:
-        gw = _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, w.shape,
-                                 ph, pw, wd + 2 * pw)
-    return gx, gw
+        return _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
+
+    def weight_grad():
+        return _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, w.shape,
+                                   ph, pw, wd + 2 * pw)
+
+    return _gradients(needs, input_grad, weight_grad, 18 * gy.size * x.shape[1])
+
+
+def _gradients(needs, input_grad, weight_grad, flops):
+    """(gx, gw): the jobs asked for; side by side on two threads when both are and the
+    layer (``flops`` for one of them) is worth the hand-off."""
+    if needs[0] and needs[1] and flops >= SERIAL_MAX_FLOPS:
+        return _side_by_side(input_grad, weight_grad)
+    return (input_grad() if needs[0] else None), (weight_grad() if needs[1] else None)
 
 
 def _summed_over_chunks(kernel, x, gy, shape, *args):
@@ -663,15 +705,16 @@ def _direct_s2_backward(x, w, gy, padding, needs):
     gy = np.ascontiguousarray(gy)
     n, c, h, wd = x.shape
     ph, pw = padding
-    gx = gw = None
-    if needs[0]:
-        gx, _ = _im2col_backward(x, w, gy, (2, 2), padding, (1, 1), 1, (True, False))
-    if needs[1]:
+    def input_grad():
+        return _im2col_backward(x, w, gy, (2, 2), padding, (1, 1), 1, (True, False))[0]
+
+    def weight_grad():
         _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
         rows = -(-(h + 2 * ph) // 2)  # phase rows of one padded plane
-        gw = _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, w.shape,
-                                 ph, pw, rows, wq)
-    return gx, gw
+        return _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, w.shape,
+                                   ph, pw, rows, wq)
+
+    return _gradients(needs, input_grad, weight_grad, 18 * gy.size * c)
 
 
 def _direct5_forward(x, w, b, padding):
@@ -707,15 +750,17 @@ def _direct5_backward(x, w, gy, padding, needs):
     n, c, h, wd = x.shape
     k, _, kh, kw = w.shape
     ph, pw = padding
-    gx = gw = gb = None
-    if needs[0] and c % 4:
-        # the forward kernel would pad dX's C output channels to a multiple of 4 (LeNet's
-        # conv2: 6 -> 8) on top of its junk columns: im2col measured 0.8 vs 1.3 ms there
-        gx, _ = _im2col_backward(x, w, gy, (1, 1), padding, (1, 1), 1, (True, False))
-    elif needs[0]:
+
+    def input_grad():
+        if c % 4:
+            # the forward kernel would pad dX's C output channels to a multiple of 4
+            # (LeNet's conv2: 6 -> 8) on top of its junk columns: im2col measured 0.8 vs
+            # 1.3 ms there
+            return _im2col_backward(x, w, gy, (1, 1), padding, (1, 1), 1, (True, False))[0]
         wt = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, K, kh, 5)
-        gx = _direct5_forward(gy, wt, None, (kh - 1 - ph, kw - 1 - pw))
-    if needs[1] or needs[2]:
+        return _direct5_forward(gy, wt, None, (kh - 1 - ph, kw - 1 - pw))
+
+    def weight_and_bias_grad():
         oh, _, _, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
         k2 = k + k % 2  # the kernel pairs output channels
         nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
@@ -730,8 +775,12 @@ def _direct5_backward(x, w, gy, padding, needs):
         for t in range(1, workers):  # a fixed order: deterministic
             gws[0] += gws[t]
             gbs[0] += gbs[t]
-        gw = gws[0, :k].copy() if needs[1] else None
-        gb = gbs[0, :k].copy() if needs[2] else None
+        return gws[0, :k].copy(), gbs[0, :k].copy()
+
+    gx, gwb = _gradients((needs[0], needs[1] or needs[2]), input_grad, weight_and_bias_grad,
+                         2 * gy.size * c * kh * kw)
+    gw = gwb[0] if needs[1] else None
+    gb = gwb[1] if needs[2] else None
     return gx, gw, gb
 
 
@@ -861,9 +910,12 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
                     needs=(True, True, True)):
     """Gradients ``(gx, gw, gb)`` of :func:`conv2d_forward` given the output gradient gy.
 
-    ``gx = col2im(W^T gy)`` (or, with Winograd, the stride-1 correlation of gy with the
-    flipped, C<->K-transposed filter padded by 2 - p), ``gw = sum_n gy_n cols_n^T``
-    (always im2col GEMM), ``gb = sum gy``.  Entries whose ``needs`` flag is False are None.
+    ``gx = col2im(W^T gy)`` (or, with the direct and Winograd plans, the stride-1
+    correlation of gy with the flipped, C<->K-transposed filter), ``gw = sum_n gy_n cols_n^T``
+    (an im2col GEMM, a direct kernel's dot products, or Winograd's ``dU = V^T dM``, by
+    plan), ``gb = sum gy``.  Entries whose ``needs`` flag is False are None.  When both gx
+    and gw are needed, the direct and Winograd plans compute them side by side, one
+    thread each (:func:`_side_by_side`).
     """
     _check_algo(algo)
     x, w, _ = _as_float_arrays(x, w)
@@ -897,14 +949,15 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         return gx, gw, gb
     if plan.startswith("winograd"):
         m = 2 if plan == "winograd-f2" else 4
-        gx = gw = None
-        if needs[0]:
+
+        def input_grad():
             # dX = correlation of dY with the flipped filter, C and K swapped, padding 2 - p
             wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
-            gx = _winograd_forward(np.ascontiguousarray(gy), wt, None,
-                                   (2 - padding[0], 2 - padding[1]), m)
-        if needs[1]:
-            gw = _winograd_weight_grad(x, gy, padding, m)
+            return _winograd_forward(np.ascontiguousarray(gy), wt, None,
+                                     (2 - padding[0], 2 - padding[1]), m)
+
+        gx, gw = _gradients(needs, input_grad,
+                            lambda: _winograd_weight_grad(x, gy, padding, m), 18 * gy.size * c)
         return gx, gw, gb
     gx, gw = _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs[:2])
     return gx, gw, gb
