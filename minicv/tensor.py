@@ -2,7 +2,8 @@
 
 A tensor holds ``data`` (a NumPy array, or a CuPy array on a GPU), ``requires_grad``,
 ``grad`` (a Tensor or None), and for results of differentiable ops ``grad_fn``, the
-:class:`~minicv.autograd.Function` node that produced it. The methods are thin: they call the ops in ``minicv.ops``.
+:class:`~minicv.autograd.Function` node that produced it. The methods are thin: they call
+the ops in ``minicv.ops``.
 
 In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``fill_``...) exist for
 optimizers and initialisers. They bump a version counter shared with views, so a later

@@ -76,7 +76,8 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
 class GELU(Function):
-    """Exact: x·Φ(x), d/dx = Φ(x) + x·φ(x). tanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    """Exact: x·Φ(x), d/dx = Φ(x) + x·φ(x).
+    tanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)

@@ -131,54 +131,69 @@ def _from_channels_last(ob, m, tw, bias, y, b, y0, rows):
 # built once per call, so the hot loops allocate nothing).  Slices, not offset arithmetic
 # in the loop, so that LLVM sees unit-stride, non-negative indices and vectorises.
 
+@njit(inline="always")
+def _runs2(a, o, base, n):
+    """The runs ``a[base + o[j] : base + o[j] + n]`` for j < 2 (and 4, 6 below)."""
+    return a[base + o[0]:base + o[0] + n], a[base + o[1]:base + o[1] + n]
+
+
+@njit(inline="always")
+def _runs4(a, o, base, n):
+    return (a[base + o[0]:base + o[0] + n], a[base + o[1]:base + o[1] + n],
+            a[base + o[2]:base + o[2] + n], a[base + o[3]:base + o[3] + n])
+
+
+@njit(inline="always")
+def _runs6(a, o, base, n):
+    return (a[base + o[0]:base + o[0] + n], a[base + o[1]:base + o[1] + n],
+            a[base + o[2]:base + o[2] + n], a[base + o[3]:base + o[3] + n],
+            a[base + o[4]:base + o[4] + n], a[base + o[5]:base + o[5] + n])
+
+
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _bt2_run(src, i, si, dst, o, so, n):
-    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
-    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
+    a0, a1, a2, a3 = _runs4(src, i, si, n)
+    b0, b1, b2, b3 = _runs4(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _bt2(a0[q], a1[q], a2[q], a3[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _bt4_run(src, i, si, dst, o, so, n):
-    a0, a1, a2 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n]
-    a3, a4, a5 = src[si + i[3]:si + i[3] + n], src[si + i[4]:si + i[4] + n], src[si + i[5]:si + i[5] + n]
-    b0, b1, b2 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n]
-    b3, b4, b5 = dst[so + o[3]:so + o[3] + n], dst[so + o[4]:so + o[4] + n], dst[so + o[5]:so + o[5] + n]
+    a0, a1, a2, a3, a4, a5 = _runs6(src, i, si, n)
+    b0, b1, b2, b3, b4, b5 = _runs6(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q], b4[q], b5[q] = _bt4(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _at2_run(src, i, si, dst, o, so, n):
-    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
-    b0, b1 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n]
+    a0, a1, a2, a3 = _runs4(src, i, si, n)
+    b0, b1 = _runs2(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q] = _at2(a0[q], a1[q], a2[q], a3[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _at4_run(src, i, si, dst, o, so, n):
-    a0, a1, a2 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n]
-    a3, a4, a5 = src[si + i[3]:si + i[3] + n], src[si + i[4]:si + i[4] + n], src[si + i[5]:si + i[5] + n]
-    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
+    a0, a1, a2, a3, a4, a5 = _runs6(src, i, si, n)
+    b0, b1, b2, b3 = _runs4(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _at4(a0[q], a1[q], a2[q], a3[q], a4[q], a5[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _a2_run(src, i, si, dst, o, so, n):
-    a0, a1 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n]
-    b0, b1, b2, b3 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n], dst[so + o[3]:so + o[3] + n]
+    a0, a1 = _runs2(src, i, si, n)
+    b0, b1, b2, b3 = _runs4(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q] = _a2(a0[q], a1[q])
 
 
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _a4_run(src, i, si, dst, o, so, n):
-    a0, a1, a2, a3 = src[si + i[0]:si + i[0] + n], src[si + i[1]:si + i[1] + n], src[si + i[2]:si + i[2] + n], src[si + i[3]:si + i[3] + n]
-    b0, b1, b2 = dst[so + o[0]:so + o[0] + n], dst[so + o[1]:so + o[1] + n], dst[so + o[2]:so + o[2] + n]
-    b3, b4, b5 = dst[so + o[3]:so + o[3] + n], dst[so + o[4]:so + o[4] + n], dst[so + o[5]:so + o[5] + n]
+    a0, a1, a2, a3 = _runs4(src, i, si, n)
+    b0, b1, b2, b3, b4, b5 = _runs6(dst, o, so, n)
     for q in range(n):
         b0[q], b1[q], b2[q], b3[q], b4[q], b5[q] = _a4(a0[q], a1[q], a2[q], a3[q])
 
