@@ -705,6 +705,7 @@ def _direct_s2_backward(x, w, gy, padding, needs):
     gy = np.ascontiguousarray(gy)
     n, c, h, wd = x.shape
     ph, pw = padding
+
     def input_grad():
         return _im2col_backward(x, w, gy, (2, 2), padding, (1, 1), 1, (True, False))[0]
 
