@@ -14,6 +14,7 @@ CONFIGS = [  # (N, C, H, W, K, kernel, stride, padding, dilation, groups)
     (1, 32, 10, 9, 32, (3, 3), 1, 1, 1, 1),     # winograd-eligible
     (2, 3, 12, 12, 5, (5, 5), 3, 2, 1, 1),
     (1, 2, 5, 5, 2, (5, 5), 1, 0, 1, 1),        # kernel == input
+    (3, 5, 11, 10, 6, (3, 3), 2, 1, 1, 1),      # 3x3 stride 2: the phase kernel
 ]
 
 
@@ -48,7 +49,7 @@ def test_conv2d_matches_reference(cfg, algo, dtype):
 
 
 @pytest.mark.parametrize("kind", ["flipped", "transposed", "sliced"])
-@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[2], CONFIGS[4], CONFIGS[5]])
+@pytest.mark.parametrize("cfg", [CONFIGS[0], CONFIGS[2], CONFIGS[4], CONFIGS[5], CONFIGS[8]])
 @pytest.mark.parametrize("algo", ["auto", "im2col", "winograd", "direct"])
 def test_conv2d_views_equal_contiguous(cfg, kind, algo, views):
     x, w, b, args = _data(cfg, np.float32)
