@@ -183,30 +183,42 @@ def _adaptive_checks(name, x, output_size):
 def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
     """Resize (N, C, H, W) to (N, C, *size) as PyTorch's ``F.interpolate`` does.
 
-    ``mode``: "nearest" (src = min(floor(dst*scale), in-1)) or "bilinear"; ``scale_factor``
-    (when the caller derived ``size`` from it) changes the source step to 1/scale_factor,
-    as PyTorch does when ``recompute_scale_factor`` is not set.
+    ``mode``: "nearest" (src = min(floor(dst*scale), in-1)), "nearest-exact" (pixel
+    centres: floor((dst + 0.5)*scale)), "bilinear" or "bicubic" (Keys, a = -0.75; NumPy
+    gathers of ``kernels/reference.py``); ``scale_factor`` (when the caller derived
+    ``size`` from it) changes the source step to 1/scale_factor, as PyTorch does when
+    ``recompute_scale_factor`` is not set.
     """
     x = np.asarray(x)
     size = _interp_checks(x, size, mode, align_corners)
-    if mode == "nearest":
-        return _rs.interpolate_nearest(x, size, scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        return _rs.interpolate_nearest(x, size, scale_factor, mode == "nearest-exact")
+    if mode == "bicubic":
+        return ref.interpolate_bicubic(x, size, bool(align_corners), scale_factor)
     return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
 
 
 def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
-    if mode == "nearest":
-        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor,
+                                                mode == "nearest-exact")
+    if mode == "bicubic":
+        return ref.interpolate_bicubic_backward(np.asarray(gy), tuple(x_shape),
+                                                bool(align_corners), scale_factor)
     return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
                                              scale_factor)
+
+
+INTERPOLATE_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
 
 
 def _interp_checks(x, size, mode, align_corners):
     if x.ndim != 4:
         raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got {x.shape}")
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners:
+    if mode not in INTERPOLATE_MODES:
+        raise ValueError(f"interpolate: mode must be one of {', '.join(INTERPOLATE_MODES)} "
+                         f"for 4-D input, got {mode!r}")
+    if mode in ("nearest", "nearest-exact") and align_corners:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     size = _pair(size)

@@ -545,14 +545,17 @@ def _scale(in_size, out_size, align_corners, scale_factor=None):
     return in_size / out_size
 
 
-def nearest_indices(in_size, out_size, scale_factor=None):
-    """Source index of each destination pixel for mode="nearest".
+def nearest_indices(in_size, out_size, scale_factor=None, exact=False):
+    """Source index of each destination pixel for mode="nearest" (or "nearest-exact").
 
     PyTorch's rule: ``src = min(floor(dst * scale), in - 1)`` with ``scale = in/out``
-    (or ``1/scale_factor``), computed in float32 as PyTorch does on the CPU.
+    (or ``1/scale_factor``), computed in float32 as PyTorch does on the CPU;
+    "nearest-exact" samples pixel centres: ``src = min(floor((dst + 0.5) * scale), in - 1)``.
     """
     scale = np.float32(_scale(in_size, out_size, False, scale_factor))
     dst = np.arange(out_size, dtype=np.float32)
+    if exact:
+        dst = dst + np.float32(0.5)
     src = np.floor(dst * scale).astype(np.int64)
     return np.minimum(src, in_size - 1)
 
@@ -577,6 +580,64 @@ def linear_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np
     return i0, i1, (1 - l1).astype(dtype), l1
 
 
+# Keys' cubic convolution kernel with a = -0.75, as PyTorch's upsample_bicubic2d.
+_CUBIC_A = -0.75
+
+
+def cubic_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np.float32):
+    """Indices (4, out) and weights (4, out) of 1-D bicubic interpolation (PyTorch's).
+
+    ``src = dst * scale`` (align_corners) or ``(dst + 0.5) * scale - 0.5`` (not clamped
+    at 0, unlike linear); ``i = floor(src)``, ``t = src - i``; taps ``i - 1 .. i + 2``
+    clamped to [0, in - 1] with weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` of Keys'
+    kernel: ``W(x) = ((a + 2)x - (a + 3))x^2 + 1`` for |x| <= 1,
+    ``((a x - 5a)x + 8a)x - 4a`` for 1 < |x| < 2.
+    """
+    ct = np.dtype(dtype).type
+    a = ct(_CUBIC_A)
+    scale = ct(_scale(in_size, out_size, align_corners, scale_factor))
+    dst = np.arange(out_size).astype(dtype)
+    src = scale * dst if align_corners else scale * (dst + ct(0.5)) - ct(0.5)
+    i = np.floor(src)
+    t = (src - i).astype(dtype)
+
+    def near(x):   # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):    # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)]).astype(dtype)
+    idx = np.clip(i.astype(np.int64)[None, :] + np.arange(-1, 3)[:, None], 0, in_size - 1)
+    return idx, w
+
+
+def interpolate_bicubic(x, size, align_corners=False, scale_factor=None):
+    """Bicubic resize, PyTorch's mode="bicubic": separable 4-tap cubic along H, then W
+    (values may overshoot the input's range, as PyTorch's do)."""
+    sfh, sfw = _scales(scale_factor)
+    ih, a = cubic_weights(x.shape[2], size[0], align_corners, sfh, x.dtype)
+    iw, b = cubic_weights(x.shape[3], size[1], align_corners, sfw, x.dtype)
+    rows = sum(a[k][:, None] * x[:, :, ih[k], :] for k in range(4))     # (N, C, OH, W)
+    return sum(b[k] * rows[:, :, :, iw[k]] for k in range(4))           # (N, C, OH, OW)
+
+
+def interpolate_bicubic_backward(gy, x_shape, align_corners=False, scale_factor=None):
+    """The adjoint of :func:`interpolate_bicubic`: scatter each tap's weight times gy
+    (clamped taps at the borders add up)."""
+    sfh, sfw = _scales(scale_factor)
+    oh, ow = gy.shape[2:]
+    ih, a = cubic_weights(x_shape[2], oh, align_corners, sfh, gy.dtype)
+    iw, b = cubic_weights(x_shape[3], ow, align_corners, sfw, gy.dtype)
+    rows = np.zeros(tuple(x_shape[:3]) + (ow,), dtype=gy.dtype)        # (N, C, H, OW)
+    for k in range(4):
+        np.add.at(rows, (slice(None), slice(None), ih[k]), gy * a[k][:, None])
+    gx = np.zeros(tuple(x_shape), dtype=gy.dtype)
+    for k in range(4):
+        np.add.at(gx, (slice(None), slice(None), slice(None), iw[k]), rows * b[k])
+    return gx
+
+
 def _scales(scale_factor):
     if scale_factor is None:
         return None, None
@@ -585,20 +646,21 @@ def _scales(scale_factor):
     return float(scale_factor[0]), float(scale_factor[1])
 
 
-def interpolate_nearest(x, size, scale_factor=None):
-    """Nearest-neighbour resize, PyTorch's mode="nearest".  (N, C, H, W) -> (N, C, *size)."""
+def interpolate_nearest(x, size, scale_factor=None, exact=False):
+    """Nearest-neighbour resize, PyTorch's mode="nearest" (``exact``: "nearest-exact").
+    (N, C, H, W) -> (N, C, *size)."""
     sfh, sfw = _scales(scale_factor)
-    iy = nearest_indices(x.shape[2], size[0], sfh)
-    ix = nearest_indices(x.shape[3], size[1], sfw)
+    iy = nearest_indices(x.shape[2], size[0], sfh, exact)
+    ix = nearest_indices(x.shape[3], size[1], sfw, exact)
     return x[:, :, iy[:, None], ix[None, :]]
 
 
-def interpolate_nearest_backward(gy, x_shape, scale_factor=None):
+def interpolate_nearest_backward(gy, x_shape, scale_factor=None, exact=False):
     """Each source pixel collects the gradients of every destination that copied it."""
     sfh, sfw = _scales(scale_factor)
     oh, ow = gy.shape[2:]
-    iy = nearest_indices(x_shape[2], oh, sfh)
-    ix = nearest_indices(x_shape[3], ow, sfw)
+    iy = nearest_indices(x_shape[2], oh, sfh, exact)
+    ix = nearest_indices(x_shape[3], ow, sfw, exact)
     gx = np.zeros(x_shape, dtype=gy.dtype)
     tmp = np.zeros(x_shape[:2] + (x_shape[2], ow), dtype=gy.dtype)
     np.add.at(tmp, (slice(None), slice(None), iy), gy)  # sum rows: (N, C, H, OW)

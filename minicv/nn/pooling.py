@@ -168,14 +168,15 @@ class AdaptiveMaxPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize NC* maps by ``scale_factor`` or to ``size`` (``F.interpolate``).
+    """Resize (N, C, H, W) maps by ``scale_factor`` or to ``size`` (``F.interpolate``).
 
     Args:
         size: output spatial size. scale_factor: multiplier (float or tuple).
-        mode: 'nearest', 'linear', 'bilinear', 'bicubic' or 'trilinear'.
-        align_corners: for the linear modes, align the corner pixels' centres.
+        mode: 'nearest', 'nearest-exact', 'bilinear' or 'bicubic' (minicv resizes 4-D
+            input only: no 'linear' or 'trilinear').
+        align_corners: for 'bilinear' and 'bicubic', align the corner pixels' centres.
 
-    Shape: H_out = size[0] or floor(H·scale_factor), same for the other spatial dims.
+    Shape: H_out = size[0] or floor(H·scale_factor), same for W.
 
     Example::
 

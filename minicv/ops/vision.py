@@ -1,5 +1,5 @@
-"""Resampling and patch ops: ``interpolate`` (nearest, bilinear), ``unfold`` and ``fold``
-(PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in ``minicv.kernels.conv_algo``, or
+"""Resampling and patch ops: ``interpolate`` (nearest, nearest-exact, bilinear, bicubic),
+``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in ``minicv.kernels.conv_algo``, or
 ``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by ``kernels.dispatch.kernels_for``)."""
 import math
 
@@ -9,8 +9,9 @@ from ..tensor import as_tensor_arg
 
 
 class Interpolate(Function):
-    """Nearest: copy from src = floor(dst·scale); bilinear: weights from the two nearest
-    sources per axis; backward scatters dy with the same weights."""
+    """Nearest: copy from src = floor(dst·scale) (nearest-exact: floor((dst + ½)·scale));
+    bilinear / bicubic: weights of the 2 / 4 nearest sources per axis; backward scatters
+    dy with the same weights."""
     @staticmethod
     def forward(ctx, x, size, mode, align_corners, scale_factor):
         ctx.shape, ctx.args = x.shape, (mode, align_corners, scale_factor)
@@ -50,6 +51,10 @@ def _pair(v):
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize (N, C, H, W) images to ``size`` or by ``scale_factor`` (PyTorch's rules).
+
+    ``mode``: "nearest", "nearest-exact" (pixel centres), "bilinear" or "bicubic" (Keys'
+    kernel, a = -0.75, as PyTorch; may overshoot the input's range); ``align_corners``
+    only with the last two.
 
     With ``scale_factor``, source coordinates step by 1/scale_factor unless
     ``recompute_scale_factor=True``, which derives the step from the output size.

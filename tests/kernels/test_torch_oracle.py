@@ -172,8 +172,9 @@ def test_adaptive_pools_vs_torch(out):
 
 
 @pytest.mark.parametrize("size", [(14, 16), (5, 3), (7, 8), (1, 1), (21, 17), (13, 5)])
-@pytest.mark.parametrize("mode, align", [("nearest", None), ("bilinear", False),
-                                         ("bilinear", True)])
+@pytest.mark.parametrize("mode, align", [("nearest", None), ("nearest-exact", None),
+                                         ("bilinear", False), ("bilinear", True),
+                                         ("bicubic", False), ("bicubic", True)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_interpolate_vs_torch(size, mode, align, dtype):
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 8)).astype(dtype)
@@ -187,7 +188,8 @@ def test_interpolate_vs_torch(size, mode, align, dtype):
 
 
 @pytest.mark.parametrize("sf", [2.0, 0.5, 1.7, 3.0])
-@pytest.mark.parametrize("mode, align", [("nearest", None), ("bilinear", False)])
+@pytest.mark.parametrize("mode, align", [("nearest", None), ("nearest-exact", None),
+                                         ("bilinear", False), ("bicubic", False)])
 def test_interpolate_scale_factor_vs_torch(sf, mode, align):
     x = np.random.default_rng(0).standard_normal((1, 2, 7, 9)).astype(np.float32)
     yt = F.interpolate(torch.tensor(x), scale_factor=sf, mode=mode, align_corners=align)

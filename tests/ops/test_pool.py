@@ -46,10 +46,11 @@ def test_1d_3d_and_unbatched():
     assert P.max_pool2d(mc.randn(3, 8, 8), 2).shape == (3, 4, 4)
 
 
-@given(x=st.tensors(shape=(1, 2, 5, 4)), mode=hs.sampled_from(["nearest", "bilinear"]),
+@given(x=st.tensors(shape=(1, 2, 5, 4)),
+       mode=hs.sampled_from(["nearest", "nearest-exact", "bilinear", "bicubic"]),
        align=hs.booleans())
 def test_interpolate_gradcheck(x, mode, align):
-    ac = align if mode == "bilinear" else None
+    ac = align if mode in ("bilinear", "bicubic") else None
     gradcheck(lambda t: interpolate(t, size=(7, 3), mode=mode, align_corners=ac), (x,))
     gradcheck(lambda t: interpolate(t, scale_factor=2, mode=mode, align_corners=ac), (x,))
 

@@ -79,22 +79,23 @@ def _bilinear_bwd(gy, h0, h1, a0, a1, w0, w1, b0, b1, gx):
                 r1[w1[ox]] += b1[ox] * g1
 
 
-def interpolate_nearest(x, size, scale_factor=None):
-    """Numba nearest resize (PyTorch mode="nearest"): (N, C, H, W) -> (N, C, *size)."""
+def interpolate_nearest(x, size, scale_factor=None, exact=False):
+    """Numba nearest resize (PyTorch mode="nearest", or "nearest-exact" with ``exact``):
+    (N, C, H, W) -> (N, C, *size)."""
     x = np.ascontiguousarray(x)
     sfh, sfw = _scales(scale_factor)
-    iy = nearest_indices(x.shape[2], size[0], sfh)
-    ix = nearest_indices(x.shape[3], size[1], sfw)
+    iy = nearest_indices(x.shape[2], size[0], sfh, exact)
+    ix = nearest_indices(x.shape[3], size[1], sfw, exact)
     y = np.empty(x.shape[:2] + tuple(size), dtype=x.dtype)
     _nearest_fwd(x, iy, ix, y)
     return y
 
 
-def interpolate_nearest_backward(gy, x_shape, scale_factor=None):
+def interpolate_nearest_backward(gy, x_shape, scale_factor=None, exact=False):
     gy = np.ascontiguousarray(gy)
     sfh, sfw = _scales(scale_factor)
-    iy = nearest_indices(x_shape[2], gy.shape[2], sfh)
-    ix = nearest_indices(x_shape[3], gy.shape[3], sfw)
+    iy = nearest_indices(x_shape[2], gy.shape[2], sfh, exact)
+    ix = nearest_indices(x_shape[3], gy.shape[3], sfw, exact)
     gx = np.empty(tuple(x_shape), dtype=gy.dtype)
     _nearest_bwd(gy, iy, ix, gx)
     return gx

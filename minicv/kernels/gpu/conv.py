@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import conv_algo as _cpu
 from .. import reference as ref
+from ..pool_algo import _interp_checks
 from ..reference import _pair, conv_output_size
 from . import im2col as _im
 from . import pool as _pool
@@ -349,25 +350,20 @@ def adaptive_max_pool2d_backward(gy, indices, x_shape):
 # ============================================================================ interpolate
 
 def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
-    """Resize (N, C, H, W) to (N, C, *size) with PyTorch's rules (see conv_algo)."""
-    if x.ndim != 4:
-        raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got {x.shape}")
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners:
-        raise ValueError("align_corners option can only be set with the interpolating modes: "
-                         "linear | bilinear | bicubic | trilinear")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
-    size = _pair(size)
-    if min(size) < 1:
-        raise ValueError(f"interpolate: output size must be positive, got {size}")
+    """Resize (N, C, H, W) to (N, C, *size) with PyTorch's rules (see conv_algo).
+    "nearest-exact" and "bicubic" run the CPU code on host copies (not GPU-native yet)."""
+    size = _interp_checks(x, size, mode, align_corners)
+    if mode in ("nearest-exact", "bicubic"):
+        return _on_host(_cpu.interpolate_forward, x, size, mode, align_corners, scale_factor)
     if mode == "nearest":
         return _rs.interpolate_nearest(x, size, scale_factor)
     return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
 
 
 def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
+    if mode in ("nearest-exact", "bicubic"):
+        return _on_host(_cpu.interpolate_backward, gy, x_shape, mode, align_corners,
+                        scale_factor)
     if mode == "nearest":
         return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
     return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
