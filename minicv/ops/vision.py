@@ -48,18 +48,37 @@ def _pair(v):
     return (v, v) if not isinstance(v, (tuple, list)) else tuple(v)
 
 
+# The modes PyTorch accepts for each input rank (spatial dims 1, 2, 3).
+_MODES = {3: ("nearest", "nearest-exact", "linear"),
+          4: ("nearest", "nearest-exact", "bilinear", "bicubic"),
+          5: ("nearest", "nearest-exact", "trilinear")}
+
+
+def _per_dim(v, nd, what):
+    """``v`` (a number or a sequence of ``nd``) as a tuple of ``nd``."""
+    if not isinstance(v, (tuple, list)):
+        return (v,) * nd
+    if len(v) != nd:
+        raise ValueError(f"interpolate: {what} must have {nd} elements for a {nd + 2}-D input, "
+                         f"got {tuple(v)}")
+    return tuple(v)
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize (N, C, H, W) images to ``size`` or by ``scale_factor`` (PyTorch's rules).
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size`` or by
+    ``scale_factor`` (PyTorch's rules).
 
-    ``mode``: "nearest", "nearest-exact" (pixel centres), "bilinear" or "bicubic" (Keys'
-    kernel, a = -0.75, as PyTorch; may overshoot the input's range); ``align_corners``
-    only with the last two.
+    ``mode``: "nearest", "nearest-exact" (pixel centres) for any rank; "linear" (3-D),
+    "bilinear" or "bicubic" (Keys' kernel, a = -0.75, as PyTorch; may overshoot the
+    input's range) (4-D), "trilinear" (5-D); ``align_corners`` only with the
+    interpolating modes. The 4-D kernels do the work: a 3-D input is resized as one image
+    row, a 5-D one as (H, W) slices and then along D (both separable, so exact).
 
     With ``scale_factor``, source coordinates step by 1/scale_factor unless
     ``recompute_scale_factor=True``, which derives the step from the output size.
 
-    Shape: H_out = size[0], or floor(H · scale_factor).
+    Shape: each spatial size is size[i], or floor(in_i · scale_factor[i]).
     """
     if antialias:
         raise ValueError("interpolate: antialias=True is not supported by minicv; resize "
@@ -67,16 +86,34 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     x = as_tensor_arg(input)
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
-    if x.ndim != 4:
-        raise ValueError(f"interpolate expects a 4-D input (N, C, H, W), got shape "
-                         f"{list(x.shape)}")
+    if x.ndim not in _MODES:
+        raise ValueError(f"interpolate expects a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
+                         f"(N, C, D, H, W) input, got shape {list(x.shape)}")
+    if mode not in _MODES[x.ndim]:
+        raise ValueError(f"interpolate: mode {mode!r} needs a different input rank; for "
+                         f"{x.ndim}-D input use one of {', '.join(_MODES[x.ndim])}")
+    nd = x.ndim - 2
     scales = None
     if size is None:
-        scales = tuple(float(s) for s in _pair(scale_factor))
-        size = tuple(int(math.floor(n * s)) for n, s in zip(x.shape[2:], scales))
+        scales = tuple(float(f) for f in _per_dim(scale_factor, nd, "scale_factor"))
+        size = tuple(int(math.floor(n * f)) for n, f in zip(x.shape[2:], scales))
         if recompute_scale_factor:
             scales = None
-    return Interpolate.apply(x, _pair(size), mode, align_corners, scales)
+    size = tuple(int(v) for v in _per_dim(size, nd, "size"))
+    mode2d = {"linear": "bilinear", "trilinear": "bilinear"}.get(mode, mode)
+    if nd == 2:
+        return Interpolate.apply(x, size, mode, align_corners, scales)
+    if nd == 1:                     # one image row: H = 1 -> 1 is the identity
+        y = Interpolate.apply(x.unsqueeze(2), (1,) + size, mode2d, align_corners,
+                              None if scales is None else (1.0,) + scales)
+        return y.squeeze(2)
+    n, c, d, h, w = x.shape         # (H, W) of every depth slice, then along D
+    s_hw = None if scales is None else scales[1:]
+    y = Interpolate.apply(x.reshape(n, c * d, h, w), size[1:], mode2d, align_corners, s_hw)
+    y = y.reshape(n, c, d, size[1] * size[2])
+    s_d = None if scales is None else (scales[0], 1.0)
+    y = Interpolate.apply(y, (size[0], size[1] * size[2]), mode2d, align_corners, s_d)
+    return y.reshape(n, c, *size)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

@@ -100,3 +100,17 @@ def test_pooling_matches_torch(seed):
         my.backward(mc.tensor(g))
         ty.backward(torch.tensor(g))
         np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_interpolate_ranks_and_modes():
+    # 3-D input as one image row, 5-D as (H, W) slices then D: gradchecked; a mode of
+    # another rank is refused naming the modes that fit
+    x1 = mc.randn(1, 2, 5, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: interpolate(t, size=8, mode="linear", align_corners=True), (x1,))
+    x3 = mc.randn(1, 1, 3, 4, 3, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: interpolate(t, scale_factor=(2, 0.5, 1.5), mode="trilinear"), (x3,))
+    assert interpolate(x3, size=(2, 2, 2), mode="nearest").shape == (1, 1, 2, 2, 2)
+    with pytest.raises(ValueError, match="for 3-D input use one of nearest"):
+        interpolate(x1, size=8, mode="bilinear")
+    with pytest.raises(ValueError, match="size must have 3 elements"):
+        interpolate(x3, size=(2, 2), mode="trilinear")

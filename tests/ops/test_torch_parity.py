@@ -138,3 +138,29 @@ def test_argmax_keepdim_without_dim_matches_torch():
         got = getattr(mc.tensor(x), fn)(keepdim=True)
         assert got.shape == tuple(want.shape)
         np.testing.assert_array_equal(got.data, want.numpy())
+
+
+@pytest.mark.parametrize("shape, mode, align", [
+    ((2, 3, 7), "nearest", None), ((2, 3, 7), "nearest-exact", None),
+    ((2, 3, 7), "linear", False), ((2, 3, 7), "linear", True),
+    ((1, 2, 3, 4, 5), "nearest", None), ((1, 2, 3, 4, 5), "nearest-exact", None),
+    ((1, 2, 3, 4, 5), "trilinear", False), ((1, 2, 3, 4, 5), "trilinear", True)])
+@pytest.mark.parametrize("how", ["size", "scale", "scales"])
+def test_interpolate_1d_and_3d_vs_torch(shape, mode, align, how):
+    from minicv.nn import functional as MF
+    nd = len(shape) - 2
+    kw = {"size": {"size": (11,) if nd == 1 else (5, 9, 4)},
+          "scale": {"scale_factor": 1.7},
+          "scales": {"scale_factor": (2.0,) if nd == 1 else (2.0, 0.5, 1.5)}}[how]
+    rng = np.random.default_rng(nd)
+    x = rng.standard_normal(shape)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch.nn.functional.interpolate(xt, mode=mode, align_corners=align, **kw)
+    g = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(g))
+    xm = mc.tensor(x, requires_grad=True)
+    ym = MF.interpolate(xm, mode=mode, align_corners=align, **kw)
+    ym.backward(mc.tensor(g))
+    assert ym.shape == tuple(yt.shape)
+    np.testing.assert_allclose(ym.data, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xm.grad.data, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
