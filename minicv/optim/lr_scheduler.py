@@ -19,6 +19,8 @@ Schedules at epoch t (lr0 = initial lr):
     CosineAnnealingWarmRestarts  cosine decay over T_i epochs, restarted with T_i ← T_i·T_mult
     OneCycleLR         warm up to max_lr, then anneal to max_lr/(div_factor·final_div_factor)
     SequentialLR       the schedulers in turn, switching at the milestones
+    ChainedScheduler   several schedulers stepped together (their factors multiply)
+    CyclicLR           triangular cycles between base_lr and max_lr, stepped per batch
     ReduceLROnPlateau  lr·factor after ``patience`` epochs without improvement of a metric
 """
 import math
@@ -495,6 +497,135 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state_dict)
         for s, saved in zip(self._schedulers, scheds):
             s.load_state_dict(saved)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together: each ``step()`` steps them all,
+    in order, so chainable schedules multiply (e.g. a warm-up times a decay).
+
+    Example::
+
+        sched = ChainedScheduler([ConstantLR(opt, factor=0.1, total_iters=2),
+                                  ExponentialLR(opt, gamma=0.9)])
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be "
+                             "chained, but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler does not support `ReduceLROnPlateau` "
+                                 f"scheduler as it requires additional kwargs to be specified "
+                                 f"when calling `step`, but got one at index {i} in the given "
+                                 f"schedulers sequence.")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"ChainedScheduler expects all schedulers to belong to the "
+                                 f"same optimizer, but got scheduler {type(s).__name__} at "
+                                 f"index {i} with a different optimizer")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = self._current()
+
+    def step(self):
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = self._current()
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith 2017), stepped once per *batch*: the lr goes from
+    base_lr up to max_lr over ``step_size_up`` steps and back over ``step_size_down``;
+    momentum (or Adam's β1) cycles the opposite way between max_ and base_momentum.
+
+    ``mode``: "triangular" (constant amplitude), "triangular2" (amplitude halved every
+    cycle), "exp_range" (amplitude ``gamma**step``); or a custom ``scale_fn(x)`` of the
+    cycle number (``scale_mode="cycle"``) or of the step (``"iterations"``).
+
+    Example::
+
+        sched = CyclicLR(opt, base_lr=0.001, max_lr=0.1, step_size_up=500)
+    """
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = step_size_up if step_size_down is None else float(step_size_down)
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else \
+            ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m1, m0, group in zip(self.max_momentums, self.base_momentums,
+                                         optimizer.param_groups):
+                    _set_momentum(group, m1, self.use_beta1)
+                    group["max_momentum"] = m1
+                    group["base_momentum"] = m0
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x                          # exp_range
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, m0, m1 in zip(self.optimizer.param_groups, self.base_momentums,
+                                     self.max_momentums):
+                _set_momentum(group, m1 - (m1 - m0) * scale_factor * scale, self.use_beta1)
+        return lrs
+
+    def state_dict(self):
+        """As the base class, without a custom ``scale_fn`` (functions do not save)."""
+        state = super().state_dict()
+        state.pop("_scale_fn_custom", None)
+        return state
+
+
+def _set_momentum(group, value, use_beta1):
+    """Set a group's momentum, or Adam's β1."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
 
 
 class OneCycleLR(LRScheduler):
