@@ -1,5 +1,6 @@
 """Resampling and patch ops: ``interpolate`` (nearest, nearest-exact, bilinear, bicubic),
-``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in ``minicv.kernels.conv_algo``, or
+``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in
+``minicv.kernels.conv_algo``, or
 ``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by ``kernels.dispatch.kernels_for``)."""
 import math
 
