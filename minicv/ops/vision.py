@@ -1,7 +1,7 @@
 """Resampling and patch ops: ``interpolate`` (nearest, nearest-exact, bilinear, bicubic),
 ``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in
-``minicv.kernels.conv_algo``, or
-``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by ``kernels.dispatch.kernels_for``)."""
+``minicv.kernels.conv_algo``, or ``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by
+``kernels.dispatch.kernels_for``)."""
 import math
 
 from ..autograd import Function
