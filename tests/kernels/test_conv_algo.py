@@ -318,3 +318,27 @@ def test_conv3d_adjoint(rng):
     gx, gw, gb = ca.conv3d_backward(x, w, r, *args)
     assert np.isclose(np.sum(y * r), np.sum(x * gx))
     assert np.isclose(np.sum(y * r), np.sum(w * gw))
+
+
+def test_side_by_side_gradients_propagate_errors_and_recover(monkeypatch):
+    # dX and dW run on two threads at once: an error in either reaches the caller, and
+    # the next call (serial flags and the pool intact) still matches the reference
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)   # ~19 MFLOP a job
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    gy = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)
+
+    def boom(*args):
+        raise RuntimeError("weight-gradient kernel failed")
+
+    for target in ("conv3x3_weight_grad", "conv3x3_forward"):   # dW here, dX on the pool
+        with monkeypatch.context() as m:
+            m.setattr(ca._direct, target, boom)
+            with pytest.raises(RuntimeError, match="kernel failed"):
+                ca.conv2d_backward(x, w, gy, 1, 1, algo="direct")
+    assert not getattr(ca._tls, "serial", False)
+    gx, gw, _ = ca.conv2d_backward(x, w, gy, 1, 1, algo="direct")
+    gx_r, gw_r, _ = ref.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                        gy.astype(np.float64), 1, 1)
+    np.testing.assert_allclose(gx, gx_r, rtol=1e-4, atol=1e-4 * np.abs(gx_r).max())
+    np.testing.assert_allclose(gw, gw_r, rtol=1e-4, atol=1e-4 * np.abs(gw_r).max())
