@@ -27,6 +27,7 @@ Dtype policy
   of the same kind (``x32 * 2.0`` and ``x32 * mc.tensor(2.0, dtype=float64)`` stay float32).
   Integer division and integer-float mixes give the default float dtype.
 """
+import functools
 import os
 import random
 
@@ -393,7 +394,9 @@ def import_numba():
     return numba
 
 
+@functools.lru_cache(maxsize=None)
 def _has_avx512():
+    """Whether the CPU has AVX-512 (Linux's /proc/cpuinfo; False where it cannot tell)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
