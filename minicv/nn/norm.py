@@ -19,6 +19,22 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _affine_parameters(module, shape, affine, bias, dtype):
+    """γ (ones) and, with ``bias``, β (zeros) of ``shape`` when ``affine``; otherwise the
+    parameters are registered as None (PyTorch's names, so state dicts match)."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, dtype))
+                              if affine and bias else None)
+
+
+def _reset_affine(module):
+    """γ = 1, β = 0 (where they exist)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class _BatchNorm(Module):
     _dims = (4,)
     _dims_text = "4D"
@@ -30,15 +46,7 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = np.dtype(dtype or get_default_dtype())
         c = self.num_features
-        if affine:
-            self.weight = Parameter(np.ones(c, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(c, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, c, affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(c, dtype)))
             self.register_buffer("running_var", Tensor(np.ones(c, dtype)))
@@ -57,10 +65,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def _check_input_dim(self, x):
         name = type(self).__name__
@@ -173,22 +178,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = np.dtype(dtype or get_default_dtype())
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
         self._place(device)
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -221,22 +215,11 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = eps, affine
         dtype = np.dtype(dtype or get_default_dtype())
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels, affine, bias, dtype)
         self._place(device)
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
