@@ -10,7 +10,7 @@ from numba import njit, prange
 
 from ..reference import _pair, conv_output_size
 from ._config import FASTMATH, PARALLEL
-from .direct import _pad_plane
+from .direct import _add9, _pad_plane
 
 
 @njit(inline="always")
@@ -304,16 +304,7 @@ def _dw3_bwd(x, w, gy, ph, pw, dh, dw, need_gx, gx, gw):
                     t6 += et * s20[q]
                     t7 += et * s21[q]
                     t8 += et * s22[q]
-                o = gw[ko, 0]
-                o[0, 0] += t0
-                o[0, 1] += t1
-                o[0, 2] += t2
-                o[1, 0] += t3
-                o[1, 1] += t4
-                o[1, 2] += t5
-                o[2, 0] += t6
-                o[2, 1] += t7
-                o[2, 2] += t8
+                _add9(gw[ko, 0], t0, t1, t2, t3, t4, t5, t6, t7, t8)
                 if not need_gx:
                     continue
                 # input gradient: gxp[p] = sum_ij w[i, j] dY[p - off_ij], p on the rows of x
