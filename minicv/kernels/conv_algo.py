@@ -633,8 +633,8 @@ def _direct_backward(x, w, gy, padding, needs):
         return _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
 
     def weight_grad():
-        return _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, w.shape,
-                                   ph, pw, wd + 2 * pw)
+        return _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, (w.shape,),
+                                   ph, pw, wd + 2 * pw)[0]
 
     return _gradients(needs, input_grad, weight_grad, 18 * gy.size * x.shape[1])
 
@@ -647,21 +647,24 @@ def _gradients(needs, input_grad, weight_grad, flops):
     return (input_grad() if needs[0] else None), (weight_grad() if needs[1] else None)
 
 
-def _summed_over_chunks(kernel, x, gy, shape, *args):
-    """``sum_chunks kernel(x_chunk, gy_chunk, *args, out)`` for a kernel that accumulates
-    into ``out`` (a weight gradient): batch chunks on threads, one partial sum per worker,
-    the partial sums added in worker order (deterministic for a given thread count)."""
+def _summed_over_chunks(kernel, x, gy, shapes, *args):
+    """``sum_chunks kernel(x_chunk, gy_chunk, *args, *outs)`` for a kernel that accumulates
+    into arrays of ``shapes`` (a weight gradient, and a bias gradient for some): batch
+    chunks on threads, one partial sum per worker, the partial sums added in worker order
+    (deterministic for a given thread count).  Returns the sums, one per shape."""
     n = x.shape[0]
-    nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes, 2 * gy.size * int(np.prod(shape[1:])))
-    parts = np.zeros((workers,) + tuple(shape), dtype=x.dtype)
+    nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
+                            2 * gy.size * int(np.prod(shapes[0][1:])))
+    parts = [np.zeros((workers,) + tuple(shape), dtype=x.dtype) for shape in shapes]
 
     def task(n0, n1, t):
-        kernel(x[n0:n1], gy[n0:n1], *args, parts[t])
+        kernel(x[n0:n1], gy[n0:n1], *args, *(p[t] for p in parts))
 
     _run_chunks(task, n, nb, workers)
-    for t in range(1, workers):  # a fixed order: deterministic
-        parts[0] += parts[t]
-    return parts[0]
+    for p in parts:
+        for t in range(1, workers):  # a fixed order: deterministic
+            p[0] += p[t]
+    return tuple(p[0] for p in parts)
 
 
 def _pad_filters(w, b, dtype):
@@ -712,8 +715,8 @@ def _direct_s2_backward(x, w, gy, padding, needs):
     def weight_grad():
         _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
         rows = -(-(h + 2 * ph) // 2)  # phase rows of one padded plane
-        return _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, w.shape,
-                                   ph, pw, rows, wq)
+        return _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, (w.shape,),
+                                   ph, pw, rows, wq)[0]
 
     return _gradients(needs, input_grad, weight_grad, 18 * gy.size * c)
 
@@ -742,9 +745,9 @@ def _direct5_backward(x, w, gy, padding, needs):
 
     gx: the forward kernel on dY with the flipped, C<->K-transposed filter and padding
     (kh - 1 - ph, 4 - pw), a stride-1 convolution's adjoint (im2col when C is not a
-    multiple of the kernel's 4-channel block).  gw and gb:
-    :func:`~minicv.kernels.cpu.direct.conv5_weight_grad` per chunk into one partial sum per
-    worker, added in worker order (deterministic for a given thread count).
+    multiple of the kernel's 4-channel block).  gw and gb together:
+    :func:`~minicv.kernels.cpu.direct.conv5_weight_grad` over batch chunks
+    (:func:`_summed_over_chunks`).
     """
     x = np.ascontiguousarray(x)
     gy = np.ascontiguousarray(gy)
@@ -762,21 +765,11 @@ def _direct5_backward(x, w, gy, padding, needs):
         return _direct5_forward(gy, wt, None, (kh - 1 - ph, kw - 1 - pw))
 
     def weight_and_bias_grad():
-        oh, _, _, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
+        wq = wd + 2 * pw
         k2 = k + k % 2  # the kernel pairs output channels
-        nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
-                                2 * n * k2 * c * kh * kw * oh * wq)
-        gws = np.zeros((workers, k2, c, kh, kw), dtype=x.dtype)  # partial sums per worker
-        gbs = np.zeros((workers, k2), dtype=x.dtype)
-
-        def task(n0, n1, t):
-            _direct.conv5_weight_grad(x[n0:n1], gy[n0:n1], ph, pw, wq, gws[t], gbs[t])
-
-        _run_chunks(task, n, nb, workers)
-        for t in range(1, workers):  # a fixed order: deterministic
-            gws[0] += gws[t]
-            gbs[0] += gbs[t]
-        return gws[0, :k].copy(), gbs[0, :k].copy()
+        gw2, gb2 = _summed_over_chunks(_direct.conv5_weight_grad, x, gy,
+                                       ((k2, c, kh, kw), (k2,)), ph, pw, wq)
+        return gw2[:k].copy(), gb2[:k].copy()
 
     gx, gwb = _gradients((needs[0], needs[1] or needs[2]), input_grad, weight_and_bias_grad,
                          2 * gy.size * c * kh * kw)
