@@ -47,6 +47,7 @@ from . import reference as ref
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
 from .cpu import im2col as _im
+from .cpu import parallel as _par
 from .cpu import winograd as _wg
 from .reference import _pair, conv_output_size
 # Pooling and resampling live in pool_algo; re-exported so that ``conv_algo`` stays the one
@@ -435,6 +436,38 @@ def _run_chunks(task, n, nb, workers):
         setter(get_num_threads())
 
 
+def _native(workers):
+    """Whether ``workers`` threads can run a driver of ``cpu/parallel.py`` here (Numba's
+    OpenMP team: a hand-off of ~3 us instead of the Python pool's 50-80 us)."""
+    return _par.native_workers(workers) and not getattr(_tls, "serial", False)
+
+
+def _native_gemm(workers, dtype):
+    """The address of OpenBLAS's sgemm (``cpu/blas.py``) if a float32 chunk pipeline with
+    GEMMs can run on Numba's native team here, else 0."""
+    if dtype != np.float32 or not _native(workers):
+        return 0
+    from .cpu.blas import sgemm_address
+    return sgemm_address()
+
+
+def _native_workspaces(workers, rows, c, k, dtype):
+    """Per-worker scratch for a native chunk pipeline: (workers, rows*c), (workers, rows*k)."""
+    return (_workspace("native_in", (workers, rows * c), dtype),
+            _workspace("native_out", (workers, rows * k), dtype))
+
+
+def _blas_serial(driver, *args):
+    """``driver(*args)`` with OpenBLAS single-threaded (its GEMMs run inside the workers)."""
+    from ..backend import get_num_threads
+    setter = _blas_setter()
+    setter(1)
+    try:
+        driver(*args)
+    finally:
+        setter(get_num_threads())
+
+
 def _side_by_side(first, second):
     """``(first(), second())`` with ``first`` on a pool thread and ``second`` on this one,
     each running its kernels serially (OpenBLAS single-threaded meanwhile).
@@ -467,7 +500,7 @@ def _side_by_side(first, second):
     return a, b
 
 
-def run_split(task, n, nbytes=None):
+def run_split(task, n, nbytes=None, native=None):
     """Call ``task(i0, i1)`` on contiguous, disjoint parts [i0, i1) of range(n), one part
     per minicv thread (this thread takes the first), and wait for all of them.
 
@@ -476,11 +509,16 @@ def run_split(task, n, nbytes=None):
     long as the tasks write disjoint outputs the results do not depend on scheduling.
     ``nbytes``: the bytes the whole call touches; under :data:`SPLIT_MIN_BYTES` it runs
     on this thread alone (handing work to another thread costs ~20-50 us).
+    ``native(workers)``: the same split by a driver of ``cpu/parallel.py``, run instead
+    where Numba's native team is available (:func:`_native`).
     """
     from ..backend import get_num_threads
     workers = min(get_num_threads(), os.cpu_count() or 1, n)
     if workers <= 1 or (nbytes is not None and nbytes < SPLIT_MIN_BYTES):
         task(0, n)
+        return
+    if native is not None and _native(workers):
+        native(workers)
         return
     bounds = [n * t // workers for t in range(workers + 1)]
     futures = [_executor(workers).submit(task, bounds[t], bounds[t + 1])
@@ -609,6 +647,9 @@ def _direct_forward(x, w, b, padding):
     bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b)
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes)
+    if _native(workers):
+        _par.direct_forward(_par.DIRECT3X3, x, w, bias, ph, pw, hq, wq, y, nb, workers)
+        return y
 
     def task(n0, n1, t):
         _direct.conv3x3_forward(x[n0:n1], w, bias, ph, pw, hq, wq, y[n0:n1])
@@ -628,30 +669,41 @@ def _direct_backward(x, w, gy, padding, needs):
     gy = np.ascontiguousarray(gy)
     n, c, h, wd = x.shape
     ph, pw = padding
+    wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
+    flops = 18 * gy.size * c
+    if needs[0] and needs[1] and flops >= SERIAL_MAX_FLOPS and _native(2):
+        _, _, hq, wq = _im.wide_geometry(*gy.shape[2:], 3, 3, 1, (2 - ph, 2 - pw), 1)
+        gx = np.empty(x.shape, dtype=x.dtype)
+        gw = np.zeros(w.shape, dtype=x.dtype)
+        nb, _ = _chunking(n, x[0].nbytes + gy[0].nbytes)
+        _par.conv3x3_backward(x, gy, wt, np.zeros(c, x.dtype), ph, pw, hq, wq, gx, gw, nb)
+        return gx, gw
+
     def input_grad():
-        wt = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
         return _direct_forward(gy, wt, None, (2 - ph, 2 - pw))
 
     def weight_grad():
         return _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, (w.shape,),
-                                   ph, pw, wd + 2 * pw)[0]
+                                   ph, pw, wd + 2 * pw, native=(_par.DIRECT3X3, 0))[0]
 
-    return _gradients(needs, input_grad, weight_grad, 18 * gy.size * x.shape[1])
+    return _gradients(needs, input_grad, weight_grad, flops)
 
 
 def _gradients(needs, input_grad, weight_grad, flops):
     """(gx, gw): the jobs asked for; side by side on two threads when both are and the
     layer (``flops`` for one of them) is worth the hand-off."""
-    if needs[0] and needs[1] and flops >= SERIAL_MAX_FLOPS:
+    if needs[0] and needs[1] and flops >= SERIAL_MAX_FLOPS and not _native(2):
         return _side_by_side(input_grad, weight_grad)
     return (input_grad() if needs[0] else None), (weight_grad() if needs[1] else None)
 
 
-def _summed_over_chunks(kernel, x, gy, shapes, *args):
+def _summed_over_chunks(kernel, x, gy, shapes, *args, native=None):
     """``sum_chunks kernel(x_chunk, gy_chunk, *args, *outs)`` for a kernel that accumulates
     into arrays of ``shapes`` (a weight gradient, and a bias gradient for some): batch
     chunks on threads, one partial sum per worker, the partial sums added in worker order
-    (deterministic for a given thread count).  Returns the sums, one per shape."""
+    (deterministic for a given thread count).  Returns the sums, one per shape.
+    ``native``: ``(kind, rows)`` of ``cpu/parallel.direct_weight_grad`` for the direct
+    kernels (args ``ph, pw[, rows], wq``): the same chunks and sums on the native team."""
     n = x.shape[0]
     nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
                             2 * gy.size * int(np.prod(shapes[0][1:])))
@@ -660,7 +712,13 @@ def _summed_over_chunks(kernel, x, gy, shapes, *args):
     def task(n0, n1, t):
         kernel(x[n0:n1], gy[n0:n1], *args, *(p[t] for p in parts))
 
-    _run_chunks(task, n, nb, workers)
+    if native is not None and _native(workers):
+        kind, rows = native
+        gb = parts[1] if len(parts) > 1 else np.zeros((workers, 0), x.dtype)
+        _par.direct_weight_grad(kind, x, gy, args[0], args[1], rows, args[-1], parts[0], gb,
+                                nb, workers)
+    else:
+        _run_chunks(task, n, nb, workers)
     for p in parts:
         for t in range(1, workers):  # a fixed order: deterministic
             p[0] += p[t]
@@ -693,6 +751,10 @@ def _direct_s2_forward(x, w, b, padding):
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k * c * oh * wq)
 
+    if _native(workers):
+        _par.direct_forward(_par.DIRECT3X3S2, x, wp, bias, ph, pw, hq, wq, y, nb, workers)
+        return y
+
     def task(n0, n1, t):
         _direct.conv3x3s2_forward(x[n0:n1], wp, bias, ph, pw, hq, wq, y[n0:n1])
 
@@ -716,7 +778,7 @@ def _direct_s2_backward(x, w, gy, padding, needs):
         _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
         rows = -(-(h + 2 * ph) // 2)  # phase rows of one padded plane
         return _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, (w.shape,),
-                                   ph, pw, rows, wq)[0]
+                                   ph, pw, rows, wq, native=(_par.DIRECT3X3S2, rows))[0]
 
     return _gradients(needs, input_grad, weight_grad, 18 * gy.size * c)
 
@@ -732,6 +794,10 @@ def _direct5_forward(x, w, b, padding):
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     flops = 2 * n * wp.shape[0] * c * kh * kw * oh * wq
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
+
+    if _native(workers):
+        _par.direct_forward(_par.DIRECT5, x, wp, bias, *padding, hq, wq, y, nb, workers)
+        return y
 
     def task(n0, n1, t):
         _direct.conv5_forward(x[n0:n1], wp, bias, padding[0], padding[1], hq, wq, y[n0:n1])
@@ -768,7 +834,8 @@ def _direct5_backward(x, w, gy, padding, needs):
         wq = wd + 2 * pw
         k2 = k + k % 2  # the kernel pairs output channels
         gw2, gb2 = _summed_over_chunks(_direct.conv5_weight_grad, x, gy,
-                                       ((k2, c, kh, kw), (k2,)), ph, pw, wq)
+                                       ((k2, c, kh, kw), (k2,)), ph, pw, wq,
+                                       native=(_par.DIRECT5, 0))
         return gw2[:k].copy(), gb2[:k].copy()
 
     gx, gwb = _gradients((needs[0], needs[1] or needs[2]), input_grad, weight_and_bias_grad,
@@ -851,6 +918,12 @@ def _winograd_forward(x, w, b, padding, m):
     bias = np.zeros(k, x.dtype) if b is None else b
     a2 = (m + 2) ** 2
     nb, workers = _winograd_chunking(n, a2, th * tw, c + k, x.itemsize, 18 * n * k * c * oh * ow)
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
+        v, mt = _native_workspaces(workers, a2 * nb * th * tw, c, k, x.dtype)
+        _blas_serial(_par.winograd_forward, x, u, np.asarray(bias, x.dtype), m, *padding,
+                     th, tw, y, nb, workers, v, mt, gemm)
+        return y
 
     def task(n0, n1, t):
         p = (n1 - n0) * th * tw
@@ -880,6 +953,15 @@ def _winograd_weight_grad(x, gy, padding, m):
     oh, ow, th, tw = _wg.winograd_tiles(h, wd, m, padding)
     a2 = (m + 2) ** 2
     nb, workers = _winograd_chunking(n, a2, th * tw, c + k, x.itemsize, 18 * n * k * c * oh * ow)
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
+        v, mt = _native_workspaces(workers, a2 * nb * th * tw, c, k, x.dtype)
+        du = np.zeros((workers, a2, c, k), x.dtype)
+        _blas_serial(_par.winograd_weight_grad, x, gy, m, *padding, th, tw, du, nb, workers,
+                     v, mt, gemm)
+        for t in range(1, workers):  # a fixed order: deterministic
+            du[0] += du[t]
+        return _wg.filter_transform_adjoint(du[0], m)
     parts = {}  # per-worker partial sums of dU (alpha^2, C, K)
 
     def task(n0, n1, t):
@@ -996,6 +1078,12 @@ def _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs):
     gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}  # per-worker partial sums of gw
     nb, workers = _chunking(n, ckk * q * x.itemsize)
+    gemm = _native_gemm(workers, x.dtype) if groups == 1 and not needs[1] else 0
+    if gemm and needs[0]:
+        g, cols = _native_workspaces(workers, nb * q, k, ckk, x.dtype)
+        _blas_serial(_par.im2col_input_grad, np.ascontiguousarray(gy), wm[0], kh, kw, sh, sw,
+                     ph, pw, dh, dw, hq, wq, gx, nb, workers, g, cols, gemm)
+        return gx, None
 
     def task(n0, n1, t):
         m = n1 - n0

@@ -33,7 +33,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        y = np.matmul(x, w.T)                     # (*, out)
+        y = _matmul(x, w.T)                       # (*, out)
         if b is not None:
             y += b
         return y
@@ -42,15 +42,23 @@ class Linear(Function):
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        gx = np.matmul(gy, w) if need_x else None  # (*, in)
+        gx = _matmul(gy, w) if need_x else None   # (*, in)
         gw = gb = None
         if need_w or need_b:
             gy2 = gy.reshape(-1, gy.shape[-1])    # (M, out)
             if need_w:
-                gw = gy2.T @ x.reshape(-1, x.shape[-1])   # (out, in)
+                gw = _matmul(gy2.T, x.reshape(-1, x.shape[-1]))   # (out, in)
             if need_b:
                 gb = gy2.sum(axis=0)
         return gx, gw, gb
+
+
+def _matmul(a, b):
+    """a @ b; 2-D NumPy products on minicv's threads (``kernels/cpu/blas.matmul``)."""
+    if type(a) is np.ndarray and a.ndim == 2 and a.size * b.size >= 1 << 12:
+        from ..kernels.cpu.blas import matmul
+        return matmul(a, b)
+    return np.matmul(a, b)
 
 
 def linear(input, weight, bias=None):

@@ -85,7 +85,7 @@ class BatchNormCPU(Function):
     @staticmethod
     def forward(ctx, x, w, b, mean=None, var=None, eps=1e-5, training=True, stats=None):
         from ..kernels.conv_algo import run_split
-        from ..kernels.cpu import norm as K
+        from ..kernels.cpu import norm as K, parallel as P
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)            # (N, C, M)
         gamma = np.ones(c) if w is None else w.astype(np.float64)
@@ -94,7 +94,9 @@ class BatchNormCPU(Function):
             beta = np.zeros(c) if b is None else b.astype(np.float64)
             mean, var = np.empty(c), np.empty(c)                   # float64 (C,)
             run_split(lambda c0, c1: K.forward_train(x3, gamma, beta, float(eps), c0, c1,
-                                                     mean, var, y), c, 2 * x3.nbytes)
+                                                     mean, var, y), c, 2 * x3.nbytes,
+                      lambda t: P.bn_forward_train(x3, gamma, beta, float(eps), mean, var,
+                                                   y, t))
             stats.extend((mean, var))
             invstd = 1.0 / np.sqrt(var + eps)
         else:
@@ -104,7 +106,7 @@ class BatchNormCPU(Function):
             a = a64.astype(x.dtype)
             shift = ((0.0 if b is None else b.astype(np.float64)) - mean * a64).astype(x.dtype)
             run_split(lambda c0, c1: K.scale_shift(x3, a, shift, c0, c1, y), c,
-                      2 * x3.nbytes)
+                      2 * x3.nbytes, lambda t: P.bn_scale_shift(x3, a, shift, y, t))
         ctx.save_for_backward(x, w)
         ctx.mean, ctx.invstd, ctx.gamma, ctx.training = mean, invstd, gamma, training
         return y.reshape(x.shape)
@@ -112,7 +114,7 @@ class BatchNormCPU(Function):
     @staticmethod
     def backward(ctx, gy):
         from ..kernels.conv_algo import run_split
-        from ..kernels.cpu import norm as K
+        from ..kernels.cpu import norm as K, parallel as P
         x, w = ctx.saved_tensors
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
@@ -127,7 +129,9 @@ class BatchNormCPU(Function):
                 K.backward_train(dy3, x3, mean, invstd, gamma, c0, c1, sdy, sdyx, gx)
             else:
                 K.backward_sums(dy3, x3, mean, invstd, c0, c1, sdy, sdyx)
-        run_split(task, c, (5 if train_dx else 2) * x3.nbytes)
+        out = gx if train_dx else np.empty((0, 0, 0), x3.dtype)
+        run_split(task, c, (5 if train_dx else 2) * x3.nbytes,
+                  lambda t: P.bn_backward(dy3, x3, mean, invstd, gamma, sdy, sdyx, out, t))
         if ctx.needs_input_grad[0] and not ctx.training:    # constants: dx = dy·γ·invstd
             gx = dy3 * (gamma * invstd).astype(x.dtype)[None, :, None]
         gx = None if gx is None else gx.reshape(x.shape)

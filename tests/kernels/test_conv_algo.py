@@ -321,8 +321,10 @@ def test_conv3d_adjoint(rng):
 
 
 def test_side_by_side_gradients_propagate_errors_and_recover(monkeypatch):
-    # dX and dW run on two threads at once: an error in either reaches the caller, and
-    # the next call (serial flags and the pool intact) still matches the reference
+    # dX and dW run on two Python threads at once (the path without Numba's native
+    # team): an error in either reaches the caller, and the next call (serial flags and
+    # the pool intact) still matches the reference
+    monkeypatch.setattr(ca, "_native", lambda workers: False)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)   # ~19 MFLOP a job
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)

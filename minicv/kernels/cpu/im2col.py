@@ -174,6 +174,23 @@ def im2col_wide(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, cols):
                         row[t] = src_row[t]
 
 
+@njit(cache=True, nogil=True)
+def wide_rows(gy, wq, g):
+    """g (K, n*OH*wq) = dY (n, K, OH, OW) in the wide layout, zeros in the junk columns
+    (ox >= OW): the right-hand side of ``W^T dY`` for :func:`col2im_wide`."""
+    n, k, oh, ow = gy.shape
+    for kk in range(k):
+        dst = g[kk]
+        for s in range(n):
+            for oy in range(oh):
+                base = (s * oh + oy) * wq
+                src = gy[s, kk, oy]
+                for ox in range(ow):
+                    dst[base + ox] = src[ox]
+                for ox in range(ow, wq):
+                    dst[base + ox] = 0
+
+
 @njit(cache=True, nogil=True, fastmath=_FM)
 def col2im_wide(cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, x):
     """Adjoint of :func:`im2col_wide`: x (n, C, H, W) = the scatter-add of the rows of

@@ -1,0 +1,261 @@
+"""Batch-parallel drivers: a kernel over batch chunks on Numba's native thread team.
+
+Why not Python threads?  ``conv_algo._run_chunks`` hands chunks to a Python thread pool:
+the pool thread sleeps on a lock, wakes, takes the GIL, runs a few lines of Python and
+enters the ``nogil`` kernel.  On the 2-core dev machine (a KVM guest) one such hand-off
+costs 50-80 us (a sleeping virtual CPU wakes slowly, and two threads reaching for the GIL
+at once put one of them back to sleep), and a ResNet-20 training step makes ~150 of
+them.  A ``prange`` over the workers runs on Numba's threading layer instead: with
+OpenMP (GNU libgomp) the team's threads spin for a while after each region, take no GIL
+and run only compiled code, and an empty region costs 2-3 us (11 us after 2 ms idle).
+
+Each driver below runs its kernel (from ``cpu/direct.py``) over the chunks
+``[n0, n0 + nb)`` of the batch: worker ``t`` takes chunks t, t + workers, ... -- the same
+fixed assignment as ``_run_chunks``, so a weight gradient's per-worker partial sums
+(``gw[t]``), added in worker order by the caller, are bit-for-bit those of the Python path.
+
+:func:`native_workers` decides whether a call may use them: only under the OpenMP or TBB
+layer (Numba's ``workqueue`` fallback is slower than the Python pool and not safe from
+several threads), only in the process that started the team (GNU OpenMP does not survive
+``fork``: a DataLoader worker falls back to the serial path), and never from a minicv
+pool thread (no nested teams).
+"""
+import os
+import threading
+
+from numba import njit, prange
+
+from . import activation as _act
+from . import blas as _blas
+from . import direct as _direct
+from . import im2col as _im
+from . import norm as _norm
+from . import winograd as _wg
+
+_state = {"pid": None, "ok": False}
+_lock = threading.Lock()
+
+
+def native_workers(workers):
+    """Whether ``workers`` (> 1) threads may run a driver of this module from here."""
+    if workers <= 1 or threading.current_thread() is not threading.main_thread():
+        return False
+    pid = os.getpid()
+    if _state["pid"] != pid:
+        with _lock:
+            if _state["pid"] != pid:
+                _state["ok"] = _start_team() and _state["pid"] is None  # never in a child
+                _state["pid"] = pid
+    if not _state["ok"]:
+        return False
+    import numba
+    return numba.get_num_threads() >= workers
+
+
+def _start_team():
+    """Start Numba's threading layer (preferring OpenMP) and say whether it is usable."""
+    import numba
+    from numba.core import config
+    if os.environ.get("MINICV_NATIVE_THREADS", "1") == "0":
+        return False
+    if not os.environ.get("NUMBA_THREADING_LAYER"):
+        config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+        _launch_threads()
+        return numba.threading_layer() in ("omp", "tbb")
+    except Exception:  # no threading layer at all: the Python pool stays
+        return False
+
+
+# Which direct kernel a driver runs (they share their arguments, see cpu/direct.py).
+DIRECT3X3, DIRECT3X3S2, DIRECT5 = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def direct_forward(kind, x, w, b, ph, pw, hq, wq, y, nb, workers):
+    """The forward kernel ``kind`` (``conv3x3_forward``, ``conv3x3s2_forward`` or
+    ``conv5_forward`` of ``cpu/direct.py``) over batch chunks."""
+    n = x.shape[0]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            xs, ys = x[n0:n0 + nb], y[n0:n0 + nb]
+            if kind == DIRECT3X3:
+                _direct.conv3x3_forward(xs, w, b, ph, pw, hq, wq, ys)
+            elif kind == DIRECT3X3S2:
+                _direct.conv3x3s2_forward(xs, w, b, ph, pw, hq, wq, ys)
+            else:
+                _direct.conv5_forward(xs, w, b, ph, pw, hq, wq, ys)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def direct_weight_grad(kind, x, gy, ph, pw, rows, wq, gw, gb, nb, workers):
+    """gw[t] (and, for ``conv5_weight_grad``, gb[t]) += worker t's chunks of the weight
+    gradient kernel ``kind``; gw (workers, K, C, kh, kw), gb (workers, K)."""
+    n = x.shape[0]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            xs, gs = x[n0:n0 + nb], gy[n0:n0 + nb]
+            if kind == DIRECT3X3:
+                _direct.conv3x3_weight_grad(xs, gs, ph, pw, wq, gw[t])
+            elif kind == DIRECT3X3S2:
+                _direct.conv3x3s2_weight_grad(xs, gs, ph, pw, rows, wq, gw[t])
+            else:
+                _direct.conv5_weight_grad(xs, gs, ph, pw, wq, gw[t], gb[t])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv3x3_backward(x, gy, wt, zero, ph, pw, hq, wq, gx, gw, nb):
+    """Both gradients of a direct 3x3 convolution side by side, one thread each.
+
+    Thread 0: gx = the forward kernel on dY with the flipped, C<->K-transposed filter
+    ``wt`` and padding 2 - p (``hq``, ``wq``: that convolution's wide geometry).
+    Thread 1: gw += the weight gradient over chunks of ``nb`` samples (in batch order).
+    """
+    n, c, h, wd = x.shape
+    for t in prange(2):
+        if t == 0:
+            _direct.conv3x3_forward(gy, wt, zero, 2 - ph, 2 - pw, hq, wq, gx)
+        else:
+            for n0 in range(0, n, nb):
+                _direct.conv3x3_weight_grad(x[n0:n0 + nb], gy[n0:n0 + nb], ph, pw,
+                                            wd + 2 * pw, gw)
+
+
+# ------------------------------------------------------------ element-wise and BatchNorm
+#
+# One contiguous range per worker, the bounds of ``conv_algo.run_split`` (n·t // workers):
+# element-wise results do not depend on the split, and BatchNorm sums each channel on one
+# thread in a fixed order, so these agree bit for bit with the Python path.
+
+RELU, RELU_BACKWARD, ADD = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def elementwise(op, a, b, out, workers):
+    """out = relu(a) (``RELU``, b unused), a * (b > 0) (``RELU_BACKWARD``) or a + b
+    (``ADD``) over flat arrays (``cpu/activation.py``'s kernels)."""
+    n = a.size
+    for t in prange(workers):
+        i0, i1 = n * t // workers, n * (t + 1) // workers
+        if op == RELU:
+            _act.relu_flat(a[i0:i1], out[i0:i1])
+        elif op == RELU_BACKWARD:
+            _act.relu_backward_flat(a[i0:i1], b[i0:i1], out[i0:i1])
+        else:
+            _act.add_flat(a[i0:i1], b[i0:i1], out[i0:i1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bn_forward_train(x, gamma, beta, eps, mean, var, out, workers):
+    """:func:`~minicv.kernels.cpu.norm.forward_train`, a range of channels per worker."""
+    c = x.shape[1]
+    for t in prange(workers):
+        _norm.forward_train(x, gamma, beta, eps, c * t // workers, c * (t + 1) // workers,
+                            mean, var, out)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bn_scale_shift(x, a, b, out, workers):
+    """:func:`~minicv.kernels.cpu.norm.scale_shift`, a range of channels per worker."""
+    c = x.shape[1]
+    for t in prange(workers):
+        _norm.scale_shift(x, a, b, c * t // workers, c * (t + 1) // workers, out)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def bn_backward(dy, x, mean, invstd, gamma, sdy, sdyx, out, workers):
+    """:func:`~minicv.kernels.cpu.norm.backward_train` (with ``out``) or
+    :func:`~minicv.kernels.cpu.norm.backward_sums` (``out`` of size 0), a range of
+    channels per worker."""
+    c = x.shape[1]
+    for t in prange(workers):
+        c0, c1 = c * t // workers, c * (t + 1) // workers
+        if out.size:
+            _norm.backward_train(dy, x, mean, invstd, gamma, c0, c1, sdy, sdyx, out)
+        else:
+            _norm.backward_sums(dy, x, mean, invstd, c0, c1, sdy, sdyx)
+
+
+# ------------------------------------------------------------------------- Winograd
+#
+# A chunk's whole pipeline on one worker: input transform -> alpha^2 GEMMs (OpenBLAS's
+# sgemm by address, ``cpu/blas.py``; single-threaded meanwhile) -> output transform.
+# ``v`` and ``mt`` are per-worker workspaces (workers, >= alpha^2 * nb * TH*TW * C or K),
+# reused across calls (fresh megabytes would cost page faults every call).
+
+@njit(inline="always")
+def _winograd_chunk(x, n0, n1, m, ph, pw, th, tw, vt, mt, a2, k):
+    """V of the chunk x[n0:n1] (alpha^2, P, C) in worker scratch ``vt`` (flat), and the
+    matching (alpha^2, P, K) view of ``mt`` for M or dM; returns (V, M, M flat)."""
+    c = x.shape[1]
+    p = (n1 - n0) * th * tw
+    vf = vt[:a2 * p * c]
+    mf = mt[:a2 * p * k]
+    _wg._input_transform(x[n0:n1], m, ph, pw, th, tw, vf)
+    return vf.reshape((a2, p, c)), mf.reshape((a2, p, k)), mf
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def winograd_forward(x, u, bias, m, ph, pw, th, tw, y, nb, workers, v, mt, gemm):
+    """y = Winograd F(m x m, 3 x 3) of x with the transformed filter u (alpha^2, C, K)."""
+    n = x.shape[0]
+    a2, k = u.shape[0], u.shape[2]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            n1 = min(n, n0 + nb)
+            v3, m3, mf = _winograd_chunk(x, n0, n1, m, ph, pw, th, tw, v[t], mt[t], a2, k)
+            for e in range(a2):
+                _blas.sgemm(gemm, v3[e], u[e], m3[e], 0.0)         # M = V U
+            _wg._output_transform(mf, m, bias, th, tw, y[n0:n1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def winograd_weight_grad(x, gy, m, ph, pw, th, tw, du, nb, workers, v, mt, gemm):
+    """du[t] += worker t's chunks of V^T dM (alpha^2, C, K), dM = A dY A^T."""
+    n = x.shape[0]
+    a2, k = du.shape[1], du.shape[3]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            n1 = min(n, n0 + nb)
+            v3, m3, mf = _winograd_chunk(x, n0, n1, m, ph, pw, th, tw, v[t], mt[t], a2, k)
+            _wg._output_transform_adjoint(gy[n0:n1], m, th, tw, mf)
+            for e in range(a2):
+                _blas.sgemm_tn(gemm, v3[e], m3[e], du[t, e], 1.0)  # dU += V^T dM
+
+
+# --------------------------------------------------------------------------- im2col
+
+@njit(cache=True, nogil=True, parallel=True)
+def im2col_input_grad(gy, w, kh, kw, sh, sw, ph, pw, dh, dw, hq, wq, gx, nb, workers, g,
+                      cols, gemm):
+    """gx = col2im(W^T dY) over batch chunks (groups = 1; w (K, C*kh*kw)), in the wide
+    layout of ``cpu/im2col.py``; ``g``, ``cols``: per-worker workspaces."""
+    n, k, oh = gy.shape[0], gy.shape[1], gy.shape[2]
+    ckk = w.shape[1]
+    q = oh * wq
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            n1 = min(n, n0 + nb)
+            mq = (n1 - n0) * q
+            g2 = g[t, :k * mq].reshape((k, mq))
+            _im.wide_rows(gy[n0:n1], wq, g2)
+            c2 = cols[t, :ckk * mq].reshape((ckk, mq))
+            _blas.sgemm_tn(gemm, w, g2, c2, 0.0)
+            _im.col2im_wide(c2.reshape((ckk, n1 - n0, q)), kh, kw, sh, sw, ph, pw, dh, dw,
+                            oh, hq, wq, gx[n0:n1])
+
+
+# --------------------------------------------------------------------------- matmul
+
+@njit(cache=True, nogil=True, parallel=True)
+def matmul(a, b, c, trans_a, trans_b, workers, gemm):
+    """c = op(a) @ op(b) (``cpu/blas.py``'s ``gemm``), a range of c's rows per worker."""
+    m = c.shape[0]
+    for t in prange(workers):
+        r0, r1 = m * t // workers, m * (t + 1) // workers
+        if r1 > r0:
+            if trans_a:
+                _blas.gemm(gemm, a[:, r0:r1], b, c[r0:r1], 0.0, True, trans_b)
+            else:
+                _blas.gemm(gemm, a[r0:r1], b, c[r0:r1], 0.0, False, trans_b)

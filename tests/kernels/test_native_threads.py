@@ -1,0 +1,185 @@
+"""The batch-parallel drivers on Numba's native team (``kernels/cpu/parallel.py``) give the
+results of the Python-thread path they replace, and are never used where they would be
+unsafe (a forked child, one thread)."""
+import multiprocessing as mp
+
+import numpy as np
+import pytest
+
+import minicv as mc
+from minicv.kernels import conv_algo as ca
+from minicv.kernels import reference as ref
+from minicv.kernels.cpu import blas
+from minicv.kernels.cpu import parallel as par
+from minicv.nn import functional as F
+
+pytestmark = pytest.mark.skipif(
+    mc.get_num_threads() < 2 or not par.native_workers(2),
+    reason="needs 2 threads and Numba's OpenMP/TBB threading layer")
+
+
+@pytest.fixture
+def python_threads(monkeypatch):
+    """A function running ``fn(*args)`` on the Python-thread path instead."""
+    def run(fn, *args):
+        with monkeypatch.context() as m:
+            m.setattr(ca, "_native", lambda workers: False)
+            return fn(*args)
+    return run
+
+
+@pytest.fixture
+def used(monkeypatch):
+    """The names of the drivers called (so that a test knows the native path ran)."""
+    names = []
+    for name in ("direct_forward", "direct_weight_grad", "conv3x3_backward",
+                 "winograd_forward", "winograd_weight_grad", "im2col_input_grad", "matmul",
+                 "elementwise", "bn_forward_train", "bn_backward"):
+        fn = getattr(par, name)
+        monkeypatch.setattr(par, name, lambda *a, _f=fn, _n=name: names.append(_n) or _f(*a))
+    return names
+
+
+def _data(shape_x, shape_w, shape_gy, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape_x).astype(np.float32),
+            rng.standard_normal(shape_w).astype(np.float32),
+            rng.standard_normal(shape_gy).astype(np.float32))
+
+
+# (x shape, w shape, stride, padding, plan): batches big enough for two workers,
+# odd sizes so the last chunk is short
+CASES = [((37, 16, 17, 19), (12, 16, 3, 3), 1, 1, "direct3x3"),
+         ((33, 16, 18, 17), (20, 16, 3, 3), 2, 1, "direct3x3s2"),
+         ((41, 6, 14, 14), (16, 6, 5, 5), 1, 0, "direct5"),
+         ((29, 32, 9, 11), (40, 32, 3, 3), 1, 1, "winograd-f2")]
+
+
+@pytest.mark.parametrize("xs, ws, stride, padding, plan", CASES)
+def test_native_conv_equals_python_threads_and_reference(xs, ws, stride, padding, plan,
+                                                         python_threads, used):
+    algo = "winograd" if plan.startswith("winograd") else "direct"
+    assert ca.conv_plan(xs, ws, stride, padding, algo=algo) == plan
+    y_ref = ref.conv2d(*(a.astype(np.float64) for a in _data(xs, ws, (1,))[:2]),
+                       None, stride, padding)
+    x, w, gy = _data(xs, ws, y_ref.shape)
+    y = ca.conv2d_forward(x, w, None, stride, padding, algo=algo)
+    assert used == ["winograd_forward" if plan.startswith("winograd") else "direct_forward"]
+    y_py = python_threads(ca.conv2d_forward, x, w, None, stride, padding, 1, 1, algo)
+    if plan.startswith("winograd"):     # the GEMMs may block differently
+        np.testing.assert_allclose(y, y_py, rtol=1e-5, atol=1e-5)
+    else:
+        np.testing.assert_array_equal(y, y_py)
+    np.testing.assert_allclose(y, y_ref, rtol=1e-4, atol=1e-3)
+    g = ca.conv2d_backward(x, w, gy, stride, padding, algo=algo)
+    g_py = python_threads(ca.conv2d_backward, x, w, gy, stride, padding, 1, 1, algo)
+    g_ref = ref.conv2d_backward(x.astype(np.float64), w.astype(np.float64),
+                                gy.astype(np.float64), stride, padding)
+    for a, b, r in zip(g, g_py, g_ref):
+        scale = np.abs(r).max()
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * scale)
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-4 * scale)
+    # the weight gradient alone: per-worker sums over the same chunks as the Python path
+    gw = ca.conv2d_backward(x, w, gy, stride, padding, algo=algo, needs=(False, True, False))
+    gw_py = python_threads(ca.conv2d_backward, x, w, gy, stride, padding, 1, 1, algo,
+                           (False, True, False))
+    if not plan.startswith("winograd"):
+        np.testing.assert_array_equal(gw[1], gw_py[1])
+    assert used[-1] == ("winograd_weight_grad" if plan.startswith("winograd")
+                        else "direct_weight_grad")
+
+
+def test_native_results_are_deterministic():
+    x, w, gy = _data((37, 16, 17, 19), (12, 16, 3, 3), (37, 12, 17, 19))
+    first = ca.conv2d_backward(x, w, gy, 1, 1, algo="direct")
+    for _ in range(3):
+        again = ca.conv2d_backward(x, w, gy, 1, 1, algo="direct")
+        for a, b in zip(first, again):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_native_im2col_input_gradient(python_threads, used):
+    # dX of a stride-2 layer (col2im after W^T dY) on the native team, views as inputs
+    x, w, gy = _data((35, 24, 15, 16), (10, 24, 3, 3), (35, 10, 8, 8))
+    gx, _ = ca._im2col_backward(x, w, gy[:, :, :, ::-1], (2, 2), (1, 1), (1, 1), 1,
+                                (True, False))
+    assert used == ["im2col_input_grad"]
+    gx_py, _ = python_threads(ca._im2col_backward, x, w, gy[:, :, :, ::-1], (2, 2), (1, 1),
+                              (1, 1), 1, (True, False))
+    np.testing.assert_allclose(gx, gx_py, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(64, 16, 32, 32), (7, 3, 301, 211)])
+def test_native_batch_norm_relu_add_bit_equal(shape, python_threads, used):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.flat[:4] = (np.nan, -0.0, 0.0, -1.0)
+    dy = rng.standard_normal(shape).astype(np.float32)
+
+    def step():
+        xt = mc.tensor(x, requires_grad=True)
+        g = mc.tensor(rng.standard_normal(shape[1]).astype(np.float32), requires_grad=True)
+        y = F.relu(F.batch_norm(xt, None, None, g, None, training=True) + xt)
+        (y * mc.tensor(dy)).sum().backward()
+        return y.data, xt.grad.data, F.relu(xt).data
+
+    rng = np.random.default_rng(4)
+    native = step()
+    assert {"elementwise", "bn_forward_train", "bn_backward"} <= set(used)
+    rng = np.random.default_rng(4)
+    python = python_threads(step)
+    for a, b in zip(native, python):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(native[2], np.maximum(x, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", [(64, 400, 120), (3, 5, 7), (257, 33, 1)])
+def test_native_matmul_matches_numpy_on_views(dtype, m, k, n, used):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k)).astype(dtype)
+    big = rng.standard_normal((k + 3, 2 * n + 1)).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    pairs = [(a, b.T),                                   # B transposed (a view)
+             (np.asfortranarray(a), b.T),                # A transposed too
+             (a, big[:k, :n]),                           # rows of a wider matrix
+             (a[::-1], big[1:k + 1, ::2][:, :n]),        # negative / non-unit strides
+             (a, np.ascontiguousarray(b.T))]
+    for left, right in pairs:
+        np.testing.assert_allclose(blas.matmul(left, right), left @ right, rtol=tol,
+                                   atol=tol * k)
+    assert used == ["matmul"] * len(pairs)
+
+
+def _child_conv(queue):
+    x, w, _ = _data((37, 16, 17, 19), (12, 16, 3, 3), (1,))
+    queue.put((par.native_workers(2), ca.conv2d_forward(x, w, None, 1, 1, algo="direct")))
+
+
+@pytest.mark.skipif("fork" not in mp.get_all_start_methods(), reason="needs fork")
+def test_forked_child_does_not_use_the_parents_team():
+    # GNU OpenMP does not survive fork: a child (a DataLoader worker) must fall back
+    x, w, _ = _data((37, 16, 17, 19), (12, 16, 3, 3), (1,))
+    y = ca.conv2d_forward(x, w, None, 1, 1, algo="direct")   # the team is running here
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    p = ctx.Process(target=_child_conv, args=(queue,))
+    p.start()
+    used, y_child = queue.get(timeout=120)
+    p.join(timeout=60)
+    assert p.exitcode == 0 and used is False
+    np.testing.assert_array_equal(y_child, y)
+
+
+def test_one_thread_never_uses_the_team(monkeypatch):
+    calls = []
+    monkeypatch.setattr(par, "direct_forward", lambda *a: calls.append(a))
+    old = mc.get_num_threads()
+    try:
+        mc.set_num_threads(1)
+        x, w, _ = _data((37, 16, 17, 19), (12, 16, 3, 3), (1,))
+        ca.conv2d_forward(x, w, None, 1, 1, algo="direct")
+    finally:
+        mc.set_num_threads(old)
+    assert calls == []
