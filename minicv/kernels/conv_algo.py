@@ -443,12 +443,12 @@ def _native(workers):
 
 
 def _native_gemm(workers, dtype):
-    """The address of OpenBLAS's sgemm (``cpu/blas.py``) if a float32 chunk pipeline with
-    GEMMs can run on Numba's native team here, else 0."""
-    if dtype != np.float32 or not _native(workers):
+    """The address of OpenBLAS's sgemm/dgemm for ``dtype`` (``cpu/blas.py``) if a chunk
+    pipeline with GEMMs can run on Numba's native team here, else 0."""
+    if not _native(workers):
         return 0
-    from .cpu.blas import sgemm_address
-    return sgemm_address()
+    from .cpu.blas import gemm_address
+    return gemm_address(dtype)
 
 
 def _native_workspaces(workers, rows, c, k, dtype):
@@ -849,10 +849,26 @@ def _conv1x1(x, w, b):
     n, c, h, wd = x.shape
     k = w.shape[0]
     x3 = np.ascontiguousarray(x).reshape(n, c, h * wd)  # (N, C, H*W) is the column matrix
+    workers = _split_workers(n, 2 * n * k * c * h * wd)
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
+        y = np.empty((n, k, h * wd), dtype=x.dtype)
+        bias = np.zeros(0, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+        _blas_serial(_par.conv1x1_forward, x3, np.ascontiguousarray(w).reshape(k, c), bias, y,
+                     workers, gemm)
+        return y.reshape(n, k, h, wd)
     y = np.matmul(w.reshape(k, c), x3)  # (N, K, H*W)
     if b is not None:
         y += b.reshape(1, k, 1)
     return y.reshape(n, k, h, wd)
+
+
+def _split_workers(n, flops):
+    """Workers for ``n`` independent parts of ``flops`` in all: minicv's threads, one below
+    :data:`SERIAL_MAX_FLOPS` or on a pool thread."""
+    if getattr(_tls, "serial", False) or flops < SERIAL_MAX_FLOPS:
+        return 1
+    return max(1, min(_workers(), n))
 
 
 def _im2col_forward(x, w, b, stride, padding, dilation, groups):
@@ -875,6 +891,13 @@ def _im2col_forward(x, w, b, stride, padding, dilation, groups):
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     bias = None if b is None else b.reshape(1, k, 1, 1)
     nb, workers = _chunking(n, ckk * q * x.itemsize)
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
+        cols, out = _native_workspaces(workers, nb * q, ckk, k, x.dtype)
+        bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+        _blas_serial(_par.im2col_forward, x, wm, bias, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq,
+                     wq, y, nb, workers, cols, out, gemm)
+        return y
 
     def task(n0, n1, t):
         m = n1 - n0
@@ -1045,6 +1068,18 @@ def _conv1x1_backward(x, w, gy, needs):
     gy3 = np.ascontiguousarray(gy).reshape(n, k, h * wd)  # (N, K, H*W)
     wm = w.reshape(k, c)
     gx = gw = None
+    workers = _split_workers(n, 2 * n * k * c * h * wd)
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
+        x3 = np.ascontiguousarray(x).reshape(n, c, h * wd)
+        gx = np.empty((n if needs[0] else 0, c, h * wd), dtype=x.dtype)
+        gws = np.zeros((workers if needs[1] else 0, k, c), dtype=x.dtype)
+        _blas_serial(_par.conv1x1_backward, x3, np.ascontiguousarray(wm), gy3, gx, gws, workers,
+                     gemm)
+        for t in range(1, len(gws)):  # a fixed order: deterministic
+            gws[0] += gws[t]
+        return (gx.reshape(x.shape) if needs[0] else None,
+                gws[0].reshape(w.shape) if needs[1] else None)
     if needs[0]:
         gx = np.matmul(wm.T, gy3).reshape(n, c, h, wd)  # (N, C, H*W)
     if needs[1]:
@@ -1078,12 +1113,16 @@ def _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs):
     gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}  # per-worker partial sums of gw
     nb, workers = _chunking(n, ckk * q * x.itemsize)
-    gemm = _native_gemm(workers, x.dtype) if groups == 1 and not needs[1] else 0
-    if gemm and needs[0]:
+    gemm = _native_gemm(workers, x.dtype)
+    if gemm:
         g, cols = _native_workspaces(workers, nb * q, k, ckk, x.dtype)
-        _blas_serial(_par.im2col_input_grad, np.ascontiguousarray(gy), wm[0], kh, kw, sh, sw,
-                     ph, pw, dh, dw, hq, wq, gx, nb, workers, g, cols, gemm)
-        return gx, None
+        gws = np.zeros((workers if needs[1] else 0, groups, kg, ckkg), dtype=x.dtype)
+        _blas_serial(_par.im2col_backward, x, wm, np.ascontiguousarray(gy), kh, kw, sh, sw,
+                     ph, pw, dh, dw, hq, wq, np.empty((0,) * 4, x.dtype) if gx is None else gx,
+                     gws, nb, workers, g, cols, gemm)
+        for t in range(1, len(gws)):  # a fixed order: deterministic
+            gws[0] += gws[t]
+        return gx, (gws[0].reshape(w.shape) if needs[1] else None)
 
     def task(n0, n1, t):
         m = n1 - n0

@@ -33,7 +33,8 @@ def used(monkeypatch):
     """The names of the drivers called (so that a test knows the native path ran)."""
     names = []
     for name in ("direct_forward", "direct_weight_grad", "conv3x3_backward",
-                 "winograd_forward", "winograd_weight_grad", "im2col_input_grad", "matmul",
+                 "winograd_forward", "winograd_weight_grad", "im2col_forward", "im2col_backward",
+                 "conv1x1_forward", "conv1x1_backward", "matmul",
                  "elementwise", "bn_forward_train", "bn_backward"):
         fn = getattr(par, name)
         monkeypatch.setattr(par, name, lambda *a, _f=fn, _n=name: names.append(_n) or _f(*a))
@@ -98,15 +99,49 @@ def test_native_results_are_deterministic():
             np.testing.assert_array_equal(a, b)
 
 
-def test_native_im2col_input_gradient(python_threads, used):
-    # dX of a stride-2 layer (col2im after W^T dY) on the native team, views as inputs
-    x, w, gy = _data((35, 24, 15, 16), (10, 24, 3, 3), (35, 10, 8, 8))
-    gx, _ = ca._im2col_backward(x, w, gy[:, :, :, ::-1], (2, 2), (1, 1), (1, 1), 1,
-                                (True, False))
-    assert used == ["im2col_input_grad"]
-    gx_py, _ = python_threads(ca._im2col_backward, x, w, gy[:, :, :, ::-1], (2, 2), (1, 1),
-                              (1, 1), 1, (True, False))
-    np.testing.assert_allclose(gx, gx_py, rtol=1e-5, atol=1e-5)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs, ws, stride, padding, dilation, groups", [
+    ((35, 24, 15, 16), (10, 24, 3, 3), 2, 1, 1, 1),       # stride 2: col2im scatters
+    ((33, 12, 13, 11), (18, 6, 3, 5), 1, (2, 1), 2, 2),   # groups, dilation, odd sizes
+    ((31, 40, 9, 9), (64, 40, 5, 5), 1, 2, 1, 1)])        # more channels than direct5 takes
+def test_native_im2col_equals_python_threads(xs, ws, stride, padding, dilation, groups,
+                                             dtype, python_threads, used):
+    x, w, _ = (a.astype(dtype) for a in _data(xs, ws, (1,)))
+    x = x[:, :, ::-1]                                     # a view: flipped rows
+    args = (x, w, None, stride, padding, dilation, groups, "im2col")
+    y = ca.conv2d_forward(*args)
+    y_py = python_threads(ca.conv2d_forward, *args)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, y_py, rtol=tol, atol=tol)
+    gy = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    for needs in ((True, True, False), (True, False, False), (False, True, False)):
+        bargs = (x, w, gy, stride, padding, dilation, groups, "im2col", needs)
+        g = ca.conv2d_backward(*bargs)
+        g_py = python_threads(ca.conv2d_backward, *bargs)
+        for a, b in zip(g, g_py):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
+    assert used[0] == "im2col_forward" and used[1:] == ["im2col_backward"] * 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_native_conv1x1_equals_python_threads(dtype, python_threads, used):
+    x, w, _ = (a.astype(dtype) for a in _data((37, 64, 9, 11), (24, 64, 1, 1), (1,)))
+    b = np.arange(24, dtype=dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    y = ca.conv2d_forward(x, w, b)
+    np.testing.assert_allclose(y, python_threads(ca.conv2d_forward, x, w, b), rtol=tol,
+                               atol=tol)
+    gy = np.random.default_rng(2).standard_normal(y.shape).astype(dtype)
+    for needs in ((True, True, True), (False, True, False), (True, False, False)):
+        g = ca.conv2d_backward(x, w, gy, needs=needs)
+        g_py = python_threads(ca.conv2d_backward, x, w, gy, 1, 0, 1, 1, "auto", needs)
+        for a, r in zip(g, g_py):
+            assert (a is None) == (r is None)
+            if a is not None:
+                np.testing.assert_allclose(a, r, rtol=tol, atol=tol * np.abs(r).max())
+    assert used == ["conv1x1_forward"] + ["conv1x1_backward"] * 3
 
 
 @pytest.mark.parametrize("shape", [(64, 16, 32, 32), (7, 3, 301, 211)])

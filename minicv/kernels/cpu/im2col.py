@@ -175,6 +175,21 @@ def im2col_wide(x, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, cols):
 
 
 @njit(cache=True, nogil=True)
+def crop_wide(out, bias, wq, y):
+    """y (n, K, OH, OW) = the valid columns (ox < OW) of ``out`` (K, n*OH*wq) + bias (K,)."""
+    n, k, oh, ow = y.shape
+    for s in range(n):
+        for kk in range(k):
+            b = bias[kk]
+            src = out[kk]
+            for oy in range(oh):
+                base = (s * oh + oy) * wq
+                dst = y[s, kk, oy]
+                for ox in range(ow):
+                    dst[ox] = src[base + ox] + b
+
+
+@njit(cache=True, nogil=True)
 def wide_rows(gy, wq, g):
     """g (K, n*OH*wq) = dY (n, K, OH, OW) in the wide layout, zeros in the junk columns
     (ox >= OW): the right-hand side of ``W^T dY`` for :func:`col2im_wide`."""

@@ -226,24 +226,85 @@ def winograd_weight_grad(x, gy, m, ph, pw, th, tw, du, nb, workers, v, mt, gemm)
 
 # --------------------------------------------------------------------------- im2col
 
+# Per chunk, in the wide layout of ``cpu/im2col.py``: ``cols`` (C*kh*kw, m*OH*wq) and
+# ``out`` (K, m*OH*wq) are per-worker scratch (workers, >= that size); w (G, K/G, CKK/G),
+# one GEMM per group on the matching row blocks.
+
 @njit(cache=True, nogil=True, parallel=True)
-def im2col_input_grad(gy, w, kh, kw, sh, sw, ph, pw, dh, dw, hq, wq, gx, nb, workers, g,
-                      cols, gemm):
-    """gx = col2im(W^T dY) over batch chunks (groups = 1; w (K, C*kh*kw)), in the wide
-    layout of ``cpu/im2col.py``; ``g``, ``cols``: per-worker workspaces."""
+def im2col_forward(x, w, bias, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, y, nb, workers,
+                   cols, out, gemm):
+    """y = W @ im2col(x) + bias over batch chunks, the junk columns dropped."""
+    n = x.shape[0]
+    groups, kg, ckkg = w.shape
+    q = oh * wq
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            n1 = min(n, n0 + nb)
+            mq = (n1 - n0) * q
+            c2 = cols[t, :groups * ckkg * mq].reshape((groups * ckkg, mq))
+            o2 = out[t, :groups * kg * mq].reshape((groups * kg, mq))
+            _im.im2col_wide(x[n0:n1], kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq,
+                            c2.reshape((groups * ckkg, n1 - n0, q)))
+            for g in range(groups):
+                _blas.gemm(gemm, w[g], c2[g * ckkg:(g + 1) * ckkg],
+                           o2[g * kg:(g + 1) * kg], 0.0)
+            _im.crop_wide(o2, bias, wq, y[n0:n1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def im2col_backward(x, w, gy, kh, kw, sh, sw, ph, pw, dh, dw, hq, wq, gx, gw, nb, workers,
+                    g, cols, gemm):
+    """gw[t] += worker t's chunks of dY @ cols^T (when gw.size) and gx = col2im(W^T dY)
+    (when gx.size); ``g`` holds dY in the wide layout (K, m*OH*wq), zero junk columns."""
     n, k, oh = gy.shape[0], gy.shape[1], gy.shape[2]
-    ckk = w.shape[1]
+    groups, kg, ckkg = w.shape
     q = oh * wq
     for t in prange(workers):
         for n0 in range(t * nb, n, workers * nb):
             n1 = min(n, n0 + nb)
             mq = (n1 - n0) * q
             g2 = g[t, :k * mq].reshape((k, mq))
+            c2 = cols[t, :groups * ckkg * mq].reshape((groups * ckkg, mq))
+            c3 = c2.reshape((groups * ckkg, n1 - n0, q))
             _im.wide_rows(gy[n0:n1], wq, g2)
-            c2 = cols[t, :ckk * mq].reshape((ckk, mq))
-            _blas.sgemm_tn(gemm, w, g2, c2, 0.0)
-            _im.col2im_wide(c2.reshape((ckk, n1 - n0, q)), kh, kw, sh, sw, ph, pw, dh, dw,
-                            oh, hq, wq, gx[n0:n1])
+            if gw.size:
+                _im.im2col_wide(x[n0:n1], kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, c3)
+                for j in range(groups):
+                    _blas.gemm(gemm, g2[j * kg:(j + 1) * kg], c2[j * ckkg:(j + 1) * ckkg],
+                               gw[t, j], 1.0, False, True)
+            if gx.size:
+                for j in range(groups):
+                    _blas.gemm(gemm, w[j], g2[j * kg:(j + 1) * kg],
+                               c2[j * ckkg:(j + 1) * ckkg], 0.0, True, False)
+                _im.col2im_wide(c3, kh, kw, sh, sw, ph, pw, dh, dw, oh, hq, wq, gx[n0:n1])
+
+
+# 1x1 convolutions: x (N, C, M) is already the column matrix; a range of samples per worker.
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv1x1_forward(x, w, bias, y, workers, gemm):
+    """y[s] = w @ x[s] (+ bias if bias.size) for x (N, C, M), w (K, C), y (N, K, M)."""
+    n = x.shape[0]
+    for t in prange(workers):
+        for s in range(n * t // workers, n * (t + 1) // workers):
+            _blas.gemm(gemm, w, x[s], y[s], 0.0)
+            for kk in range(bias.size):
+                row = y[s, kk]
+                for i in range(row.size):
+                    row[i] += bias[kk]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv1x1_backward(x, w, gy, gx, gw, workers, gemm):
+    """gx[s] = w^T gy[s] (when gx.size) and gw[t] += gy[s] x[s]^T over worker t's samples
+    (when gw.size; gw (workers, K, C))."""
+    n = x.shape[0]
+    for t in prange(workers):
+        for s in range(n * t // workers, n * (t + 1) // workers):
+            if gx.size:
+                _blas.gemm(gemm, w, gy[s], gx[s], 0.0, True, False)
+            if gw.size:
+                _blas.gemm(gemm, gy[s], x[s], gw[t], 1.0, False, True)
 
 
 # --------------------------------------------------------------------------- matmul
