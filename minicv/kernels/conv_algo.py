@@ -379,11 +379,14 @@ def _chunking(n, per_sample, flops=None, chunk_bytes=None):
 SERIAL_MAX_FLOPS = 8e6
 
 
+_CORES = os.cpu_count() or 1  # (a system call: looked up once)
+
+
 def _workers():
     """Threads for batch-parallel kernels: minicv's thread count, if OpenBLAS can be made
     single-threaded meanwhile (otherwise 1 thread and BLAS's own parallelism)."""
     from ..backend import get_num_threads
-    n = min(get_num_threads(), os.cpu_count() or 1)
+    n = min(get_num_threads(), _CORES)
     return n if n > 1 and _blas_setter() is not None else 1
 
 
@@ -513,7 +516,7 @@ def run_split(task, n, nbytes=None, native=None):
     where Numba's native team is available (:func:`_native`).
     """
     from ..backend import get_num_threads
-    workers = min(get_num_threads(), os.cpu_count() or 1, n)
+    workers = min(get_num_threads(), _CORES, n)
     if workers <= 1 or (nbytes is not None and nbytes < SPLIT_MIN_BYTES):
         task(0, n)
         return
@@ -590,6 +593,11 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
 
 
+def _depthwise3x3(w, stride):
+    """Whether a depthwise layer has the 3x3, stride-1 kernels (and a native driver)."""
+    return tuple(w.shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
+
+
 def _depthwise_forward(x, w, b, stride, padding, dilation):
     """Direct depthwise loops (``cpu/depthwise.py``, ``nogil``), batch chunks on threads."""
     n = x.shape[0]
@@ -598,6 +606,11 @@ def _depthwise_forward(x, w, b, stride, padding, dilation):
     ow = conv_output_size(x.shape[3], w.shape[3], stride[1], padding[1], dilation[1])
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, 2 * x[0].nbytes + k * oh * ow * x.itemsize)
+    if _depthwise3x3(w, stride) and _native(workers):
+        bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+        _par.depthwise3x3_forward(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
+                                  bias, *padding, *dilation, y, nb, workers)
+        return y
 
     def task(n0, n1, t):
         y[n0:n1] = _dw.depthwise_conv2d(x[n0:n1], w, b, stride, padding, dilation)
@@ -612,6 +625,16 @@ def _depthwise_backward(x, w, gy, stride, padding, dilation, needs):
     gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}
     nb, workers = _chunking(n, 3 * x[0].nbytes + 2 * gy[0].nbytes)
+    if _depthwise3x3(w, stride) and _native(workers) and (needs[0] or needs[1]):
+        gwp = np.zeros((workers,) + w.shape, dtype=x.dtype)
+        _par.depthwise3x3_backward(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
+                                   np.ascontiguousarray(gy, x.dtype), *padding, *dilation,
+                                   needs[0], gx if needs[0] else np.empty((0,) * 4, x.dtype),
+                                   gwp, nb, workers)
+        for t in range(1, workers):  # a fixed order: deterministic
+            gwp[0] += gwp[t]
+        return gx, (gwp[0] if needs[1] else None), (gy.sum(axis=(0, 2, 3)) if needs[2]
+                                                    else None)
 
     def task(n0, n1, t):
         gxc, gwc, _ = _dw.depthwise_conv2d_backward(x[n0:n1], w, gy[n0:n1], stride,

@@ -34,7 +34,8 @@ def used(monkeypatch):
     names = []
     for name in ("direct_forward", "direct_weight_grad", "conv3x3_backward",
                  "winograd_forward", "winograd_weight_grad", "im2col_forward", "im2col_backward",
-                 "conv1x1_forward", "conv1x1_backward", "matmul",
+                 "conv1x1_forward", "conv1x1_backward", "depthwise3x3_forward",
+                 "depthwise3x3_backward", "max_pool2d", "max_pool_backward", "matmul",
                  "elementwise", "bn_forward_train", "bn_backward"):
         fn = getattr(par, name)
         monkeypatch.setattr(par, name, lambda *a, _f=fn, _n=name: names.append(_n) or _f(*a))
@@ -142,6 +143,41 @@ def test_native_conv1x1_equals_python_threads(dtype, python_threads, used):
             if a is not None:
                 np.testing.assert_allclose(a, r, rtol=tol, atol=tol * np.abs(r).max())
     assert used == ["conv1x1_forward"] + ["conv1x1_backward"] * 3
+
+
+@pytest.mark.parametrize("mult, padding, dilation", [(1, 1, 1), (2, (0, 2), 2)])
+def test_native_depthwise_equals_python_threads(mult, padding, dilation, python_threads,
+                                                used):
+    x, w, _ = _data((37, 24, 17, 15), (24 * mult, 1, 3, 3), (1,))
+    args = (x, w, None, 1, padding, dilation, 24)
+    y = ca.conv2d_forward(*args)
+    np.testing.assert_array_equal(y, python_threads(ca.conv2d_forward, *args))
+    gy = np.random.default_rng(2).standard_normal(y.shape).astype(np.float32)
+    for needs in ((True, True, True), (False, True, False), (True, False, False)):
+        bargs = (x, w, gy, 1, padding, dilation, 24, "auto", needs)
+        g = ca.conv2d_backward(*bargs)
+        g_py = python_threads(ca.conv2d_backward, *bargs)
+        for a, r in zip(g, g_py):
+            assert (a is None) == (r is None)
+            if a is not None:   # gw: chunk sums grouped differently, so not bit-equal
+                np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5 * np.abs(r).max())
+    assert used == ["depthwise3x3_forward"] + ["depthwise3x3_backward"] * 3
+
+
+def test_native_max_pool_bit_equal(python_threads, used):
+    x = np.random.default_rng(6).standard_normal((64, 16, 32, 33)).astype(np.float32)
+    x[:, :, ::2] = x[:, :, 1::2].copy()[:, :, :16]       # ties: the first maximum wins
+
+    def run():
+        xt = mc.tensor(x, requires_grad=True)
+        y = F.max_pool2d(xt, 3, 2, 1)
+        y.sum().backward()
+        return y.data, xt.grad.data
+
+    native = run()
+    assert used == ["max_pool2d", "max_pool_backward"]
+    for a, b in zip(native, python_threads(run)):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("shape", [(64, 16, 32, 32), (7, 3, 301, 211)])

@@ -27,9 +27,11 @@ from numba import njit, prange
 
 from . import activation as _act
 from . import blas as _blas
+from . import depthwise as _dw
 from . import direct as _direct
 from . import im2col as _im
 from . import norm as _norm
+from . import pool as _pool
 from . import winograd as _wg
 
 _state = {"pid": None, "ok": False}
@@ -305,6 +307,44 @@ def conv1x1_backward(x, w, gy, gx, gw, workers, gemm):
                 _blas.gemm(gemm, w, gy[s], gx[s], 0.0, True, False)
             if gw.size:
                 _blas.gemm(gemm, gy[s], x[s], gw[t], 1.0, False, True)
+
+
+# Depthwise 3x3, stride 1 (``cpu/depthwise.py``'s one-pass kernels), over batch chunks.
+
+@njit(cache=True, nogil=True, parallel=True)
+def depthwise3x3_forward(x, w, bias, ph, pw, dh, dw, y, nb, workers):
+    n = x.shape[0]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            _dw._dw3_fwd(x[n0:n0 + nb], w, bias, ph, pw, dh, dw, y[n0:n0 + nb])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def depthwise3x3_backward(x, w, gy, ph, pw, dh, dw, need_gx, gx, gw, nb, workers):
+    """gx (if ``need_gx``) and gw[t] += worker t's chunks; gw (workers, K, 1, 3, 3)."""
+    n = x.shape[0]
+    for t in prange(workers):
+        for n0 in range(t * nb, n, workers * nb):
+            _dw._dw3_bwd(x[n0:n0 + nb], w, gy[n0:n0 + nb], ph, pw, dh, dw, need_gx,
+                         gx[n0:n0 + nb] if need_gx else gx, gw[t])
+
+
+# Max pooling (``cpu/pool.py``): a range of samples (forward) or planes (backward) each.
+
+@njit(cache=True, nogil=True, parallel=True)
+def max_pool2d(x, kh, kw, sh, sw, ph, pw, dh, dw, y, idx, workers):
+    n = x.shape[0]
+    for t in prange(workers):
+        i0, i1 = n * t // workers, n * (t + 1) // workers
+        _pool._max_fwd(x[i0:i1], kh, kw, sh, sw, ph, pw, dh, dw, y[i0:i1], idx[i0:i1])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def max_pool_backward(gy, idx, gx, workers):
+    n = gy.shape[0]
+    for t in prange(workers):
+        i0, i1 = n * t // workers, n * (t + 1) // workers
+        _pool._scatter_bwd(gy[i0:i1], idx[i0:i1], gx[i0:i1])
 
 
 # --------------------------------------------------------------------------- matmul

@@ -155,14 +155,20 @@ def _avg_bwd(gy, kh, kw, sh, sw, ph, pw, div, gx):
                         plane[iy, ix] += g
 
 
-def _split(task, n, nbytes):
-    """``task(i0, i1)`` over the threads of ``conv_algo.run_split`` if the call touches at
-    least :data:`SPLIT_MIN_BYTES`, else ``task(0, n)`` on this thread."""
+def _split(task, n, nbytes, native):
+    """``task(i0, i1)`` over the threads of ``conv_algo.run_split`` (``native(workers)``,
+    the same split by a driver of ``cpu/parallel.py``, where that runs) if the call touches
+    at least :data:`SPLIT_MIN_BYTES`, else ``task(0, n)`` on this thread."""
     if nbytes < SPLIT_MIN_BYTES:
         task(0, n)
         return
     from ..conv_algo import run_split  # conv_algo imports this module
-    run_split(task, n)
+    run_split(task, n, native=native)
+
+
+def _parallel():
+    from . import parallel  # imports this module
+    return parallel
 
 
 # Pooling is split over threads only from this many bytes touched (input, output and
@@ -182,7 +188,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     args = (k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1])
     # memory-bound: the samples are split over minicv's threads (disjoint outputs)
     _split(lambda i0, i1: _max_fwd(x[i0:i1], *args, y[i0:i1], idx[i0:i1]), n,
-           x.nbytes + y.nbytes + idx.nbytes)
+           x.nbytes + y.nbytes + idx.nbytes,
+           lambda workers: _parallel().max_pool2d(x, *args, y, idx, workers))
     return y, idx
 
 
@@ -193,7 +200,8 @@ def max_pool_backward(gy, indices, x_shape):
     idx2 = np.ascontiguousarray(indices).reshape(n * c, -1)
     gx = np.empty((n * c, int(np.prod(x_shape[2:]))), dtype=gy2.dtype)
     _split(lambda i0, i1: _scatter_bwd(gy2[i0:i1], idx2[i0:i1], gx[i0:i1]), n * c,
-           gx.nbytes + gy2.nbytes + idx2.nbytes)
+           gx.nbytes + gy2.nbytes + idx2.nbytes,
+           lambda workers: _parallel().max_pool_backward(gy2, idx2, gx, workers))
     return gx.reshape(x_shape)
 
 

@@ -303,7 +303,8 @@ def _output_transform_adjoint(gy, m, th, tw, dm):
 @njit(cache=True, fastmath=_FM, nogil=True)
 def _apply_rows(a, g, u):
     """``u = a @ g`` for a short inner dimension (9), accumulated in float64, 512 columns
-    at a time so that the accumulator stays in L1."""
+    at a time so that the accumulator stays in L1.  ``a`` is G kron G or its transpose:
+    more than half of its entries are zeros, which are skipped (2.25x fewer products)."""
     acc = np.empty(512)
     n = g.shape[1]
     for q0 in range(0, n, 512):
@@ -312,6 +313,8 @@ def _apply_rows(a, g, u):
             acc[:] = 0.0
             for r in range(g.shape[0]):
                 coef = a[e, r]
+                if coef == 0.0:
+                    continue
                 row = g[r, q0:q0 + nq]
                 for q in range(nq):
                     acc[q] += coef * row[q]
