@@ -22,9 +22,9 @@ class ReLU(Function):
     """relu(x) = max(x, 0); d/dx = 1 if x > 0 else 0; saved: output."""
     @staticmethod
     def forward(ctx, x):
-        if type(x) is np.ndarray and x.size >= 1 << 16:   # small: skip the Numba import
-            from ..kernels.cpu.activation import threaded_ok, relu
-            if threaded_ok(x):                          # NumPy, contiguous: on 2 threads
+        if type(x) is np.ndarray and x.size >= 1 << 12:   # small: skip the Numba import
+            from ..kernels.cpu.activation import fast_ok, relu
+            if fast_ok(x):                              # NumPy, contiguous: Numba loops
                 y = relu(x)
                 ctx.save_for_backward(y)
                 return y

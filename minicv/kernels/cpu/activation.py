@@ -17,8 +17,12 @@ Add 6.9 -> 4.4).  Element-wise results do not depend on the split.
 import numpy as np
 from numba import njit
 
-# Arrays with fewer elements stay on the calling thread (measured: at 2^18 float32
-# elements, warm, one thread was faster than two; at 2^20 two were 1.2-1.3x faster).
+# From this many elements the kernels run on Numba's native team (measured, float32 ReLU:
+# 2^16 elements 7.7 us on one thread, 6.2 on two; 301,056 (LeNet-5's first ReLU) 63 vs
+# 20 us), and on Python threads from THREADED_MIN_SIZE (at 2^18, warm, one thread was
+# faster than two there; at 2^20 two were 1.2-1.3x faster).  Smaller arrays stay on the
+# calling thread.
+NATIVE_MIN_SIZE = 1 << 16
 THREADED_MIN_SIZE = 1 << 19
 
 
@@ -46,12 +50,15 @@ def add_flat(a, b, out):
 
 
 def relu(x):
-    """max(x, 0) for an array accepted by :func:`threaded_ok`, on minicv's threads."""
+    """max(x, 0) for an array accepted by :func:`fast_ok`, on minicv's threads when large."""
     from . import parallel
     y = np.empty_like(x)
-    if _native_split(parallel.RELU, x.reshape(-1), x.reshape(-1), y.reshape(-1)):
-        return y
-    return threaded_ufunc(np.maximum, x, x.dtype.type(0))
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    if not _native_split(parallel.RELU, xf, xf, yf):
+        if x.size >= THREADED_MIN_SIZE:
+            return threaded_ufunc(np.maximum, x, x.dtype.type(0))
+        relu_flat(xf, yf)
+    return y
 
 
 def relu_backward(gy, y):
@@ -60,28 +67,33 @@ def relu_backward(gy, y):
     from . import parallel
     gx = np.empty_like(gy)
     g, v, o = gy.reshape(-1), y.reshape(-1), gx.reshape(-1)
-    if g.size < THREADED_MIN_SIZE:
-        relu_backward_flat(g, v, o)
-    elif not _native_split(parallel.RELU_BACKWARD, g, v, o):
-        run_split(lambda i0, i1: relu_backward_flat(g[i0:i1], v[i0:i1], o[i0:i1]), g.size)
+    if not _native_split(parallel.RELU_BACKWARD, g, v, o):
+        if g.size >= THREADED_MIN_SIZE:
+            run_split(lambda i0, i1: relu_backward_flat(g[i0:i1], v[i0:i1], o[i0:i1]),
+                      g.size)
+        else:
+            relu_backward_flat(g, v, o)
     return gx
 
 
 def add(a, b):
-    """a + b for two arrays accepted together by :func:`threaded_ok`, on minicv's threads."""
+    """a + b for two arrays accepted together by :func:`fast_ok`, on minicv's threads when
+    large."""
     from . import parallel
     out = np.empty_like(a)
-    if _native_split(parallel.ADD, a.reshape(-1), b.reshape(-1), out.reshape(-1)):
-        return out
-    return threaded_ufunc(np.add, a, b)
+    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    if not _native_split(parallel.ADD, af, bf, of):
+        if a.size >= THREADED_MIN_SIZE:
+            return threaded_ufunc(np.add, a, b)
+        add_flat(af, bf, of)
+    return out
 
 
-def threaded_ok(*arrays):
-    """Whether :func:`threaded_ufunc` applies: NumPy float arrays (never CuPy), one shape
-    and dtype, C-contiguous, large enough to be worth a second thread."""
+def fast_ok(*arrays):
+    """Whether :func:`relu` / :func:`add` apply: NumPy float arrays (never CuPy), one shape
+    and dtype, C-contiguous."""
     a = arrays[0]
-    return (all(type(t) is np.ndarray for t in arrays) and a.dtype.kind == "f"
-            and a.size >= THREADED_MIN_SIZE
+    return (all(type(t) is np.ndarray for t in arrays) and a.dtype in (np.float32, np.float64)
             and all(t.shape == a.shape and t.dtype == a.dtype and t.flags.c_contiguous
                     for t in arrays))
 
@@ -89,7 +101,7 @@ def threaded_ok(*arrays):
 def threaded_ufunc(ufunc, a, b):
     """``ufunc(a, b)`` into a fresh array, one contiguous range of elements per thread.
 
-    ``b`` is an array accepted by :func:`threaded_ok` together with ``a``, or a scalar.
+    ``b`` is an array accepted by :func:`fast_ok` together with ``a``, or a scalar.
     """
     from ..conv_algo import run_split
     out = np.empty_like(a)
@@ -103,10 +115,12 @@ def threaded_ufunc(ufunc, a, b):
 
 
 def _native_split(op, a, b, out):
-    """Run ``cpu/parallel.elementwise(op, a, b, out)`` if the native team is available
-    here; say whether it ran."""
+    """Run ``cpu/parallel.elementwise(op, a, b, out)`` if the arrays are large enough and
+    the native team is available here; say whether it ran."""
     from ..conv_algo import _native, _workers
     from . import parallel
+    if a.size < NATIVE_MIN_SIZE:
+        return False
     workers = _workers()
     if not _native(workers):
         return False

@@ -39,7 +39,9 @@ _lock = threading.Lock()
 
 
 def native_workers(workers):
-    """Whether ``workers`` (> 1) threads may run a driver of this module from here."""
+    """Whether ``workers`` (> 1) threads may run a driver of this module from here.  (A
+    ``prange(workers)`` is correct with any size of team; ``backend.set_num_threads`` sizes
+    Numba's together with minicv's.)"""
     if workers <= 1 or threading.current_thread() is not threading.main_thread():
         return False
     pid = os.getpid()
@@ -48,10 +50,7 @@ def native_workers(workers):
             if _state["pid"] != pid:
                 _state["ok"] = _start_team() and _state["pid"] is None  # never in a child
                 _state["pid"] = pid
-    if not _state["ok"]:
-        return False
-    import numba
-    return numba.get_num_threads() >= workers
+    return _state["ok"]
 
 
 def _start_team():
