@@ -442,7 +442,8 @@ def _run_chunks(task, n, nb, workers):
 def _native(workers):
     """Whether ``workers`` threads can run a driver of ``cpu/parallel.py`` here (Numba's
     OpenMP team: a hand-off of ~3 us instead of the Python pool's 50-80 us)."""
-    return _par.native_workers(workers) and not getattr(_tls, "serial", False)
+    return (_par.native_workers(min(workers, _workers()))
+            and not getattr(_tls, "serial", False))
 
 
 def _native_gemm(workers, dtype):

@@ -1,4 +1,4 @@
-"""Batch-parallel drivers: a kernel over batch chunks on Numba's native thread team.
+"""Drivers that run minicv's serial Numba kernels on Numba's native thread team.
 
 Why not Python threads?  ``conv_algo._run_chunks`` hands chunks to a Python thread pool:
 the pool thread sleeps on a lock, wakes, takes the GIL, runs a few lines of Python and
@@ -6,19 +6,23 @@ enters the ``nogil`` kernel.  On the 2-core dev machine (a KVM guest) one such h
 costs 50-80 us (a sleeping virtual CPU wakes slowly, and two threads reaching for the GIL
 at once put one of them back to sleep), and a ResNet-20 training step makes ~150 of
 them.  A ``prange`` over the workers runs on Numba's threading layer instead: with
-OpenMP (GNU libgomp) the team's threads spin for a while after each region, take no GIL
-and run only compiled code, and an empty region costs 2-3 us (11 us after 2 ms idle).
+OpenMP (GNU libgomp) the team's threads take no GIL, run only compiled code and spin
+for ~5 ms after each region (GNU OpenMP's default; ``OMP_WAIT_POLICY=passive`` stops
+that, at the price of the slow wake-ups again), and an empty region costs 2-3 us.
 
-Each driver below runs its kernel (from ``cpu/direct.py``) over the chunks
-``[n0, n0 + nb)`` of the batch: worker ``t`` takes chunks t, t + workers, ... -- the same
-fixed assignment as ``_run_chunks``, so a weight gradient's per-worker partial sums
-(``gw[t]``), added in worker order by the caller, are bit-for-bit those of the Python path.
+Each driver is a ``prange`` over the workers around the serial kernels of ``cpu/``:
+convolutions over batch chunks (worker ``t`` takes chunks t, t + workers, ..., the fixed
+assignment of ``_run_chunks``, so per-worker partial sums of a weight gradient, added in
+worker order by the caller, are bit-for-bit those of the Python path), BatchNorm over
+channel ranges, element-wise ops and pooling over element or sample ranges, matmuls over
+row ranges.  GEMMs inside a worker call OpenBLAS by address (``cpu/blas.py``), with
+OpenBLAS single-threaded meanwhile (``conv_algo._blas_serial``).
 
 :func:`native_workers` decides whether a call may use them: only under the OpenMP or TBB
 layer (Numba's ``workqueue`` fallback is slower than the Python pool and not safe from
-several threads), only in the process that started the team (GNU OpenMP does not survive
-``fork``: a DataLoader worker falls back to the serial path), and never from a minicv
-pool thread (no nested teams).
+several threads), only from the main thread of the process that started the team (GNU
+OpenMP does not survive ``fork``: a DataLoader worker falls back to the serial path), and
+never with ``MINICV_NATIVE_THREADS=0``.
 """
 import os
 import threading
@@ -48,7 +52,7 @@ def native_workers(workers):
     if _state["pid"] != pid:
         with _lock:
             if _state["pid"] != pid:
-                _state["ok"] = _start_team() and _state["pid"] is None  # never in a child
+                _state["ok"] = _state["pid"] is None and _start_team()  # never in a child
                 _state["pid"] = pid
     return _state["ok"]
 
