@@ -311,9 +311,19 @@ def run_backward(tensor, grad, retain_graph=False):
             if slot is None:
                 pending[fn] = slot = [None] * fn.n_outputs
                 heapq.heappush(heap, (-fn._seq, fn))
-            slot[index] = g if slot[index] is None else slot[index] + g
+            slot[index] = g if slot[index] is None else _sum(slot[index], g)
     for leaf, g in leaf_grads.values():
         leaf._accumulate(g)
+
+
+def _sum(a, b):
+    """a + b for two gradients of one output (a fresh array: either may be shared).  Large
+    NumPy float gradients (a ResNet block's input gets two) add on minicv's threads."""
+    if type(a) is np.ndarray and a.size >= 1 << 16 and type(b) is np.ndarray:
+        from .kernels.cpu.activation import add, fast_ok
+        if fast_ok(a, b):
+            return add(a, b)
+    return a + b
 
 
 def _check_grad(node, g, shape, dtype):
