@@ -29,6 +29,12 @@ Convolution algorithms (``algo=``)
   :data:`SERIAL_MAX_FLOPS` runs on the calling thread (thread hand-off and OpenBLAS's
   spinning worker cost more than a second core gains on such small layers).
 * ``"reference"``: the float64 direct loops of ``kernels/reference.py`` (slow; the oracle).
+
+Threads: every path above splits its work (batch chunks, or a layer's dX and dW) over
+minicv's threads.  Where Numba's OpenMP layer runs, the parts go to its native team
+through the drivers of ``cpu/parallel.py`` (GEMMs called from the workers,
+``cpu/blas.py``); otherwise to Python threads (:func:`_run_chunks`, :func:`_side_by_side`).
+Both give each worker the same parts, so results do not depend on which ran.
 * ``"auto"``: a measured heuristic, see :func:`conv_plan`.
 
 Winograd numerics (measured by ``tests/kernels/test_winograd.py``, N(0,1) data, C in
