@@ -678,7 +678,7 @@ def _direct_forward(x, w, b, padding):
     y = np.empty((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes)
     if _native(workers):
-        _par.direct_forward(_par.DIRECT3X3, x, w, bias, ph, pw, hq, wq, y, nb, workers)
+        _par.conv3x3_forward(x, w, bias, ph, pw, hq, wq, y, nb, workers)
         return y
 
     def task(n0, n1, t):
@@ -714,7 +714,7 @@ def _direct_backward(x, w, gy, padding, needs):
 
     def weight_grad():
         return _summed_over_chunks(_direct.conv3x3_weight_grad, x, gy, (w.shape,),
-                                   ph, pw, wd + 2 * pw, native=(_par.DIRECT3X3, 0))[0]
+                                   ph, pw, wd + 2 * pw, native=_par.conv3x3_weight_grad)[0]
 
     return _gradients(needs, input_grad, weight_grad, flops)
 
@@ -732,8 +732,8 @@ def _summed_over_chunks(kernel, x, gy, shapes, *args, native=None):
     into arrays of ``shapes`` (a weight gradient, and a bias gradient for some): batch
     chunks on threads, one partial sum per worker, the partial sums added in worker order
     (deterministic for a given thread count).  Returns the sums, one per shape.
-    ``native``: ``(kind, rows)`` of ``cpu/parallel.direct_weight_grad`` for the direct
-    kernels (args ``ph, pw[, rows], wq``): the same chunks and sums on the native team."""
+    ``native``: the kernel's driver in ``cpu/parallel.py`` (same arguments, then ``nb,
+    workers``): the same chunks and sums on the native team."""
     n = x.shape[0]
     nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
                             2 * gy.size * int(np.prod(shapes[0][1:])))
@@ -743,10 +743,7 @@ def _summed_over_chunks(kernel, x, gy, shapes, *args, native=None):
         kernel(x[n0:n1], gy[n0:n1], *args, *(p[t] for p in parts))
 
     if native is not None and _native(workers):
-        kind, rows = native
-        gb = parts[1] if len(parts) > 1 else np.zeros((workers, 0), x.dtype)
-        _par.direct_weight_grad(kind, x, gy, args[0], args[1], rows, args[-1], parts[0], gb,
-                                nb, workers)
+        native(x, gy, *args, *parts, nb, workers)
     else:
         _run_chunks(task, n, nb, workers)
     for p in parts:
@@ -782,7 +779,7 @@ def _direct_s2_forward(x, w, b, padding):
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k * c * oh * wq)
 
     if _native(workers):
-        _par.direct_forward(_par.DIRECT3X3S2, x, wp, bias, ph, pw, hq, wq, y, nb, workers)
+        _par.conv3x3s2_forward(x, wp, bias, ph, pw, hq, wq, y, nb, workers)
         return y
 
     def task(n0, n1, t):
@@ -808,7 +805,7 @@ def _direct_s2_backward(x, w, gy, padding, needs):
         _, _, _, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
         rows = -(-(h + 2 * ph) // 2)  # phase rows of one padded plane
         return _summed_over_chunks(_direct.conv3x3s2_weight_grad, x, gy, (w.shape,),
-                                   ph, pw, rows, wq, native=(_par.DIRECT3X3S2, rows))[0]
+                                   ph, pw, rows, wq, native=_par.conv3x3s2_weight_grad)[0]
 
     return _gradients(needs, input_grad, weight_grad, 18 * gy.size * c)
 
@@ -826,7 +823,7 @@ def _direct5_forward(x, w, b, padding):
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
 
     if _native(workers):
-        _par.direct_forward(_par.DIRECT5, x, wp, bias, *padding, hq, wq, y, nb, workers)
+        _par.conv5_forward(x, wp, bias, *padding, hq, wq, y, nb, workers)
         return y
 
     def task(n0, n1, t):
@@ -865,7 +862,7 @@ def _direct5_backward(x, w, gy, padding, needs):
         k2 = k + k % 2  # the kernel pairs output channels
         gw2, gb2 = _summed_over_chunks(_direct.conv5_weight_grad, x, gy,
                                        ((k2, c, kh, kw), (k2,)), ph, pw, wq,
-                                       native=(_par.DIRECT5, 0))
+                                       native=_par.conv5_weight_grad)
         return gw2[:k].copy(), gb2[:k].copy()
 
     gx, gwb = _gradients((needs[0], needs[1] or needs[2]), input_grad, weight_and_bias_grad,

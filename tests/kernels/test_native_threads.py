@@ -32,7 +32,9 @@ def python_threads(monkeypatch):
 def used(monkeypatch):
     """The names of the drivers called (so that a test knows the native path ran)."""
     names = []
-    for name in ("direct_forward", "direct_weight_grad", "conv3x3_backward",
+    for name in ("conv3x3_forward", "conv3x3s2_forward", "conv5_forward",
+                 "conv3x3_weight_grad", "conv3x3s2_weight_grad", "conv5_weight_grad",
+                 "conv3x3_backward",
                  "winograd_forward", "winograd_weight_grad", "im2col_forward", "im2col_backward",
                  "conv1x1_forward", "conv1x1_backward", "depthwise3x3_forward",
                  "depthwise3x3_backward", "max_pool2d", "max_pool_backward", "matmul",
@@ -66,7 +68,8 @@ def test_native_conv_equals_python_threads_and_reference(xs, ws, stride, padding
                        None, stride, padding)
     x, w, gy = _data(xs, ws, y_ref.shape)
     y = ca.conv2d_forward(x, w, None, stride, padding, algo=algo)
-    assert used == ["winograd_forward" if plan.startswith("winograd") else "direct_forward"]
+    fwd = {"direct3x3": "conv3x3", "direct3x3s2": "conv3x3s2", "direct5": "conv5"}.get(plan)
+    assert used == ["winograd_forward" if fwd is None else fwd + "_forward"]
     y_py = python_threads(ca.conv2d_forward, x, w, None, stride, padding, 1, 1, algo)
     if plan.startswith("winograd"):     # the GEMMs may block differently
         np.testing.assert_allclose(y, y_py, rtol=1e-5, atol=1e-5)
@@ -87,8 +90,7 @@ def test_native_conv_equals_python_threads_and_reference(xs, ws, stride, padding
                            (False, True, False))
     if not plan.startswith("winograd"):
         np.testing.assert_array_equal(gw[1], gw_py[1])
-    assert used[-1] == ("winograd_weight_grad" if plan.startswith("winograd")
-                        else "direct_weight_grad")
+    assert used[-1] == ("winograd" if fwd is None else fwd) + "_weight_grad"
 
 
 def test_native_results_are_deterministic():

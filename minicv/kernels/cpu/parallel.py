@@ -73,40 +73,53 @@ def _start_team():
         return False
 
 
-# Which direct kernel a driver runs (they share their arguments, see cpu/direct.py).
-DIRECT3X3, DIRECT3X3S2, DIRECT5 = 0, 1, 2
+# The direct kernels (``cpu/direct.py``) over batch chunks, one driver per kernel (Numba
+# compiles what a driver calls: a shared driver would compile all six for one model).
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv3x3_forward(x, w, b, ph, pw, hq, wq, y, nb, workers):
+    for t in prange(workers):
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv3x3_forward(x[n0:n0 + nb], w, b, ph, pw, hq, wq, y[n0:n0 + nb])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def direct_forward(kind, x, w, b, ph, pw, hq, wq, y, nb, workers):
-    """The forward kernel ``kind`` (``conv3x3_forward``, ``conv3x3s2_forward`` or
-    ``conv5_forward`` of ``cpu/direct.py``) over batch chunks."""
-    n = x.shape[0]
+def conv3x3s2_forward(x, w, b, ph, pw, hq, wq, y, nb, workers):
     for t in prange(workers):
-        for n0 in range(t * nb, n, workers * nb):
-            xs, ys = x[n0:n0 + nb], y[n0:n0 + nb]
-            if kind == DIRECT3X3:
-                _direct.conv3x3_forward(xs, w, b, ph, pw, hq, wq, ys)
-            elif kind == DIRECT3X3S2:
-                _direct.conv3x3s2_forward(xs, w, b, ph, pw, hq, wq, ys)
-            else:
-                _direct.conv5_forward(xs, w, b, ph, pw, hq, wq, ys)
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv3x3s2_forward(x[n0:n0 + nb], w, b, ph, pw, hq, wq, y[n0:n0 + nb])
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def direct_weight_grad(kind, x, gy, ph, pw, rows, wq, gw, gb, nb, workers):
-    """gw[t] (and, for ``conv5_weight_grad``, gb[t]) += worker t's chunks of the weight
-    gradient kernel ``kind``; gw (workers, K, C, kh, kw), gb (workers, K)."""
-    n = x.shape[0]
+def conv5_forward(x, w, b, ph, pw, hq, wq, y, nb, workers):
     for t in prange(workers):
-        for n0 in range(t * nb, n, workers * nb):
-            xs, gs = x[n0:n0 + nb], gy[n0:n0 + nb]
-            if kind == DIRECT3X3:
-                _direct.conv3x3_weight_grad(xs, gs, ph, pw, wq, gw[t])
-            elif kind == DIRECT3X3S2:
-                _direct.conv3x3s2_weight_grad(xs, gs, ph, pw, rows, wq, gw[t])
-            else:
-                _direct.conv5_weight_grad(xs, gs, ph, pw, wq, gw[t], gb[t])
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv5_forward(x[n0:n0 + nb], w, b, ph, pw, hq, wq, y[n0:n0 + nb])
+
+
+# Weight gradients: worker t accumulates its chunks into gw[t] (and gb[t]).
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv3x3_weight_grad(x, gy, ph, pw, wq, gw, nb, workers):
+    for t in prange(workers):
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv3x3_weight_grad(x[n0:n0 + nb], gy[n0:n0 + nb], ph, pw, wq, gw[t])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv3x3s2_weight_grad(x, gy, ph, pw, rows, wq, gw, nb, workers):
+    for t in prange(workers):
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv3x3s2_weight_grad(x[n0:n0 + nb], gy[n0:n0 + nb], ph, pw, rows, wq,
+                                          gw[t])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def conv5_weight_grad(x, gy, ph, pw, wq, gw, gb, nb, workers):
+    for t in prange(workers):
+        for n0 in range(t * nb, x.shape[0], workers * nb):
+            _direct.conv5_weight_grad(x[n0:n0 + nb], gy[n0:n0 + nb], ph, pw, wq, gw[t],
+                                      gb[t])
 
 
 @njit(cache=True, nogil=True, parallel=True)
