@@ -34,7 +34,9 @@ Threads: every path above splits its work (batch chunks, or a layer's dX and dW)
 minicv's threads.  Where Numba's OpenMP layer runs, the parts go to its native team
 through the drivers of ``cpu/parallel.py`` (GEMMs called from the workers,
 ``cpu/blas.py``); otherwise to Python threads (:func:`_run_chunks`, :func:`_side_by_side`).
-Both give each worker the same parts, so results do not depend on which ran.
+Both give each worker fixed parts (deterministic results for a thread count); the two
+agree bit for bit where the kernels and sums are the same, to rounding where a GEMM or a
+sum is grouped differently.
 * ``"auto"``: a measured heuristic, see :func:`conv_plan`.
 
 Winograd numerics (measured by ``tests/kernels/test_winograd.py``, N(0,1) data, C in
