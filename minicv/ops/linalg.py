@@ -6,6 +6,15 @@ from .elementwise import promote
 from ..tensor import as_tensor_arg
 
 
+def _matmul(a, b):
+    """``np.matmul(a, b)``; 2-D NumPy products on minicv's threads
+    (``kernels/cpu/blas.matmul``)."""
+    if type(a) is np.ndarray and a.ndim == 2 and a.size * b.size >= 1 << 12:
+        from ..kernels.cpu.blas import matmul
+        return matmul(a, b)
+    return np.matmul(a, b)
+
+
 class MatMul(Function):
     """C = A @ B; dA = dC @ Bᵀ, dB = Aᵀ @ dC (batch axes summed by the engine).
 
@@ -15,7 +24,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, gc):
@@ -27,11 +36,11 @@ class MatMul(Function):
         gc2 = gc.reshape(out2)                             # (.., n, m)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = np.matmul(gc2, np.swapaxes(b2, -1, -2))   # (.., n, k)
+            ga = _matmul(gc2, np.swapaxes(b2, -1, -2))     # (.., n, k)
             if a.ndim == 1:
                 ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
         if ctx.needs_input_grad[1]:
-            gb = np.matmul(np.swapaxes(a2, -1, -2), gc2)   # (.., k, m)
+            gb = _matmul(np.swapaxes(a2, -1, -2), gc2)     # (.., k, m)
             if b.ndim == 1:
                 gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
         return ga, gb

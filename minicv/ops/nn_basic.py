@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_rng, get_array_module, scatter_add, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
+from .linalg import _matmul
 
 
 def check_float(x, name, arg="input"):
@@ -51,14 +52,6 @@ class Linear(Function):
             if need_b:
                 gb = gy2.sum(axis=0)
         return gx, gw, gb
-
-
-def _matmul(a, b):
-    """a @ b; 2-D NumPy products on minicv's threads (``kernels/cpu/blas.matmul``)."""
-    if type(a) is np.ndarray and a.ndim == 2 and a.size * b.size >= 1 << 12:
-        from ..kernels.cpu.blas import matmul
-        return matmul(a, b)
-    return np.matmul(a, b)
 
 
 def linear(input, weight, bias=None):
