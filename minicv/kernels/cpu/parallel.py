@@ -46,21 +46,24 @@ def native_workers(workers):
     """Whether ``workers`` (> 1) threads may run a driver of this module from here.  (A
     ``prange(workers)`` is correct with any size of team; ``backend.set_num_threads`` sizes
     Numba's together with minicv's.)"""
-    if workers <= 1 or threading.current_thread() is not threading.main_thread():
-        return False
     pid = os.getpid()
     if _state["pid"] != pid:
         with _lock:
             if _state["pid"] != pid:
                 _state["ok"] = _state["pid"] is None and _start_team()  # never in a child
                 _state["pid"] = pid
-    return _state["ok"]
+    return (_state["ok"] and workers > 1
+            and threading.current_thread() is threading.main_thread())
 
 
 def _start_team():
-    """Start Numba's threading layer (preferring OpenMP) and say whether it is usable."""
+    """Start Numba's threading layer (preferring OpenMP) and say whether it is usable.
+    Also the moment minicv first computes on threads: malloc is told to keep freed
+    blocks (``backend.keep_freed_memory``)."""
     import numba
     from numba.core import config
+    from ...backend import keep_freed_memory
+    keep_freed_memory()
     if os.environ.get("MINICV_NATIVE_THREADS", "1") == "0":
         return False
     if not os.environ.get("NUMBA_THREADING_LAYER"):
