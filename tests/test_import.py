@@ -65,5 +65,5 @@ def test_freed_memory_is_reused_without_page_faults():
     # glibc maps a fresh 20 MB block and gives it back on free (521 faults to touch the
     # next one on the dev VM); backend.keep_freed_memory keeps it in the heap (0 faults);
     # MINICV_MALLOC_TUNING=0 leaves malloc alone
-    assert _faults_on_reuse("1") < 50
-    assert _faults_on_reuse("0") > 200
+    tuned, default = _faults_on_reuse("1"), _faults_on_reuse("0")
+    assert tuned < 50 and default > max(5, 10 * tuned)   # (5: huge pages fault 2 MB each)
