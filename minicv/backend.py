@@ -29,7 +29,6 @@ Dtype policy
 """
 import functools
 import os
-import sys
 import random
 
 import numpy as np
@@ -373,31 +372,6 @@ def _blas_set_threads(n):
     if setter is not None:
         setter(n)
     return setter is not None
-
-
-def keep_freed_memory():
-    """Ask glibc's malloc to keep freed blocks under 32 MiB for reuse instead of returning
-    them to the system; say whether it did.
-
-    By default glibc serves each block of more than 128 KiB-32 MiB (its threshold moves)
-    with a fresh ``mmap`` and unmaps it on free, so every activation of a training step
-    arrives as untouched pages: LeNet-5's first ReLU output (1.2 MB) cost 204 page faults,
-    270 of its 300 us, on the dev VM.  With the heap kept (``M_MMAP_THRESHOLD`` 32 MiB,
-    ``M_TRIM_THRESHOLD`` 256 MiB) a step reuses the previous step's memory: LeNet-5
-    4.6 -> 3.7 ms, ResNet-20 122 -> 118 ms, 557 -> 0.6 faults a step, the same peak
-    resident memory.  Process-wide, so minicv does it once, when its kernels first run
-    threads (``kernels/cpu/parallel.py``); ``MINICV_MALLOC_TUNING=0`` leaves malloc alone,
-    and so does any platform other than Linux with glibc.
-    """
-    if os.environ.get("MINICV_MALLOC_TUNING", "1") == "0" or sys.platform != "linux":
-        return False
-    import ctypes
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc's <malloc.h>
-    return bool(mallopt(m_mmap_threshold, 32 << 20) and mallopt(m_trim_threshold, 256 << 20))
 
 
 def import_numba():

@@ -52,6 +52,7 @@ import numpy as np
 
 from ..backend import blas_thread_setter as _blas_setter, get_array_module
 from . import reference as ref
+from .cpu import buffers as _buffers
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
 from .cpu import im2col as _im
@@ -602,6 +603,12 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
 
 
+def _out(shape, dtype):
+    """An uninitialised output array (a layer's y or dX), its memory recycled across
+    training steps (``cpu/buffers.py``: no fresh pages each step)."""
+    return _buffers.empty(shape, dtype)
+
+
 def _depthwise3x3(w, stride):
     """Whether a depthwise layer has the 3x3, stride-1 kernels (and a native driver)."""
     return tuple(w.shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
@@ -613,7 +620,7 @@ def _depthwise_forward(x, w, b, stride, padding, dilation):
     k = w.shape[0]
     oh = conv_output_size(x.shape[2], w.shape[2], stride[0], padding[0], dilation[0])
     ow = conv_output_size(x.shape[3], w.shape[3], stride[1], padding[1], dilation[1])
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, 2 * x[0].nbytes + k * oh * ow * x.itemsize)
     if _depthwise3x3(w, stride) and _native(workers):
         bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
@@ -631,7 +638,7 @@ def _depthwise_forward(x, w, b, stride, padding, dilation):
 def _depthwise_backward(x, w, gy, stride, padding, dilation, needs):
     """Gradients of :func:`_depthwise_forward`; gw summed per worker, then in worker order."""
     n = x.shape[0]
-    gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
+    gx = _out(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}
     nb, workers = _chunking(n, 3 * x[0].nbytes + 2 * gy[0].nbytes)
     if _depthwise3x3(w, stride) and _native(workers) and (needs[0] or needs[1]):
@@ -677,7 +684,7 @@ def _direct_forward(x, w, b, padding):
     ph, pw = padding
     oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 1, padding, 1)
     bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b)
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes)
     if _native(workers):
         _par.conv3x3_forward(x, w, bias, ph, pw, hq, wq, y, nb, workers)
@@ -705,7 +712,7 @@ def _direct_backward(x, w, gy, padding, needs):
     flops = 18 * gy.size * c
     if needs[0] and needs[1] and flops >= SERIAL_MAX_FLOPS and _native(2):
         _, _, hq, wq = _im.wide_geometry(*gy.shape[2:], 3, 3, 1, (2 - ph, 2 - pw), 1)
-        gx = np.empty(x.shape, dtype=x.dtype)
+        gx = _out(x.shape, dtype=x.dtype)
         gw = np.zeros(w.shape, dtype=x.dtype)
         nb, _ = _chunking(n, x[0].nbytes + gy[0].nbytes)
         _par.conv3x3_backward(x, gy, wt, np.zeros(c, x.dtype), ph, pw, hq, wq, gx, gw, nb)
@@ -777,7 +784,7 @@ def _direct_s2_forward(x, w, b, padding):
     ph, pw = padding
     oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
     wp, bias = _pad_filters(w, b, x.dtype)
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k * c * oh * wq)
 
     if _native(workers):
@@ -820,7 +827,7 @@ def _direct5_forward(x, w, b, padding):
     k, _, kh, kw = w.shape
     oh, ow, hq, wq = _im.wide_geometry(h, wd, kh, kw, 1, padding, 1)
     wp, bias = _pad_filters(w, b, x.dtype)
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     flops = 2 * n * wp.shape[0] * c * kh * kw * oh * wq
     nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
 
@@ -881,7 +888,7 @@ def _conv1x1(x, w, b):
     workers = _split_workers(n, 2 * n * k * c * h * wd)
     gemm = _native_gemm(workers, x.dtype)
     if gemm:
-        y = np.empty((n, k, h * wd), dtype=x.dtype)
+        y = _out((n, k, h * wd), dtype=x.dtype)
         bias = np.zeros(0, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
         _blas_serial(_par.conv1x1_forward, x3, np.ascontiguousarray(w).reshape(k, c), bias, y,
                      workers, gemm)
@@ -917,7 +924,7 @@ def _im2col_forward(x, w, b, stride, padding, dilation, groups):
     ckk = c * kh * kw
     kg = k // groups
     wm = np.ascontiguousarray(w).reshape(groups, kg, cg * kh * kw)  # (G, K/G, CKK/G)
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     bias = None if b is None else b.reshape(1, k, 1, 1)
     nb, workers = _chunking(n, ckk * q * x.itemsize)
     gemm = _native_gemm(workers, x.dtype)
@@ -966,7 +973,7 @@ def _winograd_forward(x, w, b, padding, m):
     k = w.shape[0]
     oh, ow, th, tw = _wg.winograd_tiles(h, wd, m, padding)
     u = _wg.filter_transform(w, m)  # (alpha^2, C, K)
-    y = np.empty((n, k, oh, ow), dtype=x.dtype)
+    y = _out((n, k, oh, ow), dtype=x.dtype)
     bias = np.zeros(k, x.dtype) if b is None else b
     a2 = (m + 2) ** 2
     nb, workers = _winograd_chunking(n, a2, th * tw, c + k, x.itemsize, 18 * n * k * c * oh * ow)
@@ -1101,7 +1108,7 @@ def _conv1x1_backward(x, w, gy, needs):
     gemm = _native_gemm(workers, x.dtype)
     if gemm:
         x3 = np.ascontiguousarray(x).reshape(n, c, h * wd)
-        gx = np.empty((n if needs[0] else 0, c, h * wd), dtype=x.dtype)
+        gx = _out((n if needs[0] else 0, c, h * wd), dtype=x.dtype)
         gws = np.zeros((workers if needs[1] else 0, k, c), dtype=x.dtype)
         _blas_serial(_par.conv1x1_backward, x3, np.ascontiguousarray(wm), gy3, gx, gws, workers,
                      gemm)
@@ -1139,7 +1146,7 @@ def _im2col_backward(x, w, gy, stride, padding, dilation, groups, needs):
     kg, ckkg = k // groups, ckk // groups
     wm = np.ascontiguousarray(w).reshape(groups, kg, ckkg)  # (G, K/G, CKK/G)
     wmt = wm.transpose(0, 2, 1)  # (G, CKK/G, K/G)
-    gx = np.empty(x.shape, dtype=x.dtype) if needs[0] else None
+    gx = _out(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}  # per-worker partial sums of gw
     nb, workers = _chunking(n, ckk * q * x.itemsize)
     gemm = _native_gemm(workers, x.dtype)

@@ -85,11 +85,11 @@ class BatchNormCPU(Function):
     @staticmethod
     def forward(ctx, x, w, b, mean=None, var=None, eps=1e-5, training=True, stats=None):
         from ..kernels.conv_algo import run_split
-        from ..kernels.cpu import norm as K, parallel as P
+        from ..kernels.cpu import buffers, norm as K, parallel as P
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)            # (N, C, M)
         gamma = np.ones(c) if w is None else w.astype(np.float64)
-        y = np.empty_like(x3)
+        y = buffers.empty_like(x3)
         if training:                                               # one fused kernel
             beta = np.zeros(c) if b is None else b.astype(np.float64)
             mean, var = np.empty(c), np.empty(c)                   # float64 (C,)
@@ -114,7 +114,7 @@ class BatchNormCPU(Function):
     @staticmethod
     def backward(ctx, gy):
         from ..kernels.conv_algo import run_split
-        from ..kernels.cpu import norm as K, parallel as P
+        from ..kernels.cpu import buffers, norm as K, parallel as P
         x, w = ctx.saved_tensors
         n, c = x.shape[:2]
         x3 = np.ascontiguousarray(x).reshape(n, c, -1)
@@ -122,7 +122,7 @@ class BatchNormCPU(Function):
         mean, invstd, gamma = ctx.mean, ctx.invstd, ctx.gamma
         train_dx = ctx.needs_input_grad[0] and ctx.training
         sdy, sdyx = np.empty(c), np.empty(c)                       # Σdy, Σdy·x̂
-        gx = np.empty_like(x3) if train_dx else None
+        gx = buffers.empty_like(x3) if train_dx else None
 
         def task(c0, c1):
             if train_dx:

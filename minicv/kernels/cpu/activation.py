@@ -51,8 +51,8 @@ def add_flat(a, b, out):
 
 def relu(x):
     """max(x, 0) for an array accepted by :func:`fast_ok`, on minicv's threads when large."""
-    from . import parallel
-    y = np.empty_like(x)
+    from . import buffers, parallel
+    y = buffers.empty_like(x)
     xf, yf = x.reshape(-1), y.reshape(-1)
     if not _native_split(parallel.RELU, xf, xf, yf):
         if x.size >= THREADED_MIN_SIZE:
@@ -64,8 +64,8 @@ def relu(x):
 def relu_backward(gy, y):
     """gx = gy * (y > 0) for C-contiguous arrays of the same shape and float dtype."""
     from ..conv_algo import run_split
-    from . import parallel
-    gx = np.empty_like(gy)
+    from . import buffers, parallel
+    gx = buffers.empty_like(gy)
     g, v, o = gy.reshape(-1), y.reshape(-1), gx.reshape(-1)
     if not _native_split(parallel.RELU_BACKWARD, g, v, o):
         if g.size >= THREADED_MIN_SIZE:
@@ -79,8 +79,8 @@ def relu_backward(gy, y):
 def add(a, b):
     """a + b for two arrays accepted together by :func:`fast_ok`, on minicv's threads when
     large."""
-    from . import parallel
-    out = np.empty_like(a)
+    from . import buffers, parallel
+    out = buffers.empty_like(a)
     af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
     if not _native_split(parallel.ADD, af, bf, of):
         if a.size >= THREADED_MIN_SIZE:

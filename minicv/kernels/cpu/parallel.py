@@ -57,13 +57,9 @@ def native_workers(workers):
 
 
 def _start_team():
-    """Start Numba's threading layer (preferring OpenMP) and say whether it is usable.
-    Also the moment minicv first computes on threads: malloc is told to keep freed
-    blocks (``backend.keep_freed_memory``)."""
+    """Start Numba's threading layer (preferring OpenMP) and say whether it is usable."""
     import numba
     from numba.core import config
-    from ...backend import keep_freed_memory
-    keep_freed_memory()
     if os.environ.get("MINICV_NATIVE_THREADS", "1") == "0":
         return False
     if not os.environ.get("NUMBA_THREADING_LAYER"):
