@@ -50,7 +50,7 @@ def empty(shape, dtype):
 
 def _drop_unused():
     """Forget the buffers no array uses now (e.g. of sizes an earlier model needed)."""
-    for nbytes, bufs in _free.items():
+    for nbytes, bufs in list(_free.items()):  # (another thread may add a size meanwhile)
         used = [b for b in bufs if sys.getrefcount(b) > 3]  # the list, ``b``, the argument
         _kept[0] -= nbytes * (len(bufs) - len(used))
         bufs[:] = used
