@@ -1,8 +1,8 @@
 """GEMM that Numba-compiled code can call: the ``cblas_sgemm``/``cblas_dgemm`` of NumPy's
 OpenBLAS.
 
-The batch-parallel drivers of ``cpu/parallel.py`` run a whole chunk pipeline (a Winograd
-transform, its GEMMs, the inverse transform) on one thread of Numba's team, without
+The drivers of ``cpu/parallel.py`` run a whole chunk pipeline (a Winograd transform, its
+GEMMs, the inverse transform; im2col, GEMM, col2im) on one thread of Numba's team, without
 coming back to Python.  Numba compiles ``np.dot`` only through SciPy, which minicv does
 not depend on, so the GEMM is OpenBLAS's own ``cblas_sgemm``, found in the OpenBLAS that
 NumPy already loaded (as ``backend.blas_thread_setter`` finds its thread setter) and
@@ -12,7 +12,7 @@ stay in Numba's on-disk cache.
 Integer arguments are passed as 64-bit values.  That is right for an ILP64 OpenBLAS (the
 ``...64_`` symbols NumPy's wheels ship) and also for an LP64 one on x86-64 and AArch64
 Linux, whose calling conventions put each integer in its own 8-byte register or stack
-slot (the callee reads the low half).  :func:`sgemm_address` checks one small product
+slot (the callee reads the low half).  :func:`gemm_address` checks one small product
 against NumPy before it hands an address out; without one the callers keep the Python
 path (``np.matmul`` on Python threads).
 """
@@ -74,18 +74,6 @@ def gemm(addr, a, b, c, beta, trans_a=False, trans_b=False):
                 b.strides[0] // b.itemsize, beta, c, c.strides[0] // c.itemsize)
 
 
-@njit(nogil=True, inline="always")
-def sgemm(addr, a, b, c, beta):
-    """c = a @ b + beta * c."""
-    gemm(addr, a, b, c, beta)
-
-
-@njit(nogil=True, inline="always")
-def sgemm_tn(addr, a, b, c, beta):
-    """c = a.T @ b + beta * c."""
-    gemm(addr, a, b, c, beta, True, False)
-
-
 @njit(cache=True, nogil=True)
 def _check(addr, a, b, c, d):
     gemm(addr, a, b, c, 0.0)
@@ -101,10 +89,6 @@ def gemm_address(dtype=np.float32):
     if dtype.char not in _found:
         _found[dtype.char] = _search(dtype)
     return _found[dtype.char]
-
-
-def sgemm_address():
-    return gemm_address(np.float32)
 
 
 def _search(dtype):

@@ -223,7 +223,7 @@ def winograd_forward(x, u, bias, m, ph, pw, th, tw, y, nb, workers, v, mt, gemm)
             n1 = min(n, n0 + nb)
             v3, m3, mf = _winograd_chunk(x, n0, n1, m, ph, pw, th, tw, v[t], mt[t], a2, k)
             for e in range(a2):
-                _blas.sgemm(gemm, v3[e], u[e], m3[e], 0.0)         # M = V U
+                _blas.gemm(gemm, v3[e], u[e], m3[e], 0.0)          # M = V U
             _wg._output_transform(mf, m, bias, th, tw, y[n0:n1])
 
 
@@ -238,7 +238,7 @@ def winograd_weight_grad(x, gy, m, ph, pw, th, tw, du, nb, workers, v, mt, gemm)
             v3, m3, mf = _winograd_chunk(x, n0, n1, m, ph, pw, th, tw, v[t], mt[t], a2, k)
             _wg._output_transform_adjoint(gy[n0:n1], m, th, tw, mf)
             for e in range(a2):
-                _blas.sgemm_tn(gemm, v3[e], m3[e], du[t, e], 1.0)  # dU += V^T dM
+                _blas.gemm(gemm, v3[e], m3[e], du[t, e], 1.0, True)  # dU += V^T dM
 
 
 # --------------------------------------------------------------------------- im2col
