@@ -256,3 +256,17 @@ def test_one_thread_never_uses_the_team(used):
     finally:
         mc.set_num_threads(old)
     assert used == []
+
+
+def test_other_threads_use_the_python_path(used):
+    # the team belongs to the main thread; a user's worker thread gets Python threads
+    import threading
+    x, w, _ = _data((37, 16, 17, 19), (12, 16, 3, 3), (1,))
+    out = {}
+    t = threading.Thread(target=lambda: out.update(
+        y=ca.conv2d_forward(x, w, None, 1, 1, algo="direct"), native=par.native_workers(2)))
+    t.start()
+    t.join(timeout=120)
+    assert out["native"] is False and used == []
+    np.testing.assert_array_equal(out["y"], ca.conv2d_forward(x, w, None, 1, 1, algo="direct"))
+    assert used == ["conv3x3_forward"]
