@@ -52,12 +52,14 @@ import numpy as np
 
 from ..backend import blas_thread_setter as _blas_setter, get_array_module
 from . import reference as ref
-from .cpu import buffers as _buffers
 from .cpu import depthwise as _dw
 from .cpu import direct as _direct
 from .cpu import im2col as _im
 from .cpu import parallel as _par
 from .cpu import winograd as _wg
+# A layer's y and dX: uninitialised, their memory recycled across training steps
+# (``cpu/buffers.py``: no fresh pages each step).
+from .cpu.buffers import empty as _out
 from .reference import _pair, conv_output_size
 # Pooling and resampling live in pool_algo; re-exported so that ``conv_algo`` stays the one
 # CPU kernel namespace that the ops and the GPU mirror dispatch on.
@@ -601,12 +603,6 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
     if plan == "direct5":
         return _direct5_forward(x, w, b, padding)
     return _im2col_forward(x, w, b, stride, padding, dilation, groups)
-
-
-def _out(shape, dtype):
-    """An uninitialised output array (a layer's y or dX), its memory recycled across
-    training steps (``cpu/buffers.py``: no fresh pages each step)."""
-    return _buffers.empty(shape, dtype)
 
 
 def _depthwise3x3(w, stride):

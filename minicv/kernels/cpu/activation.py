@@ -7,8 +7,7 @@ where y <= 0, as ``gy * 0`` does).
 
 ``relu``, ``relu_backward``, ``add``: over equal-shape, C-contiguous arrays, cut into one
 contiguous range per thread: on Numba's native team (``cpu/parallel.py``) where it runs,
-else through ``threaded_ufunc`` (a NumPy ufunc per range on ``conv_algo.run_split``'s
-Python threads; ufunc loops release the GIL).  These ops are memory-bound; after a
+else on ``conv_algo.run_split``'s Python threads (the kernels release the GIL).  These ops are memory-bound; after a
 convolution their input is out of cache, and two threads keep more loads in flight than
 one (measured in the ResNet-20 step: ReLU and Add 1.2-1.6x faster on the Python threads
 than on one; on the native team ReLU forward 12.0 -> 7.2 ms a step, backward 11.4 -> 8.3,
@@ -50,79 +49,51 @@ def add_flat(a, b, out):
 
 
 def relu(x):
-    """max(x, 0) for an array accepted by :func:`fast_ok`, on minicv's threads when large."""
-    from . import buffers, parallel
-    y = buffers.empty_like(x)
-    xf, yf = x.reshape(-1), y.reshape(-1)
-    if not _native_split(parallel.RELU, xf, xf, yf):
-        if x.size >= THREADED_MIN_SIZE:
-            return threaded_ufunc(np.maximum, x, x.dtype.type(0))
-        relu_flat(xf, yf)
-    return y
+    """max(x, 0) for an array accepted by :func:`fast_ok`."""
+    from .parallel import RELU
+    return _elementwise(RELU, x, x)
 
 
 def relu_backward(gy, y):
-    """gx = gy * (y > 0) for C-contiguous arrays of the same shape and float dtype."""
-    from ..conv_algo import run_split
-    from . import buffers, parallel
-    gx = buffers.empty_like(gy)
-    g, v, o = gy.reshape(-1), y.reshape(-1), gx.reshape(-1)
-    if not _native_split(parallel.RELU_BACKWARD, g, v, o):
-        if g.size >= THREADED_MIN_SIZE:
-            run_split(lambda i0, i1: relu_backward_flat(g[i0:i1], v[i0:i1], o[i0:i1]),
-                      g.size)
-        else:
-            relu_backward_flat(g, v, o)
-    return gx
+    """gx = gy * (y > 0) for arrays accepted together by :func:`fast_ok`."""
+    from .parallel import RELU_BACKWARD
+    return _elementwise(RELU_BACKWARD, gy, y)
 
 
 def add(a, b):
-    """a + b for two arrays accepted together by :func:`fast_ok`, on minicv's threads when
-    large."""
-    from . import buffers, parallel
-    out = buffers.empty_like(a)
-    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-    if not _native_split(parallel.ADD, af, bf, of):
-        if a.size >= THREADED_MIN_SIZE:
-            return threaded_ufunc(np.add, a, b)
-        add_flat(af, bf, of)
-    return out
+    """a + b for two arrays accepted together by :func:`fast_ok`."""
+    from .parallel import ADD
+    return _elementwise(ADD, a, b)
 
 
 def fast_ok(*arrays):
-    """Whether :func:`relu` / :func:`add` apply: NumPy float arrays (never CuPy), one shape
-    and dtype, C-contiguous."""
+    """Whether :func:`relu` / :func:`relu_backward` / :func:`add` apply: NumPy float32 or
+    float64 arrays (never CuPy), one shape and dtype, C-contiguous."""
     a = arrays[0]
     return (all(type(t) is np.ndarray for t in arrays) and a.dtype in (np.float32, np.float64)
             and all(t.shape == a.shape and t.dtype == a.dtype and t.flags.c_contiguous
                     for t in arrays))
 
 
-def threaded_ufunc(ufunc, a, b):
-    """``ufunc(a, b)`` into a fresh array, one contiguous range of elements per thread.
-
-    ``b`` is an array accepted by :func:`fast_ok` together with ``a``, or a scalar.
-    """
-    from ..conv_algo import run_split
-    out = np.empty_like(a)
-    af, of = a.reshape(-1), out.reshape(-1)
-    if isinstance(b, np.ndarray):
-        bf = b.reshape(-1)
-        run_split(lambda i0, i1: ufunc(af[i0:i1], bf[i0:i1], out=of[i0:i1]), af.size)
+def _elementwise(op, a, b):
+    """The element-wise ``op`` of ``cpu/parallel.py`` (RELU: b unused) into a fresh array
+    (a recycled buffer, ``cpu/buffers.py``): on the native team from
+    :data:`NATIVE_MIN_SIZE` elements, else on Python threads (``conv_algo.run_split``; the
+    kernels release the GIL) from :data:`THREADED_MIN_SIZE`, else on this thread."""
+    from ..conv_algo import _native, _workers, run_split
+    from . import buffers, parallel
+    out = buffers.empty_like(a)
+    af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    workers = _workers()
+    if af.size >= NATIVE_MIN_SIZE and _native(workers):
+        parallel.elementwise(op, af, bf, of, workers)
+    elif af.size >= THREADED_MIN_SIZE:
+        kernel = _FLAT[op]
+        run_split(lambda i0, i1: kernel(af[i0:i1], bf[i0:i1], of[i0:i1]), af.size)
     else:
-        run_split(lambda i0, i1: ufunc(af[i0:i1], b, out=of[i0:i1]), af.size)
+        _FLAT[op](af, bf, of)
     return out
 
 
-def _native_split(op, a, b, out):
-    """Run ``cpu/parallel.elementwise(op, a, b, out)`` if the arrays are large enough and
-    the native team is available here; say whether it ran."""
-    from ..conv_algo import _native, _workers
-    from . import parallel
-    if a.size < NATIVE_MIN_SIZE:
-        return False
-    workers = _workers()
-    if not _native(workers):
-        return False
-    parallel.elementwise(op, a, b, out, workers)
-    return True
+# The serial kernels by the op codes of ``cpu/parallel.py`` (RELU, RELU_BACKWARD, ADD).
+_FLAT = (lambda a, b, out: relu_flat(a, out), relu_backward_flat, add_flat)
