@@ -1,0 +1,150 @@
+"""The CUDA kernels of csrc/ against the NumPy reference, on random geometries.
+
+Marked ``gpu``: on a machine with a GPU they run on it (``bash tests/gpu/check.sh``); on
+a CPU-only machine ``tests/gpu/test_emulated.py`` runs them on the CuPy emulator, which
+compiles the same .cu files with g++ and runs every thread. The configurations are drawn
+as in the CPU kernel tests (odd sizes, strides, dilation, padding, ceil_mode, views), in
+float64 so that any difference is a bug and not rounding, and float32 for the default.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from minicv.kernels import reference as ref
+
+pytestmark = pytest.mark.gpu
+
+cp = pytest.importorskip("cupy")
+gpu = pytest.importorskip("minicv.kernels.gpu.conv")      # noqa: F841 (imports cupy wrappers)
+from minicv.kernels.gpu import im2col as g_im2col, pool as g_pool          # noqa: E402
+from minicv.kernels.gpu import resample as g_resample, winograd as g_winograd  # noqa: E402
+
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+def _tol(dtype):
+    return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+
+
+def _dev(a, layout="contiguous"):
+    """``a`` on the device, C-contiguous or as a non-contiguous view with its values."""
+    d = cp.asarray(a)
+    if layout == "sliced":
+        big = cp.zeros(a.shape[:-1] + (2 * a.shape[-1],), dtype=a.dtype)
+        big[..., ::2] = d
+        return big[..., ::2]
+    if layout == "flipped":
+        return cp.ascontiguousarray(d[..., ::-1])[..., ::-1]
+    return d
+
+
+@st.composite
+def windows(draw, pool=False):
+    """(shape, k, s, p, d): a window geometry whose output has at least one cell."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = (1, 1) if pool == "avg" else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    cap = (kh // 2, kw // 2) if pool else (2, 2)     # pooling: padding <= half the window
+    ph, pw = draw(st.integers(0, cap[0])), draw(st.integers(0, cap[1]))
+    h = draw(st.integers(max(1, dh * (kh - 1) + 1 - 2 * ph), 11))
+    w = draw(st.integers(max(1, dw * (kw - 1) + 1 - 2 * pw), 11))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw)
+
+
+@settings(max_examples=30, deadline=None)
+@given(windows(), DTYPES, st.sampled_from(["contiguous", "sliced", "flipped"]))
+def test_im2col_col2im_match_reference(cfg, dtype, layout):
+    shape, k, s, p, d = cfg
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = g_im2col.im2col(_dev(x, layout), *k, s, p, d)
+    np.testing.assert_array_equal(cp.asnumpy(cols), ref.im2col(x, *k, s, p, d))
+    g = rng.standard_normal(cols.shape).astype(dtype)
+    np.testing.assert_allclose(cp.asnumpy(g_im2col.col2im(_dev(g, layout), shape, *k, s, p, d)),
+                               ref.col2im(g, shape, *k, s, p, d), **_tol(dtype))
+
+
+@settings(max_examples=30, deadline=None)
+@given(windows(pool=True), DTYPES, st.booleans(), st.booleans())
+def test_max_pool_matches_reference(cfg, dtype, ceil_mode, ties):
+    shape, k, s, p, d = cfg
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    if ties:                                   # few distinct values: ties in every window
+        x = np.round(x).astype(dtype)
+    y, idx = g_pool.max_pool2d(_dev(x), k, s, p, d, ceil_mode)
+    y_ref, idx_ref = ref.max_pool2d(x, k, s, p, d, ceil_mode)
+    np.testing.assert_array_equal(cp.asnumpy(y), y_ref)
+    np.testing.assert_array_equal(cp.asnumpy(idx), idx_ref)
+    gy = rng.standard_normal(y_ref.shape).astype(dtype)
+    want = ref.max_pool2d_backward(gy, idx_ref, shape)
+    by_window = g_pool.max_pool2d_backward(_dev(gy), _dev(idx_ref), shape, k, s, p, d,
+                                           ceil_mode)
+    by_plane = g_pool.max_pool2d_backward(_dev(gy), _dev(idx_ref), shape)
+    np.testing.assert_allclose(cp.asnumpy(by_window), want, **_tol(dtype))
+    np.testing.assert_allclose(cp.asnumpy(by_plane), want, **_tol(dtype))
+
+
+@settings(max_examples=30, deadline=None)
+@given(windows(pool="avg"), DTYPES, st.booleans(), st.booleans(),
+       st.sampled_from([None, 1, 5]))
+def test_avg_pool_matches_reference(cfg, dtype, ceil_mode, include_pad, divisor):
+    shape, k, s, p, _ = cfg
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype)
+    args = (k, s, p, ceil_mode, include_pad, divisor)
+    y = g_pool.avg_pool2d(_dev(x), *args)
+    np.testing.assert_allclose(cp.asnumpy(y), ref.avg_pool2d(x, *args), **_tol(dtype))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(cp.asnumpy(g_pool.avg_pool2d_backward(_dev(gy), shape, *args)),
+                               ref.avg_pool2d_backward(gy, shape, *args), **_tol(dtype))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(1, 9),
+       st.integers(1, 9), DTYPES, st.booleans())
+def test_winograd_transforms_match_reference(n, c, k, oh, ow, dtype, bias):
+    rng = np.random.default_rng(3)
+    th, tw = ref.winograd_tiles(oh, ow, 2)
+    xp = rng.standard_normal((n, c, th * 2 + 2, tw * 2 + 2)).astype(dtype)
+    v = g_winograd.input_transform(_dev(xp), 2)
+    np.testing.assert_allclose(cp.asnumpy(v), ref.winograd_input_transform(xp, 2),
+                               **_tol(dtype))
+    mt = rng.standard_normal((16, k, n * th * tw)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype) if bias else None
+    y = g_winograd.output_transform(_dev(mt), 2, n, oh, ow,
+                                    None if b is None else _dev(b))
+    want = ref.winograd_output_transform(mt, 2, n, oh, ow)
+    if bias:
+        want = want + b[:, None, None]
+    np.testing.assert_allclose(cp.asnumpy(y), want, **_tol(dtype))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 7), st.integers(1, 7), st.integers(1, 13), st.integers(1, 13),
+       st.sampled_from(["nearest", "bilinear"]), st.booleans(), DTYPES)
+def test_resample_matches_reference(h, w, oh, ow, mode, align, dtype):
+    rng = np.random.default_rng(4)
+    shape = (2, 3, h, w)
+    x = rng.standard_normal(shape).astype(dtype)
+    gy = rng.standard_normal((2, 3, oh, ow)).astype(dtype)
+    if mode == "nearest":
+        y = g_resample.interpolate_nearest(_dev(x), (oh, ow))
+        gx = g_resample.interpolate_nearest_backward(_dev(gy), shape)
+        y_ref = ref.interpolate_nearest(x, (oh, ow))
+        gx_ref = ref.interpolate_nearest_backward(gy, shape)
+    else:
+        y = g_resample.interpolate_bilinear(_dev(x), (oh, ow), align)
+        gx = g_resample.interpolate_bilinear_backward(_dev(gy), shape, align)
+        y_ref = ref.interpolate_bilinear(x, (oh, ow), align)
+        gx_ref = ref.interpolate_bilinear_backward(gy, shape, align)
+    np.testing.assert_allclose(cp.asnumpy(y), y_ref, **_tol(dtype))
+    np.testing.assert_allclose(cp.asnumpy(gx), gx_ref, **_tol(dtype))
+
+
+def test_kernel_arguments_must_fit_int32():
+    from minicv.kernels.gpu.module import i32
+    assert i32(2**31 - 1) == (np.int32(2**31 - 1),)
+    with pytest.raises(ValueError, match="does not fit in int32"):
+        i32(2**31)
