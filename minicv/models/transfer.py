@@ -90,22 +90,27 @@ def param_groups(model, lr, head_lr=None):
 
 def extract_features(model, x, layer, batch_size=256):
     """Output of the sub-module named ``layer`` (as in ``named_modules``) for inputs ``x``
-    (an array or tensor, batched), flattened to (N, features), as a NumPy array."""
+    (an array or tensor, batched), flattened to (N, features), as a NumPy array.
+
+    Batches go to the device of the model's parameters; features come back to the host."""
     import minicv as mc
+    from ..backend import to_numpy
     modules = dict(model.named_modules())
     if layer not in modules:
         raise ValueError(f"no layer named {layer!r}; choose from "
                          f"{', '.join(n for n in modules if n)}")
     feats = []
     handle = modules[layer].register_forward_hook(
-        lambda m, inp, out: feats.append(out.data.reshape(out.shape[0], -1).copy()))
+        lambda m, inp, out: feats.append(to_numpy(out.data.reshape(out.shape[0], -1)).copy()))
     was_training = model.training
     model.eval()
     try:
         data = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x
+        param = next(iter(model.parameters()), None)
+        device = "cpu" if param is None else param.device
         with mc.no_grad():
             for i in range(0, len(data), batch_size):
-                model(mc.tensor(np.asarray(data[i:i + batch_size])))
+                model(mc.tensor(data[i:i + batch_size], device=device))
     finally:
         handle.remove()
         model.train(was_training)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..backend import get_array_module
 from ..tensor import Tensor
 
 
@@ -34,13 +35,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return Tensor(np.zeros((), np.float32))
     dtype = grads[0].dtype
+    xp = get_array_module(grads[0].data)     # the norms stay on the gradients' device
     if norm_type == math.inf:
         norms = [np.max(np.abs(g.data)) if g.data.size else 0.0 for g in grads]
-        total = np.max(np.asarray(norms, dtype))
+        total = np.max(_stack(xp, norms, dtype))
     else:
         norms = [_vector_norm(g.data, norm_type) for g in grads]
-        total = _vector_norm(np.asarray(norms, dtype), norm_type)
-    total = np.asarray(total, dtype)
+        total = _vector_norm(_stack(xp, norms, dtype), norm_type)
+    total = xp.asarray(total, dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            f"`parameters` is non-finite, so it cannot be clipped. To disable "
@@ -52,6 +54,11 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor(total)
 
 
+def _stack(xp, norms, dtype):
+    """The per-gradient norms (0-d arrays or floats) as one 1-D array on ``xp``."""
+    return xp.stack([xp.asarray(n, dtype) for n in norms])
+
+
 def _vector_norm(a, p):
     a = a.reshape(-1)
     if p == 2:
@@ -59,7 +66,7 @@ def _vector_norm(a, p):
     if p == 1:
         return np.sum(np.abs(a))
     if p == 0:
-        return np.asarray(np.count_nonzero(a), a.dtype)
+        return get_array_module(a).asarray(np.count_nonzero(a), a.dtype)
     return np.sum(np.abs(a) ** p) ** (1.0 / p)
 
 

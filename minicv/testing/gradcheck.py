@@ -3,6 +3,7 @@
 The check runs in float64, where a central difference with eps = 1e-6 has a truncation
 error around 1e-12 and a rounding error around 1e-10, far below the tolerances; float32
 would drown the comparison in noise (pitfalls.md §2), so float32 inputs are refused.
+Inputs may live on a GPU: the function runs there, the comparison on the host.
 
 Two modes, chosen by size:
 
@@ -17,6 +18,7 @@ Two modes, chosen by size:
 import numpy as np
 
 from ..autograd import no_grad
+from ..backend import to_device, to_numpy
 from ..tensor import Tensor
 
 
@@ -36,7 +38,7 @@ def _evaluate(fn, inputs, cotangents):
     """vᵀ f(inputs) as a Python float, without recording a graph."""
     with no_grad():
         outs = _float_outputs(fn(*inputs))
-    return float(sum(np.sum(o.data * v) for o, v in zip(outs, cotangents)))
+    return float(sum(np.sum(to_numpy(o.data) * v) for o, v in zip(outs, cotangents)))
 
 
 def _analytic(fn, inputs, cotangents):
@@ -50,11 +52,12 @@ def _analytic(fn, inputs, cotangents):
     for o, v in zip(outs, cotangents):
         if not o.requires_grad:
             continue
-        term = (o * Tensor(v)).sum()
+        term = (o * Tensor(to_device(v, o.device))).sum()
         total = term if total is None else total + term
     if total is not None:
         total.backward()
-    return [np.zeros(t.shape) if t.grad is None else t.grad.data.copy() for t in inputs]
+    return [np.zeros(t.shape) if t.grad is None else to_numpy(t.grad.data).copy()
+            for t in inputs]
 
 
 def _check_inputs(inputs):
@@ -65,7 +68,7 @@ def _check_inputs(inputs):
         if t.requires_grad and t.dtype != np.float64:
             raise ValueError(f"gradcheck: input {i} has dtype {t.dtype}; finite differences "
                              f"need float64 inputs: use .double()")
-        if not (t.data.flags.c_contiguous and t.data.flags.writeable):
+        if not (t.data.flags.c_contiguous and getattr(t.data.flags, "writeable", True)):
             t.data = t.data.copy()       # perturbations below write through a flat view
 
 
@@ -142,7 +145,7 @@ def _numeric_jacobian(fn, inputs, t, eps):
 def _flat_outputs(fn, inputs):
     with no_grad():
         outs = _float_outputs(fn(*inputs))
-    return np.concatenate([o.data.reshape(-1).astype(np.float64) for o in outs])
+    return np.concatenate([to_numpy(o.data).reshape(-1).astype(np.float64) for o in outs])
 
 
 def _directional(fn, inputs, outs, eps, atol, rtol, rng, n_directions):
@@ -156,9 +159,10 @@ def _directional(fn, inputs, outs, eps, atol, rtol, rng, n_directions):
             u = rng.standard_normal(t.shape)
             u /= max(np.linalg.norm(u), 1e-12)
             base = t.data.copy()
-            t.data[...] = base + eps * u
+            step = to_device(eps * u, t.device)
+            t.data[...] = base + step
             plus = _evaluate(fn, inputs, cot)
-            t.data[...] = base - eps * u
+            t.data[...] = base - step
             minus = _evaluate(fn, inputs, cot)
             t.data[...] = base
             numeric = (plus - minus) / (2 * eps)

@@ -90,6 +90,55 @@ def test_losses_and_nn_basics():
     _pair(lambda a: F.layer_norm(a, (5,)), x)
 
 
+MORE = {
+    "elu": (F.elu, [(4, 6)]), "hardtanh": (F.hardtanh, [(4, 6)]), "mish": (F.mish, [(4, 6)]),
+    "silu": (F.silu, [(4, 6)]), "relu6": (lambda a: F.relu6(a * 4), [(4, 6)]),
+    "softplus": (lambda a: F.softplus(a, beta=2, threshold=3), [(4, 6)]),
+    "kl_div": (lambda a, b: F.kl_div(F.log_softmax(a, 1), F.softmax(b, 1),
+                                     reduction="batchmean"), [(4, 6), (4, 6)]),
+    "l1": (F.l1_loss, [(4, 6), (4, 6)]),
+    "huber": (lambda a, b: F.huber_loss(a, b, delta=0.5), [(4, 6), (4, 6)]),
+    "cosine_similarity": (F.cosine_similarity, [(4, 6), (4, 6)]),
+    "cosine_embedding": (lambda a, b: F.cosine_embedding_loss(
+        a, b, mc.tensor([1, -1, 1, -1], device=a.device)), [(4, 6), (4, 6)]),
+    "margin_ranking": (lambda a, b: F.margin_ranking_loss(
+        a, b, mc.tensor([1., -1, 1, -1, 1, 1], device=a.device), margin=0.2), [(6,), (6,)]),
+    "triplet": (F.triplet_margin_loss, [(4, 6), (4, 6), (4, 6)]),
+    "pairwise_distance": (F.pairwise_distance, [(4, 6), (4, 6)]),
+    "normalize": (lambda a: F.normalize(a, dim=1), [(4, 6)]),
+    "bce": (lambda a, b: F.binary_cross_entropy(F.sigmoid(a), b.sigmoid()), [(4, 6), (4, 6)]),
+    "batch_norm_fn": (lambda a: F.batch_norm(a, None, None, training=True), [(4, 3, 5, 5)]),
+    "layer_norm_affine": (lambda a, w, b: F.layer_norm(a, (5,), w, b), [(4, 5), (5,), (5,)]),
+    "sort": (lambda a: a.sort(dim=1)[0], [(4, 6)]),
+    "topk": (lambda a: a.topk(3, dim=1)[0], [(4, 6)]),
+    "cumsum": (lambda a: a.cumsum(dim=1), [(4, 6)]),
+    "gather": (lambda a: a.gather(1, mc.tensor([[0, 2], [1, 1], [5, 0], [3, 3]],
+                                               device=a.device)), [(4, 6)]),
+    "prod_std_norm": (lambda a: a.prod(dim=1) + a.std(dim=1) + a.norm(), [(4, 6)]),
+    "masked_fill": (lambda a: a.masked_fill(a > 0.5, 0.0), [(4, 6)]),
+    "bool_index": (lambda a: a[a > 0], [(4, 6)]),
+    "log_pow": (lambda a: (a.abs() + 1).log() + a.pow(3), [(4, 6)]),
+    "split_chunk": (lambda a: mc.cat(list(a.split(2, dim=1))[::-1], dim=1) * a.chunk(3, 1)[1]
+                    .repeat(1, 3), [(4, 6)]),
+    "expand": (lambda a: a[:, None].expand(4, 3, 6), [(4, 6)]),
+    "bmm": (mc.bmm, [(2, 3, 4), (2, 4, 5)]),
+    "pad_replicate": (lambda a: F.pad(a, (1, 2, 2, 1), mode="replicate"), [(1, 2, 4, 5)]),
+    "pad_circular": (lambda a: F.pad(a, (1, 2, 2, 1), mode="circular"), [(1, 2, 4, 5)]),
+    "bicubic": (lambda a: F.interpolate(a, size=(7, 9), mode="bicubic"), [(1, 2, 4, 5)]),
+    "nearest_exact": (lambda a: F.interpolate(a, size=(7, 9), mode="nearest-exact"),
+                      [(1, 2, 4, 5)]),
+    "depthwise": (lambda x, w: F.conv2d(x, w, None, 1, 1, 1, 4), [(2, 4, 7, 7), (4, 1, 3, 3)]),
+    "depthwise_5x5_s2": (lambda x, w: F.conv2d(x, w, None, 2, 2, 1, 4),
+                         [(2, 4, 9, 9), (4, 1, 5, 5)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_ops_match_cpu(name):
+    fn, shapes = MORE[name]
+    _pair(fn, *[randn(*s) for s in shapes])
+
+
 def test_batch_norm_and_group_norm():
     x = randn(4, 6, 5, 5)
     _pair(lambda a: F.group_norm(a, 3), x)
@@ -290,3 +339,91 @@ def test_trainer_on_gpu(tmp_path):
                  device="cuda")
     row = tr.train_epoch(DataLoader(ds, batch_size=8))
     assert np.isfinite(row["train_loss"]) and next(model.parameters()).device == "cuda:0"
+
+
+OPTIMIZERS = {
+    "sgd_nesterov": lambda p: mc.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True,
+                                           weight_decay=1e-4),
+    "adam": lambda p: mc.optim.Adam(p, lr=1e-3, weight_decay=1e-4),
+    "adamw": lambda p: mc.optim.AdamW(p, lr=1e-3),
+    "rmsprop": lambda p: mc.optim.RMSprop(p, lr=1e-3, momentum=0.5, centered=True),
+}
+
+
+@pytest.mark.parametrize("name,optimizer", [("lenet5", "adam"), ("lenet5", "adamw"),
+                                            ("lenet5", "rmsprop"), ("vgg11", "sgd_nesterov"),
+                                            ("densenet", "sgd_nesterov"),
+                                            ("inception", "sgd_nesterov"),
+                                            ("mobilenet", "sgd_nesterov")])
+def test_zoo_train_steps_match_cpu(name, optimizer):
+    """Two float64 steps with gradient clipping: the same losses on both devices."""
+    from minicv.models import get_model
+    shape = (2, 1, 28, 28) if name == "lenet5" else (2, 3, 32, 32)
+    losses = {}
+    for device in ("cpu", "cuda"):
+        mc.manual_seed(0)
+        model = get_model(name, num_classes=10).double().to(device)
+        opt = OPTIMIZERS[optimizer](model.parameters())
+        rng = np.random.default_rng(0)
+        x = mc.tensor(rng.standard_normal(shape), device=device)
+        y = mc.tensor(rng.integers(0, 10, shape[0]), device=device)
+        out = []
+        for _ in range(2):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            norm = mc.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            assert norm.device.type == device
+            opt.step()
+            out.append(loss.item())
+        losses[device] = out
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-7)
+
+
+def test_dropout_masks_match_across_devices():
+    out = {}
+    for device in ("cpu", "cuda"):
+        mc.manual_seed(3)
+        a = F.dropout(mc.ones(4, 5, device=device), 0.5, training=True)
+        b = F.dropout2d(mc.ones(2, 3, 2, 2, device=device), 0.5, training=True)
+        out[device] = (a.cpu().numpy(), b.cpu().numpy())
+    for c, g in zip(out["cpu"], out["cuda"]):
+        np.testing.assert_array_equal(g, c)
+
+
+def test_gpu_checkpoint_loads_on_cpu_and_features_come_home(tmp_path):
+    from minicv.models import get_model
+    from minicv.models.transfer import extract_features
+    mc.manual_seed(0)
+    model = get_model("lenet5", num_classes=10).to("cuda")
+    path = tmp_path / "m.pt"
+    mc.save(model.state_dict(), path)
+    cpu_model = get_model("lenet5", num_classes=10)
+    cpu_model.load_state_dict(mc.load(path))
+    x = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    layer = [n for n, _ in cpu_model.named_modules() if n][-2]
+    feats = extract_features(model, x, layer, batch_size=2)
+    assert type(feats) is np.ndarray
+    np.testing.assert_allclose(feats, extract_features(cpu_model, x, layer), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_gradcheck_runs_on_gpu_tensors():
+    from minicv.autograd import Function
+    from minicv.testing import GradcheckError, gradcheck
+    x = mc.tensor(randn(2, 3, 7, 7), device="cuda", requires_grad=True)
+    w = mc.tensor(randn(4, 3, 3, 3), device="cuda", requires_grad=True)
+    assert gradcheck(lambda a, b: F.max_pool2d(F.conv2d(a, b, padding=1), 2), (x, w))
+
+    class WrongSquare(Function):                # d(x²)/dx is 2x, not x
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a * a
+
+        @staticmethod
+        def backward(ctx, gy):
+            (a,) = ctx.saved_tensors
+            return gy * a
+    with pytest.raises(GradcheckError):
+        gradcheck(WrongSquare.apply, (mc.tensor(randn(3), device="cuda", requires_grad=True),))
