@@ -172,6 +172,19 @@ class Optimizer:
                 if isinstance(v, Tensor) and type(v.data) is not kind:
                     v.data = to_device(v.data, device_of(p.data))
 
+    def _gpu_state(self, p, name):
+        """State buffer ``name`` of GPU parameter ``p`` as a C-contiguous array, created
+        (uninitialised: the kernel's first step writes it) when missing; and whether it
+        was created."""
+        st = self.state[p]
+        buf = st.get(name)
+        if buf is None:
+            st[name] = Tensor(get_array_module(p.data).empty_like(p.data))
+            return st[name].data, True
+        if not buf.data.flags.c_contiguous:            # e.g. a loaded checkpoint's view
+            buf.data = get_array_module(p.data).ascontiguousarray(buf.data)
+        return buf.data, False
+
     def _init_group_state(self, p, names):
         """Zero-filled buffers ``names`` shaped like ``p`` (first step of a parameter), on
         the parameter's device."""
@@ -181,6 +194,31 @@ class Optimizer:
             st[name] = Tensor(xp.zeros_like(p.data))
         st["step"] = 0.0
         return st
+
+
+def fusable(p):
+    """True for a parameter that a multi-tensor GPU kernel can update in place: a
+    C-contiguous float32/float64 CuPy array."""
+    d = p.data
+    return (type(d) is not np.ndarray and is_cupy_array(d) and d.flags.c_contiguous
+            and d.dtype.kind == "f" and d.dtype.itemsize in (4, 8))
+
+
+def by_device_and_dtype(params):
+    """``{(device context, dtype): [params]}`` in order: one kernel launch per key."""
+    import cupy
+    groups = {}
+    for p in params:
+        key = (p.data.device.id, p.data.dtype)
+        groups.setdefault(key, []).append(p)
+    return {(cupy.cuda.Device(dev), dtype): ps for (dev, dtype), ps in groups.items()}
+
+
+def gpu_grads(params):
+    """Each parameter's gradient as a C-contiguous array of the parameter's dtype (a copy
+    only where it is not one already)."""
+    import cupy
+    return [cupy.ascontiguousarray(p.grad.data, dtype=p.data.dtype) for p in params]
 
 
 def _cast_state(name, value, p):

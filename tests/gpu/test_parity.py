@@ -427,3 +427,37 @@ def test_gradcheck_runs_on_gpu_tensors():
             return gy * a
     with pytest.raises(GradcheckError):
         gradcheck(WrongSquare.apply, (mc.tensor(randn(3), device="cuda", requires_grad=True),))
+
+
+@pytest.mark.parametrize("kw", [dict(momentum=0.0), dict(momentum=0.9, weight_decay=1e-2),
+                                dict(momentum=0.9, dampening=0.3, maximize=True),
+                                dict(momentum=0.8, nesterov=True, weight_decay=5e-4)])
+def test_sgd_multi_tensor_kernel_matches_cpu(kw):
+    """The one-launch GPU update equals the CPU rule, buffers included, over mixed shapes,
+    dtypes, a parameter without gradient and a non-contiguous parameter (updated apart);
+    its state dict loads on the CPU and goes on from there."""
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (7,), (2, 3, 3, 3), (1,), (5, 2)]
+    init = [rng.standard_normal(s) for s in shapes]
+    grads = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
+    result = {}
+    for device in ("cpu", "cuda"):
+        ps = [mc.tensor(a, device=device, requires_grad=True) for a in init]
+        ps[1] = mc.tensor(init[1].astype(np.float32), device=device, requires_grad=True)
+        ps[4].data = ps[4].data.T.copy().T                # an F-ordered parameter
+        opt = mc.optim.SGD(ps, lr=0.1, **kw)
+        for step in grads:
+            for i, (p, g) in enumerate(zip(ps, step)):
+                p.grad = None if i == 3 else mc.tensor(g.astype(p.dtype), device=device)
+            opt.step()
+        result[device] = ([p.detach().cpu().numpy() for p in ps],
+                          {i: {k: v.cpu().numpy() for k, v in s.items()
+                               if isinstance(v, mc.Tensor)}
+                           for i, s in opt.state_dict()["state"].items()})
+    for c, g in zip(result["cpu"][0], result["cuda"][0]):
+        tol = 1e-6 if c.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(g, c, rtol=tol, atol=tol)
+    assert result["cpu"][1].keys() == result["cuda"][1].keys()
+    for i in result["cpu"][1]:
+        for name, value in result["cpu"][1][i].items():
+            np.testing.assert_allclose(result["cuda"][1][i][name], value, rtol=1e-6, atol=1e-6)

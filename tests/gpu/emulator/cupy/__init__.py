@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from . import _core, cuda
+from . import _core, _stats, cuda
 from ._array import API, call, ndarray, unwrap, wrap
 from ._kernels import RawKernel, RawModule
 
@@ -54,22 +54,25 @@ class ufunc:
     def __call__(self, *args, **kwargs):
         if self.__name__ in _GEMMS:
             args = _tf32(args)
-        return _run(getattr(self._u, "__call__"), args, kwargs)
+        return _run(self.__name__, self._u, args, kwargs)
 
     def __getattr__(self, method):
         if method not in API["ufunc_methods"]:
             raise AttributeError(f"'cupy.ufunc' object has no attribute {method!r}")
-        return lambda *args, **kwargs: _run(getattr(self._u, method), args, kwargs)
+        return lambda *args, **kwargs: _run(f"{self.__name__}.{method}",
+                                            getattr(self._u, method), args, kwargs)
 
     def __repr__(self):
         return f"<ufunc '{self.__name__}'>"
 
 
-def _run(fn, args, kwargs):
+def _run(name, fn, args, kwargs):
     kwargs = {k: unwrap(v) for k, v in kwargs.items()}
     if isinstance(kwargs.get("out"), np.ndarray):
         kwargs["out"] = (kwargs["out"],)
-    return wrap(fn(*unwrap(args), **kwargs))
+    result = fn(*unwrap(args), **kwargs)
+    _stats.count(name)                          # one kernel per ufunc call
+    return wrap(result)
 
 
 class _Grid:
@@ -88,7 +91,7 @@ newaxis = None
 
 def asnumpy(a, stream=None, order="C", out=None, blocking=True):
     if isinstance(a, ndarray):
-        return a.get(order=order, out=out)
+        return a.get(order=order, out=out)          # counted as a sync by get()
     host = np.asarray(a, order=order)
     if out is not None:
         out[...] = host

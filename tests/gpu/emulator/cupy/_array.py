@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
+from . import _stats
+
 API = json.loads((Path(__file__).resolve().parent / "_api.json").read_text())
 _NDARRAY_API = frozenset(API["ndarray"])
 # functions that take host data (NumPy arrays, lists) and copy it to the device
@@ -85,15 +87,20 @@ def call(namespace, name, fn, args, kwargs):
         args = unwrap(args, strict=False)
         kwargs = {k: unwrap(v, strict=False) for k, v in kwargs.items()}
         result = fn(*args, **kwargs)
-        if on_host and name != "asnumpy":       # host -> device is a copy, never a view
+        if on_host:                           # host -> device is a copy, never a view
             result = np.array(result, copy=True)
+            _stats.h2d[name] += 1
+        else:
+            _stats.launched(name, result, args)
         return wrap(result)
     else:
         names = sig["positional"] if sig else []
         args = tuple(unwrap(a, i >= len(names) or names[i] not in HOST_PARAMS)
                      for i, a in enumerate(args))
         kwargs = {k: unwrap(v, k not in HOST_PARAMS) for k, v in kwargs.items()}
-    return wrap(fn(*args, **kwargs))
+    result = fn(*args, **kwargs)
+    _stats.launched(name, result, args)
+    return wrap(result)
 
 
 class Flags:
@@ -139,6 +146,7 @@ class ndarray(NDArrayOperatorsMixin):
                         "`.get()` to construct a NumPy array explicitly.")
 
     def get(self, stream=None, order="C", out=None, blocking=True):
+        _stats.synced("get")
         host = np.array(self._a, order=order)
         if out is not None:
             out[...] = host
@@ -154,9 +162,11 @@ class ndarray(NDArrayOperatorsMixin):
         self._a[...] = arr
 
     def item(self):
+        _stats.synced("item")
         return self._a.item()
 
     def tolist(self):
+        _stats.synced("tolist")
         return self._a.tolist()
 
     # -- attributes ---------------------------------------------------------------------
@@ -199,15 +209,22 @@ class ndarray(NDArrayOperatorsMixin):
         def method(*args, **kwargs):
             args = unwrap(args, strict)
             kwargs = {k: unwrap(v, strict) for k, v in kwargs.items()}
-            return wrap(attr(*args, **kwargs))
+            result = attr(*args, **kwargs)
+            _stats.launched(name, result, (self._a,))
+            return wrap(result)
         method.__name__ = name
         return method
 
     # -- Python protocols ---------------------------------------------------------------
     def __getitem__(self, key):
-        return wrap(self._a[unwrap(key, strict=False)])
+        result = self._a[unwrap(key, strict=False)]
+        _stats.launched("getitem", result, (self._a,))
+        return wrap(result)
 
     def __setitem__(self, key, value):
+        if isinstance(value, np.ndarray):
+            _stats.h2d["setitem"] += 1
+        _stats.count("setitem")
         self._a[unwrap(key, strict=False)] = unwrap(value, strict=False)
 
     def __len__(self):
@@ -217,15 +234,19 @@ class ndarray(NDArrayOperatorsMixin):
         return (wrap(v) for v in self._a)
 
     def __bool__(self):
+        _stats.synced("bool")
         return bool(self._a)
 
     def __float__(self):
+        _stats.synced("float")
         return float(self._a)
 
     def __int__(self):
+        _stats.synced("int")
         return int(self._a)
 
     def __index__(self):
+        _stats.synced("index")
         return self._a.__index__()
 
     def __complex__(self):

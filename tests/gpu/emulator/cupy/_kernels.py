@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _stats
+
 SHIM = Path(__file__).resolve().parent / "shim.h"
 GUARD = 4096                  # bytes of guard zone before and after each array
 _GUARD_BYTE = 0xFF            # float NaN, integer -1
@@ -192,6 +194,7 @@ class RawKernel:
             ptrs[i] = (ctypes.addressof(h) if isinstance(h, ctypes.c_void_p)
                        else h.ctypes.data)
         self._launch(_dim3(grid, "grid"), _dim3(block, "block"), ptrs)
+        _stats.count(self.name)
         for i, a, buf in guarded:
             if (buf[:GUARD] != _GUARD_BYTE).any() or (buf[GUARD + a.nbytes:] !=
                                                       _GUARD_BYTE).any():
