@@ -461,3 +461,52 @@ def test_sgd_multi_tensor_kernel_matches_cpu(kw):
     for i in result["cpu"][1]:
         for name, value in result["cpu"][1][i].items():
             np.testing.assert_allclose(result["cuda"][1][i][name], value, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 5, 7), (3, 4, 5, 6), (2, 3, 40, 40)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_kernels_match_cpu(shape, affine):
+    """csrc/batchnorm.cu against the CPU op: training and eval, with and without affine
+    parameters, a large mean (shifted sums), the running statistics (momentum and the
+    cumulative average), float64 and float32."""
+    x = randn(*shape) * 3 + 1e3
+    c = shape[1]
+    w, b = randn(c), randn(c)
+    for dtype, tol in ((np.float64, 1e-9), (np.float32, 1e-4)):
+        _pair(lambda t, w, b: F.batch_norm(t, None, None, w if affine else None,
+                                           b if affine else None, training=True),
+              x, w, b, dtype=dtype, rtol=tol, atol=tol)
+        _pair(lambda t, w, b: F.batch_norm(t, mc.tensor(np.full(c, 1e3), dtype=t.dtype,
+                                                        device=t.device),
+                                           mc.tensor(np.full(c, 8.0), dtype=t.dtype,
+                                                     device=t.device),
+                                           w if affine else None, b if affine else None,
+                                           training=False),
+              x, w, b, dtype=dtype, rtol=tol, atol=tol)
+    for momentum in (0.1, None):
+        running = {}
+        for device in ("cpu", "cuda"):
+            bn = mc.nn.BatchNorm1d(c, momentum=momentum, affine=affine) if len(shape) < 4 \
+                else mc.nn.BatchNorm2d(c, momentum=momentum, affine=affine)
+            bn = bn.double().to(device)
+            for k in range(3):
+                bn(mc.tensor(x + k, device=device))
+            running[device] = [bn.running_mean.cpu().numpy(), bn.running_var.cpu().numpy()]
+        for g, cpu in zip(running["cuda"], running["cpu"]):
+            np.testing.assert_allclose(g, cpu, rtol=1e-9)
+
+
+def test_batch_norm_frozen_weight_and_float32_buffers_with_float64_input():
+    """Only the gradients asked for; running buffers the kernel cannot update in place
+    (another dtype) are updated by the generic rule instead."""
+    x = randn(4, 3, 5, 5)
+    _pair(lambda t, w: F.batch_norm(t, None, None, w.detach(), None, training=True), x,
+          randn(3))
+    out = {}
+    for device in ("cpu", "cuda"):
+        rm = mc.zeros(3, device=device)                  # float32 buffers, float64 input
+        rv = mc.ones(3, device=device)
+        F.batch_norm(mc.tensor(x, device=device), rm, rv, training=True)
+        out[device] = (rm.cpu().numpy(), rv.cpu().numpy())
+    for g, c in zip(out["cuda"], out["cpu"]):
+        np.testing.assert_allclose(g, c, rtol=1e-6)

@@ -165,7 +165,9 @@ class RawKernel:
         holders, guarded = [], []
         for i, (arg, (ctype, dtype, pointer)) in enumerate(zip(args, self.params)):
             where = f"kernel {self.name}, argument {i} ({ctype})"
-            if pointer:
+            if pointer and arg is None:                 # CuPy sends None as NULL
+                holders.append(ctypes.c_void_p(0))
+            elif pointer:
                 if not isinstance(arg, ndarray):
                     raise TypeError(f"{where}: expected a cupy.ndarray, got {type(arg)}")
                 a = arg._a
