@@ -19,7 +19,8 @@ def _float(x):
 
 
 class ReLU(Function):
-    """relu(x) = max(x, 0); d/dx = 1 if x > 0 else 0; saved: output."""
+    """relu(x) = max(x, 0); the gradient passes where x > 0 and is 0 elsewhere (a select,
+    as PyTorch: a NaN gradient does not leak through a zero output); saved: output."""
     @staticmethod
     def forward(ctx, x):
         if type(x) is np.ndarray and x.size >= 1 << 12:   # small: skip the Numba import
@@ -40,7 +41,11 @@ class ReLU(Function):
                 and gy.size >= 4096 and gy.flags.c_contiguous and y.flags.c_contiguous):
             from ..kernels.cpu.activation import relu_backward  # one pass, no temporaries
             return relu_backward(gy, y)
-        return gy * (y > 0)
+        if (type(gy) is not np.ndarray and is_cupy_array(gy) and gy.dtype == y.dtype
+                and gy.shape == y.shape and gy.dtype.kind == "f"):
+            from ..kernels.gpu.activation import relu_backward     # one launch, not two
+            return relu_backward(gy, y)
+        return np.where(y > 0, gy, 0)     # a select: a NaN gradient stays out where y = 0
 
 
 class LeakyReLU(Function):

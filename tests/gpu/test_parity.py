@@ -91,6 +91,7 @@ def test_losses_and_nn_basics():
 
 
 MORE = {
+    "relu_large": (mc.relu, [(3, 50, 41)]),
     "elu": (F.elu, [(4, 6)]), "hardtanh": (F.hardtanh, [(4, 6)]), "mish": (F.mish, [(4, 6)]),
     "silu": (F.silu, [(4, 6)]), "relu6": (lambda a: F.relu6(a * 4), [(4, 6)]),
     "softplus": (lambda a: F.softplus(a, beta=2, threshold=3), [(4, 6)]),
@@ -510,3 +511,10 @@ def test_batch_norm_frozen_weight_and_float32_buffers_with_float64_input():
         out[device] = (rm.cpu().numpy(), rv.cpu().numpy())
     for g, c in zip(out["cuda"], out["cpu"]):
         np.testing.assert_allclose(g, c, rtol=1e-6)
+
+
+def test_relu_backward_select_on_gpu():
+    for device in ("cpu", "cuda"):
+        x = mc.tensor([-1.0, 0.0, 2.0], device=device, requires_grad=True)
+        mc.relu(x).backward(mc.tensor([np.nan, np.nan, 3.0], device=device))
+        np.testing.assert_array_equal(x.grad.cpu().numpy(), [0.0, 0.0, 3.0])

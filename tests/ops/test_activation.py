@@ -64,3 +64,14 @@ def test_relu_gradient_at_zero_is_zero():
     x = mc.tensor([0.0, 1.0], requires_grad=True)
     A.relu(x).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("n", [6, 5000])          # the NumPy path and the Numba kernel
+def test_relu_backward_is_a_select_nan_gradients_stay_out(n):
+    """As PyTorch's threshold_backward: where the output is 0 the gradient is 0, even a NaN
+    one (a product gy * (y > 0) would give NaN)."""
+    x = mc.tensor(np.tile([-1.0, 0.0, 2.0], n // 3 + 1)[:n].astype(np.float32),
+                  requires_grad=True)
+    gy = np.tile([np.nan, np.nan, 3.0], n // 3 + 1)[:n].astype(np.float32)
+    A.relu(x).backward(mc.tensor(gy))
+    np.testing.assert_array_equal(x.grad.data, np.where(x.data > 0, gy, 0))

@@ -36,9 +36,11 @@ def relu_flat(x, y):
 
 @njit(cache=True, nogil=True)
 def relu_backward_flat(gy, y, gx):
-    """gx = gy * (y > 0) over flat arrays."""
+    """gx = gy where y > 0, else 0, over flat arrays (a select, as PyTorch's
+    threshold_backward: a NaN gradient does not leak through a zero output)."""
+    zero = gy.dtype.type(0)
     for i in range(gy.size):
-        gx[i] = gy[i] * (y[i] > 0)
+        gx[i] = gy[i] if y[i] > 0 else zero
 
 
 @njit(cache=True, nogil=True)
@@ -55,7 +57,7 @@ def relu(x):
 
 
 def relu_backward(gy, y):
-    """gx = gy * (y > 0) for arrays accepted together by :func:`fast_ok`."""
+    """gx = gy where y > 0, else 0, for arrays accepted together by :func:`fast_ok`."""
     from .parallel import RELU_BACKWARD
     return _elementwise(RELU_BACKWARD, gy, y)
 

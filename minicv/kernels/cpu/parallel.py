@@ -150,7 +150,7 @@ RELU, RELU_BACKWARD, ADD = 0, 1, 2
 
 @njit(cache=True, nogil=True, parallel=True)
 def elementwise(op, a, b, out, workers):
-    """out = relu(a) (``RELU``, b unused), a * (b > 0) (``RELU_BACKWARD``) or a + b
+    """out = relu(a) (``RELU``, b unused), a where b > 0 else 0 (``RELU_BACKWARD``), a + b
     (``ADD``) over flat arrays (``cpu/activation.py``'s kernels)."""
     n = a.size
     for t in prange(workers):

@@ -103,7 +103,8 @@ def _im2col_forward(x, w, b, stride, padding, dilation, groups):
         n1 = min(n, n0 + nb)
         cols = _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation)  # (nb, C*kk, P)
         cols = cols.reshape(n1 - n0, groups, cg * kh * kw, oh * ow)     # (nb, G, Cg*kk, P)
-        y[n0:n1] = cp.matmul(wm[None], cols).reshape(n1 - n0, k, oh, ow)
+        out = y[n0:n1].reshape(n1 - n0, groups, k // groups, oh * ow)  # a view of y
+        cp.matmul(wm[None], cols, out=out)                              # no extra copy
     if b is not None:
         y += b.reshape(1, k, 1, 1)
     return y

@@ -1,0 +1,12 @@
+"""GPU activation backward passes (``csrc/activation.cu``), one launch each."""
+import cupy as cp
+
+from .module import i32, kernel, launch
+
+
+def relu_backward(gy, y):
+    """gx = gy where y > 0, else 0; ``gy`` and ``y`` of one shape and float dtype."""
+    gy, y = cp.ascontiguousarray(gy), cp.ascontiguousarray(y)
+    gx = cp.empty_like(gy)
+    launch(kernel("activation", "relu_bwd", gy.dtype), gx.size, (gy, y, *i32(gx.size), gx))
+    return gx
