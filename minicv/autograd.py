@@ -26,6 +26,7 @@ sums them to each input's shape once, here, for every op.
 import functools
 import heapq
 import itertools
+import sys
 
 import numpy as np
 
@@ -312,8 +313,15 @@ def run_backward(tensor, grad, retain_graph=False):
                 pending[fn] = slot = [None] * fn.n_outputs
                 heapq.heappush(heap, (-fn._seq, fn))
             slot[index] = g if slot[index] is None else _sum(slot[index], g)
-    for leaf, g in leaf_grads.values():
-        leaf._accumulate(g)
+    outs = in_grads = g = None      # the loop's last gradients: keep no extra reference
+    for entry in leaf_grads.values():
+        leaf, g = entry
+        entry[1] = None
+        # A GPU gradient that nothing else references (2: ``g`` and getrefcount's argument)
+        # becomes ``.grad`` itself, as PyTorch's AccumulateGrad steals it: one copy kernel
+        # less per parameter and step. Views and shared arrays are copied, as before.
+        owned = type(g) is not np.ndarray and sys.getrefcount(g) == 2   # before the call
+        leaf._accumulate(g, owned)
 
 
 def _sum(a, b):

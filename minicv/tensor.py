@@ -128,14 +128,20 @@ class Tensor:
             g = g.astype(self.dtype, copy=False)
         autograd.run_backward(self, g, retain_graph)
 
-    def _accumulate(self, g):
-        """Add a gradient into this leaf's ``.grad`` (after its hooks)."""
+    def _accumulate(self, g, owned=False):
+        """Add a gradient into this leaf's ``.grad`` (after its hooks). ``owned``: the
+        engine holds the only reference to ``g``, which may then become ``.grad`` as is
+        (if it is a C-contiguous array of its own memory and of this tensor's dtype)."""
         if self._hooks:
+            owned = False
             for fn in self._hooks:
                 r = fn(Tensor(g))
                 if r is not None:
                     g = r.data if isinstance(r, Tensor) else _like_array(self.data, r)
         if self.grad is None:
+            if owned and g.base is None and g.flags.c_contiguous and g.dtype == self.dtype:
+                self.grad = Tensor(g)
+                return
             xp = get_array_module(g)
             self.grad = Tensor(xp.array(g, dtype=self.dtype, copy=True))
         elif (self.grad.data.shape == g.shape

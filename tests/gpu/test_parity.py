@@ -518,3 +518,24 @@ def test_relu_backward_select_on_gpu():
         x = mc.tensor([-1.0, 0.0, 2.0], device=device, requires_grad=True)
         mc.relu(x).backward(mc.tensor([np.nan, np.nan, 3.0], device=device))
         np.testing.assert_array_equal(x.grad.cpu().numpy(), [0.0, 0.0, 3.0])
+
+
+def test_gpu_gradients_become_grad_without_a_copy_only_when_unshared():
+    """A fresh GPU gradient held by nothing else becomes .grad as is (PyTorch steals it
+    too); one array sent to two leaves, or passed through a hook, is copied."""
+    a = mc.randn(3, 4, device="cuda", requires_grad=True)
+    b = mc.randn(3, 4, device="cuda", requires_grad=True)
+    (a + b).sum().backward()                     # Add sends the same array to a and b
+    a.grad.data[...] = 7.0
+    np.testing.assert_array_equal(b.grad.cpu().numpy(), np.ones((3, 4), np.float32))
+    held = []
+    c = mc.randn(3, device="cuda", requires_grad=True)
+    c.register_hook(lambda g: held.append(g * 2) or held[-1])
+    (c * 3).sum().backward()
+    held[0].data[...] = 0.0
+    np.testing.assert_array_equal(c.grad.cpu().numpy(), np.full(3, 6, np.float32))
+    w = mc.randn(4, 3, 3, 3, device="cuda", requires_grad=True)
+    F.conv2d(mc.randn(2, 3, 6, 6, device="cuda"), w).sum().backward()
+    g1 = w.grad.cpu().numpy()
+    F.conv2d(mc.randn(2, 3, 6, 6, device="cuda"), w).sum().backward()   # accumulates
+    assert np.abs(w.grad.cpu().numpy() - g1).max() > 0

@@ -162,7 +162,8 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         cols = cols.reshape(n, g, cg * kh * kw, oh * ow).transpose(1, 2, 0, 3)
         cols = cols.reshape(g, cg * kh * kw, n * oh * ow)        # (G, Cg*kk, N*P)
         gyt = gy_g.transpose(1, 2, 0, 3).reshape(g, k // g, n * oh * ow)  # (G, K/G, N*P)
-        gw = cp.matmul(gyt, cols.transpose(0, 2, 1)).reshape(w.shape)
+        gw = cp.empty(w.shape, dtype=w.dtype)       # own memory: it can become .grad
+        cp.matmul(gyt, cols.transpose(0, 2, 1), out=gw.reshape(g, k // g, -1))
     return gx, gw, gb
 
 
