@@ -1,5 +1,5 @@
 // Optimizer updates for many parameters in ONE launch (PyTorch's "multi-tensor apply"):
-// the GPU face of minicv/optim/sgd.py. A training step updates every parameter; one
+// the GPU face of minicv/optim/sgd.py and adam.py. A training step updates every parameter; one
 // launch per elementwise operation per parameter (six for SGD with momentum and weight
 // decay) would cost hundreds of launches a step, so all tensors of one dtype go together.
 //
@@ -16,22 +16,26 @@
 // NVRTC: no host headers, extern "C" entry points, 32-bit int arguments.
 
 #define SGD_ROW 5
+#define ADAM_ROW 8
 
-__device__ int find_row(const long long* table, int rows, int i) {
-    int lo = 0, hi = rows - 1;                  // the last row whose first element <= i
+// The last row whose first element (column ``col`` of a ``width``-wide table) is <= i.
+__device__ int find_row(const long long* table, int width, int col, int rows, int i) {
+    int lo = 0, hi = rows - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
-        if (table[mid * SGD_ROW + 3] <= i) lo = mid; else hi = mid - 1;
+        if (table[mid * width + col] <= i) lo = mid; else hi = mid - 1;
     }
     return lo;
 }
 
+// Constants such as 1 - dampening come from the host, computed in double and rounded once,
+// as the CPU path's array operations round them.
 template <typename T>
 __device__ void sgd_impl(const long long* table, int rows, int total, T lr, T momentum,
-                         T dampening, T weight_decay, int nesterov, int maximize) {
+                         T undamped, T weight_decay, int nesterov, int maximize) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
-        const long long* row = table + find_row(table, rows, i) * SGD_ROW;
+        const long long* row = table + find_row(table, SGD_ROW, 3, rows, i) * SGD_ROW;
         T* p = reinterpret_cast<T*>(row[0]);
         const T* grad = reinterpret_cast<const T*>(row[1]);
         T* buf = reinterpret_cast<T*>(row[2]);
@@ -39,7 +43,7 @@ __device__ void sgd_impl(const long long* table, int rows, int total, T lr, T mo
         T g = maximize ? -grad[k] : grad[k];
         if (weight_decay != T(0)) g += weight_decay * p[k];
         if (momentum != T(0)) {
-            T b = row[4] ? g : momentum * buf[k] + (T(1) - dampening) * g;
+            T b = row[4] ? g : momentum * buf[k] + undamped * g;
             buf[k] = b;
             g = nesterov ? g + momentum * b : b;
         }
@@ -48,15 +52,71 @@ __device__ void sgd_impl(const long long* table, int rows, int total, T lr, T mo
 }
 
 extern "C" __global__ void sgd_f32(const long long* table, int rows, int total, float lr,
-                                   float momentum, float dampening, float weight_decay,
+                                   float momentum, float undamped, float weight_decay,
                                    int nesterov, int maximize) {
-    sgd_impl<float>(table, rows, total, lr, momentum, dampening, weight_decay, nesterov,
+    sgd_impl<float>(table, rows, total, lr, momentum, undamped, weight_decay, nesterov,
                     maximize);
 }
 
 extern "C" __global__ void sgd_f64(const long long* table, int rows, int total, double lr,
-                                   double momentum, double dampening, double weight_decay,
+                                   double momentum, double undamped, double weight_decay,
                                    int nesterov, int maximize) {
-    sgd_impl<double>(table, rows, total, lr, momentum, dampening, weight_decay, nesterov,
+    sgd_impl<double>(table, rows, total, lr, momentum, undamped, weight_decay, nesterov,
                      maximize);
+}
+
+// Adam / AdamW. Row t = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad, else
+// 0), first element, step size lr/(1 - beta1^t), sqrt(1 - beta2^t)); the last two are
+// doubles stored bit for bit (each parameter counts its own steps). PyTorch's rule:
+//   g = grad (negated if maximize); AdamW: p *= 1 - lr*wd, Adam: g += wd*p
+//   m += (1 - beta1)*(g - m);  v = beta2*v + (1 - beta2)*g*g;  amsgrad: vmax = max(vmax, v)
+//   p -= step_size * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
+// c1 = 1 - beta1, c2 = 1 - beta2, decay = 1 - lr*weight_decay: rounded once on the host.
+template <typename T>
+__device__ void adam_impl(const long long* table, int rows, int total, T beta2, T c1, T c2,
+                          T eps, T weight_decay, T decay, int decoupled, int amsgrad,
+                          int maximize) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += blockDim.x * gridDim.x) {
+        const long long* row = table + find_row(table, ADAM_ROW, 5, rows, i) * ADAM_ROW;
+        T* p = reinterpret_cast<T*>(row[0]);
+        const T* grad = reinterpret_cast<const T*>(row[1]);
+        T* m = reinterpret_cast<T*>(row[2]);
+        T* v = reinterpret_cast<T*>(row[3]);
+        T* vmax = reinterpret_cast<T*>(row[4]);
+        T step_size = (T)__longlong_as_double(row[6]);
+        T bias2_sqrt = (T)__longlong_as_double(row[7]);
+        long long k = i - row[5];
+        T g = maximize ? -grad[k] : grad[k];
+        T w = p[k];
+        if (weight_decay != T(0)) {
+            if (decoupled) w *= decay;
+            else g += weight_decay * w;
+        }
+        T mk = m[k] + c1 * (g - m[k]);
+        T vk = beta2 * v[k] + c2 * (g * g);
+        m[k] = mk;
+        v[k] = vk;
+        if (amsgrad) {
+            if (vk > vmax[k]) vmax[k] = vk;
+            vk = vmax[k];
+        }
+        p[k] = w - step_size * (mk / (sqrt(vk) / bias2_sqrt + eps));
+    }
+}
+
+extern "C" __global__ void adam_f32(const long long* table, int rows, int total,
+                                    float beta2, float c1, float c2, float eps,
+                                    float weight_decay, float decay, int decoupled,
+                                    int amsgrad, int maximize) {
+    adam_impl<float>(table, rows, total, beta2, c1, c2, eps, weight_decay, decay, decoupled,
+                     amsgrad, maximize);
+}
+
+extern "C" __global__ void adam_f64(const long long* table, int rows, int total,
+                                    double beta2, double c1, double c2, double eps,
+                                    double weight_decay, double decay, int decoupled,
+                                    int amsgrad, int maximize) {
+    adam_impl<double>(table, rows, total, beta2, c1, c2, eps, weight_decay, decay, decoupled,
+                      amsgrad, maximize);
 }

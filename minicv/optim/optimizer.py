@@ -111,6 +111,25 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define step(): Optimizer is "
                                   f"the base class; use SGD, Adam, AdamW or RMSprop")
 
+    def _step_by_parameter(self, closure):
+        """``step`` for optimizers with a per-parameter rule ``_update(p, group)`` and a
+        multi-tensor GPU version ``_update_on_gpu(params, group)``: GPU parameters that a
+        kernel can update go there together (one launch per device and dtype), the others
+        one by one."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            on_gpu = []
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if fusable(p):
+                    on_gpu.append(p)
+                else:
+                    self._update(p, group)
+            if on_gpu:
+                self._update_on_gpu(on_gpu, group)
+        return loss
+
     def _closure(self, closure):
         """Start of every ``step``: move state to its parameters' device, run ``closure``."""
         self._state_follows_params()
@@ -172,14 +191,15 @@ class Optimizer:
                 if isinstance(v, Tensor) and type(v.data) is not kind:
                     v.data = to_device(v.data, device_of(p.data))
 
-    def _gpu_state(self, p, name):
+    def _gpu_state(self, p, name, zeros=False):
         """State buffer ``name`` of GPU parameter ``p`` as a C-contiguous array, created
-        (uninitialised: the kernel's first step writes it) when missing; and whether it
-        was created."""
+        when missing (zero-filled, or uninitialised when the kernel's first step writes
+        it); and whether it was created."""
         st = self.state[p]
         buf = st.get(name)
         if buf is None:
-            st[name] = Tensor(get_array_module(p.data).empty_like(p.data))
+            xp = get_array_module(p.data)
+            st[name] = Tensor(xp.zeros_like(p.data) if zeros else xp.empty_like(p.data))
             return st[name].data, True
         if not buf.data.flags.c_contiguous:            # e.g. a loaded checkpoint's view
             buf.data = get_array_module(p.data).ascontiguousarray(buf.data)

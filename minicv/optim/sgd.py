@@ -12,7 +12,7 @@ On a GPU every parameter of one dtype is updated by one kernel launch
 (``kernels/gpu/optim.py``) instead of six launches per parameter.
 """
 from ..tensor import Tensor
-from .optimizer import Optimizer, by_device_and_dtype, check_hyper, fusable, gpu_grads
+from .optimizer import Optimizer, by_device_and_dtype, check_hyper, gpu_grads
 
 
 class SGD(Optimizer):
@@ -46,19 +46,7 @@ class SGD(Optimizer):
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure's loss."""
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            on_gpu = []
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if fusable(p):
-                    on_gpu.append(p)            # one launch for all of them, below
-                else:
-                    self._update(p, group)
-            if on_gpu:
-                self._update_on_gpu(on_gpu, group)
-        return loss
+        return self._step_by_parameter(closure)
 
     def _update(self, p, group):
         """The rule of the module docstring for one parameter, as array operations."""

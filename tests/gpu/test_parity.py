@@ -430,13 +430,19 @@ def test_gradcheck_runs_on_gpu_tensors():
         gradcheck(WrongSquare.apply, (mc.tensor(randn(3), device="cuda", requires_grad=True),))
 
 
-@pytest.mark.parametrize("kw", [dict(momentum=0.0), dict(momentum=0.9, weight_decay=1e-2),
-                                dict(momentum=0.9, dampening=0.3, maximize=True),
-                                dict(momentum=0.8, nesterov=True, weight_decay=5e-4)])
-def test_sgd_multi_tensor_kernel_matches_cpu(kw):
-    """The one-launch GPU update equals the CPU rule, buffers included, over mixed shapes,
-    dtypes, a parameter without gradient and a non-contiguous parameter (updated apart);
-    its state dict loads on the CPU and goes on from there."""
+@pytest.mark.parametrize("make", [
+    lambda ps: mc.optim.SGD(ps, lr=0.1, momentum=0.0),
+    lambda ps: mc.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-2),
+    lambda ps: mc.optim.SGD(ps, lr=0.1, momentum=0.9, dampening=0.3, maximize=True),
+    lambda ps: mc.optim.SGD(ps, lr=0.1, momentum=0.8, nesterov=True, weight_decay=5e-4),
+    lambda ps: mc.optim.Adam(ps, lr=0.1),
+    lambda ps: mc.optim.Adam(ps, lr=0.1, weight_decay=1e-2, amsgrad=True),
+    lambda ps: mc.optim.Adam(ps, lr=0.1, betas=(0.8, 0.9), eps=1e-3, maximize=True),
+    lambda ps: mc.optim.AdamW(ps, lr=0.1, weight_decay=0.1, amsgrad=True)])
+def test_multi_tensor_optimizer_kernels_match_cpu(make):
+    """The one-launch GPU updates equal the CPU rules, state included, over mixed shapes and
+    dtypes, a parameter that never gets a gradient, one that skips a step (its own step
+    count), and a non-contiguous parameter (updated apart)."""
     rng = np.random.default_rng(0)
     shapes = [(3, 4), (7,), (2, 3, 3, 3), (1,), (5, 2)]
     init = [rng.standard_normal(s) for s in shapes]
@@ -446,22 +452,23 @@ def test_sgd_multi_tensor_kernel_matches_cpu(kw):
         ps = [mc.tensor(a, device=device, requires_grad=True) for a in init]
         ps[1] = mc.tensor(init[1].astype(np.float32), device=device, requires_grad=True)
         ps[4].data = ps[4].data.T.copy().T                # an F-ordered parameter
-        opt = mc.optim.SGD(ps, lr=0.1, **kw)
-        for step in grads:
+        opt = make(ps)
+        for k, step in enumerate(grads):
             for i, (p, g) in enumerate(zip(ps, step)):
-                p.grad = None if i == 3 else mc.tensor(g.astype(p.dtype), device=device)
+                skip = i == 3 or (i == 2 and k == 1)
+                p.grad = None if skip else mc.tensor(g.astype(p.dtype), device=device)
             opt.step()
         result[device] = ([p.detach().cpu().numpy() for p in ps],
-                          {i: {k: v.cpu().numpy() for k, v in s.items()
-                               if isinstance(v, mc.Tensor)}
+                          {i: {k: v.cpu().numpy() if isinstance(v, mc.Tensor) else v
+                               for k, v in s.items()}
                            for i, s in opt.state_dict()["state"].items()})
     for c, g in zip(result["cpu"][0], result["cuda"][0]):
-        tol = 1e-6 if c.dtype == np.float32 else 1e-12
+        tol = 2e-5 if c.dtype == np.float32 else 1e-12     # float32: a GPU contracts FMAs
         np.testing.assert_allclose(g, c, rtol=tol, atol=tol)
     assert result["cpu"][1].keys() == result["cuda"][1].keys()
     for i in result["cpu"][1]:
         for name, value in result["cpu"][1][i].items():
-            np.testing.assert_allclose(result["cuda"][1][i][name], value, rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(result["cuda"][1][i][name], value, rtol=2e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(6, 3), (4, 5, 7), (3, 4, 5, 6), (2, 3, 40, 40)])

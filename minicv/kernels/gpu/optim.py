@@ -1,6 +1,6 @@
 """Multi-tensor optimizer steps on the GPU (``csrc/optim.cu``): one launch updates every
-parameter of one dtype, where the elementwise ops of ``optim/sgd.py`` would launch six
-kernels per parameter.
+parameter of one dtype, where the elementwise ops of ``optim/sgd.py`` and ``adam.py``
+would launch six (SGD) or fourteen (Adam) kernels per parameter.
 
 The kernel finds each tensor through a table of device addresses (see the .cu file), so
 the arrays must stay alive and in place during the launch: the caller holds them.
@@ -11,6 +11,7 @@ import numpy as np
 from .module import i32, kernel, launch
 
 SGD_ROW = 5
+ADAM_ROW = 8
 
 
 def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
@@ -29,9 +30,36 @@ def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, 
     if momentum != 0:
         table[:, 2] = [b.data.ptr for b in bufs]
         table[:, 4] = first
-    table[1:, 3] = np.cumsum(sizes[:-1])
-    total = int(sum(sizes))
-    scalar = dtype.type
+    total = _offsets(table, 3, sizes)
+    scalar = dtype.type             # constants rounded once, as the CPU path rounds them
     launch(kernel("optim", "sgd", dtype), total,
            (cp.asarray(table), *i32(len(params), total), scalar(lr), scalar(momentum),
-            scalar(dampening), scalar(weight_decay), *i32(int(nesterov), int(maximize))))
+            scalar(1 - dampening), scalar(weight_decay), *i32(int(nesterov), int(maximize))))
+
+
+def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, betas, eps,
+              weight_decay, decoupled, amsgrad, maximize):
+    """One Adam (AdamW if ``decoupled``) update of every parameter of one dtype, in one
+    launch. ``steps``: each parameter's step count after this step (bias corrections);
+    ``max_exp_avg_sqs`` is used with ``amsgrad`` only."""
+    b1, b2 = betas
+    table = np.zeros((len(params), ADAM_ROW), dtype=np.int64)
+    for col, arrays in enumerate((params, grads, exp_avgs, exp_avg_sqs)):
+        table[:, col] = [a.data.ptr for a in arrays]
+    if amsgrad:
+        table[:, 4] = [a.data.ptr for a in max_exp_avg_sqs]
+    total = _offsets(table, 5, [p.size for p in params])
+    steps = np.asarray(steps, dtype=np.float64)
+    table[:, 6] = (lr / (1 - b1 ** steps)).view(np.int64)           # doubles, bit for bit
+    table[:, 7] = np.sqrt(1 - b2 ** steps).view(np.int64)
+    scalar = params[0].dtype.type
+    launch(kernel("optim", "adam", params[0].dtype), total,
+           (cp.asarray(table), *i32(len(params), total), scalar(b2), scalar(1 - b1),
+            scalar(1 - b2), scalar(eps), scalar(weight_decay), scalar(1 - lr * weight_decay),
+            *i32(int(decoupled), int(amsgrad), int(maximize))))
+
+
+def _offsets(table, col, sizes):
+    """Write each tensor's first element into column ``col``; return the total size."""
+    table[1:, col] = np.cumsum(sizes[:-1])
+    return int(sum(sizes))

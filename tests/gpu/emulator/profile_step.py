@@ -1,6 +1,7 @@
 """Count what one training step asks of a GPU, on the CuPy emulator (no GPU needed).
 
-    PYTHONPATH=tests/gpu/emulator:. python tests/gpu/emulator/profile_step.py [model] [batch]
+    PYTHONPATH=tests/gpu/emulator:. python tests/gpu/emulator/profile_step.py \
+        [model] [batch] [sgd|adam]
 
 Prints, per step (after two warm-up steps): kernel launches by op, host-to-device copies
 and host synchronisations with the minicv line that caused each. A small training step on
@@ -18,13 +19,16 @@ from minicv.models import get_model
 from minicv.nn import functional as F
 
 
-def main(name="resnet20", batch=64, steps=2):
+def main(name="resnet20", batch=64, optimizer="sgd", steps=2):
     if not getattr(cupy, "EMULATED", False):
         sys.exit("put tests/gpu/emulator first on PYTHONPATH: this counts on the emulator")
     mc.manual_seed(0)
     shape = (batch, 1, 28, 28) if name == "lenet5" else (batch, 3, 32, 32)
     model = get_model(name, num_classes=10).to("cuda")
-    opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    if optimizer == "adam":
+        opt = mc.optim.Adam(model.parameters(), lr=1e-3, weight_decay=5e-4)
+    else:
+        opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     rng = np.random.default_rng(0)
     x = mc.tensor(rng.standard_normal(shape).astype(np.float32), device="cuda")
     y = mc.tensor(rng.integers(0, 10, batch), device="cuda")
@@ -42,7 +46,7 @@ def main(name="resnet20", batch=64, steps=2):
     for _ in range(steps):
         step()
     n_launch = sum(_stats.launches.values()) / steps
-    print(f"{name}, batch {batch}: per training step {n_launch:.0f} kernel launches, "
+    print(f"{name}, batch {batch}, {optimizer}: per training step {n_launch:.0f} kernel launches, "
           f"{sum(_stats.h2d.values()) / steps:.0f} host-to-device copies, "
           f"{sum(_stats.syncs.values()) / steps:.0f} synchronisations")
     print("\nlaunches by op:")
@@ -61,4 +65,5 @@ def main(name="resnet20", batch=64, steps=2):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(args[0] if args else "resnet20", int(args[1]) if len(args) > 1 else 64)
+    main(args[0] if args else "resnet20", int(args[1]) if len(args) > 1 else 64,
+         args[2] if len(args) > 2 else "sgd")

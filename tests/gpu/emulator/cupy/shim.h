@@ -35,5 +35,11 @@ EMU_MINMAX(float)
 EMU_MINMAX(double)
 #undef EMU_MINMAX
 
+// CUDA overloads its math functions for float in the global namespace (sqrt(float) is
+// a float sqrt); <cmath> has those overloads in std::
 using std::isnan;
 using std::isinf;
+using std::sqrt;
+using std::exp;
+using std::log;
+using std::fabs;
