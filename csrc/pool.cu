@@ -145,6 +145,37 @@ __device__ void avg_bwd_impl(const T* gy, const T* div, int H, int W, int OH, in
     }
 }
 
+// Adaptive max pooling: output (oy, ox) takes the max over rows hs[oy]:he[oy] and columns
+// ws[ox]:we[ox] (PyTorch's bins, computed on the host), same tie and NaN rules as above.
+template <typename T>
+__device__ void adaptive_max_impl(const T* x, const int* hs, const int* he, const int* ws,
+                                  const int* we, int H, int W, int OH, int OW, int total,
+                                  T* y, long long* idx) {
+    for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < total;
+         o += blockDim.x * gridDim.x) {
+        int ox = o % OW;
+        int t = o / OW;
+        int oy = t % OH;
+        int plane = t / OH;
+        const T* img = x + (long long)plane * H * W;
+        T best = neg_inf<T>();
+        int arg = -1;
+        for (int iy = hs[oy]; iy < he[oy]; ++iy) {
+            for (int ix = ws[ox]; ix < we[ox]; ++ix) {
+                T v = img[iy * W + ix];
+                if (v > best || isnan(v) || arg < 0) {
+                    best = v;
+                    arg = iy * W + ix;
+                }
+                if (isnan(best)) break;            // a NaN wins and stays
+            }
+            if (isnan(best)) break;
+        }
+        y[o] = best;
+        idx[o] = arg;
+    }
+}
+
 #define POOL_ENTRY_POINTS(T, S)                                                              \
 extern "C" __global__ void max_pool2d_fwd_##S(const T* x, int H, int W, int OH, int OW,      \
         int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int total, T* y,      \
@@ -169,5 +200,14 @@ extern "C" __global__ void avg_pool2d_bwd_##S(const T* gy, const T* div, int H, 
     avg_bwd_impl<T>(gy, div, H, W, OH, OW, kh, kw, sh, sw, ph, pw, total, gx);               \
 }
 
+#define ADAPTIVE_ENTRY_POINT(T, S)                                                           \
+extern "C" __global__ void adaptive_max_pool2d_fwd_##S(const T* x, const int* hs,              \
+        const int* he, const int* ws, const int* we, int H, int W, int OH, int OW, int total, \
+        T* y, long long* idx) {                                                              \
+    adaptive_max_impl<T>(x, hs, he, ws, we, H, W, OH, OW, total, y, idx);                    \
+}
+
+ADAPTIVE_ENTRY_POINT(float, f32)
+ADAPTIVE_ENTRY_POINT(double, f64)
 POOL_ENTRY_POINTS(float, f32)
 POOL_ENTRY_POINTS(double, f64)

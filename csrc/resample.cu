@@ -1,16 +1,18 @@
-// Nearest and bilinear resampling of NCHW planes (PyTorch's F.interpolate), forward and
-// backward: the GPU face of minicv/kernels/cpu/resample.py.
+// Resampling of NCHW planes (PyTorch's F.interpolate, adaptive average pooling), forward
+// and backward: the GPU face of minicv/kernels/cpu/resample.py.
 //
 // The index and weight tables are computed once on the host by the helpers of
-// minicv/kernels/reference.py (nearest_indices, linear_weights) and copied to the GPU, so
-// the rounding rules live in one place. Forward kernels gather, one thread per output.
+// minicv/kernels/reference.py and minicv/kernels/gpu/tables.py and copied to the GPU, so
+// the rounding rules live in one place. Nearest and bilinear forward kernels gather, one
+// thread per output.
 //
-// Backward (both modes) is one separable gather, one thread per INPUT pixel (r, c):
-//   gx[r, c] = sum_{k in rows[r]} a[k] * sum_{l in cols[c]} b[l] * gy[oy[k], ox[l]]
-// where rows[r] lists (output row oy, weight a) pairs whose forward read input row r
-// (CSR: row_ptr has H + 1 offsets), and cols[c] likewise for columns. Nearest is the case
-// of weight 1 and one source per output; bilinear lists (h0, a0) and (h1, a1). Each input
-// pixel sums its terms in a fixed order: deterministic without atomics.
+// Everything else is one separable gather, one thread per DESTINATION pixel (r, c):
+//   y[r, c] = sum_{k in rows[r]} a[k] * sum_{l in cols[c]} b[l] * x[src_r[k], src_c[l]]
+// where rows[r] lists (source row, weight) pairs (CSR: row_ptr has H + 1 offsets, H the
+// destination height), and cols[c] likewise for columns. Forward of bicubic (4 taps) and
+// of adaptive average pooling (each bin, weight 1/length) use per-output lists; every
+// backward pass uses the transposed lists (per input index: the outputs that read it and
+// their weights). Each pixel sums its terms in a fixed order: deterministic, no atomics.
 // NVRTC: no host headers, extern "C" entry points, 32-bit int arguments.
 
 template <typename T>
@@ -43,11 +45,12 @@ __device__ void bilinear_fwd_impl(const T* x, const int* h0, const int* h1, cons
     }
 }
 
+// H, W: destination size (of gx); OH, OW: source size (of gy).
 template <typename T>
-__device__ void separable_bwd_impl(const T* gy, const int* row_ptr, const int* row_src,
-                                   const T* row_wt, const int* col_ptr, const int* col_src,
-                                   const T* col_wt, int H, int W, int OH, int OW, int total,
-                                   T* gx) {
+__device__ void separable_impl(const T* gy, const int* row_ptr, const int* row_src,
+                               const T* row_wt, const int* col_ptr, const int* col_src,
+                               const T* col_wt, int H, int W, int OH, int OW, int total,
+                               T* gx) {
     for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < total;
          p += blockDim.x * gridDim.x) {
         int c = p % W;
@@ -78,11 +81,11 @@ extern "C" __global__ void bilinear_fwd_##S(const T* x, const int* h0, const int
         int H, int W, int OH, int OW, int total, T* y) {                                     \
     bilinear_fwd_impl<T>(x, h0, h1, a0, a1, w0, w1, b0, b1, H, W, OH, OW, total, y);         \
 }                                                                                            \
-extern "C" __global__ void separable_bwd_##S(const T* gy, const int* row_ptr,                 \
+extern "C" __global__ void separable_##S(const T* gy, const int* row_ptr,                     \
         const int* row_src, const T* row_wt, const int* col_ptr, const int* col_src,          \
         const T* col_wt, int H, int W, int OH, int OW, int total, T* gx) {                   \
-    separable_bwd_impl<T>(gy, row_ptr, row_src, row_wt, col_ptr, col_src, col_wt, H, W, OH,  \
-                          OW, total, gx);                                                    \
+    separable_impl<T>(gy, row_ptr, row_src, row_wt, col_ptr, col_src, col_wt, H, W, OH, OW,  \
+                      total, gx);                                                            \
 }
 
 RESAMPLE_ENTRY_POINTS(float, f32)

@@ -13,7 +13,8 @@ import pytest
 
 import minicv as mc
 from minicv import backend
-from minicv.kernels.gpu.tables import contributions, separable_backward_host
+from minicv.kernels.gpu.tables import (bins, contributions, gathers, invert, separable_backward_host,
+                                       separable_host)
 from minicv.kernels import reference as ref
 
 
@@ -177,7 +178,7 @@ def test_dataloader_workers_never_import_cupy(tmp_path):
 @pytest.mark.parametrize("in_hw,out_hw", [((5, 7), (9, 4)), ((4, 4), (8, 8)),
                                           ((6, 3), (2, 5)), ((1, 3), (3, 1))])
 def test_resample_backward_tables_match_the_reference(mode, align, in_hw, out_hw):
-    """The CSR tables fed to csrc/resample.cu's separable_bwd kernel, run through a NumPy
+    """The CSR tables fed to csrc/resample.cu's separable kernel, run through a NumPy
     model of the kernel's loops, reproduce the reference backward."""
     rng = np.random.default_rng(0)
     x_shape = (2, 3) + in_hw
@@ -198,3 +199,31 @@ def test_resample_backward_tables_match_the_reference(mode, align, in_hw, out_hw
     assert rows[0].dtype == np.int32 and rows[0][-1] == len(rows[1])
     got = separable_backward_host(gy, x_shape, rows, cols)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("in_hw,out_hw", [((5, 7), (9, 4)), ((7, 5), (3, 2)), ((1, 3), (3, 1))])
+def test_bicubic_and_adaptive_avg_tables_match_the_reference(in_hw, out_hw):
+    """Forward lists (per output) and their transposes (per input) of bicubic resizing and
+    adaptive average pooling, through the NumPy model of the kernel, give the reference
+    forward and backward passes (bins may overlap; clamped bicubic taps repeat a source)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3) + in_hw)
+    gy = rng.standard_normal((2, 3) + out_hw)
+    for align in (False, True):
+        lists = []
+        for i, o in zip(in_hw, out_hw):
+            idx, w = ref.cubic_weights(i, o, align, None, x.dtype)
+            lists.append(gathers(list(idx), list(w), x.dtype))
+        np.testing.assert_allclose(separable_host(x, out_hw, *lists),
+                                   ref.interpolate_bicubic(x, out_hw, align), rtol=1e-12)
+        back = [invert(i, t) for i, t in zip(in_hw, lists)]
+        np.testing.assert_allclose(separable_host(gy, in_hw, *back),
+                                   ref.interpolate_bicubic_backward(gy, x.shape, align),
+                                   rtol=1e-12, atol=1e-12)
+    lists = [bins(*ref.adaptive_bins(i, o), x.dtype) for i, o in zip(in_hw, out_hw)]
+    np.testing.assert_allclose(separable_host(x, out_hw, *lists),
+                               ref.adaptive_avg_pool2d(x, out_hw), rtol=1e-12)
+    back = [invert(i, t) for i, t in zip(in_hw, lists)]
+    np.testing.assert_allclose(separable_host(gy, in_hw, *back),
+                               ref.adaptive_avg_pool2d_backward(gy, x.shape), rtol=1e-12,
+                               atol=1e-12)

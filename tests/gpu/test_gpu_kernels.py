@@ -143,6 +143,47 @@ def test_resample_matches_reference(h, w, oh, ow, mode, align, dtype):
     np.testing.assert_allclose(cp.asnumpy(gx), gx_ref, **_tol(dtype))
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 12), st.integers(1, 12),
+       st.booleans(), DTYPES)
+def test_bicubic_and_nearest_exact_match_reference(h, w, oh, ow, align, dtype):
+    rng = np.random.default_rng(5)
+    shape = (2, 3, h, w)
+    x = rng.standard_normal(shape).astype(dtype)
+    gy = rng.standard_normal((2, 3, oh, ow)).astype(dtype)
+    got = (g_resample.interpolate_bicubic(_dev(x), (oh, ow), align),
+           g_resample.interpolate_bicubic_backward(_dev(gy), shape, align),
+           g_resample.interpolate_nearest(_dev(x), (oh, ow), exact=True),
+           g_resample.interpolate_nearest_backward(_dev(gy), shape, exact=True))
+    want = (ref.interpolate_bicubic(x, (oh, ow), align),
+            ref.interpolate_bicubic_backward(gy, shape, align),
+            ref.interpolate_nearest(x, (oh, ow), exact=True),
+            ref.interpolate_nearest_backward(gy, shape, exact=True))
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(cp.asnumpy(g), r, **_tol(dtype))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 11), st.integers(1, 11), st.integers(1, 6), st.integers(1, 6),
+       DTYPES, st.booleans())
+def test_adaptive_pooling_matches_reference(h, w, oh, ow, dtype, ties):
+    rng = np.random.default_rng(6)
+    shape = (2, 3, h, w)
+    x = rng.standard_normal(shape).astype(dtype)
+    if ties:
+        x = np.round(x).astype(dtype)
+    gy = rng.standard_normal((2, 3, oh, ow)).astype(dtype)
+    np.testing.assert_allclose(cp.asnumpy(g_resample.adaptive_avg_pool2d(_dev(x), (oh, ow))),
+                               ref.adaptive_avg_pool2d(x, (oh, ow)), **_tol(dtype))
+    np.testing.assert_allclose(
+        cp.asnumpy(g_resample.adaptive_avg_pool2d_backward(_dev(gy), shape)),
+        ref.adaptive_avg_pool2d_backward(gy, shape), **_tol(dtype))
+    y, idx = g_pool.adaptive_max_pool2d(_dev(x), (oh, ow))
+    y_ref, idx_ref = ref.adaptive_max_pool2d(x, (oh, ow))
+    np.testing.assert_array_equal(cp.asnumpy(y), y_ref)
+    np.testing.assert_array_equal(cp.asnumpy(idx), idx_ref)
+
+
 def test_kernel_arguments_must_fit_int32():
     from minicv.kernels.gpu.module import i32
     assert i32(2**31 - 1) == (np.int32(2**31 - 1),)

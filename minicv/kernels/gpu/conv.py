@@ -11,8 +11,8 @@ arrays are CuPy arrays, see ``kernels/dispatch.py``). The pieces:
 * conv_transpose2d: the adjoint pair, as on the CPU (col2im(Wᵀx); conv2d for gradients).
 * conv1d: conv2d with H = 1.
 * pooling (``csrc/pool.cu``) and interpolate (``csrc/resample.cu``).
-* Not GPU-native yet, computed on the host and copied back (correct, slow): conv3d,
-  max_pool3d forward, adaptive pooling with unequal bins. Their docstrings say so.
+* Not GPU-native yet, computed on the host and copied back (correct, slow): conv3d and
+  max_pool3d forward. Their docstrings say so.
 """
 import cupy as cp
 import numpy as np
@@ -323,12 +323,12 @@ def _adaptive_size(name, x, output_size):
 
 def adaptive_avg_pool2d_forward(x, output_size):
     """Adaptive average pooling; equal bins (e.g. global pooling) run the GPU avg pool,
-    unequal bins the host reference (not GPU-native yet)."""
+    unequal bins a separable resampling (``csrc/resample.cu``)."""
     oh, ow = _adaptive_size("adaptive_avg_pool2d", x, output_size)
     if x.shape[2] % oh == 0 and x.shape[3] % ow == 0:
         k = (x.shape[2] // oh, x.shape[3] // ow)
         return _pool.avg_pool2d(x, k, k)
-    return _on_host(ref.adaptive_avg_pool2d, x, (oh, ow))
+    return _rs.adaptive_avg_pool2d(x, (oh, ow))
 
 
 def adaptive_avg_pool2d_backward(gy, x_shape):
@@ -336,13 +336,13 @@ def adaptive_avg_pool2d_backward(gy, x_shape):
     if x_shape[2] % oh == 0 and x_shape[3] % ow == 0:
         k = (x_shape[2] // oh, x_shape[3] // ow)
         return _pool.avg_pool2d_backward(gy, tuple(x_shape), k, k)
-    return _on_host(ref.adaptive_avg_pool2d_backward, gy, tuple(x_shape))
+    return _rs.adaptive_avg_pool2d_backward(gy, tuple(x_shape))
 
 
 def adaptive_max_pool2d_forward(x, output_size):
-    """Adaptive max pooling. Not GPU-native yet: the forward runs on host copies."""
+    """Adaptive max pooling over PyTorch's bins, with flat argmax indices."""
     oh, ow = _adaptive_size("adaptive_max_pool2d", x, output_size)
-    return _on_host(ref.adaptive_max_pool2d, x, (oh, ow))
+    return _pool.adaptive_max_pool2d(x, (oh, ow))
 
 
 def adaptive_max_pool2d_backward(gy, indices, x_shape):
@@ -352,21 +352,21 @@ def adaptive_max_pool2d_backward(gy, indices, x_shape):
 # ============================================================================ interpolate
 
 def interpolate_forward(x, size, mode="nearest", align_corners=None, scale_factor=None):
-    """Resize (N, C, H, W) to (N, C, *size) with PyTorch's rules (see conv_algo).
-    "nearest-exact" and "bicubic" run the CPU code on host copies (not GPU-native yet)."""
+    """Resize (N, C, H, W) to (N, C, *size) with PyTorch's rules (see conv_algo)."""
     size = _interp_checks(x, size, mode, align_corners)
-    if mode in ("nearest-exact", "bicubic"):
-        return _on_host(_cpu.interpolate_forward, x, size, mode, align_corners, scale_factor)
-    if mode == "nearest":
-        return _rs.interpolate_nearest(x, size, scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        return _rs.interpolate_nearest(x, size, scale_factor, exact=mode == "nearest-exact")
+    if mode == "bicubic":
+        return _rs.interpolate_bicubic(x, size, bool(align_corners), scale_factor)
     return _rs.interpolate_bilinear(x, size, bool(align_corners), scale_factor)
 
 
 def interpolate_backward(gy, x_shape, mode="nearest", align_corners=None, scale_factor=None):
-    if mode in ("nearest-exact", "bicubic"):
-        return _on_host(_cpu.interpolate_backward, gy, x_shape, mode, align_corners,
-                        scale_factor)
-    if mode == "nearest":
-        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor)
+    if mode in ("nearest", "nearest-exact"):
+        return _rs.interpolate_nearest_backward(gy, tuple(x_shape), scale_factor,
+                                                exact=mode == "nearest-exact")
+    if mode == "bicubic":
+        return _rs.interpolate_bicubic_backward(gy, tuple(x_shape), bool(align_corners),
+                                                scale_factor)
     return _rs.interpolate_bilinear_backward(gy, tuple(x_shape), bool(align_corners),
                                              scale_factor)

@@ -5,7 +5,7 @@ argmax indices per plane, PyTorch's avg divisor). Backward passes are determinis
 import cupy as cp
 import numpy as np
 
-from ..reference import _avg_divisor_grid, pool_geometry
+from ..reference import _avg_divisor_grid, adaptive_bins, pool_geometry
 from .module import i32, kernel, launch
 
 
@@ -82,3 +82,18 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
            (gy, div, *i32(h, w, out[0], out[1], k[0], k[1], s[0], s[1], p[0], p[1],
                           gx.size), gx))
     return gx
+
+
+def adaptive_max_pool2d(x, output_size):
+    """Max over PyTorch's adaptive bins (first maximum wins; a NaN wins): (N, C, H, W) ->
+    y (N, C, OH, OW) and flat int64 indices into each H*W plane."""
+    x = cp.ascontiguousarray(x)
+    n, c, h, w = x.shape
+    oh, ow = output_size
+    (hs, he), (ws, we) = adaptive_bins(h, oh), adaptive_bins(w, ow)
+    y = cp.empty((n, c, oh, ow), dtype=x.dtype)
+    idx = cp.empty((n, c, oh, ow), dtype=cp.int64)
+    bins = [cp.asarray(np.ascontiguousarray(b, dtype=np.int32)) for b in (hs, he, ws, we)]
+    launch(kernel("pool", "adaptive_max_pool2d_fwd", x.dtype), y.size,
+           (x, *bins, *i32(h, w, oh, ow, y.size), y, idx))
+    return y, idx
