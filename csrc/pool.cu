@@ -200,6 +200,44 @@ extern "C" __global__ void avg_pool2d_bwd_##S(const T* gy, const T* div, int H, 
     avg_bwd_impl<T>(gy, div, H, W, OH, OW, kh, kw, sh, sw, ph, pw, total, gx);               \
 }
 
+// 3-D max pooling over NCDHW volumes, the 2-D rules with one more axis; flat argmax
+// iz*H*W + iy*W + ix. g: D, H, W, OD, OH, OW, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw.
+template <typename T>
+__device__ void max3d_fwd_impl(const T* x, const int* g, int total, T* y, long long* idx) {
+    int D = g[0], H = g[1], W = g[2], OD = g[3], OH = g[4], OW = g[5];
+    for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < total;
+         o += blockDim.x * gridDim.x) {
+        int ox = o % OW;
+        int t = o / OW;
+        int oy = t % OH;
+        t /= OH;
+        int oz = t % OD;
+        int plane = t / OD;
+        const T* vol = x + (long long)plane * D * H * W;
+        T best = neg_inf<T>();
+        int arg = -1;
+        for (int a = 0; a < g[6]; ++a) {
+            int iz = oz * g[9] - g[12] + a * g[15];
+            if (iz < 0 || iz >= D) continue;
+            for (int i = 0; i < g[7]; ++i) {
+                int iy = oy * g[10] - g[13] + i * g[16];
+                if (iy < 0 || iy >= H) continue;
+                for (int j = 0; j < g[8]; ++j) {
+                    int ix = ox * g[11] - g[14] + j * g[17];
+                    if (ix < 0 || ix >= W) continue;
+                    T v = vol[(iz * H + iy) * W + ix];
+                    if (v > best || isnan(v) || arg < 0) {
+                        best = v;
+                        arg = (iz * H + iy) * W + ix;
+                    }
+                }
+            }
+        }
+        y[o] = best;
+        idx[o] = arg;
+    }
+}
+
 #define ADAPTIVE_ENTRY_POINT(T, S)                                                           \
 extern "C" __global__ void adaptive_max_pool2d_fwd_##S(const T* x, const int* hs,              \
         const int* he, const int* ws, const int* we, int H, int W, int OH, int OW, int total, \
@@ -207,6 +245,14 @@ extern "C" __global__ void adaptive_max_pool2d_fwd_##S(const T* x, const int* hs
     adaptive_max_impl<T>(x, hs, he, ws, we, H, W, OH, OW, total, y, idx);                    \
 }
 
+#define POOL3D_ENTRY_POINT(T, S)                                                             \
+extern "C" __global__ void max_pool3d_fwd_##S(const T* x, const int* geometry, int total,     \
+        T* y, long long* idx) {                                                              \
+    max3d_fwd_impl<T>(x, geometry, total, y, idx);                                           \
+}
+
+POOL3D_ENTRY_POINT(float, f32)
+POOL3D_ENTRY_POINT(double, f64)
 ADAPTIVE_ENTRY_POINT(float, f32)
 ADAPTIVE_ENTRY_POINT(double, f64)
 POOL_ENTRY_POINTS(float, f32)

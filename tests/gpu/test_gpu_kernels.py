@@ -184,6 +184,35 @@ def test_adaptive_pooling_matches_reference(h, w, oh, ow, dtype, ties):
     np.testing.assert_array_equal(cp.asnumpy(idx), idx_ref)
 
 
+@st.composite
+def volumes(draw):
+    """(shape, k, s, p, d) of a 3-D window with at least one output cell."""
+    k = tuple(draw(st.integers(1, 3)) for _ in range(3))
+    s = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    d = tuple(draw(st.integers(1, 2)) for _ in range(3))
+    p = tuple(draw(st.integers(0, k[a] // 2)) for a in range(3))
+    size = tuple(draw(st.integers(max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]), 6))
+                 for a in range(3))
+    return (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + size, k, s, p, d
+
+
+@settings(max_examples=25, deadline=None)
+@given(volumes(), DTYPES, st.booleans())
+def test_vol2col_col2vol_and_max_pool3d_match_reference(cfg, dtype, ceil_mode):
+    shape, k, s, p, d = cfg
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = g_im2col.vol2col(_dev(x), k, s, p, d)
+    np.testing.assert_array_equal(cp.asnumpy(cols), ref.vol2col(x, k, s, p, d))
+    g = rng.standard_normal(cols.shape).astype(dtype)
+    np.testing.assert_allclose(cp.asnumpy(g_im2col.col2vol(_dev(g), shape, k, s, p, d)),
+                               ref.col2vol(g, shape, k, s, p, d), **_tol(dtype))
+    y, idx = g_pool.max_pool3d(_dev(x), k, s, p, d, ceil_mode)
+    y_ref, idx_ref = ref.max_pool3d(x, k, s, p, d, ceil_mode)
+    np.testing.assert_array_equal(cp.asnumpy(y), y_ref)
+    np.testing.assert_array_equal(cp.asnumpy(idx), idx_ref)
+
+
 def test_kernel_arguments_must_fit_int32():
     from minicv.kernels.gpu.module import i32
     assert i32(2**31 - 1) == (np.int32(2**31 - 1),)

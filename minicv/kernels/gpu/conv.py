@@ -11,14 +11,12 @@ arrays are CuPy arrays, see ``kernels/dispatch.py``). The pieces:
 * conv_transpose2d: the adjoint pair, as on the CPU (col2im(Wᵀx); conv2d for gradients).
 * conv1d: conv2d with H = 1.
 * pooling (``csrc/pool.cu``) and interpolate (``csrc/resample.cu``).
-* Not GPU-native yet, computed on the host and copied back (correct, slow): conv3d and
-  max_pool3d forward. Their docstrings say so.
+* conv3d: vol2col + GEMM, the same pattern in 3-D; 3-D max pooling (``csrc/pool.cu``).
 """
 import cupy as cp
 import numpy as np
 
 from .. import conv_algo as _cpu
-from .. import reference as ref
 from ..pool_algo import _interp_checks
 from ..reference import _pair, conv_output_size
 from . import im2col as _im
@@ -35,15 +33,6 @@ WORKSPACE_BYTES = 1 << 30
 
 
 _as_float_arrays = _cpu._as_float_arrays
-
-
-def _on_host(fn, *args, **kwargs):
-    """Run a CPU kernel on host copies of the CuPy arguments; copy the results back."""
-    host = [cp.asnumpy(a) if isinstance(a, cp.ndarray) else a for a in args]
-    out = fn(*host, **kwargs)
-    if isinstance(out, tuple):
-        return tuple(None if o is None else cp.asarray(o) for o in out)
-    return cp.asarray(out)
 
 
 def _batch_chunk(n, per_sample_bytes):
@@ -214,15 +203,44 @@ avg_pool1d_backward = _cpu.avg_pool1d_backward
 
 
 def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """3-D convolution. Not GPU-native yet: computed by the CPU path on host copies."""
-    return _on_host(_cpu.conv3d_forward, x, w, b, stride, padding, dilation, groups)
+    """3-D convolution by vol2col (``csrc/im2col.cu``) + one cuBLAS GEMM per group:
+    x (N, C, D, H, W), w (K, C/G, kd, kh, kw) -> (N, K, OD, OH, OW)."""
+    s, p, d = _cpu._nd_args(x, w, b, stride, padding, dilation, groups, 3)
+    n, k = x.shape[0], w.shape[0]
+    ks = w.shape[2:]
+    out = [conv_output_size(x.shape[2 + a], ks[a], s[a], p[a], d[a]) for a in range(3)]
+    cols = _im.vol2col(x, ks, s, p, d)                         # (N, C*kkk, P)
+    cols = cols.reshape(n, groups, -1, cols.shape[-1])         # (N, G, C*kkk/G, P)
+    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)   # (G, K/G, C*kkk/G)
+    y = cp.matmul(wm[None], cols).reshape(n, k, *out)
+    if b is not None:
+        y += b.reshape(1, k, 1, 1, 1)
+    return y
 
 
 def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
                     needs=(True, True, True)):
-    """Not GPU-native yet: computed by the CPU path on host copies."""
-    return _on_host(_cpu.conv3d_backward, x, w, gy, stride, padding, dilation, groups,
-                    needs=needs)
+    """dx by col2vol (a gather), dw by one GEMM per group over the batch, db by a sum."""
+    s, p, d = _cpu._nd_args(x, w, None, stride, padding, dilation, groups, 3)
+    gy = cp.ascontiguousarray(gy, dtype=x.dtype)
+    n, k = x.shape[0], w.shape[0]
+    ks = w.shape[2:]
+    q = int(np.prod(gy.shape[2:]))
+    gy_g = gy.reshape(n, groups, k // groups, q)                   # (N, G, K/G, P)
+    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)  # (G, K/G, C*kkk/G)
+    gx = gw = gb = None
+    if needs[0]:
+        dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g)      # (N, G, C*kkk/G, P)
+        gx = _im.col2vol(dcols.reshape(n, -1, q), x.shape, ks, s, p, d)
+    if needs[1]:
+        cols = _im.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q)
+        cols = cols.transpose(1, 2, 0, 3).reshape(groups, -1, n * q)      # (G, C*kkk/G, N*P)
+        gyt = gy_g.transpose(1, 2, 0, 3).reshape(groups, k // groups, n * q)
+        gw = cp.empty(w.shape, dtype=w.dtype)
+        cp.matmul(gyt, cols.transpose(0, 2, 1), out=gw.reshape(groups, k // groups, -1))
+    if needs[2]:
+        gb = gy.sum(axis=(0, 2, 3, 4))
+    return gx, gw, gb
 
 
 # ============================================================================ unfold / fold
@@ -300,10 +318,10 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
 
 
 def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """3-D max pooling. Not GPU-native yet: the forward runs on host copies."""
+    """3-D max pooling with flat argmax indices into each D*H*W volume."""
     if x.ndim != 5:
         raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
-    return _on_host(ref.max_pool3d, x, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool3d_backward(gy, indices, x_shape):

@@ -4,6 +4,7 @@
 col2im is a gather (one thread per pixel of x), so its sums are deterministic.
 """
 import cupy as cp
+import numpy as np
 
 from ..reference import _pair, conv_output_size
 from .module import i32, kernel, launch
@@ -43,4 +44,33 @@ def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
     x = cp.empty((n, c, h, w), dtype=cols.dtype)
     launch(kernel("im2col", "col2im", cols.dtype), x.size,
            (cols, *i32(c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.size), x))
+    return x
+
+
+def _geometry(c, size, k, s, p, d, out):
+    """The 19 ints of the vol2col/col2vol kernels, as a device int32 array."""
+    return cp.asarray(np.array(i32(c, *size, *k, *s, *p, *d, *out), dtype=np.int32))
+
+
+def vol2col(x, k, s, p, d):
+    """3-D im2col: (N, C, D, H, W) -> (N, C*kd*kh*kw, OD*OH*OW), as ``reference.vol2col``."""
+    x = cp.ascontiguousarray(x)
+    n, c = x.shape[:2]
+    size = x.shape[2:]
+    out = [conv_output_size(size[a], k[a], s[a], p[a], d[a]) for a in range(3)]
+    cols = cp.empty((n, c * int(np.prod(k)), int(np.prod(out))), dtype=x.dtype)
+    launch(kernel("im2col", "vol2col", x.dtype), cols.size,
+           (x, _geometry(c, size, k, s, p, d, out), *i32(cols.size), cols))
+    return cols
+
+
+def col2vol(cols, x_shape, k, s, p, d):
+    """Adjoint of :func:`vol2col`: one thread per voxel sums its taps (deterministic)."""
+    cols = cp.ascontiguousarray(cols)
+    n, c = x_shape[:2]
+    size = tuple(x_shape[2:])
+    out = [conv_output_size(size[a], k[a], s[a], p[a], d[a]) for a in range(3)]
+    x = cp.empty(tuple(x_shape), dtype=cols.dtype)
+    launch(kernel("im2col", "col2vol", cols.dtype), x.size,
+           (cols, _geometry(c, size, k, s, p, d, out), *i32(x.size), x))
     return x
