@@ -2,6 +2,8 @@
 (PyTorch's output size and ceil_mode, -inf padding, first maximum wins ties, flat int64
 argmax indices per plane, PyTorch's avg divisor). Backward passes are deterministic.
 """
+import functools
+
 import cupy as cp
 import numpy as np
 
@@ -52,8 +54,16 @@ def max_pool2d_backward(gy, indices, x_shape, kernel_size=None, stride=None, pad
 
 
 def _divisors(x_shape, k, s, p, out, count_include_pad, divisor_override, dtype):
+    """The (OH, OW) divisor grid on the current device, copied there once per geometry
+    (a training step would otherwise copy it in every forward and backward)."""
+    return _divisors_on(tuple(x_shape), k, s, p, out, count_include_pad, divisor_override,
+                        np.dtype(dtype), cp.cuda.Device().id)
+
+
+@functools.lru_cache(maxsize=64)
+def _divisors_on(x_shape, k, s, p, out, count_include_pad, divisor_override, dtype, device):
     div = _avg_divisor_grid(x_shape, k, s, p, out, count_include_pad, divisor_override)
-    return cp.asarray(np.ascontiguousarray(div, dtype=dtype))      # (OH, OW)
+    return cp.asarray(np.ascontiguousarray(div, dtype=dtype))      # read-only by the kernels
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False,

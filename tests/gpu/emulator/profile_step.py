@@ -56,7 +56,9 @@ def main(name="resnet20", batch=64, optimizer="sgd", steps=2):
     for site, n in _stats.by_site.most_common(30):
         print(f"  {n / steps:6.0f}  {site}")
     if _stats.h2d:
-        print("\nhost-to-device copies:", {k: v / steps for k, v in _stats.h2d.items()})
+        print("\nhost-to-device copies:")
+        for (op, site), n in _stats.h2d.most_common(15):
+            print(f"  {n / steps:6.0f}  {op:8s} {site}")
     if _stats.syncs:
         print("\nsynchronisations:")
         for (op, site), n in _stats.syncs.most_common(15):

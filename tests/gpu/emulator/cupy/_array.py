@@ -89,7 +89,7 @@ def call(namespace, name, fn, args, kwargs):
         result = fn(*args, **kwargs)
         if on_host:                           # host -> device is a copy, never a view
             result = np.array(result, copy=True)
-            _stats.h2d[name] += 1
+            _stats.copied_in(name)
         else:
             _stats.launched(name, result, args)
         return wrap(result)
@@ -223,7 +223,7 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __setitem__(self, key, value):
         if isinstance(value, np.ndarray):
-            _stats.h2d["setitem"] += 1
+            _stats.copied_in("setitem")
         _stats.count("setitem")
         self._a[unwrap(key, strict=False)] = unwrap(value, strict=False)
 

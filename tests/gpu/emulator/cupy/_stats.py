@@ -11,7 +11,7 @@ import collections
 import sys
 
 launches = collections.Counter()     # op name -> kernels launched
-h2d = collections.Counter()          # op name -> host-to-device copies
+h2d = collections.Counter()          # (op name, minicv call site) -> host-to-device copies
 syncs = collections.Counter()        # (op name, minicv call site) -> synchronisations
 by_site = collections.Counter()      # minicv call site -> launches (when track_sites)
 track_sites = False
@@ -45,6 +45,11 @@ def _root(a):
     while a.base is not None and hasattr(a.base, "base"):
         a = a.base
     return a
+
+
+def copied_in(name):
+    """Count a host-to-device copy, with the minicv line that asked for it."""
+    h2d[(name, _site())] += 1
 
 
 def synced(name):
