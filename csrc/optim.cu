@@ -98,7 +98,7 @@ __device__ void adam_impl(const long long* table, int rows, int total, T beta2, 
         m[k] = mk;
         v[k] = vk;
         if (amsgrad) {
-            if (vk > vmax[k]) vmax[k] = vk;
+            if (!(vk <= vmax[k])) vmax[k] = vk;     // a NaN propagates, as np.maximum
             vk = vmax[k];
         }
         p[k] = w - step_size * (mk / (sqrt(vk) / bias2_sqrt + eps));

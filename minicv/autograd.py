@@ -320,8 +320,15 @@ def run_backward(tensor, grad, retain_graph=False):
         # A GPU gradient that nothing else references (2: ``g`` and getrefcount's argument)
         # becomes ``.grad`` itself, as PyTorch's AccumulateGrad steals it: one copy kernel
         # less per parameter and step. Views and shared arrays are copied, as before.
-        owned = type(g) is not np.ndarray and sys.getrefcount(g) == 2   # before the call
+        owned = (_COUNTS_LOCALS and type(g) is not np.ndarray
+                 and sys.getrefcount(g) == 2)        # in its own statement, before the call
         leaf._accumulate(g, owned)
+
+
+# Python 3.14 may load a local without a new reference (borrowed references, as NumPy's
+# temporary elision found): a reference count is then no proof of sole ownership, and no
+# gradient is stolen there.
+_COUNTS_LOCALS = sys.version_info < (3, 14)
 
 
 def _sum(a, b):

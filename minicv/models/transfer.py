@@ -105,7 +105,7 @@ def extract_features(model, x, layer, batch_size=256):
     was_training = model.training
     model.eval()
     try:
-        data = x.data if hasattr(x, "data") and not isinstance(x, np.ndarray) else x
+        data = x.data if isinstance(x, mc.Tensor) else x      # a NumPy or CuPy array
         param = next(iter(model.parameters()), None)
         device = "cpu" if param is None else param.device
         with mc.no_grad():

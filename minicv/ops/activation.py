@@ -42,7 +42,7 @@ class ReLU(Function):
             from ..kernels.cpu.activation import relu_backward  # one pass, no temporaries
             return relu_backward(gy, y)
         if (type(gy) is not np.ndarray and is_cupy_array(gy) and gy.dtype == y.dtype
-                and gy.shape == y.shape and gy.dtype.kind == "f"):
+                and gy.shape == y.shape and gy.dtype in (np.float32, np.float64)):
             from ..kernels.gpu.activation import relu_backward     # one launch, not two
             return relu_backward(gy, y)
         return np.where(y > 0, gy, 0)     # a select: a NaN gradient stays out where y = 0

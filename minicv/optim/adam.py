@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, by_device_and_dtype, check_hyper, gpu_grads
+from .optimizer import Optimizer, check_hyper, gpu_batches, gpu_grads
 
 
 class Adam(Optimizer):
@@ -100,17 +100,17 @@ class Adam(Optimizer):
         """The same rule for GPU parameters: one kernel launch per (device, dtype)."""
         from ..kernels.gpu.optim import adam_step
         names = self._names(group)
-        for (device, _), ps in by_device_and_dtype(params).items():
-            buffers, steps = {name: [] for name in names}, []
-            for p in ps:
-                st = self.state[p]
-                if not st:
-                    st = self._init_group_state(p, names)
-                st["step"] = st["step"] + 1
-                steps.append(st["step"])
-                for name in names:
-                    buffers[name].append(self._gpu_state(p, name, zeros=True)[0])
-            with device:
+        for device, ps in gpu_batches(params):
+            with device:                        # state and gradient copies on ps' device
+                buffers, steps = {name: [] for name in names}, []
+                for p in ps:
+                    st = self.state[p]
+                    if not st:
+                        st = self._init_group_state(p, names)
+                    st["step"] = st["step"] + 1
+                    steps.append(st["step"])
+                    for name in names:
+                        buffers[name].append(self._gpu_state(p, name, zeros=True)[0])
                 adam_step([p.data for p in ps], gpu_grads(ps), buffers["exp_avg"],
                           buffers["exp_avg_sq"], buffers.get("max_exp_avg_sq"), steps,
                           group["lr"], group["betas"], group["eps"], group["weight_decay"],

@@ -197,13 +197,22 @@ class Optimizer:
         it); and whether it was created."""
         st = self.state[p]
         buf = st.get(name)
+        d = p.data
         if buf is None:
-            xp = get_array_module(p.data)
-            st[name] = Tensor(xp.zeros_like(p.data) if zeros else xp.empty_like(p.data))
+            xp = get_array_module(d)
+            st[name] = Tensor(xp.zeros_like(d) if zeros else xp.empty_like(d))
             return st[name].data, True
-        if not buf.data.flags.c_contiguous:            # e.g. a loaded checkpoint's view
-            buf.data = get_array_module(p.data).ascontiguousarray(buf.data)
-        return buf.data, False
+        a = buf.data
+        if not (is_cupy_array(a) and a.device.id == d.device.id and a.dtype == d.dtype
+                and a.shape == d.shape and a.flags.c_contiguous):
+            # the kernel reads it as the parameter's dtype and layout, on its device (after
+            # model.double(), a loaded checkpoint's view...): convert it once
+            if a.shape != d.shape:
+                raise ValueError(f"optimizer state '{name}' has shape {list(a.shape)} but "
+                                 f"its parameter has shape {list(d.shape)}")
+            a = to_device(a, device_of(d))
+            buf.data = a = get_array_module(d).ascontiguousarray(a, dtype=d.dtype)
+        return a, False
 
     def _init_group_state(self, p, names):
         """Zero-filled buffers ``names`` shaped like ``p`` (first step of a parameter), on
@@ -216,22 +225,34 @@ class Optimizer:
         return st
 
 
+# Elements one multi-tensor launch updates at most (its kernels index with 32-bit ints).
+FUSED_MAX = 1 << 30
+
+
 def fusable(p):
     """True for a parameter that a multi-tensor GPU kernel can update in place: a
-    C-contiguous float32/float64 CuPy array."""
+    C-contiguous float32/float64 CuPy array of at most ``FUSED_MAX`` elements."""
     d = p.data
     return (type(d) is not np.ndarray and is_cupy_array(d) and d.flags.c_contiguous
-            and d.dtype.kind == "f" and d.dtype.itemsize in (4, 8))
+            and d.dtype.kind == "f" and d.dtype.itemsize in (4, 8) and d.size <= FUSED_MAX)
 
 
-def by_device_and_dtype(params):
-    """``{(device context, dtype): [params]}`` in order: one kernel launch per key."""
+def gpu_batches(params):
+    """``(device context, [params])`` pairs, one kernel launch each: parameters of one
+    device and dtype, in order, at most ``FUSED_MAX`` elements a batch."""
     import cupy
     groups = {}
     for p in params:
-        key = (p.data.device.id, p.data.dtype)
-        groups.setdefault(key, []).append(p)
-    return {(cupy.cuda.Device(dev), dtype): ps for (dev, dtype), ps in groups.items()}
+        groups.setdefault((p.data.device.id, p.data.dtype), []).append(p)
+    for (device, _), ps in groups.items():
+        batch, size = [], 0
+        for p in ps:
+            if batch and size + p.data.size > FUSED_MAX:
+                yield cupy.cuda.Device(device), batch
+                batch, size = [], 0
+            batch.append(p)
+            size += p.data.size
+        yield cupy.cuda.Device(device), batch
 
 
 def gpu_grads(params):

@@ -12,7 +12,7 @@ On a GPU every parameter of one dtype is updated by one kernel launch
 (``kernels/gpu/optim.py``) instead of six launches per parameter.
 """
 from ..tensor import Tensor
-from .optimizer import Optimizer, by_device_and_dtype, check_hyper, gpu_grads
+from .optimizer import Optimizer, check_hyper, gpu_batches, gpu_grads
 
 
 class SGD(Optimizer):
@@ -78,14 +78,14 @@ class SGD(Optimizer):
         """The same rule for GPU parameters: one kernel launch per (device, dtype)."""
         from ..kernels.gpu.optim import sgd_step
         mom = group["momentum"]
-        for (device, _), ps in by_device_and_dtype(params).items():
-            grads, bufs, first = gpu_grads(ps), [], []
-            if mom != 0:
-                for p in ps:
-                    buf, new = self._gpu_state(p, "momentum_buffer")
-                    bufs.append(buf)
-                    first.append(new)
-            with device:
+        for device, ps in gpu_batches(params):
+            with device:                        # state and gradient copies on ps' device
+                grads, bufs, first = gpu_grads(ps), [], []
+                if mom != 0:
+                    for p in ps:
+                        buf, new = self._gpu_state(p, "momentum_buffer")
+                        bufs.append(buf)
+                        first.append(new)
                 sgd_step([p.data for p in ps], grads, bufs, first, group["lr"], mom,
                          group["dampening"], group["weight_decay"], group["nesterov"],
                          group["maximize"])

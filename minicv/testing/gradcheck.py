@@ -132,7 +132,7 @@ def _numeric_jacobian(fn, inputs, t, eps):
     flat_x = t.data.reshape(-1)          # a view: we perturb in place and restore
     cols = []
     for j in range(flat_x.size):
-        orig = flat_x[j]
+        orig = flat_x[j].copy()          # on a GPU flat_x[j] is a 0-d view, not a value
         flat_x[j] = orig + eps
         plus = _flat_outputs(fn, inputs)
         flat_x[j] = orig - eps

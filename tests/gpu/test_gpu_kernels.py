@@ -213,6 +213,30 @@ def test_vol2col_col2vol_and_max_pool3d_match_reference(cfg, dtype, ceil_mode):
     np.testing.assert_array_equal(cp.asnumpy(idx), idx_ref)
 
 
+def test_kernels_loop_over_the_grid(monkeypatch):
+    """With the grid capped at one block every kernel runs many laps of its grid-stride
+    loop: the results do not change."""
+    import minicv as mc
+    from minicv.kernels.gpu import module
+    from minicv.nn import functional as F
+
+    def run():
+        mc.manual_seed(0)
+        x = mc.randn(2, 3, 9, 9, device="cuda", requires_grad=True)
+        w = mc.randn(4, 3, 3, 3, device="cuda", requires_grad=True)
+        bn = mc.nn.BatchNorm2d(4).to("cuda")
+        y = F.interpolate(F.max_pool2d(mc.relu(bn(F.conv2d(x, w, padding=1))), 2),
+                          scale_factor=1.5, mode="bicubic")
+        y.sum().backward()
+        opt = mc.optim.Adam([x, w] + list(bn.parameters()), lr=0.1)
+        opt.step()
+        return [t.detach().cpu().numpy() for t in (y, x, w, x.grad, w.grad)]
+    full = run()
+    monkeypatch.setattr(module, "MAX_BLOCKS", 1)
+    for a, b in zip(run(), full):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
 def test_kernel_arguments_must_fit_int32():
     from minicv.kernels.gpu.module import i32
     assert i32(2**31 - 1) == (np.int32(2**31 - 1),)

@@ -405,6 +405,8 @@ def test_gpu_checkpoint_loads_on_cpu_and_features_come_home(tmp_path):
     layer = [n for n, _ in cpu_model.named_modules() if n][-2]
     feats = extract_features(model, x, layer, batch_size=2)
     assert type(feats) is np.ndarray
+    np.testing.assert_array_equal(extract_features(model, cp.asarray(x), layer, batch_size=2),
+                                  feats)
     np.testing.assert_allclose(feats, extract_features(cpu_model, x, layer), rtol=1e-5,
                                atol=1e-6)
 
@@ -444,7 +446,7 @@ def test_multi_tensor_optimizer_kernels_match_cpu(make):
     dtypes, a parameter that never gets a gradient, one that skips a step (its own step
     count), and a non-contiguous parameter (updated apart)."""
     rng = np.random.default_rng(0)
-    shapes = [(3, 4), (7,), (2, 3, 3, 3), (1,), (5, 2)]
+    shapes = [(3, 4), (7,), (2, 3, 3, 3), (1,), (5, 2), (40, 31)]   # the last: 5 blocks
     init = [rng.standard_normal(s) for s in shapes]
     grads = [[rng.standard_normal(s) for s in shapes] for _ in range(3)]
     result = {}
@@ -546,3 +548,43 @@ def test_gpu_gradients_become_grad_without_a_copy_only_when_unshared():
     g1 = w.grad.cpu().numpy()
     F.conv2d(mc.randn(2, 3, 6, 6, device="cuda"), w).sum().backward()   # accumulates
     assert np.abs(w.grad.cpu().numpy() - g1).max() > 0
+
+
+def test_relu_float16_on_gpu_matches_cpu():
+    _pair(mc.relu, randn(4, 6), dtype=np.float16, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("make", [lambda ps: mc.optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: mc.optim.Adam(ps, lr=0.1, amsgrad=True)])
+def test_optimizer_state_follows_a_dtype_change(make):
+    """After model.double() the float32 state is converted for the float64 kernel (it
+    would read past it otherwise); the CPU path keeps float32 state: equal to rounding."""
+    out, data = {}, randn(4, 5).astype(np.float32)
+    for device in ("cpu", "cuda"):
+        mc.manual_seed(0)
+        model = mc.nn.Linear(5, 3).to(device)
+        opt = make(model.parameters())
+        x = mc.tensor(data, device=device)
+        model(x).sum().backward()
+        opt.step()
+        model.double()
+        opt.zero_grad()
+        model(x.double()).sum().backward()
+        opt.step()
+        out[device] = [p.detach().cpu().numpy() for p in model.parameters()]
+    for g, c in zip(out["cuda"], out["cpu"]):
+        np.testing.assert_allclose(g, c, rtol=1e-5, atol=1e-6)
+
+
+def test_unshared_gradients_are_not_copied():
+    """Emulator only (it counts launches): a step's fresh gradients become .grad without
+    the copy kernel."""
+    if not getattr(cp, "EMULATED", False):
+        pytest.skip("counts launches on the CuPy emulator")
+    from cupy import _stats
+    model = mc.nn.Sequential(mc.nn.Conv2d(3, 4, 3), mc.nn.BatchNorm2d(4)).to("cuda")
+    x = mc.randn(2, 3, 6, 6, device="cuda")
+    _stats.reset()
+    model(x).sum().backward()
+    assert _stats.launches["array"] == 0, _stats.launches
+    assert all(p.grad is not None for p in model.parameters())

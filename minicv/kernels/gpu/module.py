@@ -62,10 +62,20 @@ def i32(*values):
     return tuple(out)
 
 
+MAX_BLOCKS = 65535 * 32
+
+
 def launch(fn, total, args):
-    """Launch ``fn`` with one thread per element of a ``total``-element grid-stride loop."""
+    """Launch ``fn`` with one thread per element of a ``total``-element grid-stride loop.
+
+    The kernels' loop index is an ``int``: ``i += blockDim * gridDim`` must not overflow
+    on the last lap, so the grid is also capped at (2^31 - 1 - total) / BLOCK blocks (a
+    smaller grid only means more laps)."""
     if total <= 0:
         return
     i32(total)
-    grid = (min((total + BLOCK - 1) // BLOCK, 65535 * 32),)
-    fn(grid, (BLOCK,), args)
+    grid = min((total + BLOCK - 1) // BLOCK, MAX_BLOCKS, (_INT32_MAX - total) // BLOCK)
+    if grid < 1:
+        raise ValueError(f"GPU kernel over {total} elements: too many for 32-bit indices; "
+                         f"split the work into smaller pieces")
+    fn((grid,), (BLOCK,), args)

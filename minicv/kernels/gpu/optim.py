@@ -23,6 +23,8 @@ def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, 
     True on its first step (its buffer takes the gradient).
     """
     dtype = params[0].dtype
+    _check_rows(params, ("parameter", params), ("gradient", grads),
+                ("momentum buffer", bufs if momentum != 0 else params))
     sizes = [p.size for p in params]
     table = np.zeros((len(params), SGD_ROW), dtype=np.int64)
     table[:, 0] = [p.data.ptr for p in params]
@@ -43,6 +45,9 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, 
     launch. ``steps``: each parameter's step count after this step (bias corrections);
     ``max_exp_avg_sqs`` is used with ``amsgrad`` only."""
     b1, b2 = betas
+    _check_rows(params, ("parameter", params), ("gradient", grads), ("exp_avg", exp_avgs),
+                ("exp_avg_sq", exp_avg_sqs),
+                ("max_exp_avg_sq", max_exp_avg_sqs if amsgrad else params))
     table = np.zeros((len(params), ADAM_ROW), dtype=np.int64)
     for col, arrays in enumerate((params, grads, exp_avgs, exp_avg_sqs)):
         table[:, col] = [a.data.ptr for a in arrays]
@@ -57,6 +62,18 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, 
            (cp.asarray(table), *i32(len(params), total), scalar(b2), scalar(1 - b1),
             scalar(1 - b2), scalar(eps), scalar(weight_decay), scalar(1 - lr * weight_decay),
             *i32(int(decoupled), int(amsgrad), int(maximize))))
+
+
+def _check_rows(params, *arrays):
+    """Every array the kernel reaches through the table must have its parameter's size and
+    dtype and be C-contiguous: the kernel cannot tell, and would read or write past it."""
+    dtype = params[0].dtype
+    for name, group in arrays:
+        for i, (p, a) in enumerate(zip(params, group)):
+            if a.size != p.size or a.dtype != dtype or not a.flags.c_contiguous:
+                raise ValueError(f"multi-tensor update: {name} {i} is {a.dtype} {a.shape} "
+                                 f"(C-contiguous: {a.flags.c_contiguous}) for a parameter of "
+                                 f"{dtype} {p.shape}")
 
 
 def _offsets(table, col, sizes):

@@ -42,20 +42,33 @@ def unwrap(obj, strict=True):
     return obj
 
 
-def wrap(obj):
-    """NumPy results -> emulated arrays (scalars become 0-d arrays, as in CuPy)."""
+def wrap(obj, sources=()):
+    """NumPy results -> emulated arrays (scalars become 0-d arrays, as in CuPy). A view of
+    one of the emulated arrays ``sources`` keeps a reference to it, as a CuPy view holds
+    its ``base`` (reference counts then see the view, as with CuPy)."""
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind in "OUSV":
             raise TypeError(f"Unsupported dtype {obj.dtype}: CuPy has no {obj.dtype.kind!r} "
                             f"arrays")
-        return ndarray._of(obj)
+        base = None
+        if obj.base is not None:
+            root = _root(obj)
+            base = next((s for s in sources if isinstance(s, ndarray)
+                         and _root(s._a) is root), None)
+        return ndarray._of(obj, base)
     if isinstance(obj, np.generic) and obj.dtype.kind in "biufc":
         return ndarray._of(np.asarray(obj))
     if isinstance(obj, tuple):
-        return tuple(wrap(o) for o in obj)
+        return tuple(wrap(o, sources) for o in obj)
     if isinstance(obj, list):
-        return [wrap(o) for o in obj]
+        return [wrap(o, sources) for o in obj]
     return obj
+
+
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def check_kwargs(qualname, signature, kwargs):
@@ -82,6 +95,7 @@ def call(namespace, name, fn, args, kwargs):
     argument of a function but the host-side ones (shapes, axes, split points...)."""
     sig = API[namespace]["functions"].get(name)
     check_kwargs(f"{namespace}.{name}", sig, kwargs)
+    sources = [a for a in args if isinstance(a, ndarray)]
     if name in HOST_INPUT:
         on_host = not (args and isinstance(args[0], ndarray))
         args = unwrap(args, strict=False)
@@ -100,7 +114,7 @@ def call(namespace, name, fn, args, kwargs):
         kwargs = {k: unwrap(v, k not in HOST_PARAMS) for k, v in kwargs.items()}
     result = fn(*args, **kwargs)
     _stats.launched(name, result, args)
-    return wrap(result)
+    return wrap(result, sources)
 
 
 class Flags:
@@ -133,11 +147,13 @@ class ndarray(NDArrayOperatorsMixin):
         if memptr is not None or strides is not None:
             raise NotImplementedError("emulator: ndarray(memptr=..., strides=...)")
         self._a = np.empty(shape, dtype=dtype, order=order)
+        self._base = None
 
     @classmethod
-    def _of(cls, a):
+    def _of(cls, a, base=None):
         obj = cls.__new__(cls)
         obj._a = a
+        obj._base = base
         return obj
 
     # -- the host/device line -----------------------------------------------------------
@@ -190,7 +206,7 @@ class ndarray(NDArrayOperatorsMixin):
 
     @property
     def base(self):
-        return None if self._a.base is None else ndarray._of(self._a.base)
+        return self._base
 
     @property
     def device(self):
@@ -211,15 +227,21 @@ class ndarray(NDArrayOperatorsMixin):
             kwargs = {k: unwrap(v, strict) for k, v in kwargs.items()}
             result = attr(*args, **kwargs)
             _stats.launched(name, result, (self._a,))
-            return wrap(result)
+            return wrap(result, (self,))
         method.__name__ = name
         return method
 
     # -- Python protocols ---------------------------------------------------------------
     def __getitem__(self, key):
-        result = self._a[unwrap(key, strict=False)]
+        key = unwrap(key, strict=False)
+        result = self._a[key]
+        if isinstance(result, np.generic):     # CuPy: a 0-d view, not a copied value
+            try:
+                result = self._a[(key if isinstance(key, tuple) else (key,)) + (Ellipsis,)]
+            except IndexError:
+                result = np.asarray(result)
         _stats.launched("getitem", result, (self._a,))
-        return wrap(result)
+        return wrap(result, (self,))
 
     def __setitem__(self, key, value):
         if isinstance(value, np.ndarray):
@@ -231,7 +253,7 @@ class ndarray(NDArrayOperatorsMixin):
         return len(self._a)
 
     def __iter__(self):
-        return (wrap(v) for v in self._a)
+        return (wrap(v, (self,)) for v in self._a)
 
     def __bool__(self):
         _stats.synced("bool")

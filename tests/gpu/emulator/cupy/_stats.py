@@ -42,7 +42,8 @@ def count(name):
 
 
 def _root(a):
-    while a.base is not None and hasattr(a.base, "base"):
+    import numpy as np
+    while isinstance(a.base, np.ndarray):
         a = a.base
     return a
 
