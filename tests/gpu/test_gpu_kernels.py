@@ -66,6 +66,27 @@ def test_im2col_col2im_match_reference(cfg, dtype, layout):
 
 
 @settings(max_examples=30, deadline=None)
+@given(windows(), st.integers(1, 2), DTYPES, st.booleans())
+def test_depthwise_matches_reference(cfg, multiplier, dtype, bias):
+    from minicv.kernels.gpu import depthwise as g_dw
+    (n, c, h, w), k, s, p, d = cfg
+    c += 1                                              # depthwise needs C > 1
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((c * multiplier, 1) + k).astype(dtype)
+    b = rng.standard_normal(c * multiplier).astype(dtype) if bias else None
+    want = ref.conv2d(x, wt, b, s, p, d, groups=c)
+    out = want.shape[2:]
+    y = g_dw.forward(_dev(x), _dev(wt), None if b is None else _dev(b), s, p, d, out)
+    np.testing.assert_allclose(cp.asnumpy(y), want, **_tol(dtype))
+    gy = rng.standard_normal(want.shape).astype(dtype)
+    gx_ref, gw_ref, _ = ref.conv2d_backward(x, wt, gy, s, p, d, groups=c)
+    gx, gw = g_dw.backward(_dev(x), _dev(wt), _dev(gy), s, p, d, (True, True))
+    np.testing.assert_allclose(cp.asnumpy(gx), gx_ref, **_tol(dtype))
+    np.testing.assert_allclose(cp.asnumpy(gw), gw_ref, **_tol(dtype))
+
+
+@settings(max_examples=30, deadline=None)
 @given(windows(pool=True), DTYPES, st.booleans(), st.booleans())
 def test_max_pool_matches_reference(cfg, dtype, ceil_mode, ties):
     shape, k, s, p, d = cfg

@@ -131,6 +131,8 @@ MORE = {
     "depthwise": (lambda x, w: F.conv2d(x, w, None, 1, 1, 1, 4), [(2, 4, 7, 7), (4, 1, 3, 3)]),
     "depthwise_5x5_s2": (lambda x, w: F.conv2d(x, w, None, 2, 2, 1, 4),
                          [(2, 4, 9, 9), (4, 1, 5, 5)]),
+    "depthwise_x2_dilated": (lambda x, w, b: F.conv2d(x, w, b, 1, 2, 2, 3),
+                             [(2, 3, 8, 7), (6, 1, 3, 3), (6,)]),
 }
 
 

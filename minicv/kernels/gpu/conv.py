@@ -19,6 +19,7 @@ import numpy as np
 from .. import conv_algo as _cpu
 from ..pool_algo import _interp_checks
 from ..reference import _pair, conv_output_size
+from . import depthwise as _dw
 from . import im2col as _im
 from . import pool as _pool
 from . import resample as _rs
@@ -45,13 +46,18 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, algo
     """2-D convolution of NCHW ``x`` with ``w`` (K, C/groups, kh, kw) on the GPU.
 
     ``algo``: "auto", "im2col" and "reference" run im2col + GEMM; "winograd" runs F(2x2,
-    3x3) where it applies (3x3, stride 1, dilation 1, groups 1), else im2col.
+    3x3) where it applies (3x3, stride 1, dilation 1, groups 1), else im2col. Depthwise
+    layers (groups = C) run direct kernels (``csrc/depthwise.cu``) unless "reference".
     """
     if algo not in ALGOS:
         raise ValueError(f"conv2d: algo must be one of {ALGOS}, got {algo!r}")
     x, w, b = _as_float_arrays(x, w, b)
     stride, padding, dilation = check_conv_args(
         x.shape, w.shape, None if b is None else b.shape, stride, padding, dilation, groups)
+    if algo != "reference" and _dw.is_depthwise(x.shape, w.shape, groups):
+        out = [conv_output_size(x.shape[2 + a], w.shape[2 + a], stride[a], padding[a],
+                                dilation[a]) for a in range(2)]
+        return _dw.forward(x, w, b, stride, padding, dilation, out)
     if algo == "winograd" and _winograd_ok(w.shape, stride, padding, dilation, groups):
         return _winograd_forward(x, w, b, padding)
     if _is_1x1(w.shape, stride, padding, groups):
@@ -132,6 +138,8 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         raise ValueError(f"conv2d backward: grad_output must have shape {(n, k, oh, ow)}, "
                          f"got {tuple(gy.shape)}")
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
+    if algo != "reference" and _dw.is_depthwise(x.shape, w.shape, groups):
+        return (*_dw.backward(x, w, gy, stride, padding, dilation, needs), gb)
     gx = gw = None
     if (needs[0] and algo == "winograd"
             and _winograd_ok(w.shape, stride, padding, dilation, groups)):
