@@ -132,6 +132,10 @@ def test_winograd_transforms_match_reference(n, c, k, oh, ow, dtype, bias):
     v = g_winograd.input_transform(_dev(xp), 2)
     np.testing.assert_allclose(cp.asnumpy(v), ref.winograd_input_transform(xp, 2),
                                **_tol(dtype))
+    w = rng.standard_normal((k, c, 3, 3)).astype(dtype)
+    np.testing.assert_allclose(cp.asnumpy(g_winograd.filter_transform(_dev(w))),
+                               ref.winograd_filter_transform(w.astype(np.float64))
+                               .astype(dtype), **_tol(dtype))
     mt = rng.standard_normal((16, k, n * th * tw)).astype(dtype)
     b = rng.standard_normal(k).astype(dtype) if bias else None
     y = g_winograd.output_transform(_dev(mt), 2, n, oh, ow,

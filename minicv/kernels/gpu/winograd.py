@@ -2,10 +2,12 @@
 as ``kernels/cpu/winograd.py``. Only m=2 has CUDA kernels; F(4x4) (whose float32 error
 is larger) stays on the CPU for now.
 """
+import functools
+
 import cupy as cp
 import numpy as np
 
-from ..reference import winograd_filter_transform as _filter_transform_ref
+from ..reference import WINOGRAD_MATRICES
 from .module import i32, kernel, launch
 
 
@@ -16,13 +18,18 @@ def _check_m(m):
 
 
 def filter_transform(w, m=2):
-    """U = G g GT in float64, rounded once: (K, C, 3, 3) -> (16, K, C) on the GPU.
-
-    Runs once per weight update on a small array, so it goes through the host reference.
-    """
+    """U = G g GT in float64, rounded once: (K, C, 3, 3) -> (16, K, C), on the device (a
+    trip through the host would synchronise every Winograd convolution)."""
     _check_m(m)
-    u = _filter_transform_ref(cp.asnumpy(w).astype(np.float64), m).astype(w.dtype)
-    return cp.asarray(np.ascontiguousarray(u))
+    g = _g_matrix(cp.cuda.Device().id)                              # (4, 3) float64
+    u = cp.matmul(cp.matmul(g, w.astype(np.float64)), g.T)          # (K, C, 4, 4)
+    k, c = w.shape[:2]
+    return cp.ascontiguousarray(u.reshape(k, c, 16).transpose(2, 0, 1), dtype=w.dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _g_matrix(device):
+    return cp.asarray(WINOGRAD_MATRICES[2][1].astype(np.float64))
 
 
 def input_transform(xp, m=2, out=None):
