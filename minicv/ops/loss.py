@@ -147,7 +147,16 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
         bshape[cdim] = c
         smooth = (label_smoothing / c) * w.reshape(bshape) * np.expand_dims(keep, cdim)
         a += smooth.astype(dt, copy=False)
-    return a, float(wy.sum())
+    total = wy.sum()                 # on a GPU it stays there: no synchronisation
+    return a, (float(total) if xp is np else total)
+
+
+def _mean_scale(total):
+    """1 / total, NaN for a zero total (every target ignored), as PyTorch's 'mean'; for a
+    GPU total a device scalar."""
+    if isinstance(total, float):
+        return 1.0 / total if total else math.nan
+    return 1.0 / get_array_module(total).where(total != 0, total, math.nan)
 
 
 def _check_common(x, weight, reduction, name):
@@ -213,7 +222,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                         f"probabilities, got dtype {t.dtype}")
     a, total = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
                                    "cross_entropy")
-    scale = {"mean": 1.0 / total if total else math.nan, "sum": 1.0, "none": None}
+    scale = {"mean": _mean_scale(total), "sum": 1.0, "none": None}
     return CrossEntropy.apply(x, a, dim=cdim, scale=scale[reduction])
 
 
@@ -240,7 +249,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
     a, total = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
-    scale = {"mean": 1.0 / total if total else math.nan, "sum": 1.0, "none": None}
+    scale = {"mean": _mean_scale(total), "sum": 1.0, "none": None}
     return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale[reduction])
 
 

@@ -82,6 +82,9 @@ def test_losses_and_nn_basics():
     _pair(lambda a, y: F.cross_entropy(a, y), x, t)
     _pair(lambda a, y: F.cross_entropy(a, y, label_smoothing=0.1, reduction="sum"), x, t)
     _pair(lambda a, y: F.nll_loss(F.log_softmax(a, dim=1), y), x, t)
+    w = mc.tensor(R.random(5))                   # class weights and ignored targets: the
+    _pair(lambda a, y: F.cross_entropy(a, y, weight=w.to(a.device), ignore_index=2), x, t)
+    _pair(lambda a, y: F.nll_loss(a, y, ignore_index=int(t[0])), x[:1], t[:1])   # all: NaN
     _pair(lambda a, b: F.mse_loss(a, b), x, randn(6, 5))
     _pair(lambda a, b: F.smooth_l1_loss(a, b), x, randn(6, 5))
     _pair(lambda a, b: F.binary_cross_entropy_with_logits(a, b), x, R.random((6, 5)))
