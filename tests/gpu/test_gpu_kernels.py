@@ -262,6 +262,23 @@ def test_kernels_loop_over_the_grid(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_weight_gradient_paths_agree(monkeypatch, groups):
+    """The batched per-sample weight-gradient GEMM and the transposed one-GEMM path (taken
+    above WGRAD_BATCHED_BYTES) give the reference's gradient."""
+    from minicv.kernels.gpu import conv as g_conv
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 4, 7, 6))
+    w = rng.standard_normal((6, 4 // groups, 3, 3))
+    gy = rng.standard_normal((3, 6, 4, 3))
+    want = ref.conv2d_backward(x, w, gy, 2, 1, 1, groups)[1]
+    for limit in (1 << 30, 0):
+        monkeypatch.setattr(g_conv, "WGRAD_BATCHED_BYTES", limit)
+        gw = g_conv.conv2d_backward(_dev(x), _dev(w), _dev(gy), 2, 1, 1, groups,
+                                    needs=(False, True, False))[1]
+        np.testing.assert_allclose(cp.asnumpy(gw), want, rtol=1e-12, atol=1e-12)
+
+
 def test_kernel_arguments_must_fit_int32():
     from minicv.kernels.gpu.module import i32
     assert i32(2**31 - 1) == (np.int32(2**31 - 1),)

@@ -156,12 +156,35 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
                         padding, dilation)
     if needs[1]:
         cols = _im.im2col(x, kh, kw, stride, padding, dilation)  # (N, C*kk, P)
-        cols = cols.reshape(n, g, cg * kh * kw, oh * ow).transpose(1, 2, 0, 3)
-        cols = cols.reshape(g, cg * kh * kw, n * oh * ow)        # (G, Cg*kk, N*P)
-        gyt = gy_g.transpose(1, 2, 0, 3).reshape(g, k // g, n * oh * ow)  # (G, K/G, N*P)
-        gw = cp.empty(w.shape, dtype=w.dtype)       # own memory: it can become .grad
-        cp.matmul(gyt, cols.transpose(0, 2, 1), out=gw.reshape(g, k // g, -1))
+        gw = _weight_grad(cols.reshape(n, g, cg * kh * kw, oh * ow), gy_g, w)
     return gx, gw, gb
+
+
+# Bytes of per-sample weight gradients the batched weight-gradient GEMM may hold.
+WGRAD_BATCHED_BYTES = 64 << 20
+
+
+def _weight_grad(cols, gy_g, w):
+    """gw (K, C/G, kh, kw) = Σ_n gy_n cols_nᵀ per group, in its own array (so it can
+    become .grad as is).
+
+    cols (N, G, Cg*kk, P), gy_g (N, G, K/G, P). Small enough: one batched GEMM of the
+    per-sample products, summed over n (the columns are read in place); else the
+    columns and gy are transposed to (G, ., N*P) for one GEMM per group (two copies, the
+    columns' kh*kw times the input).
+    """
+    n, g, ckk, p = cols.shape
+    kg = gy_g.shape[2]
+    gw = cp.empty(w.shape, dtype=w.dtype)
+    out = gw.reshape(g, kg, ckk)
+    if n * g * kg * ckk * cols.itemsize <= WGRAD_BATCHED_BYTES:
+        per_sample = cp.matmul(gy_g, cols.transpose(0, 1, 3, 2))   # (N, G, K/G, Cg*kk)
+        cp.sum(per_sample, axis=0, out=out)
+        return gw
+    cols_t = cols.transpose(1, 2, 0, 3).reshape(g, ckk, n * p)     # (G, Cg*kk, N*P)
+    gyt = gy_g.transpose(1, 2, 0, 3).reshape(g, kg, n * p)         # (G, K/G, N*P)
+    cp.matmul(gyt, cols_t.transpose(0, 2, 1), out=out)
+    return gw
 
 
 # ============================================================================ transposed
@@ -241,11 +264,7 @@ def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
         dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g)      # (N, G, C*kkk/G, P)
         gx = _im.col2vol(dcols.reshape(n, -1, q), x.shape, ks, s, p, d)
     if needs[1]:
-        cols = _im.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q)
-        cols = cols.transpose(1, 2, 0, 3).reshape(groups, -1, n * q)      # (G, C*kkk/G, N*P)
-        gyt = gy_g.transpose(1, 2, 0, 3).reshape(groups, k // groups, n * q)
-        gw = cp.empty(w.shape, dtype=w.dtype)
-        cp.matmul(gyt, cols.transpose(0, 2, 1), out=gw.reshape(groups, k // groups, -1))
+        gw = _weight_grad(_im.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q), gy_g, w)
     if needs[2]:
         gb = gy.sum(axis=(0, 2, 3, 4))
     return gx, gw, gb
