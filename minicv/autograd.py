@@ -204,19 +204,26 @@ def _same_device_arrays(fn, arrays):
 
     As in PyTorch, a 0-d CPU array (a scalar tensor) may join a GPU op: it is copied to
     the GPU. Runs only when some argument is not a NumPy array, so the CPU path never
-    pays for it.
+    pays for it; on the GPU path it runs for every op, so it compares device ids and
+    names devices only to raise.
     """
-    devices = {}
+    gpu, gpu_ids, cpu, scalars = None, set(), None, False
     for a in arrays:
-        if is_cupy_array(a) or (type(a) is np.ndarray and a.ndim):
-            devices.setdefault(str(device_of(a)), a)
-    if len(devices) > 1:
-        names = sorted(devices)
+        if type(a) is np.ndarray:
+            if a.ndim:
+                cpu = a
+            else:
+                scalars = True
+        elif is_cupy_array(a):
+            gpu = a
+            gpu_ids.add(a.device.id)
+    if len(gpu_ids) + (cpu is not None and gpu is not None) > 1:
+        names = sorted({str(device_of(a)) for a in arrays
+                        if is_cupy_array(a) or (type(a) is np.ndarray and a.ndim)})
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at "
                            f"least two devices, {names[0]} and {names[1]} (in "
                            f"{fn.__name__}); move them with .to(device) first")
-    gpu = next((a for a in arrays if is_cupy_array(a)), None)
-    if gpu is None:
+    if gpu is None or not scalars:
         return arrays
     xp = get_array_module(gpu)
     return [xp.asarray(a) if type(a) is np.ndarray else a for a in arrays]

@@ -35,31 +35,32 @@ def raw_module(name):
     return cupy.RawModule(code=source_path(name).read_text(), options=OPTIONS)
 
 
-@functools.lru_cache(maxsize=None)
-def _function(name, kernel, device_id):
-    # get_function compiles (or loads from the disk cache) for the current device
-    return raw_module(name).get_function(kernel)
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+_functions = {}          # (file, base, dtype, device) -> function: every launch looks here
 
 
 def kernel(name, base, dtype):
-    """Function ``<base>_f32`` or ``<base>_f64`` of ``csrc/<name>.cu`` for ``dtype``."""
+    """Function ``<base>_f32`` or ``<base>_f64`` of ``csrc/<name>.cu`` for ``dtype``, on
+    the current device (compiled, or loaded from CuPy's disk cache, on first use)."""
     import cupy
-    suffix = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}.get(np.dtype(dtype))
-    if suffix is None:
-        raise TypeError(f"GPU kernel {base}: expected float32 or float64, got {dtype}")
-    return _function(name, f"{base}_{suffix}", cupy.cuda.Device().id)
+    key = (name, base, dtype, cupy.cuda.Device().id)
+    fn = _functions.get(key)
+    if fn is None:
+        suffix = _SUFFIX.get(np.dtype(dtype))
+        if suffix is None:
+            raise TypeError(f"GPU kernel {base}: expected float32 or float64, got {dtype}")
+        fn = _functions[key] = raw_module(name).get_function(f"{base}_{suffix}")
+    return fn
 
 
 def i32(*values):
-    """Python ints as ``np.int32`` kernel arguments, refusing values that overflow."""
-    out = []
-    for v in values:
-        v = int(v)
-        if not -_INT32_MAX - 1 <= v <= _INT32_MAX:
-            raise ValueError(f"GPU kernel argument {v} does not fit in int32: split the "
-                             f"batch into smaller pieces")
-        out.append(np.int32(v))
-    return tuple(out)
+    """Ints as ``np.int32`` kernel arguments, refusing values that overflow (a launch
+    passes a dozen: this runs on every one, so it checks them all at once)."""
+    if values and (max(values) > _INT32_MAX or min(values) < -_INT32_MAX - 1):
+        bad = next(v for v in values if not -_INT32_MAX - 1 <= v <= _INT32_MAX)
+        raise ValueError(f"GPU kernel argument {bad} does not fit in int32: split the "
+                         f"batch into smaller pieces")
+    return tuple(np.array(values, dtype=np.int32))
 
 
 MAX_BLOCKS = 65535 * 32
