@@ -14,21 +14,24 @@
 // Backward: sums of dy and dy*xhat (xhat recomputed from x), then
 //   dx = gamma*invstd/m * (m*dy - sum(dy) - xhat*sum(dy*xhat))   (training)
 //   dx = gamma*invstd * dy                                        (eval: constant stats)
+// Optional arrays are never NULL pointers (CuPy versions differ in how they pass None):
+// the wrappers pass a 1-element placeholder and an int flag says whether it is real.
 // NVRTC: no host headers, extern "C" entry points, 32-bit int arguments.
 
 template <typename T>
 __device__ void partial_impl(const T* x, const T* gy, const double* mean,
-                             const double* invstd, int N, int C, int M, int L, double* part) {
+                             const double* invstd, int N, int C, int M, int L, int backward,
+                             double* part) {
     int count = N * M;
     for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < C * L;
          t += blockDim.x * gridDim.x) {
         int c = t / L;
         int lane = t % L;
         double a = 0.0, b = 0.0;
-        double shift = gy ? 0.0 : (double)x[(long long)c * M];
+        double shift = backward ? 0.0 : (double)x[(long long)c * M];
         for (int j = lane; j < count; j += L) {
             long long at = ((long long)(j / M) * C + c) * M + j % M;
-            if (gy) {                                  // backward: sum dy, sum dy*xhat
+            if (backward) {                            // sum dy, sum dy*xhat
                 double d = (double)gy[at];
                 a += d;
                 b += d * (((double)x[at] - mean[c]) * invstd[c]);
@@ -46,7 +49,8 @@ __device__ void partial_impl(const T* x, const T* gy, const double* mean,
 template <typename T>
 __device__ void stats_impl(const T* x, const double* part, int C, int M, int L, int m,
                            double eps, double momentum, T* running_mean, T* running_var,
-                           double* mean, double* invstd, T* batch_var) {
+                           int update_mean, int update_var, double* mean, double* invstd,
+                           T* batch_var) {
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += blockDim.x * gridDim.x) {
         double s1 = 0.0, s2 = 0.0;
         for (int l = 0; l < L; ++l) {
@@ -59,10 +63,10 @@ __device__ void stats_impl(const T* x, const double* part, int C, int M, int L, 
         mean[c] = mu;
         invstd[c] = 1.0 / sqrt(var + eps);
         batch_var[c] = (T)var;
-        if (running_mean) {
+        if (update_mean) {
             running_mean[c] = (T)((1.0 - momentum) * (double)running_mean[c] + momentum * mu);
         }
-        if (running_var) {
+        if (update_var) {
             double unbiased = m > 1 ? var * m / (m - 1) : var;
             running_var[c] = (T)((1.0 - momentum) * (double)running_var[c]
                                  + momentum * unbiased);
@@ -71,7 +75,8 @@ __device__ void stats_impl(const T* x, const double* part, int C, int M, int L, 
 }
 
 template <typename T>
-__device__ void sums_impl(const double* part, int C, int L, double* sums, T* gw, T* gb) {
+__device__ void sums_impl(const double* part, int C, int L, double* sums, T* gw, T* gb,
+                          int want_gw, int want_gb) {
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += blockDim.x * gridDim.x) {
         double sdy = 0.0, sdyx = 0.0;
         for (int l = 0; l < L; ++l) {
@@ -80,32 +85,33 @@ __device__ void sums_impl(const double* part, int C, int L, double* sums, T* gw,
         }
         sums[2 * c] = sdy;
         sums[2 * c + 1] = sdyx;
-        if (gw) gw[c] = (T)sdyx;
-        if (gb) gb[c] = (T)sdy;
+        if (want_gw) gw[c] = (T)sdyx;
+        if (want_gb) gb[c] = (T)sdy;
     }
 }
 
 template <typename T>
 __device__ void apply_impl(const T* x, const double* mean, const double* invstd,
-                           const T* gamma, const T* beta, int C, int M, int total, T* y) {
+                           const T* gamma, const T* beta, int has_gamma, int has_beta, int C,
+                           int M, int total, T* y) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
         int c = (i / M) % C;
         double v = ((double)x[i] - mean[c]) * invstd[c];
-        if (gamma) v *= (double)gamma[c];
-        if (beta) v += (double)beta[c];
+        if (has_gamma) v *= (double)gamma[c];
+        if (has_beta) v += (double)beta[c];
         y[i] = (T)v;
     }
 }
 
 template <typename T>
 __device__ void dx_impl(const T* gy, const T* x, const double* mean, const double* invstd,
-                        const T* gamma, const double* sums, int C, int M, int m, int training,
-                        int total, T* gx) {
+                        const T* gamma, int has_gamma, const double* sums, int C, int M, int m,
+                        int training, int total, T* gx) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
         int c = (i / M) % C;
-        double scale = invstd[c] * (gamma ? (double)gamma[c] : 1.0);
+        double scale = invstd[c] * (has_gamma ? (double)gamma[c] : 1.0);
         double d = (double)gy[i];
         if (training) {
             double xhat = ((double)x[i] - mean[c]) * invstd[c];
@@ -117,27 +123,28 @@ __device__ void dx_impl(const T* gy, const T* x, const double* mean, const doubl
 
 #define BN_ENTRY_POINTS(T, S)                                                                \
 extern "C" __global__ void bn_partial_##S(const T* x, const T* gy, const double* mean,        \
-        const double* invstd, int N, int C, int M, int L, double* part) {                    \
-    partial_impl<T>(x, gy, mean, invstd, N, C, M, L, part);                                  \
+        const double* invstd, int N, int C, int M, int L, int backward, double* part) {      \
+    partial_impl<T>(x, gy, mean, invstd, N, C, M, L, backward, part);                        \
 }                                                                                            \
 extern "C" __global__ void bn_stats_##S(const T* x, const double* part, int C, int M, int L,  \
-        int m, double eps, double momentum, T* running_mean, T* running_var, double* mean,   \
-        double* invstd, T* batch_var) {                                                      \
-    stats_impl<T>(x, part, C, M, L, m, eps, momentum, running_mean, running_var, mean,       \
-                  invstd, batch_var);                                                        \
+        int m, double eps, double momentum, T* running_mean, T* running_var,                 \
+        int update_mean, int update_var, double* mean, double* invstd, T* batch_var) {       \
+    stats_impl<T>(x, part, C, M, L, m, eps, momentum, running_mean, running_var,             \
+                  update_mean, update_var, mean, invstd, batch_var);                         \
 }                                                                                            \
 extern "C" __global__ void bn_sums_##S(const double* part, int C, int L, double* sums, T* gw, \
-        T* gb) {                                                                             \
-    sums_impl<T>(part, C, L, sums, gw, gb);                                                  \
+        T* gb, int want_gw, int want_gb) {                                                   \
+    sums_impl<T>(part, C, L, sums, gw, gb, want_gw, want_gb);                                \
 }                                                                                            \
 extern "C" __global__ void bn_apply_##S(const T* x, const double* mean, const double* invstd, \
-        const T* gamma, const T* beta, int C, int M, int total, T* y) {                      \
-    apply_impl<T>(x, mean, invstd, gamma, beta, C, M, total, y);                             \
+        const T* gamma, const T* beta, int has_gamma, int has_beta, int C, int M, int total,  \
+        T* y) {                                                                              \
+    apply_impl<T>(x, mean, invstd, gamma, beta, has_gamma, has_beta, C, M, total, y);        \
 }                                                                                            \
 extern "C" __global__ void bn_dx_##S(const T* gy, const T* x, const double* mean,             \
-        const double* invstd, const T* gamma, const double* sums, int C, int M, int m,        \
-        int training, int total, T* gx) {                                                    \
-    dx_impl<T>(gy, x, mean, invstd, gamma, sums, C, M, m, training, total, gx);              \
+        const double* invstd, const T* gamma, int has_gamma, const double* sums, int C,       \
+        int M, int m, int training, int total, T* gx) {                                      \
+    dx_impl<T>(gy, x, mean, invstd, gamma, has_gamma, sums, C, M, m, training, total, gx);   \
 }
 
 BN_ENTRY_POINTS(float, f32)

@@ -9,6 +9,7 @@
 // weight grad:   per (k, i, j) a sum over n, oy, ox, in two steps as batchnorm.cu: one
 //                thread per (k*kh*kw + tap, lane) adds the positions lane, lane + L, ...
 //                in double, then one thread per weight adds its L partials in order
+// Without a bias the wrapper passes a placeholder array and has_bias = 0 (never NULL).
 // The geometry is passed as int32 scalars: C, H, W, K, kh, kw, sh, sw, ph, pw, dh, dw,
 // OH, OW (m = K / C).
 // NVRTC: no host headers, extern "C" entry points, 32-bit int arguments.
@@ -18,8 +19,8 @@
 #define DW_ARGS C, H, W, K, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW
 
 template <typename T>
-__device__ void dw_forward_impl(const T* x, const T* w, const T* bias, DW_GEOMETRY, int total,
-                                T* y) {
+__device__ void dw_forward_impl(const T* x, const T* w, const T* bias, int has_bias,
+                                DW_GEOMETRY, int total, T* y) {
     int m = K / C;
     for (int o = blockIdx.x * blockDim.x + threadIdx.x; o < total;
          o += blockDim.x * gridDim.x) {
@@ -31,7 +32,7 @@ __device__ void dw_forward_impl(const T* x, const T* w, const T* bias, DW_GEOMET
         int n = t / K;
         const T* img = x + ((long long)n * C + k / m) * H * W;
         const T* wk = w + (long long)k * kh * kw;
-        T acc = bias ? bias[k] : T(0);
+        T acc = has_bias ? bias[k] : T(0);
         for (int i = 0; i < kh; ++i) {
             int iy = oy * sh - ph + i * dh;
             if (iy < 0 || iy >= H) continue;
@@ -114,9 +115,9 @@ __device__ void dw_weight_reduce_impl(const double* part, int weights, int L, T*
 }
 
 #define DW_ENTRY_POINTS(T, S)                                                                \
-extern "C" __global__ void dw_forward_##S(const T* x, const T* w, const T* bias, DW_GEOMETRY, \
-        int total, T* y) {                                                                   \
-    dw_forward_impl<T>(x, w, bias, DW_ARGS, total, y);                                       \
+extern "C" __global__ void dw_forward_##S(const T* x, const T* w, const T* bias,              \
+        int has_bias, DW_GEOMETRY, int total, T* y) {                                        \
+    dw_forward_impl<T>(x, w, bias, has_bias, DW_ARGS, total, y);                             \
 }                                                                                            \
 extern "C" __global__ void dw_input_grad_##S(const T* gy, const T* w, DW_GEOMETRY, int total, \
         T* gx) {                                                                             \

@@ -93,7 +93,10 @@ __device__ void max_bwd_plane_impl(const T* gy, const long long* idx, int Q, int
         T* g = gx + (long long)plane * Q;
         long long base = (long long)plane * O;
         for (int q = 0; q < Q; ++q) g[q] = T(0);
-        for (int o = 0; o < O; ++o) g[idx[base + o]] += gy[base + o];
+        for (int o = 0; o < O; ++o) {
+            long long j = idx[base + o];             // -1: a window of padding only
+            if (j >= 0) g[j] += gy[base + o];
+        }
     }
 }
 
@@ -146,7 +149,8 @@ __device__ void avg_bwd_impl(const T* gy, const T* div, int H, int W, int OH, in
 }
 
 // Adaptive max pooling: output (oy, ox) takes the max over rows hs[oy]:he[oy] and columns
-// ws[ox]:we[ox] (PyTorch's bins, computed on the host), same tie and NaN rules as above.
+// ws[ox]:we[ox] (PyTorch's bins, computed on the host), same rules as above: the first
+// maximum wins ties, a NaN wins over numbers (the last NaN in scan order).
 template <typename T>
 __device__ void adaptive_max_impl(const T* x, const int* hs, const int* he, const int* ws,
                                   const int* we, int H, int W, int OH, int OW, int total,
@@ -163,13 +167,11 @@ __device__ void adaptive_max_impl(const T* x, const int* hs, const int* he, cons
         for (int iy = hs[oy]; iy < he[oy]; ++iy) {
             for (int ix = ws[ox]; ix < we[ox]; ++ix) {
                 T v = img[iy * W + ix];
-                if (v > best || isnan(v) || arg < 0) {
+                if (v > best || isnan(v) || arg < 0) {     // a NaN wins: the last one
                     best = v;
                     arg = iy * W + ix;
                 }
-                if (isnan(best)) break;            // a NaN wins and stays
             }
-            if (isnan(best)) break;
         }
         y[o] = best;
         idx[o] = arg;

@@ -344,7 +344,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     padding counts as -inf.  ``indices`` holds the flat position ``iy*W + ix`` of the
     maximum inside its input plane (PyTorch's ``return_indices``).  Ties go to the FIRST
     maximum in window scan order (row by row), because only a strictly larger value
-    replaces the running maximum; a NaN always wins, as in PyTorch.
+    replaces the running maximum; a NaN always wins, as in PyTorch. A window of -inf
+    values reports its first pixel inside the image; one of padding only reports -1.
 
     Shapes: x (N, C, H, W) -> y (N, C, OH, OW), indices int64 (N, C, OH, OW).
     """
@@ -353,17 +354,20 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     oh, ow = out
     xp = _pad_for_windows(x, -np.inf, k, s, p, d, out)
     y = np.full((n, c, oh, ow), -np.inf, dtype=x.dtype)
-    idx = np.zeros((n, c, oh, ow), dtype=np.int64)
+    idx = np.full((n, c, oh, ow), -1, dtype=np.int64)
+    seen = np.zeros((oh, ow), dtype=bool)
     oy = np.arange(oh)[:, None]
     ox = np.arange(ow)[None, :]
     for i in range(k[0]):
         for j in range(k[1]):
             win = xp[:, :, i * d[0]:i * d[0] + s[0] * (oh - 1) + 1:s[0],
                      j * d[1]:j * d[1] + s[1] * (ow - 1) + 1:s[1]]  # (N, C, OH, OW)
-            take = (win > y) | np.isnan(win)
+            iy, ix = oy * s[0] - p[0] + i * d[0], ox * s[1] - p[1] + j * d[1]
+            inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+            take = (win > y) | np.isnan(win) | (inside & ~seen)
+            seen |= inside
             y = np.where(take, win, y)
-            flat = (oy * s[0] - p[0] + i * d[0]) * w + (ox * s[1] - p[1] + j * d[1])
-            idx = np.where(take, flat, idx)
+            idx = np.where(take, iy * w + ix, idx)
     return y, idx
 
 
@@ -374,10 +378,20 @@ def max_pool2d_backward(gy, indices, x_shape):
     scatter must add (``np.add.at``), not assign.
     """
     n, c, h, w = x_shape
-    gx = np.zeros((n * c, h * w), dtype=gy.dtype)
-    planes = np.arange(n * c)[:, None] * (h * w)
-    np.add.at(gx.reshape(-1), (indices.reshape(n * c, -1) + planes).ravel(), gy.ravel())
-    return gx.reshape(n, c, h, w)
+    return _scatter_to_argmax(gy, indices, x_shape).reshape(n, c, h, w)
+
+
+def _scatter_to_argmax(gy, indices, x_shape):
+    """gx (N*C, plane size) with ``gy`` added at each plane's ``indices``; index -1 (a
+    window of padding only) sends nothing."""
+    n, c = x_shape[:2]
+    q = int(np.prod(x_shape[2:]))
+    gx = np.zeros((n * c, q), dtype=gy.dtype)
+    idx = indices.reshape(n * c, -1)
+    flat = (idx + np.arange(n * c)[:, None] * q).ravel()
+    keep = idx.ravel() >= 0
+    np.add.at(gx.reshape(-1), flat[keep], gy.ravel()[keep])
+    return gx
 
 
 def _avg_divisors(size, k, s, p, out, count_include_pad):
@@ -471,7 +485,8 @@ def adaptive_avg_pool2d_backward(gy, x_shape):
 
 
 def adaptive_max_pool2d(x, output_size):
-    """Max over PyTorch's adaptive bins with flat argmax indices (first maximum wins)."""
+    """Max over PyTorch's adaptive bins with flat argmax indices (first maximum wins; a
+    NaN wins over numbers, the last NaN in scan order, as PyTorch)."""
     n, c, h, w = x.shape
     oh, ow = output_size
     hs, he = adaptive_bins(h, oh)
@@ -483,7 +498,10 @@ def adaptive_max_pool2d(x, output_size):
             win = x[:, :, hs[a]:he[a], ws[b]:we[b]]
             bw = we[b] - ws[b]
             flat = win.reshape(n, c, -1)  # (N, C, bin_h*bin_w), row-major scan order
-            arg = np.argmax(flat, axis=2)  # first maximum (NaN wins: argmax returns it)
+            nan = np.isnan(flat)
+            last_nan = flat.shape[2] - 1 - np.argmax(nan[..., ::-1], axis=2)
+            # first maximum; a NaN wins, the last one in scan order (PyTorch's rule)
+            arg = np.where(nan.any(axis=2), last_nan, np.argmax(flat, axis=2))
             y[:, :, a, b] = np.take_along_axis(flat, arg[..., None], axis=2)[..., 0]
             idx[:, :, a, b] = (hs[a] + arg // bw) * w + ws[b] + arg % bw
     return y, idx
@@ -510,15 +528,18 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple((p[a], extra[a]) for a in range(3)),
                 constant_values=-np.inf)
     y = np.full((n, c, *out), -np.inf, dtype=x.dtype)
-    idx = np.zeros((n, c, *out), dtype=np.int64)
-    grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
-    for tap in np.ndindex(*k):
+    idx = np.full((n, c, *out), -1, dtype=np.int64)    # -1: a window of padding only
+    seen = np.zeros(tuple(out), dtype=bool)   # a window's first in-bounds tap is taken:
+    grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")   # an all -inf window
+    for tap in np.ndindex(*k):                                         # reports it (PyTorch)
         sl = tuple(slice(tap[a] * d[a], tap[a] * d[a] + s[a] * (out[a] - 1) + 1, s[a])
                    for a in range(3))
         win = xp[(slice(None), slice(None)) + sl]  # (N, C, OD, OH, OW)
-        take = (win > y) | np.isnan(win)
-        y = np.where(take, win, y)
         pos = [grids[a] * s[a] - p[a] + tap[a] * d[a] for a in range(3)]
+        inside = np.logical_and.reduce([(0 <= pos[a]) & (pos[a] < size[a]) for a in range(3)])
+        take = (win > y) | np.isnan(win) | (inside & ~seen)
+        seen |= inside
+        y = np.where(take, win, y)
         flat = (pos[0] * size[1] + pos[1]) * size[2] + pos[2]
         idx = np.where(take, flat, idx)
     return y, idx
@@ -526,12 +547,7 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 def max_pool3d_backward(gy, indices, x_shape):
     """Scatter-add ``gy`` to the argmax voxels (flat indices into D*H*W)."""
-    n, c = x_shape[:2]
-    vol = int(np.prod(x_shape[2:]))
-    gx = np.zeros((n * c, vol), dtype=gy.dtype)
-    planes = np.arange(n * c)[:, None] * vol
-    np.add.at(gx.reshape(-1), (indices.reshape(n * c, -1) + planes).ravel(), gy.ravel())
-    return gx.reshape(x_shape)
+    return _scatter_to_argmax(gy, indices, x_shape).reshape(x_shape)
 
 
 # ============================================================================ resampling

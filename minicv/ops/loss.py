@@ -71,16 +71,16 @@ def _arr(x):
 class CrossEntropy(Function):
     """loss = -Σ_c a_c log_softmax(z)_c over ``dim``; dz = (Σ a)·softmax - a, da = -log p.
 
-    With ``scale`` the node returns scale·Σ loss (a scalar) instead of the per-position loss.
-    Saved: log p and a.
+    With ``scale`` the node returns scale·Σ loss (a scalar) instead of the per-position loss;
+    backward scales by ``grad_scale`` (default: ``scale``). Saved: log p and a.
     """
     @staticmethod
-    def forward(ctx, z, a, dim=1, scale=None):
+    def forward(ctx, z, a, dim=1, scale=None, grad_scale=None):
         shifted = z - z.max(axis=dim, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         loss = -(a * logp).sum(axis=dim)
         ctx.save_for_backward(logp, a)
-        ctx.dim, ctx.scale = dim, scale
+        ctx.dim, ctx.scale = dim, scale if grad_scale is None else grad_scale
         if scale is not None:
             return get_array_module(z).asarray(loss.sum() * scale, dtype=z.dtype)
         return loss.astype(z.dtype, copy=False)
@@ -99,10 +99,12 @@ class CrossEntropy(Function):
 
 
 class WeightedNLL(Function):
-    """loss = -Σ_c a_c x_c over ``dim`` (x are log-probabilities); dx = -a. Saved: a."""
+    """loss = -Σ_c a_c x_c over ``dim`` (x are log-probabilities); dx = -a. Saved: a.
+    ``scale``/``grad_scale`` as in :class:`CrossEntropy`."""
     @staticmethod
-    def forward(ctx, x, a, dim=1, scale=None):
-        ctx.a, ctx.dim, ctx.scale = a, dim, scale
+    def forward(ctx, x, a, dim=1, scale=None, grad_scale=None):
+        ctx.a, ctx.dim = a, dim
+        ctx.scale = scale if grad_scale is None else grad_scale
         loss = -(a * x).sum(axis=dim)
         if scale is not None:
             return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
@@ -151,12 +153,18 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
     return a, (float(total) if xp is np else total)
 
 
-def _mean_scale(total):
-    """1 / total, NaN for a zero total (every target ignored), as PyTorch's 'mean'; for a
-    GPU total a device scalar."""
+def _scales(reduction, total):
+    """(forward, backward) factors of the summed loss: 'mean' divides by ``total`` (a NaN
+    loss and zero gradients when every target is ignored, as PyTorch); on a GPU ``total``
+    is a device scalar and so are the factors (no synchronisation)."""
+    if reduction != "mean":
+        scale = 1.0 if reduction == "sum" else None
+        return scale, scale
     if isinstance(total, float):
-        return 1.0 / total if total else math.nan
-    return 1.0 / get_array_module(total).where(total != 0, total, math.nan)
+        return (1.0 / total, 1.0 / total) if total else (math.nan, 0.0)
+    xp = get_array_module(total)
+    kept = total != 0
+    return 1.0 / xp.where(kept, total, math.nan), 1.0 / xp.where(kept, total, math.inf)
 
 
 def _check_common(x, weight, reduction, name):
@@ -222,8 +230,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                         f"probabilities, got dtype {t.dtype}")
     a, total = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
                                    "cross_entropy")
-    scale = {"mean": _mean_scale(total), "sum": 1.0, "none": None}
-    return CrossEntropy.apply(x, a, dim=cdim, scale=scale[reduction])
+    scale, grad_scale = _scales(reduction, total)
+    return CrossEntropy.apply(x, a, dim=cdim, scale=scale, grad_scale=grad_scale)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -249,8 +257,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
     a, total = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
-    scale = {"mean": _mean_scale(total), "sum": 1.0, "none": None}
-    return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale[reduction])
+    scale, grad_scale = _scales(reduction, total)
+    return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale,
+                             grad_scale=grad_scale)
 
 
 # ----------------------------------------------------------------------------- binary

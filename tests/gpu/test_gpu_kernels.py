@@ -22,6 +22,20 @@ from minicv.kernels.gpu import resample as g_resample, winograd as g_winograd  #
 DTYPES = st.sampled_from([np.float32, np.float64])
 
 
+def _special(x, kind, rng):
+    """``x`` with ties (rounded values), or with NaN and -inf sprinkled in."""
+    if kind == "ties":
+        return np.round(x).astype(x.dtype)
+    if kind == "nan_inf":
+        x = x.copy()
+        x[rng.random(x.shape) < 0.15] = np.nan
+        x[rng.random(x.shape) < 0.3] = -np.inf
+    return x
+
+
+KINDS = st.sampled_from(["plain", "ties", "nan_inf"])
+
+
 def _tol(dtype):
     return dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
 
@@ -87,13 +101,11 @@ def test_depthwise_matches_reference(cfg, multiplier, dtype, bias):
 
 
 @settings(max_examples=30, deadline=None)
-@given(windows(pool=True), DTYPES, st.booleans(), st.booleans())
-def test_max_pool_matches_reference(cfg, dtype, ceil_mode, ties):
+@given(windows(pool=True), DTYPES, st.booleans(), KINDS)
+def test_max_pool_matches_reference(cfg, dtype, ceil_mode, kind):
     shape, k, s, p, d = cfg
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(shape).astype(dtype)
-    if ties:                                   # few distinct values: ties in every window
-        x = np.round(x).astype(dtype)
+    x = _special(rng.standard_normal(shape).astype(dtype), kind, rng)
     y, idx = g_pool.max_pool2d(_dev(x), k, s, p, d, ceil_mode)
     y_ref, idx_ref = ref.max_pool2d(x, k, s, p, d, ceil_mode)
     np.testing.assert_array_equal(cp.asnumpy(y), y_ref)
@@ -190,13 +202,11 @@ def test_bicubic_and_nearest_exact_match_reference(h, w, oh, ow, align, dtype):
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 11), st.integers(1, 11), st.integers(1, 6), st.integers(1, 6),
-       DTYPES, st.booleans())
-def test_adaptive_pooling_matches_reference(h, w, oh, ow, dtype, ties):
+       DTYPES, KINDS)
+def test_adaptive_pooling_matches_reference(h, w, oh, ow, dtype, kind):
     rng = np.random.default_rng(6)
     shape = (2, 3, h, w)
-    x = rng.standard_normal(shape).astype(dtype)
-    if ties:
-        x = np.round(x).astype(dtype)
+    x = _special(rng.standard_normal(shape).astype(dtype), kind, rng)
     gy = rng.standard_normal((2, 3, oh, ow)).astype(dtype)
     np.testing.assert_allclose(cp.asnumpy(g_resample.adaptive_avg_pool2d(_dev(x), (oh, ow))),
                                ref.adaptive_avg_pool2d(x, (oh, ow)), **_tol(dtype))
@@ -222,11 +232,11 @@ def volumes(draw):
 
 
 @settings(max_examples=25, deadline=None)
-@given(volumes(), DTYPES, st.booleans())
-def test_vol2col_col2vol_and_max_pool3d_match_reference(cfg, dtype, ceil_mode):
+@given(volumes(), DTYPES, st.booleans(), KINDS)
+def test_vol2col_col2vol_and_max_pool3d_match_reference(cfg, dtype, ceil_mode, kind):
     shape, k, s, p, d = cfg
     rng = np.random.default_rng(7)
-    x = rng.standard_normal(shape).astype(dtype)
+    x = _special(rng.standard_normal(shape).astype(dtype), kind, rng)
     cols = g_im2col.vol2col(_dev(x), k, s, p, d)
     np.testing.assert_array_equal(cp.asnumpy(cols), ref.vol2col(x, k, s, p, d))
     g = rng.standard_normal(cols.shape).astype(dtype)
@@ -277,6 +287,34 @@ def test_weight_gradient_paths_agree(monkeypatch, groups):
         gw = g_conv.conv2d_backward(_dev(x), _dev(w), _dev(gy), 2, 1, 1, groups,
                                     needs=(False, True, False))[1]
         np.testing.assert_allclose(cp.asnumpy(gw), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("nd,groups", [(2, 1), (2, 2), (3, 1), (3, 2)])
+def test_convolutions_in_batch_chunks_match_the_reference(monkeypatch, nd, groups):
+    """With a workspace of one sample the column convolutions run sample by sample,
+    forward and backward (the weight gradient summed over chunks): same results."""
+    from minicv.kernels.gpu import conv as g_conv
+    rng = np.random.default_rng(10)
+    size = (5, 6) if nd == 2 else (4, 5, 3)
+    x = rng.standard_normal((3, 4) + size)
+    w = rng.standard_normal((6, 4 // groups) + (3,) * nd)
+    monkeypatch.setattr(g_conv, "WORKSPACE_BYTES", 1)
+    if nd == 2:
+        y = g_conv.conv2d_forward(_dev(x), _dev(w), None, 1, 1, 1, groups)
+        want = ref.conv2d(x, w, None, 1, 1, 1, groups)
+        gy = rng.standard_normal(want.shape)
+        got = g_conv.conv2d_backward(_dev(x), _dev(w), _dev(gy), 1, 1, 1, groups)
+        grads = ref.conv2d_backward(x, w, gy, 1, 1, 1, groups)
+    else:
+        from minicv.kernels import conv_algo
+        y = g_conv.conv3d_forward(_dev(x), _dev(w), None, 1, 1, 1, groups)
+        want = conv_algo.conv3d_forward(x, w, None, 1, 1, 1, groups)
+        gy = rng.standard_normal(want.shape)
+        got = g_conv.conv3d_backward(_dev(x), _dev(w), _dev(gy), 1, 1, 1, groups)
+        grads = conv_algo.conv3d_backward(x, w, gy, 1, 1, 1, groups)
+    np.testing.assert_allclose(cp.asnumpy(y), want, rtol=1e-12, atol=1e-12)
+    for g, r in zip(got, grads):
+        np.testing.assert_allclose(cp.asnumpy(g), r, rtol=1e-12, atol=1e-12)
 
 
 def test_kernel_arguments_must_fit_int32():

@@ -593,3 +593,11 @@ def test_unshared_gradients_are_not_copied():
     model(x).sum().backward()
     assert _stats.launches["array"] == 0, _stats.launches
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_float16_pooling_on_gpu_is_refused_clearly():
+    x = mc.tensor(randn(1, 2, 6, 6).astype(np.float16), device="cuda")
+    for fn in (lambda t: F.adaptive_avg_pool2d(t, (4, 5)), lambda t: F.adaptive_max_pool2d(t, 2),
+               lambda t: F.max_pool3d(t[:, None], 2)):
+        with pytest.raises(TypeError, match="expects float32 or float64, got float16"):
+            fn(x)

@@ -186,3 +186,14 @@ def test_weighted_regression_losses_by_hand():
     assert F.huber_loss(x, t, weight=w).item() == pytest.approx((0.5 + 3 * 2.5) / 2)
     with pytest.raises(ValueError, match=r"weight of shape \[3\].*\[2\]"):
         F.mse_loss(x, t, weight=mc.ones(3))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_mean_over_only_ignored_targets_is_nan_with_zero_gradient(loss):
+    """PyTorch 2.13: every target ignored -> the 'mean' loss is NaN (0/0) but its gradient
+    is zero, not NaN."""
+    x = mc.randn(3, 5, requires_grad=True)
+    out = getattr(F, loss)(x, mc.tensor([-100, -100, -100]))
+    out.backward()
+    assert np.isnan(out.item())
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 5), np.float32))

@@ -6,6 +6,7 @@ from hypothesis import given, strategies as hs
 import minicv as mc
 from minicv.ops import pool as P
 from minicv.ops.vision import fold, interpolate, unfold
+from minicv.nn import functional as F
 from minicv.testing import gradcheck, strategies as st
 
 
@@ -114,3 +115,21 @@ def test_interpolate_ranks_and_modes():
         interpolate(x1, size=8, mode="bilinear")
     with pytest.raises(ValueError, match="size must have 3 elements"):
         interpolate(x3, size=(2, 2), mode="trilinear")
+
+
+def test_adaptive_max_pool_nan_rule_is_pytorchs():
+    """A NaN wins over numbers and the index is the last NaN in scan order (PyTorch 2.13:
+    value nan, index 3 here)."""
+    x = mc.tensor([[[[1., np.nan, 2., np.nan], [0., 0., 0., 0.]]]])
+    y, idx = F.adaptive_max_pool2d(x, (1, 1), return_indices=True)
+    assert np.isnan(y.item()) and idx.item() == 3
+
+
+def test_max_pool3d_all_minus_inf_window_reports_its_first_voxel():
+    """Windows that hold only -inf (or padding) report their first in-bounds voxel, as
+    PyTorch's kernel starts from it (indices from PyTorch 2.13)."""
+    z = mc.full((1, 1, 2, 4, 4), float("-inf"))
+    idx = F.max_pool3d(z, 2, 1, 1, return_indices=True)[1].numpy()[0, 0, 0]
+    want = [[0, 0, 1, 2, 3], [0, 0, 1, 2, 3], [4, 4, 5, 6, 7], [8, 8, 9, 10, 11],
+            [12, 12, 13, 14, 15]]
+    np.testing.assert_array_equal(idx, want)

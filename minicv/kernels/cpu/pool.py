@@ -104,13 +104,16 @@ def _max_fwd(x, kh, kw, sh, sw, ph, pw, dh, dw, y, idx):
 @njit(cache=True, nogil=True)
 def _scatter_bwd(gy, idx, gx):
     """gx.flat[plane][idx] += gy: the backward of max pooling (any dimension, flattened).
+    A window with no input inside it (all padding) has index -1 and sends nothing.
     Serial and ``nogil``; the caller splits the planes over threads."""
     nc, q = gy.shape
     for p in range(nc):
         plane = gx[p]
         plane[:] = 0
         for o in range(q):
-            plane[idx[p, o]] += gy[p, o]
+            j = idx[p, o]
+            if j >= 0:
+                plane[j] += gy[p, o]
 
 
 @njit(cache=True, parallel=PARALLEL)

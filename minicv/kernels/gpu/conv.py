@@ -147,17 +147,40 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
         gx = _winograd_forward(cp.ascontiguousarray(gy), wt, None,
                                (2 - padding[0], 2 - padding[1]))
         needs = (False, needs[1])
-    g = groups
-    gy_g = gy.reshape(n, g, k // g, oh * ow)                     # (N, G, K/G, P)
-    wm = w.reshape(g, k // g, cg * kh * kw)                      # (G, K/G, Cg*kk)
-    if needs[0]:
-        dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g)     # (N, G, Cg*kk, P)
-        gx = _im.col2im(dcols.reshape(n, c * kh * kw, oh * ow), x.shape, kh, kw, stride,
-                        padding, dilation)
-    if needs[1]:
-        cols = _im.im2col(x, kh, kw, stride, padding, dilation)  # (N, C*kk, P)
-        gw = _weight_grad(cols.reshape(n, g, cg * kh * kw, oh * ow), gy_g, w)
-    return gx, gw, gb
+    gx2, gw = _gemm_backward(
+        x, w, gy, groups, needs,
+        lambda xc: _im.im2col(xc, kh, kw, stride, padding, dilation),
+        lambda cols, shape, out: _im.col2im(cols, shape, kh, kw, stride, padding, dilation,
+                                            out=out))
+    return (gx if gx is not None else gx2), gw, gb
+
+
+def _gemm_backward(x, w, gy, groups, needs, to_cols, from_cols):
+    """(gx, gw) of a column convolution (im2col or vol2col), a chunk of the batch at a time
+    so the column buffers stay within WORKSPACE_BYTES (as the forward's):
+    gx = from_cols(Wᵀ gy) per chunk, gw = Σ over chunks of :func:`_weight_grad`."""
+    n, k = x.shape[0], w.shape[0]
+    q = int(np.prod(gy.shape[2:]))
+    ckk = int(np.prod(w.shape[1:]))                               # C/G * kernel volume
+    gy_g = cp.ascontiguousarray(gy).reshape(n, groups, k // groups, q)  # (N, G, K/G, P)
+    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, ckk)      # (G, K/G, Cg*kk)
+    gx = cp.empty(x.shape, dtype=x.dtype) if needs[0] else None
+    gw = None
+    nb = _batch_chunk(n, groups * ckk * q * x.itemsize)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        if needs[0]:
+            dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g[n0:n1])  # (nb, G, Cg*kk, P)
+            from_cols(dcols.reshape(n1 - n0, groups * ckk, q), (n1 - n0,) + x.shape[1:],
+                      gx[n0:n1])
+        if needs[1]:
+            cols = to_cols(x[n0:n1]).reshape(n1 - n0, groups, ckk, q)
+            part = _weight_grad(cols, gy_g[n0:n1], w)
+            if gw is None:
+                gw = part
+            else:
+                gw += part
+    return gx, gw
 
 
 # Bytes of per-sample weight gradients the batched weight-gradient GEMM may hold.
@@ -240,10 +263,14 @@ def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     n, k = x.shape[0], w.shape[0]
     ks = w.shape[2:]
     out = [conv_output_size(x.shape[2 + a], ks[a], s[a], p[a], d[a]) for a in range(3)]
-    cols = _im.vol2col(x, ks, s, p, d)                         # (N, C*kkk, P)
-    cols = cols.reshape(n, groups, -1, cols.shape[-1])         # (N, G, C*kkk/G, P)
+    q = int(np.prod(out))
     wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)   # (G, K/G, C*kkk/G)
-    y = cp.matmul(wm[None], cols).reshape(n, k, *out)
+    y = cp.empty((n, k, *out), dtype=x.dtype)
+    nb = _batch_chunk(n, wm.shape[2] * groups * q * x.itemsize)    # columns within budget
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        cols = _im.vol2col(x[n0:n1], ks, s, p, d).reshape(n1 - n0, groups, -1, q)
+        cp.matmul(wm[None], cols, out=y[n0:n1].reshape(n1 - n0, groups, k // groups, q))
     if b is not None:
         y += b.reshape(1, k, 1, 1, 1)
     return y
@@ -251,22 +278,16 @@ def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
                     needs=(True, True, True)):
-    """dx by col2vol (a gather), dw by one GEMM per group over the batch, db by a sum."""
+    """dx by col2vol (a gather), dw by GEMMs over the batch, db by a sum; the batch in
+    chunks that keep the column buffers within WORKSPACE_BYTES."""
     s, p, d = _cpu._nd_args(x, w, None, stride, padding, dilation, groups, 3)
     gy = cp.ascontiguousarray(gy, dtype=x.dtype)
-    n, k = x.shape[0], w.shape[0]
     ks = w.shape[2:]
-    q = int(np.prod(gy.shape[2:]))
-    gy_g = gy.reshape(n, groups, k // groups, q)                   # (N, G, K/G, P)
-    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)  # (G, K/G, C*kkk/G)
-    gx = gw = gb = None
-    if needs[0]:
-        dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g)      # (N, G, C*kkk/G, P)
-        gx = _im.col2vol(dcols.reshape(n, -1, q), x.shape, ks, s, p, d)
-    if needs[1]:
-        gw = _weight_grad(_im.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q), gy_g, w)
-    if needs[2]:
-        gb = gy.sum(axis=(0, 2, 3, 4))
+    gx, gw = _gemm_backward(x, w, gy, groups, needs,
+                            lambda xc: _im.vol2col(xc, ks, s, p, d),
+                            lambda cols, shape, out: _im.col2vol(cols, shape, ks, s, p, d,
+                                                                 out=out))
+    gb = gy.sum(axis=(0, 2, 3, 4)) if needs[2] else None
     return gx, gw, gb
 
 
@@ -348,6 +369,7 @@ def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_
     """3-D max pooling with flat argmax indices into each D*H*W volume."""
     if x.ndim != 5:
         raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
+    _float_kernel_dtype("max_pool3d", x)
     return _pool.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -355,9 +377,17 @@ def max_pool3d_backward(gy, indices, x_shape):
     return _pool.max_pool_backward(gy, indices, tuple(x_shape))
 
 
+def _float_kernel_dtype(name, x):
+    """The GPU kernels take float32 and float64 (float16 would need its own entry points)."""
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name} on the GPU expects float32 or float64, got {x.dtype}; "
+                        f"convert with .float()")
+
+
 def _adaptive_size(name, x, output_size):
     if x.ndim != 4:
         raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
+    _float_kernel_dtype(name, x)
     oh, ow = _pair(output_size)
     oh = x.shape[2] if oh is None else oh
     ow = x.shape[3] if ow is None else ow

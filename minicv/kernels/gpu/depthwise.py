@@ -5,7 +5,7 @@ so every result is deterministic."""
 import cupy as cp
 import numpy as np
 
-from .module import i32, kernel, launch
+from .module import i32, kernel, launch, optional
 from .norm import lanes
 
 
@@ -26,8 +26,9 @@ def forward(x, w, b, stride, padding, dilation, out):
     x, w = cp.ascontiguousarray(x), cp.ascontiguousarray(w, dtype=x.dtype)
     b = None if b is None else cp.ascontiguousarray(b, dtype=x.dtype)
     y = cp.empty((x.shape[0], w.shape[0]) + tuple(out), dtype=x.dtype)
+    b, has_bias = optional(b, x.dtype)
     launch(kernel("depthwise", "dw_forward", x.dtype), y.size,
-           (x, w, b, *_geometry(x.shape, w.shape, stride, padding, dilation, out),
+           (x, w, b, has_bias, *_geometry(x.shape, w.shape, stride, padding, dilation, out),
             *i32(y.size), y))
     return y
 

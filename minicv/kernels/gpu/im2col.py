@@ -32,8 +32,9 @@ def im2col(x, kh, kw, stride=1, padding=0, dilation=1, out=None):
     return cols
 
 
-def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
-    """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W), summing overlaps in a fixed order."""
+def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1, out=None):
+    """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W), summing overlaps in a fixed order
+    (into ``out``, C-contiguous, when given)."""
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
     dh, dw = _pair(dilation)
@@ -41,7 +42,7 @@ def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1):
     oh = conv_output_size(h, kh, sh, ph, dh)
     ow = conv_output_size(w, kw, sw, pw, dw)
     cols = cp.ascontiguousarray(cols)
-    x = cp.empty((n, c, h, w), dtype=cols.dtype)
+    x = cp.empty((n, c, h, w), dtype=cols.dtype) if out is None else out
     launch(kernel("im2col", "col2im", cols.dtype), x.size,
            (cols, *i32(c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, x.size), x))
     return x
@@ -64,13 +65,14 @@ def vol2col(x, k, s, p, d):
     return cols
 
 
-def col2vol(cols, x_shape, k, s, p, d):
-    """Adjoint of :func:`vol2col`: one thread per voxel sums its taps (deterministic)."""
+def col2vol(cols, x_shape, k, s, p, d, out=None):
+    """Adjoint of :func:`vol2col`: one thread per voxel sums its taps (deterministic),
+    into ``out`` (C-contiguous) when given."""
     cols = cp.ascontiguousarray(cols)
     n, c = x_shape[:2]
     size = tuple(x_shape[2:])
-    out = [conv_output_size(size[a], k[a], s[a], p[a], d[a]) for a in range(3)]
-    x = cp.empty(tuple(x_shape), dtype=cols.dtype)
+    osize = [conv_output_size(size[a], k[a], s[a], p[a], d[a]) for a in range(3)]
+    x = cp.empty(tuple(x_shape), dtype=cols.dtype) if out is None else out
     launch(kernel("im2col", "col2vol", cols.dtype), x.size,
-           (cols, _geometry(c, size, k, s, p, d, out), *i32(x.size), x))
+           (cols, _geometry(c, size, k, s, p, d, osize), *i32(x.size), x))
     return x

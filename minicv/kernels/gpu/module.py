@@ -53,6 +53,22 @@ def kernel(name, base, dtype):
     return fn
 
 
+_placeholders = {}
+
+
+def optional(a, dtype):
+    """``(array, flag)`` for an optional kernel argument: ``a`` and 1, or a 1-element
+    placeholder of ``dtype`` and 0. Kernels never get a NULL pointer: CuPy versions
+    differ in what they send for None."""
+    import cupy
+    if a is not None:
+        return a, np.int32(1)
+    key = (np.dtype(dtype), cupy.cuda.Device().id)
+    if key not in _placeholders:
+        _placeholders[key] = cupy.zeros(1, dtype=dtype)
+    return _placeholders[key], np.int32(0)
+
+
 def i32(*values):
     """Ints as ``np.int32`` kernel arguments, refusing values that overflow (a launch
     passes a dozen: this runs on every one, so it checks them all at once)."""

@@ -10,7 +10,7 @@ order whatever the GPU.
 import cupy as cp
 import numpy as np
 
-from .module import i32, kernel, launch
+from .module import i32, kernel, launch, optional
 
 
 def lanes(n, m):
@@ -19,11 +19,15 @@ def lanes(n, m):
 
 
 def _partial(x3, gy3=None, mean=None, invstd=None):
+    """Per-(channel, lane) sums: of x (forward) or of dy and dy·x̂ (with ``gy3``)."""
     n, c, m = x3.shape
     L = lanes(n, m)
     part = cp.empty((c, L, 2), dtype=np.float64)
+    gy3, backward = optional(gy3, x3.dtype)
+    mean, _ = optional(mean, np.float64)
+    invstd, _ = optional(invstd, np.float64)
     launch(kernel("batchnorm", "bn_partial", x3.dtype), c * L,
-           (x3, gy3, mean, invstd, *i32(n, c, m, L), part))
+           (x3, gy3, mean, invstd, *i32(n, c, m, L), backward, part))
     return part, L
 
 
@@ -37,9 +41,11 @@ def forward_train(x3, gamma, beta, eps, momentum=0.0, running_mean=None, running
     mean = cp.empty(c, dtype=np.float64)
     invstd = cp.empty(c, dtype=np.float64)
     var = cp.empty(c, dtype=x3.dtype)
+    running_mean, update_mean = optional(running_mean, x3.dtype)
+    running_var, update_var = optional(running_var, x3.dtype)
     launch(kernel("batchnorm", "bn_stats", x3.dtype), c,
            (x3, part, *i32(c, m, L, n * m), np.float64(eps), np.float64(momentum),
-            running_mean, running_var, mean, invstd, var))
+            running_mean, running_var, update_mean, update_var, mean, invstd, var))
     return apply(x3, mean, invstd, gamma, beta), mean, invstd, var
 
 
@@ -47,8 +53,10 @@ def apply(x3, mean, invstd, gamma, beta):
     """y = (x - mean)·invstd·γ + β per channel (γ, β may be None)."""
     n, c, m = x3.shape
     y = cp.empty_like(x3)
+    gamma, has_gamma = optional(gamma, x3.dtype)
+    beta, has_beta = optional(beta, x3.dtype)
     launch(kernel("batchnorm", "bn_apply", x3.dtype), y.size,
-           (x3, mean, invstd, gamma, beta, *i32(c, m, y.size), y))
+           (x3, mean, invstd, gamma, beta, has_gamma, has_beta, *i32(c, m, y.size), y))
     return y
 
 
@@ -63,12 +71,15 @@ def backward(gy3, x3, mean, invstd, gamma, training, need_dx=True, need_dw=True,
     if need_dw or need_db or (need_dx and training):
         part, L = _partial(x3, gy3, mean, invstd)
         sums = cp.empty((c, 2), dtype=np.float64)
+        (gw_arg, want_gw), (gb_arg, want_gb) = optional(gw, x3.dtype), optional(gb, x3.dtype)
         launch(kernel("batchnorm", "bn_sums", x3.dtype), c,
-               (part, *i32(c, L), sums, gw, gb))
+               (part, *i32(c, L), sums, gw_arg, gb_arg, want_gw, want_gb))
     gx = None
     if need_dx:
         gx = cp.empty_like(x3)
+        gamma, has_gamma = optional(gamma, x3.dtype)
+        sums, _ = optional(sums, np.float64)
         launch(kernel("batchnorm", "bn_dx", x3.dtype), gx.size,
-               (gy3, x3, mean, invstd, gamma, sums, *i32(c, m, n * m, int(training), gx.size),
-                gx))
+               (gy3, x3, mean, invstd, gamma, has_gamma, sums,
+                *i32(c, m, n * m, int(training), gx.size), gx))
     return gx, gw, gb

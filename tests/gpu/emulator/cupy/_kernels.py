@@ -165,8 +165,11 @@ class RawKernel:
         holders, guarded = [], []
         for i, (arg, (ctype, dtype, pointer)) in enumerate(zip(args, self.params)):
             where = f"kernel {self.name}, argument {i} ({ctype})"
-            if pointer and arg is None:                 # CuPy sends None as NULL
-                holders.append(ctypes.c_void_p(0))
+            if pointer and arg is None:
+                # CuPy versions differ: recent ones send NULL, older ones the address of
+                # an empty holder. Code that must run on every CuPy never passes None.
+                raise TypeError(f"{where}: None for a pointer argument; pass a placeholder "
+                                f"array and a flag (CuPy versions send None differently)")
             elif pointer:
                 if not isinstance(arg, ndarray):
                     raise TypeError(f"{where}: expected a cupy.ndarray, got {type(arg)}")
