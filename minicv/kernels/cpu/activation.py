@@ -1,17 +1,17 @@
 """Element-wise kernels for the hot activation and residual ops, on minicv's threads.
 
-``relu_backward``: ``gy * (y > 0)`` in NumPy writes a boolean mask, then runs a mixed-type
-multiply through a casting loop (two passes and a temporary); here it is one pass over
-flat, contiguous arrays.  The product keeps NumPy's semantics (a NaN gradient stays NaN
-where y <= 0, as ``gy * 0`` does).
+``relu_backward``: ``np.where(y > 0, gy, 0)`` in NumPy writes a boolean mask, then selects
+(two passes and a temporary); here it is one pass over flat, contiguous arrays. It is a
+select, as PyTorch's threshold_backward: a NaN gradient does not leak where y <= 0.
 
 ``relu``, ``relu_backward``, ``add``: over equal-shape, C-contiguous arrays, cut into one
 contiguous range per thread: on Numba's native team (``cpu/parallel.py``) where it runs,
-else on ``conv_algo.run_split``'s Python threads (the kernels release the GIL).  These ops are memory-bound; after a
-convolution their input is out of cache, and two threads keep more loads in flight than
-one (measured in the ResNet-20 step: ReLU and Add 1.2-1.6x faster on the Python threads
-than on one; on the native team ReLU forward 12.0 -> 7.2 ms a step, backward 11.4 -> 8.3,
-Add 6.9 -> 4.4).  Element-wise results do not depend on the split.
+else on ``conv_algo.run_split``'s Python threads (the kernels release the GIL).  These ops
+are memory-bound; after a convolution their input is out of cache, and two threads keep
+more loads in flight than one (measured in the ResNet-20 step: ReLU and Add 1.2-1.6x
+faster on the Python threads than on one; on the native team ReLU forward 12.0 -> 7.2 ms
+a step, backward 11.4 -> 8.3, Add 6.9 -> 4.4).  Element-wise results do not depend on the
+split.
 """
 import numpy as np
 from numba import njit
