@@ -47,6 +47,36 @@ def test_numpy_functions_dispatch_to_cupy():
         assert isinstance(y, cp.ndarray)
 
 
+def test_host_sequences_where_minicv_passes_them():
+    """The calls where minicv hands CuPy a NumPy array or a Python scalar as shape-like or
+    value arguments (the emulator lets exactly these through)."""
+    a = cp.arange(6.0)
+    parts = np.split(a, np.array([2, 4]))                  # Cat's backward: NumPy bounds
+    assert [p.shape for p in parts] == [(2,), (2,), (2,)]
+    assert all(isinstance(p, cp.ndarray) for p in parts)
+    m = cp.arange(6.0).reshape(2, 3)
+    assert m.transpose(np.argsort((1, 0))).shape == (3, 2)  # Permute's backward
+    assert np.isnan(float(cp.where(a > 10, a, np.nan)[0]))  # a Python NaN as a value
+    a[...] = np.ones(6)                                     # a host array assigned in
+    assert float(a.sum()) == 6.0
+
+
+def test_views_and_out_arguments_behave_as_minicv_assumes():
+    a = cp.arange(4.0)
+    v = a[1]                                   # integer indexing: a 0-d view, not a copy
+    a[1] = 5.0
+    assert v.ndim == 0 and float(v) == 5.0
+    r = a.reshape(2, 2)
+    assert r.base is a                         # views keep their base
+    y = cp.empty((2, 3, 4))
+    out = y[1:2].reshape(1, 3, 4)
+    cp.matmul(cp.ones((1, 3, 5)), cp.ones((1, 5, 4)), out=out)   # conv GEMM into y
+    assert float(y[1].sum()) == 3 * 4 * 5
+    g = cp.empty((2, 3))
+    cp.sum(cp.ones((4, 2, 3)), axis=0, out=g.reshape(2, 3))     # weight gradient sum
+    assert float(g.sum()) == 4 * 6
+
+
 SRC = r'''
 extern "C" __global__ void index_of_thread(int n, int* out) {
     int i = (blockIdx.y * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
