@@ -509,13 +509,16 @@ def adaptive_max_pool2d(x, output_size):
 
 # ============================================================================ 3-D pooling
 
+def triple(v):
+    """An int or three ints as a 3-tuple (3-D kernel sizes, strides, padding)."""
+    return (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(t) for t in v)
+
+
 def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """3-D max pooling, (N, C, D, H, W) -> (N, C, OD, OH, OW) plus flat indices into D*H*W.
 
     The same tap loop as :func:`max_pool2d` with one more axis; ties go to the first max.
     """
-    def triple(v):
-        return (int(v),) * 3 if isinstance(v, (int, np.integer)) else tuple(int(t) for t in v)
     k = triple(kernel_size)
     s = triple(kernel_size if stride is None else stride)
     p = triple(padding)

@@ -13,8 +13,7 @@ import pytest
 
 import minicv as mc
 from minicv import backend
-from minicv.kernels.gpu.tables import (bins, contributions, gathers, invert, separable_backward_host,
-                                       separable_host)
+from minicv.kernels.gpu.tables import bins, gathers, invert, separable_host
 from minicv.kernels import reference as ref
 
 
@@ -187,17 +186,17 @@ def test_resample_backward_tables_match_the_reference(mode, align, in_hw, out_hw
         iy = ref.nearest_indices(in_hw[0], out_hw[0])
         ix = ref.nearest_indices(in_hw[1], out_hw[1])
         one = np.ones(1)
-        rows = contributions(in_hw[0], [iy], [np.broadcast_to(one, iy.shape)], gy.dtype)
-        cols = contributions(in_hw[1], [ix], [np.broadcast_to(one, ix.shape)], gy.dtype)
+        rows = invert(in_hw[0], gathers([iy], [one], gy.dtype))
+        cols = invert(in_hw[1], gathers([ix], [one], gy.dtype))
         want = ref.interpolate_nearest_backward(gy, x_shape)
     else:
         h0, h1, a0, a1 = ref.linear_weights(in_hw[0], out_hw[0], align, None, gy.dtype)
         w0, w1, b0, b1 = ref.linear_weights(in_hw[1], out_hw[1], align, None, gy.dtype)
-        rows = contributions(in_hw[0], [h0, h1], [a0, a1], gy.dtype)
-        cols = contributions(in_hw[1], [w0, w1], [b0, b1], gy.dtype)
+        rows = invert(in_hw[0], gathers([h0, h1], [a0, a1], gy.dtype))
+        cols = invert(in_hw[1], gathers([w0, w1], [b0, b1], gy.dtype))
         want = ref.interpolate_bilinear_backward(gy, x_shape, align)
     assert rows[0].dtype == np.int32 and rows[0][-1] == len(rows[1])
-    got = separable_backward_host(gy, x_shape, rows, cols)
+    got = separable_host(gy, in_hw, rows, cols)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 

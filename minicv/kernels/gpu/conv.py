@@ -87,21 +87,28 @@ def _conv1x1(x, w, b):
 
 
 def _im2col_forward(x, w, b, stride, padding, dilation, groups):
-    n, c, h, wd = x.shape
-    k, cg, kh, kw = w.shape
-    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
-    wm = w.reshape(groups, k // groups, cg * kh * kw)          # (G, K/G, Cg*kh*kw)
-    y = cp.empty((n, k, oh, ow), dtype=x.dtype)
-    nb = _batch_chunk(n, c * kh * kw * oh * ow * x.itemsize)
+    kh, kw = w.shape[2:]
+    out = [conv_output_size(x.shape[2 + a], w.shape[2 + a], stride[a], padding[a],
+                            dilation[a]) for a in range(2)]
+    return _gemm_forward(x, w, b, groups, out,
+                         lambda xc: _im.im2col(xc, kh, kw, stride, padding, dilation))
+
+
+def _gemm_forward(x, w, b, groups, out, to_cols):
+    """y (N, K, *out) of a column convolution (im2col or vol2col) + one GEMM per group, a
+    chunk of the batch at a time so the columns stay within WORKSPACE_BYTES; the GEMM
+    writes straight into y."""
+    n, k = x.shape[0], w.shape[0]
+    q = int(np.prod(out))
+    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)   # (G, K/G, Cg*kk)
+    y = cp.empty((n, k, *out), dtype=x.dtype)
+    nb = _batch_chunk(n, wm.shape[2] * groups * q * x.itemsize)
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
-        cols = _im.im2col(x[n0:n1], kh, kw, stride, padding, dilation)  # (nb, C*kk, P)
-        cols = cols.reshape(n1 - n0, groups, cg * kh * kw, oh * ow)     # (nb, G, Cg*kk, P)
-        out = y[n0:n1].reshape(n1 - n0, groups, k // groups, oh * ow)  # a view of y
-        cp.matmul(wm[None], cols, out=out)                              # no extra copy
+        cols = to_cols(x[n0:n1]).reshape(n1 - n0, groups, -1, q)      # (nb, G, Cg*kk, P)
+        cp.matmul(wm[None], cols, out=y[n0:n1].reshape(n1 - n0, groups, k // groups, q))
     if b is not None:
-        y += b.reshape(1, k, 1, 1)
+        y += b.reshape((1, k) + (1,) * len(out))
     return y
 
 
@@ -130,8 +137,8 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
     gy = gy.astype(x.dtype, copy=False)
     stride, padding, dilation = check_conv_args(x.shape, w.shape, None, stride, padding,
                                                 dilation, groups)
-    n, c, h, wd = x.shape
-    k, cg, kh, kw = w.shape
+    n, _, h, wd = x.shape
+    k, _, kh, kw = w.shape
     oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
     ow = conv_output_size(wd, kw, stride[1], padding[1], dilation[1])
     if gy.shape != (n, k, oh, ow):
@@ -140,19 +147,19 @@ def conv2d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1, algo="a
     gb = gy.sum(axis=(0, 2, 3)) if needs[2] else None
     if algo != "reference" and _dw.is_depthwise(x.shape, w.shape, groups):
         return (*_dw.backward(x, w, gy, stride, padding, dilation, needs), gb)
-    gx = gw = None
+    gx = None
     if (needs[0] and algo == "winograd"
             and _winograd_ok(w.shape, stride, padding, dilation, groups)):
         wt = cp.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C, K, 3, 3)
         gx = _winograd_forward(cp.ascontiguousarray(gy), wt, None,
                                (2 - padding[0], 2 - padding[1]))
         needs = (False, needs[1])
-    gx2, gw = _gemm_backward(
+    gx_cols, gw = _gemm_backward(
         x, w, gy, groups, needs,
         lambda xc: _im.im2col(xc, kh, kw, stride, padding, dilation),
         lambda cols, shape, out: _im.col2im(cols, shape, kh, kw, stride, padding, dilation,
                                             out=out))
-    return (gx if gx is not None else gx2), gw, gb
+    return (gx if gx is not None else gx_cols), gw, gb
 
 
 def _gemm_backward(x, w, gy, groups, needs, to_cols, from_cols):
@@ -260,20 +267,9 @@ def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution by vol2col (``csrc/im2col.cu``) + one cuBLAS GEMM per group:
     x (N, C, D, H, W), w (K, C/G, kd, kh, kw) -> (N, K, OD, OH, OW)."""
     s, p, d = _cpu._nd_args(x, w, b, stride, padding, dilation, groups, 3)
-    n, k = x.shape[0], w.shape[0]
     ks = w.shape[2:]
     out = [conv_output_size(x.shape[2 + a], ks[a], s[a], p[a], d[a]) for a in range(3)]
-    q = int(np.prod(out))
-    wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)   # (G, K/G, C*kkk/G)
-    y = cp.empty((n, k, *out), dtype=x.dtype)
-    nb = _batch_chunk(n, wm.shape[2] * groups * q * x.itemsize)    # columns within budget
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        cols = _im.vol2col(x[n0:n1], ks, s, p, d).reshape(n1 - n0, groups, -1, q)
-        cp.matmul(wm[None], cols, out=y[n0:n1].reshape(n1 - n0, groups, k // groups, q))
-    if b is not None:
-        y += b.reshape(1, k, 1, 1, 1)
-    return y
+    return _gemm_forward(x, w, b, groups, out, lambda xc: _im.vol2col(xc, ks, s, p, d))
 
 
 def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
@@ -325,8 +321,7 @@ def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):
 def _pool_checks(name, x, kernel_size, stride, padding, dilation):
     if x.ndim != 4:
         raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
+    _float_kernel_dtype(name, x)
     k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
                   _pair(padding), _pair(dilation))
     if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:

@@ -7,7 +7,7 @@ import cupy as cp
 import numpy as np
 
 from ..reference import _pair, conv_output_size
-from .module import i32, kernel, launch
+from .module import device_i32, i32, kernel, launch
 
 
 def im2col(x, kh, kw, stride=1, padding=0, dilation=1, out=None):
@@ -50,7 +50,7 @@ def col2im(cols, x_shape, kh, kw, stride=1, padding=0, dilation=1, out=None):
 
 def _geometry(c, size, k, s, p, d, out):
     """The 19 ints of the vol2col/col2vol kernels, as a device int32 array."""
-    return cp.asarray(np.array(i32(c, *size, *k, *s, *p, *d, *out), dtype=np.int32))
+    return device_i32(i32(c, *size, *k, *s, *p, *d, *out))
 
 
 def vol2col(x, k, s, p, d):

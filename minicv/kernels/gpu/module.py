@@ -79,6 +79,12 @@ def i32(*values):
     return tuple(np.array(values, dtype=np.int32))
 
 
+def device_i32(values):
+    """Ints (a tuple from :func:`i32`, an index table) as a C-contiguous int32 device array."""
+    import cupy
+    return cupy.asarray(np.ascontiguousarray(values, dtype=np.int32))
+
+
 MAX_BLOCKS = 65535 * 32
 
 

@@ -7,8 +7,9 @@ import functools
 import cupy as cp
 import numpy as np
 
-from ..reference import _avg_divisor_grid, adaptive_bins, conv_output_size, pool_geometry
-from .module import i32, kernel, launch
+from ..reference import (_avg_divisor_grid, adaptive_bins, conv_output_size, pool_geometry,
+                         triple)
+from .module import device_i32, i32, kernel, launch
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -103,7 +104,7 @@ def adaptive_max_pool2d(x, output_size):
     (hs, he), (ws, we) = adaptive_bins(h, oh), adaptive_bins(w, ow)
     y = cp.empty((n, c, oh, ow), dtype=x.dtype)
     idx = cp.empty((n, c, oh, ow), dtype=cp.int64)
-    bins = [cp.asarray(np.ascontiguousarray(b, dtype=np.int32)) for b in (hs, he, ws, we)]
+    bins = [device_i32(b) for b in (hs, he, ws, we)]
     launch(kernel("pool", "adaptive_max_pool2d_fwd", x.dtype), y.size,
            (x, *bins, *i32(h, w, oh, ow, y.size), y, idx))
     return y, idx
@@ -112,19 +113,15 @@ def adaptive_max_pool2d(x, output_size):
 def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """(N, C, D, H, W) -> y (N, C, OD, OH, OW) and flat int64 indices into each D*H*W
     volume; PyTorch's output size and ceil_mode, -inf padding, first maximum wins."""
-    k, s, p, d = (_triple(v) for v in (kernel_size, kernel_size if stride is None else stride,
-                                       padding, dilation))
+    k, s, p, d = (triple(v) for v in (kernel_size, kernel_size if stride is None else stride,
+                                      padding, dilation))
     x = cp.ascontiguousarray(x)
     n, c = x.shape[:2]
     size = x.shape[2:]
     out = tuple(conv_output_size(size[a], k[a], s[a], p[a], d[a], ceil_mode) for a in range(3))
     y = cp.empty((n, c) + out, dtype=x.dtype)
     idx = cp.empty((n, c) + out, dtype=cp.int64)
-    geometry = cp.asarray(np.array(i32(*size, *out, *k, *s, *p, *d), dtype=np.int32))
+    geometry = device_i32(i32(*size, *out, *k, *s, *p, *d))
     launch(kernel("pool", "max_pool3d_fwd", x.dtype), y.size,
            (x, geometry, *i32(y.size), y, idx))
     return y, idx
-
-
-def _triple(v):
-    return (int(v),) * 3 if np.isscalar(v) else tuple(int(t) for t in v)

@@ -10,12 +10,8 @@ import cupy as cp
 import numpy as np
 
 from ..reference import _scales, adaptive_bins, cubic_weights, linear_weights, nearest_indices
-from .module import i32, kernel, launch
+from .module import device_i32, i32, kernel, launch
 from .tables import bins, gathers, invert
-
-
-def _dev_int(a):
-    return cp.asarray(np.ascontiguousarray(a, dtype=np.int32))
 
 
 def _dev(a, dtype):
@@ -54,8 +50,8 @@ def interpolate_nearest(x, size, scale_factor=None, exact=False):
     """Nearest resize (PyTorch mode="nearest", or "nearest-exact" with ``exact``)."""
     x = cp.ascontiguousarray(x)
     sfh, sfw = _scales(scale_factor)
-    iy = _dev_int(nearest_indices(x.shape[2], size[0], sfh, exact))
-    ix = _dev_int(nearest_indices(x.shape[3], size[1], sfw, exact))
+    iy = device_i32(nearest_indices(x.shape[2], size[0], sfh, exact))
+    ix = device_i32(nearest_indices(x.shape[3], size[1], sfw, exact))
     y = cp.empty(x.shape[:2] + tuple(size), dtype=x.dtype)
     launch(kernel("resample", "nearest_fwd", x.dtype), y.size,
            (x, iy, ix, *i32(x.shape[2], x.shape[3], size[0], size[1], y.size), y))
@@ -75,8 +71,8 @@ def interpolate_bilinear(x, size, align_corners=False, scale_factor=None):
     w0, w1, b0, b1 = linear_weights(x.shape[3], size[1], align_corners, sfw, x.dtype)
     y = cp.empty(x.shape[:2] + tuple(size), dtype=x.dtype)
     launch(kernel("resample", "bilinear_fwd", x.dtype), y.size,
-           (x, _dev_int(h0), _dev_int(h1), _dev(a0, x.dtype), _dev(a1, x.dtype),
-            _dev_int(w0), _dev_int(w1), _dev(b0, x.dtype), _dev(b1, x.dtype),
+           (x, device_i32(h0), device_i32(h1), _dev(a0, x.dtype), _dev(a1, x.dtype),
+            device_i32(w0), device_i32(w1), _dev(b0, x.dtype), _dev(b1, x.dtype),
             *i32(x.shape[2], x.shape[3], size[0], size[1], y.size), y))
     return y
 

@@ -45,16 +45,6 @@ def invert(in_size, lists):
     return new_ptr, dst[order].astype(np.int32), np.ascontiguousarray(wt[order])
 
 
-def contributions(in_size, sources, weights, dtype):
-    """CSR lists inverting a 1-D resampling given by tap lists (:func:`gathers`): for each
-    input index, the outputs that read it. The backward of a separable resampling is then,
-    for input pixel (r, c)::
-
-        gx[r, c] = sum_{k in row r} a[k] * sum_{l in col c} b[l] * gy[out_row[k], out_col[l]]
-    """
-    return invert(in_size, gathers(sources, weights, dtype))
-
-
 def separable_host(x, out_hw, rows, cols):
     """NumPy model of the ``separable`` CUDA kernel (same loops, same order), used by the
     CPU tests to check the tables; far too slow for real use."""
@@ -72,7 +62,3 @@ def separable_host(x, out_hw, rows, cols):
             y[:, :, r, col] = acc
     return y
 
-
-def separable_backward_host(gy, x_shape, rows, cols):
-    """:func:`separable_host` as the backward pass of a resampling of ``x_shape``."""
-    return separable_host(gy, tuple(x_shape)[2:], rows, cols)
