@@ -18,14 +18,16 @@
 #define SGD_ROW 5
 #define ADAM_ROW 8
 
-// The last row whose first element (column ``col`` of a ``width``-wide table) is <= i.
-__device__ int find_row(const long long* table, int width, int col, int rows, int i) {
+// The row of element i: the last row whose first element (column ``col`` of a
+// ``width``-wide table) is <= i, found by binary search.
+__device__ const long long* row_of(const long long* table, int width, int col, int rows,
+                                   int i) {
     int lo = 0, hi = rows - 1;
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
         if (table[mid * width + col] <= i) lo = mid; else hi = mid - 1;
     }
-    return lo;
+    return table + (long long)lo * width;
 }
 
 // Constants such as 1 - dampening come from the host, computed in double and rounded once,
@@ -35,7 +37,7 @@ __device__ void sgd_impl(const long long* table, int rows, int total, T lr, T mo
                          T undamped, T weight_decay, int nesterov, int maximize) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
-        const long long* row = table + find_row(table, SGD_ROW, 3, rows, i) * SGD_ROW;
+        const long long* row = row_of(table, SGD_ROW, 3, rows, i);
         T* p = reinterpret_cast<T*>(row[0]);
         const T* grad = reinterpret_cast<const T*>(row[1]);
         T* buf = reinterpret_cast<T*>(row[2]);
@@ -78,7 +80,7 @@ __device__ void adam_impl(const long long* table, int rows, int total, T beta2, 
                           int maximize) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
-        const long long* row = table + find_row(table, ADAM_ROW, 5, rows, i) * ADAM_ROW;
+        const long long* row = row_of(table, ADAM_ROW, 5, rows, i);
         T* p = reinterpret_cast<T*>(row[0]);
         const T* grad = reinterpret_cast<const T*>(row[1]);
         T* m = reinterpret_cast<T*>(row[2]);

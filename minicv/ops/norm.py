@@ -183,7 +183,7 @@ def _contiguous_like(xp, a, x):
 def _batch_norm_fn(x):
     """The Numba path for CPU float arrays, the CUDA kernels for CuPy float arrays, the
     array-generic op otherwise."""
-    if x.data.ndim < 2 or x.dtype.kind != "f" or x.dtype.itemsize not in (4, 8):
+    if x.data.ndim < 2 or x.dtype not in (np.float32, np.float64):
         return BatchNorm
     if type(x.data) is np.ndarray:
         return BatchNormCPU

@@ -234,7 +234,7 @@ def fusable(p):
     C-contiguous float32/float64 CuPy array of at most ``FUSED_MAX`` elements."""
     d = p.data
     return (type(d) is not np.ndarray and is_cupy_array(d) and d.flags.c_contiguous
-            and d.dtype.kind == "f" and d.dtype.itemsize in (4, 8) and d.size <= FUSED_MAX)
+            and d.dtype in (np.float32, np.float64) and d.size <= FUSED_MAX)
 
 
 def gpu_batches(params):

@@ -25,7 +25,7 @@ from . import _stats
 API = json.loads((Path(__file__).resolve().parent / "_api.json").read_text())
 _NDARRAY_API = frozenset(API["ndarray"])
 # functions that take host data (NumPy arrays, lists) and copy it to the device
-HOST_INPUT = frozenset({"array", "asarray", "asanyarray", "asnumpy"})
+HOST_INPUT = frozenset({"array", "asarray", "asanyarray"})
 
 
 def unwrap(obj, strict=True):
@@ -52,9 +52,9 @@ def wrap(obj, sources=()):
                             f"arrays")
         base = None
         if obj.base is not None:
-            root = _root(obj)
+            root = _stats.root(obj)
             base = next((s for s in sources if isinstance(s, ndarray)
-                         and _root(s._a) is root), None)
+                         and _stats.root(s._a) is root), None)
         return ndarray._of(obj, base)
     if isinstance(obj, np.generic) and obj.dtype.kind in "biufc":
         return ndarray._of(np.asarray(obj))
@@ -64,11 +64,6 @@ def wrap(obj, sources=()):
         return [wrap(o, sources) for o in obj]
     return obj
 
-
-def _root(a):
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
 
 
 def check_kwargs(qualname, signature, kwargs):

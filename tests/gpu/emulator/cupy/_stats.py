@@ -30,8 +30,8 @@ def launched(name, result, inputs=()):
         return
     arrays = [r for r in (result if isinstance(result, tuple) else (result,))
               if isinstance(r, np.ndarray)]
-    bases = {id(_root(a)) for a in inputs if isinstance(a, np.ndarray)}
-    if not arrays or any(id(_root(r)) not in bases for r in arrays):
+    bases = {id(root(a)) for a in inputs if isinstance(a, np.ndarray)}
+    if not arrays or any(id(root(r)) not in bases for r in arrays):
         count(name)             # new memory, or a reduction to a scalar, an in-place op...
 
 
@@ -41,7 +41,8 @@ def count(name):
         by_site[_site()] += 1
 
 
-def _root(a):
+def root(a):
+    """The NumPy array that owns ``a``'s memory (``a`` itself if it owns it)."""
     import numpy as np
     while isinstance(a.base, np.ndarray):
         a = a.base
