@@ -43,9 +43,10 @@ def legacy_reduction(size_average, reduce, reduction):
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    if not reduce:
-        return "none"
-    return "mean" if size_average else "sum"
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
+    return reduction
 
 
 def _check_reduction(reduction, name, extra=()):
@@ -66,19 +67,34 @@ def _arr(x):
     return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
 
 
+def _promote(x, t):
+    """Input and target in one dtype: a floating target of another precision promotes both
+    (float32 input, float64 target -> float64, as PyTorch); any other target takes the
+    input's dtype."""
+    if t.dtype == x.dtype:
+        return x, t
+    if t.dtype.kind == "f":
+        dt = np.result_type(x.dtype, t.dtype)
+        return (x if x.dtype == dt else x.to(dt)), (t if t.dtype == dt else t.to(dt))
+    return x, t.to(x.dtype)
+
+
 # ----------------------------------------------------------------------------- cross entropy
 
 class CrossEntropy(Function):
     """loss = -Σ_c a_c log_softmax(z)_c over ``dim``; dz = (Σ a)·softmax - a, da = -log p.
 
     With ``scale`` the node returns scale·Σ loss (a scalar) instead of the per-position loss;
-    backward scales by ``grad_scale`` (default: ``scale``). Saved: log p and a.
+    backward scales by ``grad_scale`` (default: ``scale``). With ``sparse`` (class-index
+    targets) only the classes with a_c ≠ 0 enter the sum, so a -inf logit elsewhere (a
+    masked class) or a NaN row that is ignored does not turn the loss into NaN, as in
+    PyTorch, which picks out the target's entry. Saved: log p and a.
     """
     @staticmethod
-    def forward(ctx, z, a, dim=1, scale=None, grad_scale=None):
+    def forward(ctx, z, a, dim=1, scale=None, grad_scale=None, sparse=False):
         shifted = z - z.max(axis=dim, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-        loss = -(a * logp).sum(axis=dim)
+        loss = -(a * (np.where(a != 0, logp, 0) if sparse else logp)).sum(axis=dim)
         ctx.save_for_backward(logp, a)
         ctx.dim, ctx.scale = dim, scale if grad_scale is None else grad_scale
         if scale is not None:
@@ -100,12 +116,13 @@ class CrossEntropy(Function):
 
 class WeightedNLL(Function):
     """loss = -Σ_c a_c x_c over ``dim`` (x are log-probabilities); dx = -a. Saved: a.
-    ``scale``/``grad_scale`` as in :class:`CrossEntropy`."""
+    ``scale``/``grad_scale`` as in :class:`CrossEntropy`; only classes with a_c ≠ 0 are
+    summed (a -inf log-probability of another class gives a finite loss)."""
     @staticmethod
     def forward(ctx, x, a, dim=1, scale=None, grad_scale=None):
         ctx.a, ctx.dim = a, dim
         ctx.scale = scale if grad_scale is None else grad_scale
-        loss = -(a * x).sum(axis=dim)
+        loss = -(a * np.where(a != 0, x, 0)).sum(axis=dim)
         if scale is not None:
             return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
         return loss.astype(x.dtype, copy=False)
@@ -117,7 +134,8 @@ class WeightedNLL(Function):
 
 
 def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
-    """The coefficient array ``a`` (x's shape) and the 'mean' divisor for class targets."""
+    """The coefficient array ``a`` (x's shape), the 'mean' divisor for class targets and
+    whether any position is kept (not ignore_index)."""
     xp = get_array_module(x.data)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     t = xp.asarray(t) if xp is not np else t       # labels follow the logits' device
@@ -149,22 +167,31 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
         bshape[cdim] = c
         smooth = (label_smoothing / c) * w.reshape(bshape) * np.expand_dims(keep, cdim)
         a += smooth.astype(dt, copy=False)
-    total = wy.sum()                 # on a GPU it stays there: no synchronisation
-    return a, (float(total) if xp is np else total)
+    total, any_kept = wy.sum(), keep.any()      # on a GPU they stay there: no sync
+    if xp is np:
+        return a, float(total), bool(any_kept)
+    return a, total, any_kept
 
 
-def _scales(reduction, total):
-    """(forward, backward) factors of the summed loss: 'mean' divides by ``total`` (a NaN
-    loss and zero gradients when every target is ignored, as PyTorch); on a GPU ``total``
-    is a device scalar and so are the factors (no synchronisation)."""
+def _scales(reduction, total, any_kept):
+    """(forward, backward) factors of the summed loss: 'mean' divides by ``total``.
+
+    As in PyTorch: when every target is ignored the loss is NaN and the gradient zero;
+    when class weights of kept targets sum to 0 both are divided by 0 (inf/NaN). On a GPU
+    ``total`` and ``any_kept`` are device scalars and so are the factors (no sync).
+    """
     if reduction != "mean":
         scale = 1.0 if reduction == "sum" else None
         return scale, scale
     if isinstance(total, float):
-        return (1.0 / total, 1.0 / total) if total else (math.nan, 0.0)
+        if not any_kept:
+            return math.nan, 0.0
+        with np.errstate(divide="ignore"):
+            inverse = float(np.float64(1.0) / total)
+        return inverse, inverse
     xp = get_array_module(total)
-    kept = total != 0
-    return 1.0 / xp.where(kept, total, math.nan), 1.0 / xp.where(kept, total, math.inf)
+    inverse = 1.0 / total
+    return xp.where(any_kept, inverse, math.nan), xp.where(any_kept, inverse, 0.0)
 
 
 def _check_common(x, weight, reduction, name):
@@ -214,6 +241,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             raise ValueError(f"cross_entropy: probability targets must have the input's "
                              f"shape {list(x.shape)}, got {list(t.shape)} (for class "
                              f"labels pass an integer tensor)")
+        if ignore_index >= 0:
+            raise ValueError(f"cross_entropy: ignore_index is not supported for floating "
+                             f"point (probability) targets, got ignore_index={ignore_index}; "
+                             f"give the positions to skip a zero target row instead")
+        x, t = _promote(x, t)
         a = t
         if label_smoothing > 0:
             a = E.add(E.mul(a, 1 - label_smoothing), label_smoothing / c)
@@ -228,10 +260,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if t.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: target must hold int64 class labels or floating "
                         f"probabilities, got dtype {t.dtype}")
-    a, total = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
-                                   "cross_entropy")
-    scale, grad_scale = _scales(reduction, total)
-    return CrossEntropy.apply(x, a, dim=cdim, scale=scale, grad_scale=grad_scale)
+    a, total, any_kept = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
+                                             "cross_entropy")
+    scale, grad_scale = _scales(reduction, total, any_kept)
+    return CrossEntropy.apply(x, a, dim=cdim, scale=scale, grad_scale=grad_scale,
+                              sparse=True)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -256,8 +289,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = as_tensor_arg(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
-    a, total = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
-    scale, grad_scale = _scales(reduction, total)
+    a, total, any_kept = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
+    scale, grad_scale = _scales(reduction, total, any_kept)
     return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale,
                              grad_scale=grad_scale)
 
@@ -267,14 +300,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 class BCE(Function):
     """loss = -(t·log x + (1-t)·log(1-x)), logs clamped at -100 as in PyTorch.
 
-    dx = (x - t) / max(x(1-x), 1e-12), dt = log(1-x) - log x. Saved: x, t.
+    dx = (x - t) / max(x(1-x), 1e-12), dt = log(1-x) - log x (unclamped, as PyTorch: inf
+    at x = 0 or 1). Saved: x, t.
     """
     @staticmethod
     def forward(ctx, x, t):
-        logx = np.maximum(np.log(x), -100)
-        log1mx = np.maximum(np.log1p(-x), -100)
+        with np.errstate(divide="ignore"):          # log 0 = -inf, then clamped
+            logx = np.maximum(np.log(x), -100)
+            log1mx = np.maximum(np.log1p(-x), -100)
         ctx.save_for_backward(x, t)
-        ctx.logs = (logx, log1mx)
         return -(t * logx + (1 - t) * log1mx)
 
     @staticmethod
@@ -283,8 +317,8 @@ class BCE(Function):
         gx = g * (x - t) / np.maximum(x * (1 - x), 1e-12) if ctx.needs_input_grad[0] else None
         gt = None
         if ctx.needs_input_grad[1]:
-            logx, log1mx = ctx.logs
-            gt = g * (log1mx - logx)
+            with np.errstate(divide="ignore"):
+                gt = g * (np.log1p(-x) - np.log(x))
         return gx, gt
 
 
@@ -294,6 +328,21 @@ def _same_size(x, t, name):
                          f"to the input size ({list(x.shape)}) is not supported; give them "
                          f"the same shape (e.g. target.float().unsqueeze(1) for (N, 1) "
                          f"logits)")
+
+
+def _check_broadcast_to(x, w, name, arg):
+    """``w`` must broadcast to the input's shape without enlarging it (PyTorch raises)."""
+    if w is None:
+        return
+    shape = tuple(w.shape) if hasattr(w, "shape") else np.shape(w)
+    try:
+        ok = np.broadcast_shapes(shape, x.shape) == tuple(x.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: {arg} of shape {list(shape)} does not broadcast to the "
+                         f"input shape {list(x.shape)}; give one value per element, or per "
+                         f"class along the last dim")
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -321,6 +370,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 "
                          "and 1 (they are probabilities); for raw scores use "
                          "binary_cross_entropy_with_logits")
+    if t.data.size and (t.data.min() < 0 or t.data.max() > 1):
+        raise ValueError("binary_cross_entropy: all elements of target should be between 0 "
+                         "and 1 (a probability or a 0/1 label per element)")
+    _check_broadcast_to(x, weight, "binary_cross_entropy", "weight")
     t = t if t.dtype == x.dtype else t.to(x.dtype)
     loss = BCE.apply(x, t)
     if weight is not None:
@@ -376,16 +429,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     check_float(x, "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     _same_size(x, t, "binary_cross_entropy_with_logits")
-    t = t if t.dtype == x.dtype else t.to(x.dtype)
-    pw = None
-    if pos_weight is not None:
-        pw = _arr(pos_weight).astype(x.dtype, copy=False)
-        try:
-            np.broadcast_shapes(pw.shape, x.shape)
-        except ValueError:
-            raise ValueError(f"binary_cross_entropy_with_logits: pos_weight of shape "
-                             f"{list(pw.shape)} does not broadcast to the input shape "
-                             f"{list(x.shape)}; give one value per class (last dim)") from None
+    x, t = _promote(x, t)
+    _check_broadcast_to(x, weight, "binary_cross_entropy_with_logits", "weight")
+    _check_broadcast_to(x, pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
+    pw = None if pos_weight is None else _arr(pos_weight).astype(x.dtype, copy=False)
     loss = BCEWithLogits.apply(x, t, pos_weight=pw)
     if weight is not None:
         loss = E.mul(loss, weight)
@@ -438,8 +485,10 @@ def _regression(input, target, reduction, kind, param, name, weight=None):
         x = x.to(t.dtype)
     check_float(x, name)
     _check_reduction(reduction, name)
-    if t.dtype != x.dtype:
-        t = t.to(x.dtype)
+    if kind == "huber":                     # PyTorch keeps huber_loss in the input's dtype
+        t = t if t.dtype == x.dtype else t.to(x.dtype)
+    else:
+        x, t = _promote(x, t)
     if t.shape != x.shape:
         try:
             shape = np.broadcast_shapes(x.shape, t.shape)
@@ -576,10 +625,13 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean",
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "kl_div", ("batchmean",))
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch "
+                      "size and the support size; 'batchmean' divides only by the batch "
+                      "size and matches the KL divergence's definition", stacklevel=2)
     x, t = as_tensor_arg(input), as_tensor_arg(target)
     check_float(x, "kl_div")
-    if t.dtype != x.dtype:
-        t = t.to(x.dtype)
+    x, t = _promote(x, t)
     loss = KLDiv.apply(x, t, log_target=log_target)
     if reduction == "batchmean":
         total = R.sum(loss)
@@ -603,12 +655,16 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "cosine_embedding_loss")
     x1, x2, y = as_tensor_arg(input1), as_tensor_arg(input2), as_tensor_arg(target)
-    if x1.shape != x2.shape or x1.ndim not in (1, 2) or y.shape != x1.shape[:-1]:
-        raise ValueError(f"cosine_embedding_loss: expected inputs (N, D) or (D,) of one shape "
-                         f"and target (N,) or (); got {list(x1.shape)}, {list(x2.shape)} and "
-                         f"{list(y.shape)}")
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        shape = None
+    if shape is None or len(shape) not in (1, 2) or y.shape != shape[:-1]:
+        raise ValueError(f"cosine_embedding_loss: expected inputs (N, D) or (D,) that "
+                         f"broadcast together and target (N,) or (); got {list(x1.shape)}, "
+                         f"{list(x2.shape)} and {list(y.shape)}")
     eps = 1e-12
-    d = x1.ndim - 1
+    d = len(shape) - 1
     prod = R.sum(E.mul(x1, x2), dim=d)
     mag1 = E.add(R.sum(E.mul(x1, x1), dim=d), eps)
     mag2 = E.add(R.sum(E.mul(x2, x2), dim=d), eps)
@@ -646,12 +702,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
         d = F.pairwise_distance(mc.randn(3, 4), mc.randn(3, 4))   # (3,)
     """
     diff = E.add(E.sub(x1, x2), eps)
-    d = diff.ndim - 1
-    if p == math.inf:
-        return R.amax(E.abs(diff), dim=d, keepdim=keepdim)
-    if p == 2:
-        return E.sqrt(R.sum(E.mul(diff, diff), dim=d, keepdim=keepdim))
-    return E.pow(R.sum(E.pow(E.abs(diff), p), dim=d, keepdim=keepdim), 1.0 / p)
+    return R.norm(diff, p, dim=diff.ndim - 1 if diff.ndim else None, keepdim=keepdim)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
@@ -669,11 +720,13 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, "triplet_margin_loss")
+    if not margin > 0:
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a, pos, neg = as_tensor_arg(anchor), as_tensor_arg(positive), as_tensor_arg(negative)
-    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
-        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be "
-                         f"(N, D) or (D,), got {list(a.shape)}, {list(pos.shape)} and "
-                         f"{list(neg.shape)}")
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must have the "
+                         f"same number of dimensions ((N, D) or (D,)), got {list(a.shape)}, "
+                         f"{list(pos.shape)} and {list(neg.shape)}")
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:

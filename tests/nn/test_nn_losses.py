@@ -97,6 +97,7 @@ def _kw(kw, lib):
     return out
 
 
+@pytest.mark.filterwarnings("ignore:kl_div. reduction='mean'")
 @pytest.mark.parametrize("name", ALL)
 def test_loss_gradcheck(name):
     fn, _, floats, consts, kw = ALL[name]
@@ -156,8 +157,9 @@ def test_loss_modules():
     assert np.allclose(m(x, y).data, F.cross_entropy(x, y, weight=w, label_smoothing=0.1).data)
     assert "weight" in m.state_dict()
     assert nn.MSELoss(reduction="none")(x, x * 0).shape == (4, 5)
-    assert nn.L1Loss(size_average=False)(x, x * 0).item() == pytest.approx(
-        np.abs(x.data).sum(), rel=1e-5)
+    with pytest.warns(UserWarning, match="reduction='sum' instead"):   # as PyTorch
+        l1 = nn.L1Loss(size_average=False)
+    assert l1(x, x * 0).item() == pytest.approx(np.abs(x.data).sum(), rel=1e-5)
     assert nn.HuberLoss(delta=2.0)(x, x).item() == 0
     assert nn.BCEWithLogitsLoss(pos_weight=mc.ones(5))(x, mc.rand(4, 5)).ndim == 0
     assert nn.KLDivLoss(reduction="batchmean")(F.log_softmax(x, 1), F.softmax(x, 1)).item() \
@@ -197,3 +199,103 @@ def test_mean_over_only_ignored_targets_is_nan_with_zero_gradient(loss):
     out.backward()
     assert np.isnan(out.item())
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 5), np.float32))
+
+
+# ----------------------------------------------------------------------------- edge cases
+# Expected values below were computed with PyTorch 2.13.
+
+def test_class_losses_ignore_minus_inf_and_nan_of_other_classes():
+    """PyTorch picks out the target's entry: a masked class (-inf logit) or a NaN in an
+    ignored row does not make the loss NaN."""
+    inf = np.inf
+    x = mc.tensor([[2.0, -inf, 0.5]], dtype=mc.float64, requires_grad=True)
+    loss = F.cross_entropy(x, mc.tensor([0]))
+    assert loss.item() == pytest.approx(0.2014132779827524, rel=1e-12)
+    loss.backward()
+    assert np.isfinite(x.grad.data).all() and x.grad.data[0, 1] == 0
+    logp = mc.tensor([[-0.2, -inf, -1.7]])
+    assert F.nll_loss(logp, mc.tensor([0])).item() == pytest.approx(0.2)
+    x = mc.tensor([[np.nan, 0.0, 1.0], [1.0, 0.0, -1.0]], dtype=mc.float64)
+    assert F.cross_entropy(x, mc.tensor([-100, 2])).item() == pytest.approx(2.4076059644443806)
+
+
+def test_class_weights_summing_to_zero_divide_by_zero_like_torch():
+    x = mc.tensor([[0.3, -0.2]], dtype=mc.float64, requires_grad=True)
+    loss = F.cross_entropy(x, mc.tensor([0]), weight=mc.tensor([0.0, 1.0], dtype=mc.float64))
+    loss.backward()
+    assert np.isnan(loss.item()) and np.isnan(x.grad.data).all()
+    x = mc.tensor([[0.3, -0.2], [1.0, 2.0]], dtype=mc.float64, requires_grad=True)
+    loss = F.cross_entropy(x, mc.tensor([0, 1]), weight=mc.tensor([1.0, -1.0], mc.float64))
+    assert np.isinf(loss.item())
+    x = mc.tensor([[0.3, -0.2]], dtype=mc.float64, requires_grad=True)   # all ignored
+    loss = F.cross_entropy(x, mc.tensor([-100]))
+    loss.backward()
+    assert np.isnan(loss.item()) and (x.grad.data == 0).all()
+
+
+def test_binary_cross_entropy_at_exact_zero_and_one(recwarn):
+    loss = F.binary_cross_entropy(mc.tensor([0.0, 1.0]), mc.tensor([0.0, 1.0]))
+    assert loss.item() == 0 and not [w for w in recwarn if "divide" in str(w.message)]
+    x = mc.tensor([0.0, 1e-50], dtype=mc.float64)
+    t = mc.tensor([0.0, 1.0], dtype=mc.float64, requires_grad=True)
+    F.binary_cross_entropy(x, t, reduction="sum").backward()
+    np.testing.assert_allclose(t.grad.data, [np.inf, 115.12925464970229])  # unclamped
+
+
+def test_binary_losses_check_target_and_weight_shapes():
+    with pytest.raises(ValueError, match="target should be between 0 and 1"):
+        F.binary_cross_entropy(mc.tensor([0.5, 0.5]), mc.tensor([0.0, 1.5]))
+    x, t = mc.rand(2), mc.rand(2)
+    for fn in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+        with pytest.raises(ValueError, match=r"weight of shape \[3, 2\] does not broadcast"):
+            fn(x, t, weight=mc.rand(3, 2))
+        assert fn(x, t, weight=mc.rand(1), reduction="none").shape == (2,)
+    with pytest.raises(ValueError, match=r"pos_weight of shape \[2, 1\]"):
+        F.binary_cross_entropy_with_logits(x, t, pos_weight=mc.rand(2, 1))
+
+
+def test_losses_promote_float32_input_with_float64_target():
+    x, t = mc.rand(3), mc.rand(3, dtype=mc.float64)
+    for fn in (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.binary_cross_entropy_with_logits):
+        assert fn(x, t).dtype == np.float64, fn.__name__
+    assert F.huber_loss(x, t).dtype == np.float32                # PyTorch keeps the input's
+    assert F.kl_div(x.log(), t, reduction="batchmean").dtype == np.float64
+    x = mc.randn(2, 3, requires_grad=True)
+    loss = F.cross_entropy(x, mc.rand(2, 3, dtype=mc.float64))
+    loss.backward()
+    assert loss.dtype == np.float64 and x.grad.dtype == np.float32
+
+
+def test_probability_targets_refuse_ignore_index():
+    x, t = mc.randn(2, 3), F.softmax(mc.randn(2, 3), dim=1)
+    F.cross_entropy(x, t, ignore_index=-1)                      # negative: accepted, unused
+    with pytest.raises(ValueError, match="ignore_index is not supported"):
+        F.cross_entropy(x, t, ignore_index=0)
+
+
+def test_kl_div_mean_warns_like_torch():
+    with pytest.warns(UserWarning, match="batchmean"):
+        F.kl_div(mc.randn(2, 3), mc.rand(2, 3))
+
+
+def test_pairwise_distance_norms_and_zero_gradient():
+    u, v = mc.tensor([[1.0, 2.0, 3.0]]), mc.tensor([[1.0, 0.0, 1.0]])
+    assert F.pairwise_distance(u, v, p=0).item() == 3      # non-zeros of u - v + eps
+    assert F.pairwise_distance(u, u, p=-np.inf).item() == pytest.approx(1e-6)
+    x = mc.tensor([[1.0, 2.0]], dtype=mc.float64, requires_grad=True)
+    F.pairwise_distance(x, x.detach(), eps=0).sum().backward()
+    assert (x.grad.data == 0).all()                         # PyTorch: 0, not NaN
+
+
+def test_triplet_margin_loss_margin_and_ranks():
+    a = mc.randn(2, 2, 4)
+    with pytest.raises(ValueError, match="margin must be greater than 0"):
+        F.triplet_margin_loss(a, a, a, margin=0.0)
+    assert F.triplet_margin_loss(a, a + 1, a - 1, reduction="none").shape == (2, 2)
+
+
+def test_cosine_embedding_loss_broadcasts_inputs():
+    x1 = mc.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=mc.float64)
+    x2 = mc.tensor([[1.0, 0.0]], dtype=mc.float64)
+    loss = F.cosine_embedding_loss(x1, x2, mc.tensor([1, -1, 1]), reduction="none")
+    np.testing.assert_allclose(loss.data, [0.0, 0.0, 1 - 1 / np.sqrt(2)], atol=1e-9)
