@@ -1,26 +1,88 @@
-"""Gradient clipping and state-dict helpers: ``clip_grad_norm_``, ``clip_grad_value_``,
-``parameters_to_vector``, ``vector_to_parameters``, ``consume_prefix_in_state_dict_if_present``.
+"""Gradient clipping and state-dict helpers: ``get_total_norm``, ``clip_grads_with_norm_``,
+``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector``, ``vector_to_parameters``,
+``consume_prefix_in_state_dict_if_present``.
 """
 import math
 
 import numpy as np
 
 from ..backend import get_array_module
+from ..ops.shape import cat
 from ..tensor import Tensor
 
 
+def _as_list(tensors):
+    """A single Tensor as a one-element list; any other iterable (a generator too) as a list."""
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
 def _grads(parameters):
-    if isinstance(parameters, Tensor):
-        parameters = [parameters]
-    return [p.grad for p in parameters if p.grad is not None]
+    return [p.grad for p in _as_list(parameters) if p.grad is not None]
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The p-norm of all of ``tensors`` together, as if they were one concatenated vector.
+
+    total = ‖(‖t_1‖_p, ..., ‖t_k‖_p)‖_p, p = ``norm_type``: ``inf`` is the largest |t|,
+    ``-inf`` the smallest, 0 counts non-zeros. Each tensor's norm is taken in its own
+    dtype; the total in the dtypes' promotion (float32 and float64 give float64).
+
+    Args:
+        tensors: a Tensor or an iterable of Tensors (usually gradients).
+        error_if_nonfinite: raise RuntimeError if the total is nan or ±inf.
+        foreach: PyTorch's implementation switch; ignored.
+
+    Returns:
+        a 0-d tensor (float32 zero for no tensors).
+
+    Example::
+
+        norm = nn.utils.get_total_norm([p.grad for p in model.parameters()])
+    """
+    tensors = _as_list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        return Tensor(np.zeros((), np.float32))
+    dtype = np.result_type(*[t.dtype for t in tensors])
+    xp = get_array_module(tensors[0].data)     # the norms stay on the tensors' device
+    norms = [xp.asarray(_vector_norm(t.data, norm_type), dtype) for t in tensors]
+    total = xp.asarray(_vector_norm(xp.stack(norms), norm_type), dtype)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           f"`parameters` is non-finite, so it cannot be clipped. To disable "
+                           f"this error and scale the gradients by the non-finite norm "
+                           f"anyway, set `error_if_nonfinite=False`")
+    return Tensor(total)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Multiply every gradient, in place, by min(1, max_norm / (total_norm + 1e-6)).
+
+    The factor is computed in ``total_norm``'s dtype and applied in each gradient's own
+    dtype. With ``total_norm`` from :func:`get_total_norm` this is ``clip_grad_norm_`` in
+    two steps, so the norm can be inspected (or all-reduced) before clipping.
+
+    Example::
+
+        total = nn.utils.get_total_norm([p.grad for p in model.parameters()])
+        nn.utils.clip_grads_with_norm_(model.parameters(), 1.0, total)
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return
+    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
+    for g in grads:
+        g.data *= coef.astype(g.data.dtype)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                     foreach=None):
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
-    total = ‖(‖g_1‖, ..., ‖g_k‖)‖_p (p = ``norm_type``, ``inf`` for the max abs value);
-    every gradient is multiplied by min(1, max_norm / (total + 1e-6)), in place.
+    total = ‖(‖g_1‖, ..., ‖g_k‖)‖_p (:func:`get_total_norm`, p = ``norm_type``); every
+    gradient is multiplied by min(1, max_norm / (total + 1e-6)), in place
+    (:func:`clip_grads_with_norm_`).
 
     Returns:
         the total norm before clipping, as a 0-d tensor.
@@ -30,44 +92,28 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
     """
-    grads = _grads(parameters)
-    norm_type = float(norm_type)
-    if not grads:
-        return Tensor(np.zeros((), np.float32))
-    dtype = grads[0].dtype
-    xp = get_array_module(grads[0].data)     # the norms stay on the gradients' device
-    if norm_type == math.inf:
-        norms = [np.max(np.abs(g.data)) if g.data.size else 0.0 for g in grads]
-        total = np.max(_stack(xp, norms, dtype))
-    else:
-        norms = [_vector_norm(g.data, norm_type) for g in grads]
-        total = _vector_norm(_stack(xp, norms, dtype), norm_type)
-    total = xp.asarray(total, dtype)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
-                           f"`parameters` is non-finite, so it cannot be clipped. To disable "
-                           f"this error and scale the gradients by the non-finite norm "
-                           f"anyway, set `error_if_nonfinite=False`")
-    coef = min(float(max_norm) / (float(total) + 1e-6), 1.0)
-    for g in grads:
-        g.data *= g.data.dtype.type(coef)
-    return Tensor(total)
-
-
-def _stack(xp, norms, dtype):
-    """The per-gradient norms (0-d arrays or floats) as one 1-D array on ``xp``."""
-    return xp.stack([xp.asarray(n, dtype) for n in norms])
+    parameters = _as_list(parameters)           # used twice: a generator would run dry
+    total = get_total_norm(_grads(parameters), norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total, foreach)
+    return total
 
 
 def _vector_norm(a, p):
+    """‖a‖_p over all elements, in a's dtype, as ``torch.linalg.vector_norm``. An empty
+    array gives the value that leaves a norm of norms unchanged (∞ for p = -inf)."""
     a = a.reshape(-1)
+    if p == math.inf:
+        return np.max(np.abs(a)) if a.size else 0.0
+    if p == -math.inf:
+        return np.min(np.abs(a)) if a.size else math.inf
     if p == 2:
         return np.sqrt(np.dot(a, a))
     if p == 1:
         return np.sum(np.abs(a))
     if p == 0:
         return get_array_module(a).asarray(np.count_nonzero(a), a.dtype)
-    return np.sum(np.abs(a) ** p) ** (1.0 / p)
+    with np.errstate(divide="ignore"):          # p < 0: a zero element gives |0|^p = inf
+        return np.sum(np.abs(a) ** p) ** (1.0 / p)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
@@ -83,22 +129,41 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
-    return Tensor(np.concatenate([p.data.reshape(-1) for p in parameters]))
+    """All parameters flattened and concatenated into one 1-D tensor.
+
+    It is part of the graph (a ``cat`` of the flattened parameters), so a loss computed
+    from the vector back-propagates into the parameters.
+
+    Example::
+
+        vec = nn.utils.parameters_to_vector(model.parameters())    # (number of weights,)
+    """
+    return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters):
-    """Copy slices of the 1-D ``vec`` back into ``parameters`` (in place)."""
-    v = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    """Copy consecutive slices of the 1-D tensor ``vec`` into ``parameters``, in place.
+
+    Like PyTorch, elements of ``vec`` past the last parameter are ignored. PyTorch makes
+    each parameter a view of ``vec``; minicv copies into the parameter's own array (its
+    dtype is kept).
+
+    Example::
+
+        nn.utils.vector_to_parameters(vec, model.parameters())
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected minicv.Tensor, but got: {type(vec).__name__}")
+    v = vec.data
     i = 0
     for p in parameters:
         n = p.data.size
+        if i + n > v.shape[0]:
+            raise ValueError(f"vector_to_parameters: the vector has {v.shape[0]} values but "
+                             f"the parameters need at least {i + n}")
         p.data[...] = v[i:i + n].reshape(p.shape)
         p._vc[0] += 1
         i += n
-    if i != v.size:
-        raise ValueError(f"vector_to_parameters: vector has {v.size} values but the "
-                         f"parameters hold {i}")
 
 
 def consume_prefix_in_state_dict_if_present(state_dict, prefix):

@@ -76,7 +76,9 @@ class Adam(Optimizer):
             else:
                 g = g + wd * d
         m, v = st["exp_avg"].data, st["exp_avg_sq"].data
-        tmp = g - m                                  # m ← m + (1-β1)(g - m)
+        # scratch buffer: an array even for a 0-d parameter (where g - m is a NumPy scalar,
+        # which the out= calls below cannot write into)
+        tmp = np.subtract(g, m, out=np.empty_like(m))   # m ← m + (1-β1)(g - m)
         tmp *= 1 - b1
         m += tmp
         np.multiply(g, g, out=tmp)                   # v ← β2 v + (1-β2) g²

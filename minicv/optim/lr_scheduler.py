@@ -87,11 +87,23 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one epoch (call after ``optimizer.step()``)."""
+        if self._step_count == 1 and not self._optimizer_stepped():
+            warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+                          "Call them in the opposite order, `optimizer.step()` first: "
+                          "otherwise the schedule skips its first learning rate.",
+                          UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; call "
                           "step() without arguments", UserWarning, stacklevel=2)
         self._update_lr(epoch)
+
+    def _optimizer_stepped(self):
+        """Whether ``optimizer.step()`` has run (Optimizer records it). A ``step`` replaced
+        on the instance cannot tell, so it counts as run: no warning rather than a false
+        one."""
+        opt = self.optimizer
+        return getattr(opt, "_opt_called", False) or "step" in vars(opt)
 
     def _update_lr(self, epoch=None):
         if epoch is None:
@@ -345,10 +357,11 @@ class MultiplicativeLR(LRScheduler):
     load_state_dict = LambdaLR.load_state_dict
 
     def get_lr(self):
-        if self.last_epoch > 0:
-            return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas,
-                                                               self._current())]
-        return self._current()
+        # every step but the constructor's multiplies, as in PyTorch: also step(0), a
+        # resumed schedule (last_epoch given) and SequentialLR switching to this one
+        if self._is_initial:
+            return self._current()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current())]
 
 
 class PolynomialLR(LRScheduler):
@@ -409,7 +422,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             epoch = self.last_epoch + 1
             self.T_cur += 1
             if self.T_cur >= self.T_i:
-                self.T_cur -= self.T_i
+                self.T_cur = self.T_cur % self.T_i     # T_cur ≥ 2·T_i when resumed late
                 self.T_i *= self.T_mult
         elif epoch < 0:
             raise ValueError(f"Expected non-negative epoch, but got {epoch}")

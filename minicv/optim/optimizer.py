@@ -10,6 +10,8 @@ parameter's version counter, so a graph that saved the old values refuses to bac
 "param_groups": [{..., "params": [indices]}]}``; parameters are numbered in group order.
 """
 import copy
+import functools
+import types
 from collections import defaultdict
 
 import numpy as np
@@ -34,6 +36,16 @@ class Optimizer:
         params: an iterable of Tensors, or of dicts (parameter groups) with a "params" key.
         defaults: default hyper-parameters for groups that do not set them.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        """Make every subclass's ``step`` (a user's own included) record that it ran, in
+        ``_opt_called``: the LR schedulers warn if their first ``step()`` comes before
+        any ``optimizer.step()``, as PyTorch does (which wraps ``step`` for the same
+        reason, per instance, when a scheduler is created)."""
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if isinstance(step, types.FunctionType) and not hasattr(step, "_records_call"):
+            cls.step = _recording_call(step)
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -156,7 +168,13 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore hyper-parameters and buffers saved by :meth:`state_dict` (floating buffers
-        are cast to their parameter's dtype)."""
+        are cast to their parameter's dtype).
+
+        A group option missing from the checkpoint (one saved before the option existed,
+        e.g. ``maximize``) takes this optimizer's default. PyTorch takes the class's
+        constructor default instead; the two differ only if this optimizer was built with
+        a non-default value of that option.
+        """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups "
@@ -180,6 +198,10 @@ class Optimizer:
         self.param_groups = [dict(copy.deepcopy({k: v for k, v in s.items() if k != "params"}),
                                   params=g["params"])
                              for g, s in zip(self.param_groups, saved_groups)]
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                if default is not required:
+                    group.setdefault(name, default)
 
     def _state_follows_params(self):
         """Copy state buffers to the device of their parameter if it moved (``model.to``
@@ -223,6 +245,16 @@ class Optimizer:
             st[name] = Tensor(xp.zeros_like(p.data))
         st["step"] = 0.0
         return st
+
+
+def _recording_call(step):
+    """``step`` that first sets ``optimizer._opt_called`` (see ``__init_subclass__``)."""
+    @functools.wraps(step)
+    def recorded_step(self, *args, **kwargs):
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+    recorded_step._records_call = True
+    return recorded_step
 
 
 # Elements one multi-tensor launch updates at most (its kernels index with 32-bit ints).
@@ -280,8 +312,13 @@ def _cast_state(name, value, p):
     return copy.deepcopy(value)
 
 
-def check_hyper(name, value, text=None):
-    """Raise PyTorch's ValueError for a negative hyper-parameter."""
-    if value < 0:
+def check_hyper(name, value, text=None, nan_ok=False):
+    """Raise PyTorch's ValueError for a negative hyper-parameter, or a NaN one.
+
+    PyTorch's own tests differ for NaN, so ``nan_ok`` chooses: its SGD tests ``value < 0``,
+    which NaN passes (``nan_ok=True``); Adam, AdamW and RMSprop test ``not 0.0 <= value``,
+    which NaN fails.
+    """
+    if (value < 0.0) if nan_ok else not 0.0 <= value:
         raise ValueError(f"Invalid {text or name} value: {value}" if text != "lr" else
                          f"Invalid learning rate: {value}")

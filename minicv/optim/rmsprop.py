@@ -63,7 +63,8 @@ class RMSprop(Optimizer):
                 if wd != 0:
                     g = g + wd * d
                 v = st["square_avg"].data
-                avg = g * g                                  # v ← αv + (1-α)g²
+                # an array even for a 0-d parameter (g * g would be a NumPy scalar)
+                avg = np.multiply(g, g, out=np.empty_like(v))   # v ← αv + (1-α)g²
                 avg *= 1 - alpha
                 v *= alpha
                 v += avg

@@ -34,9 +34,9 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
-        check_hyper("lr", lr, "lr")
-        check_hyper("momentum", momentum)
-        check_hyper("weight_decay", weight_decay)
+        check_hyper("lr", lr, "lr", nan_ok=True)            # as PyTorch's SGD: NaN passes
+        check_hyper("momentum", momentum, nan_ok=True)
+        check_hyper("weight_decay", weight_decay, nan_ok=True)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,

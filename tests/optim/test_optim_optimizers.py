@@ -1,5 +1,6 @@
 """Optimizers: one step by hand, 20-step trajectories vs PyTorch, state dicts, clipping."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -231,3 +232,194 @@ def test_state_dict_round_trip_mid_training_continues_identically(name, kw):
             ob = getattr(optim, name)([b], **kw)
             ob.load_state_dict(sd)
     np.testing.assert_array_equal(a.data, b.data)
+
+
+def _option_grid(name):
+    """Every combination of the switches that change ``name``'s update rule."""
+    import itertools
+    if name == "SGD":
+        grid = [dict(momentum=m, dampening=d, nesterov=n, weight_decay=w, maximize=x)
+                for m, d, n, w, x in itertools.product([0, 0.9], [0, 0.3], [False, True],
+                                                       [0, 0.1], [False, True])]
+        return [kw for kw in grid if not (kw["nesterov"] and (kw["momentum"] == 0
+                                                              or kw["dampening"] != 0))]
+    if name in ("Adam", "AdamW"):
+        return [dict(amsgrad=a, weight_decay=w, maximize=x)
+                for a, w, x in itertools.product([False, True], [0, 0.1], [False, True])]
+    return [dict(momentum=m, centered=c, weight_decay=w, maximize=x)
+            for m, c, w, x in itertools.product([0, 0.9], [False, True], [0, 0.1],
+                                                [False, True])]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_zero_dim_parameter_steps_like_a_one_element_one(name, dtype):
+    # a learnable scalar (a temperature, a loss weight) is a 0-d parameter; Adam, AdamW and
+    # RMSprop used to fail on it, as NumPy gives scalars, not arrays, for 0-d arithmetic
+    for kw in _option_grid(name):
+        scalar = nn.Parameter(mc.tensor(np.array(1.5, dtype)))
+        vector = nn.Parameter(mc.tensor(np.array([1.5], dtype)))
+        o0 = getattr(optim, name)([scalar], lr=0.1, **kw)
+        o1 = getattr(optim, name)([vector], lr=0.1, **kw)
+        for t in range(4):
+            g = 0.7 - 0.4 * t
+            scalar.grad = mc.tensor(np.array(g, dtype))
+            vector.grad = mc.tensor(np.array([g], dtype))
+            o0.step()
+            o1.step()
+        assert type(scalar.data) is np.ndarray and scalar.data.shape == (), kw
+        assert scalar.data.dtype == dtype, kw
+        np.testing.assert_array_equal(scalar.data, vector.data[0], err_msg=str(kw))
+        for key, buf in o0.state[scalar].items():
+            if key != "step":
+                assert buf.data.shape == () and buf.data.dtype == dtype, (kw, key)
+
+
+# (optimizer, hyper-parameter set to NaN) -> the error PyTorch 2.13 raises, or None where
+# it accepts NaN: its SGD tests `value < 0`, the others `not 0.0 <= value` (from torch)
+NAN_HYPER = [("SGD", "lr", None), ("SGD", "momentum", None), ("SGD", "weight_decay", None),
+             ("SGD", "dampening", None),
+             ("Adam", "lr", "Invalid learning rate: nan"),
+             ("Adam", "eps", "Invalid epsilon value: nan"),
+             ("Adam", "weight_decay", "Invalid weight_decay value: nan"),
+             ("Adam", "betas", "Invalid beta parameter at index 0: nan"),
+             ("AdamW", "lr", "Invalid learning rate: nan"),
+             ("AdamW", "eps", "Invalid epsilon value: nan"),
+             ("AdamW", "weight_decay", "Invalid weight_decay value: nan"),
+             ("RMSprop", "lr", "Invalid learning rate: nan"),
+             ("RMSprop", "eps", "Invalid epsilon value: nan"),
+             ("RMSprop", "momentum", "Invalid momentum value: nan"),
+             ("RMSprop", "weight_decay", "Invalid weight_decay value: nan"),
+             ("RMSprop", "alpha", "Invalid alpha value: nan")]
+
+
+@pytest.mark.parametrize("name, key, error", NAN_HYPER)
+def test_nan_hyper_parameters_accepted_or_rejected_as_torch(name, key, error):
+    p = mc.zeros(2, requires_grad=True)
+    kw = {key: (math.nan, 0.999) if key == "betas" else math.nan}
+    if error is None:
+        assert math.isnan(getattr(optim, name)([p], **kw).param_groups[0][key])
+    else:
+        with pytest.raises(ValueError, match=f"^{re.escape(error)}$"):
+            getattr(optim, name)([p], **kw)
+
+
+@pytest.mark.parametrize("name, missing, want", [("Adam", "decoupled_weight_decay", False),
+                                                 ("AdamW", "decoupled_weight_decay", True),
+                                                 ("SGD", "maximize", False),
+                                                 ("RMSprop", "centered", False)])
+def test_load_state_dict_fills_options_missing_from_an_old_checkpoint(name, missing, want):
+    p = mc.ones(3, requires_grad=True)
+    sd = getattr(optim, name)([p], lr=0.1).state_dict()
+    del sd["param_groups"][0][missing]          # saved before the option existed
+    opt = getattr(optim, name)([p], lr=0.1)
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0][missing] is want
+    p.grad = mc.ones(3)
+    opt.step()                                   # used to raise KeyError
+    assert np.all(p.data < 1)
+
+
+def test_clip_grad_norm_minus_inf_is_the_smallest_magnitude():
+    a, b = mc.zeros(3, requires_grad=True), mc.zeros(2, requires_grad=True)
+    a.grad, b.grad = mc.tensor([3.0, -0.5, 2.0]), mc.tensor([-0.75, 1.0])
+    assert nn.utils.clip_grad_norm_([a], 10.0, norm_type=-math.inf).item() == 0.5
+    assert nn.utils.clip_grad_norm_([b, a], 10.0, norm_type=-math.inf).item() == 0.5
+    total = nn.utils.clip_grad_norm_([a, b], 0.25, norm_type=-math.inf)
+    assert total.item() == 0.5
+    np.testing.assert_allclose(a.grad.data, np.array([3.0, -0.5, 2.0]) * 0.25 / (0.5 + 1e-6),
+                               rtol=1e-6)
+
+
+def test_clip_grad_norm_promotes_mixed_dtypes_and_clips_each_in_its_own():
+    a = mc.zeros(2, requires_grad=True)
+    b = mc.zeros(2, dtype=mc.float64, requires_grad=True)
+    a.grad = mc.tensor(np.array([1e-4, 1.0], np.float32))
+    b.grad = mc.tensor(np.array([1.0, 1.0]))
+    total = nn.utils.clip_grad_norm_([a, b], 1.0)
+    # PyTorch: each norm in its gradient's dtype, the total in float64; the values below
+    # are torch.nn.utils.clip_grad_norm_'s (sqrt(1 + 1e-8) rounds to 1 in float32)
+    assert total.dtype == np.float64 and total.item() == 1.7320508075688774
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float64
+    assert a.grad.data.tolist() == [5.773499287897721e-05, 0.5773499608039856]
+    assert b.grad.data.tolist() == [0.5773499358564849, 0.5773499358564849]
+
+
+def test_get_total_norm_then_clip_grads_with_norm_is_clip_grad_norm_():
+    rng = np.random.default_rng(3)
+    gs = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5)]
+    for norm_type in (2.0, 1.0, 0.5, math.inf, -math.inf):
+        one = [mc.zeros(*g.shape, dtype=g.dtype, requires_grad=True) for g in gs]
+        two = [mc.zeros(*g.shape, dtype=g.dtype, requires_grad=True) for g in gs]
+        for p, q, g in zip(one, two, gs):
+            p.grad, q.grad = mc.tensor(g.copy()), mc.tensor(g.copy())
+        total = nn.utils.clip_grad_norm_((p for p in one), 0.3, norm_type)   # a generator
+        total2 = nn.utils.get_total_norm([q.grad for q in two], norm_type)
+        assert nn.utils.clip_grads_with_norm_(two, 0.3, total2) is None
+        assert total.item() == total2.item() and total2.dtype == np.float64
+        for p, q, g in zip(one, two, gs):
+            np.testing.assert_array_equal(p.grad.data, q.grad.data)
+            assert np.array_equal(p.grad.data, g) == (total.item() <= 0.3)  # clipped?
+    assert nn.utils.get_total_norm(mc.tensor([3.0, 4.0])).item() == 5.0
+    empty = nn.utils.get_total_norm([])
+    assert empty.item() == 0.0 and empty.dtype == np.float32
+    with pytest.raises(RuntimeError, match="non-finite"):
+        nn.utils.get_total_norm([mc.tensor([1.0, math.inf])], error_if_nonfinite=True)
+
+
+def test_new_clipping_functions_have_torchs_signatures():
+    import inspect
+    sig = inspect.signature(nn.utils.get_total_norm)
+    assert [(k, v.default) for k, v in sig.parameters.items()] == [
+        ("tensors", inspect.Parameter.empty), ("norm_type", 2.0),
+        ("error_if_nonfinite", False), ("foreach", None)]
+    sig = inspect.signature(nn.utils.clip_grads_with_norm_)
+    assert [(k, v.default) for k, v in sig.parameters.items()] == [
+        ("parameters", inspect.Parameter.empty), ("max_norm", inspect.Parameter.empty),
+        ("total_norm", inspect.Parameter.empty), ("foreach", None)]
+
+
+def test_clip_grad_norm_mixed_dtypes_and_minus_inf_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    for dtypes in ([np.float32] * 2, [np.float32, np.float64]):
+        for norm_type in (2.0, 1.0, 3.0, 0.5, math.inf, -math.inf):
+            gs = [rng.standard_normal(7).astype(d) * 3 for d in dtypes]
+            ours = [mc.zeros(7, dtype=g.dtype, requires_grad=True) for g in gs]
+            theirs = [torch.zeros(7, dtype=torch.from_numpy(g).dtype, requires_grad=True)
+                      for g in gs]
+            for o, t, g in zip(ours, theirs, gs):
+                o.grad, t.grad = mc.tensor(g.copy()), torch.from_numpy(g.copy())
+            n1 = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
+            n2 = torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
+            assert n1.dtype == n2.numpy().dtype, (dtypes, norm_type)
+            # equal up to summation order (a float64 dot product and torch's kernel can
+            # round the last bit apart)
+            np.testing.assert_allclose(n1.data, n2.numpy(), rtol=1e-14)
+            for o, t in zip(ours, theirs):
+                assert o.grad.dtype == t.grad.numpy().dtype
+                np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-6)
+
+
+def test_parameters_to_vector_is_differentiable():
+    w = nn.Parameter(mc.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    s = nn.Parameter(mc.tensor(5.0))                      # a 0-d parameter too
+    vec = nn.utils.parameters_to_vector([w, s])
+    np.testing.assert_array_equal(vec.data, [1, 2, 3, 4, 5])
+    assert vec.requires_grad and vec.grad_fn is not None
+    (vec * mc.tensor([1.0, -1.0, 2.0, -2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(w.grad.data, [[1, -1], [2, -2]])
+    assert s.grad.item() == 3.0
+    with mc.no_grad():
+        assert not nn.utils.parameters_to_vector([w, s]).requires_grad
+
+
+def test_vector_to_parameters_checks_the_vector_and_ignores_extra_values():
+    a, b = mc.zeros(2, 2, requires_grad=True), mc.zeros(3, requires_grad=True)
+    with pytest.raises(TypeError, match="expected minicv.Tensor, but got: ndarray"):
+        nn.utils.vector_to_parameters(np.arange(7.0), [a, b])
+    nn.utils.vector_to_parameters(mc.arange(10.0), [a, b])   # PyTorch ignores the extra 3
+    np.testing.assert_array_equal(a.data, [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(b.data, [4, 5, 6])
+    with pytest.raises(ValueError, match="has 6 values but the parameters need at least 7"):
+        nn.utils.vector_to_parameters(mc.arange(6.0), [a, b])

@@ -143,3 +143,113 @@ def test_warm_restarts_by_hand_and_fractional_epochs():
         poly.optimizer.step()
         poly.step()
     assert poly.get_last_lr()[0] == 0.0
+
+
+def test_multiplicative_lr_multiplies_on_every_step_but_the_constructors():
+    # expected values from torch.optim.lr_scheduler 2.13 with the same calls
+    opt = make_opt(optim)
+    sched = S.SequentialLR(opt, [S.ConstantLR(opt, 0.5, 2),
+                                 S.MultiplicativeLR(opt, lambda e: 0.9)], milestones=[3])
+    lrs = []
+    for _ in range(5):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(lrs, [0.05, 0.1, 0.09, 0.081, 0.0729], rtol=1e-15)
+
+    opt = make_opt(optim)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    sched = S.MultiplicativeLR(opt, lambda e: 0.9, last_epoch=4)     # resumed
+    assert opt.param_groups[0]["lr"] == 0.1
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.09, rel=1e-15)
+
+    opt = make_opt(optim)
+    sched = S.MultiplicativeLR(opt, lambda e: 0.9)
+    opt.step()
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        sched.step(0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.09, rel=1e-15)
+
+
+@pytest.mark.parametrize("T_0, T_mult, last_epoch, want",
+                         [(3, 2, 7, (0.075, 2, 6)), (2, 1, 5, (0.1, 0, 2))])
+def test_warm_restarts_resumed_far_into_a_period(T_0, T_mult, last_epoch, want):
+    # resuming puts T_cur at last_epoch + 1, which can be ≥ 2·T_i: PyTorch wraps it with
+    # a modulo (values from torch 2.13)
+    opt = make_opt(optim)
+    opt.param_groups[0]["initial_lr"] = 0.1
+    sched = S.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, last_epoch=last_epoch)
+    lr, T_cur, T_i = want
+    assert opt.param_groups[0]["lr"] == pytest.approx(lr, rel=1e-15)
+    assert (sched.T_cur, sched.T_i) == (T_cur, T_i)
+
+
+def _warnings_of(fn):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn()
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_scheduler_stepped_before_the_optimizer_warns_once():
+    opt = make_opt(optim)
+    sched = S.StepLR(opt, 2)
+
+    def wrong_order():
+        for _ in range(3):
+            sched.step()
+            opt.step()
+    messages = _warnings_of(wrong_order)
+    assert len(messages) == 1 and messages[0].startswith(
+        "Detected call of `lr_scheduler.step()` before `optimizer.step()`")
+    opt = make_opt(optim)
+    sched = S.CosineAnnealingLR(opt, 10)
+
+    def right_order():
+        for _ in range(3):
+            opt.step()
+            sched.step()
+    assert _warnings_of(right_order) == []
+    # as in PyTorch, the warm restarts schedule does not check
+    assert _warnings_of(S.CosineAnnealingWarmRestarts(make_opt(optim), 3).step) == []
+
+
+class _OwnStep(optim.Optimizer):
+    """A user's optimizer that writes its own step (no call into minicv's)."""
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, dict(lr=lr))
+
+    def step(self, closure=None):
+        """Move every parameter by -lr."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.data -= group["lr"]
+        return "stepped"
+
+
+class _SGDWithLog(optim.SGD):
+    def step(self, closure=None):
+        self.calls = getattr(self, "calls", 0) + 1
+        return super().step(closure)
+
+
+@pytest.mark.parametrize("cls", [_OwnStep, _SGDWithLog])
+def test_order_warning_sees_user_optimizers_that_override_step(cls):
+    p = mc.ones(2, requires_grad=True)
+    p.grad = mc.ones(2)
+    opt = cls([p], lr=0.1)
+    sched = S.StepLR(opt, 2)
+
+    def right_order():
+        opt.step()
+        sched.step()
+    assert _warnings_of(right_order) == []
+    np.testing.assert_allclose(p.data, [0.9, 0.9])       # the user's step ran, once
+    assert cls.step.__doc__ == cls.__dict__["step"].__wrapped__.__doc__
+    assert opt.step() == ("stepped" if cls is _OwnStep else None)   # results pass through
+    assert getattr(opt, "calls", 2) == 2
+    opt = cls([mc.ones(2, requires_grad=True)], lr=0.1)
+    assert len(_warnings_of(S.StepLR(opt, 2).step)) == 1
