@@ -82,8 +82,9 @@ def test_layers_honour_device():
 
 
 def test_linear_rejects_a_1d_weight_clearly():
+    # a 1-D weight without bias is x @ w (PyTorch); with a bias it is refused, as there
     with pytest.raises(ValueError, match="weight must be 2-D"):
-        F.linear(mc.randn(4, 3), mc.randn(3))
+        F.linear(mc.randn(4, 3), mc.randn(3), mc.randn(1))
 
 
 def test_save_into_a_missing_directory(tmp_path):

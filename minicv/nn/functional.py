@@ -12,7 +12,12 @@ Example::
 """
 import importlib
 
-from ..ops.activation import relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus
+import numpy as np
+
+from ..autograd import Function
+from ..tensor import as_tensor_arg
+from ..ops.activation import (relu, relu6, hardtanh, leaky_relu, elu, gelu, sigmoid, tanh,
+                              softplus)
 from ..ops import activation as _A
 from ..ops.shape import pad
 from ..ops.nn_basic import linear, dropout, dropout2d, embedding, one_hot
@@ -66,41 +71,69 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _A.log_softmax(input, dim, dtype)
 
 
-def relu6(input, inplace=False):
-    """min(max(x, 0), 6)."""
-    return _E.clamp(input, 0.0, 6.0)
-
-
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return _E.clamp(input, min_val, max_val)
-
-
 def silu(input, inplace=False):
     """x·sigmoid(x) (a.k.a. swish)."""
-    return _E.mul(input, sigmoid(input))
+    x = _A._floating_only(input, "silu")
+    return _E.mul(x, sigmoid(x))
 
 
 def mish(input, inplace=False):
     """x·tanh(softplus(x))."""
-    return _E.mul(input, tanh(softplus(input)))
+    x = _A._floating_only(input, "mish")
+    return _E.mul(x, tanh(softplus(x)))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
-    """x / max(‖x‖_p, eps) along ``dim``.
+    """x / max(‖x‖_p, eps) along ``dim``: every slice scaled to p-norm 1.
+
+    ‖x‖_p is ``x.norm(p, dim)``: √Σx² for p=2, Σ|x| for p=1, max|x| for p=inf, min|x| for
+    p=-inf, (Σ|x|^p)^(1/p) otherwise. Below ``eps`` the denominator is the constant eps, so
+    an all-zero slice stays zero and gets the gradient 1/eps, as in PyTorch.
+
+    Shape: output has the input's shape.
 
     Example::
 
         unit = F.normalize(mc.randn(4, 8), dim=1)   # rows of norm 1
     """
-    if p == 2:
-        norm = _E.sqrt(_R.sum(_E.mul(input, input), dim=dim, keepdim=True))
-    else:
-        norm = _E.pow(_R.sum(_E.pow(_E.abs(input), p), dim=dim, keepdim=True), 1.0 / p)
-    return _E.div(input, _E.clamp(norm, min=eps))
+    x = _A._floating_only(input, "normalize")
+    norm = _R.norm(x, p, dim=dim, keepdim=True)       # input's shape, size 1 along dim
+    return _E.div(x, _E.clamp(norm, min=eps))
+
+
+class _AtLeast(Function):
+    """max(n, eps) forward, identity backward: PyTorch's cosine_similarity raises the norms
+    to eps in place under no_grad, so its gradient flows through a norm as if unclamped."""
+    @staticmethod
+    def forward(ctx, n, eps):
+        return np.maximum(n, n.dtype.type(eps))
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy, None
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """Σ x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along ``dim``."""
-    n1 = _E.clamp(_E.sqrt(_R.sum(_E.mul(x1, x1), dim=dim)), min=eps)
-    n2 = _E.clamp(_E.sqrt(_R.sum(_E.mul(x2, x2), dim=dim)), min=eps)
-    return _E.div(_R.sum(_E.mul(x1, x2), dim=dim), _E.mul(n1, n2))
+    """Cosine of the angle between x1 and x2 along ``dim``: Σ (x1/‖x1‖)·(x2/‖x2‖).
+
+    As in PyTorch 2.x: x1 and x2 are broadcast together first, each is divided by its own
+    2-norm (so the result stays in [-1, 1]), and a norm below ``eps`` counts as eps in the
+    value only; the norm's gradient at a zero vector is 0, so the gradient stays finite.
+    One input may be an integer tensor (it takes the other's dtype), not both.
+
+    Shape: broadcast(x1, x2) with ``dim`` removed.
+
+    Example::
+
+        F.cosine_similarity(mc.tensor([[1.0, 0.0]]), mc.tensor([[1.0, 1.0]]))  # [0.7071]
+    """
+    a, b = as_tensor_arg(x1), as_tensor_arg(x2)
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        raise TypeError(f"cosine_similarity: at least one input must be a floating tensor, "
+                        f"got dtypes {a.dtype} and {b.dtype}: convert with x.float()")
+    a, b = _E.promote(a, b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    a, b = (t if t.shape == shape else t.expand(*shape) for t in (a, b))
+    n1 = _AtLeast.apply(_R.norm(a, 2, dim=dim, keepdim=True), eps)
+    n2 = _AtLeast.apply(_R.norm(b, 2, dim=dim, keepdim=True), eps)
+    return _R.sum(_E.mul(_E.div(a, n1), _E.div(b, n2)), dim=dim)

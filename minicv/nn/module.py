@@ -165,7 +165,8 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call "
                                      "(call super().__init__() first)")
-            self._forget(name)
+            if name not in params:          # re-binding keeps its place in state_dict
+                self._forget(name)
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -488,6 +489,7 @@ class Module:
                       if k not in self._non_persistent_buffers_set}
         local = {k: v for k, v in itertools.chain(self._parameters.items(),
                                                   persistent.items()) if v is not None}
+        assign = local_metadata.get("assign_to_params_buffers", False)
         for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
@@ -496,18 +498,21 @@ class Module:
                 continue
             value = state_dict[key]
             arr = value.data if isinstance(value, Tensor) else value
-            arr = to_numpy(arr) if is_cupy_array(arr) else arr
-            if not isinstance(arr, (np.ndarray, np.generic, int, float, bool)):
+            if not (is_cupy_array(arr) or
+                    isinstance(arr, (np.ndarray, np.generic, int, float, bool))):
                 error_msgs.append(f'While copying the parameter named "{key}", expected a '
                                   f'Tensor or ndarray from checkpoint but received '
                                   f'{type(value).__name__}')
                 continue
-            arr = np.asarray(arr)
-            if arr.shape != param.shape:
+            if tuple(np.shape(arr)) != param.shape:
                 error_msgs.append(f"size mismatch for {key}: copying a param with shape "
-                                  f"{_shape_str(arr.shape)} from checkpoint, the shape in "
-                                  f"current model is {_shape_str(param.shape)}.")
+                                  f"{_shape_str(np.shape(arr))} from checkpoint, the shape "
+                                  f"in current model is {_shape_str(param.shape)}.")
                 continue
+            if assign:
+                self._assign_loaded(name, param, value)
+                continue
+            arr = to_numpy(arr) if is_cupy_array(arr) else np.asarray(arr)
             if type(param.data) is not np.ndarray:       # the model lives on a GPU
                 arr = to_device(arr, param.device)
             with no_grad():
@@ -520,12 +525,31 @@ class Module:
                     if head not in self._modules and head not in local:
                         unexpected_keys.append(key)
 
+    def _assign_loaded(self, name, old, value):
+        """``load_state_dict(assign=True)``: make ``value`` itself (not a copy) the parameter
+        or buffer ``name``, keeping its dtype and device; a parameter is wrapped in a
+        Parameter that keeps the old one's ``requires_grad``, as in PyTorch."""
+        if not isinstance(value, Tensor):
+            value = Tensor(value if is_cupy_array(value) else np.asarray(value))
+        if name in self._buffers:
+            self._buffers[name] = value
+        elif isinstance(value, Parameter):
+            value.requires_grad_(old.requires_grad)
+            self._parameters[name] = value
+        else:
+            self._parameters[name] = Parameter(value, requires_grad=old.requires_grad)
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (values: Tensors or ndarrays).
 
         With ``strict=True`` every key must match; shape mismatches always raise. The error
         lists missing keys, unexpected keys and every size mismatch with both shapes, and
         says so when the keys carry a data-parallel ``module.`` prefix.
+
+        With ``assign=True`` the module takes the state dict's tensors themselves (their
+        dtype and device, shared memory) instead of copying into its own; parameters keep
+        their ``requires_grad``. Build the optimizer after such a load: it must see the
+        new parameters.
 
         Returns:
             a named tuple ``(missing_keys, unexpected_keys)``.
@@ -536,9 +560,11 @@ class Module:
         state_dict = OrderedDict(state_dict)
         missing, unexpected, errors = [], [], []
 
+        metadata = {"assign_to_params_buffers": True} if assign else {}
+
         def load(module, prefix):
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected,
-                                         errors)
+            module._load_from_state_dict(state_dict, prefix, dict(metadata), True, missing,
+                                         unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")

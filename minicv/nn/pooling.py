@@ -11,6 +11,11 @@ from . import functional as F
 from .module import Module
 
 
+def _single(v):
+    """An int or a 1-sequence as a 1-tuple (PyTorch's ``_single``)."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
 class _MaxPoolNd(Module):
     _fn = "max_pool2d"
 
@@ -82,9 +87,10 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
+        # 1-tuples, as PyTorch stores them: AvgPool1d(kernel_size=(3,), stride=(3,), ...)
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding, self.ceil_mode = _single(padding), ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, input):

@@ -1,8 +1,12 @@
-"""Activations: relu, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax, log_softmax.
+"""Activations: relu, hardtanh, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax,
+log_softmax.
 
 Each saves the cheaper of input and output: sigmoid and tanh differentiate through their
 output, relu through a mask. Softmax and log-softmax subtract the row maximum first so
 large logits never overflow (reference.md §9).
+
+Integer input follows PyTorch: relu and hardtanh keep the integer dtype (they are exact on
+integers), sigmoid and tanh return the default float dtype, and the others raise TypeError.
 """
 import math
 
@@ -14,8 +18,27 @@ from ..tensor import as_tensor_arg
 
 
 def _float(x):
+    """``x`` as a floating tensor: integers and bools become the default float dtype."""
     x = as_tensor_arg(x)
     return x if x.dtype.kind == "f" else x.to(get_default_dtype())
+
+
+def _floating_only(x, name):
+    """``x`` unchanged if floating; a TypeError otherwise (PyTorch has no integer kernel)."""
+    x = as_tensor_arg(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be a floating tensor, got dtype {x.dtype} "
+                        f"(PyTorch refuses it too): convert it first with x.float()")
+    return x
+
+
+def _not_bool(x, name):
+    """``x`` unchanged if numeric; bool input raises as in PyTorch."""
+    x = as_tensor_arg(x)
+    if x.dtype.kind == "b":
+        raise TypeError(f"{name}: bool input is not supported: convert it first with "
+                        f"x.float() or x.long()")
+    return x
 
 
 class ReLU(Function):
@@ -46,6 +69,27 @@ class ReLU(Function):
             from ..kernels.gpu.activation import relu_backward     # one launch, not two
             return relu_backward(gy, y)
         return np.where(y > 0, gy, 0)     # a select: a NaN gradient stays out where y = 0
+
+
+class Hardtanh(Function):
+    """min(max(x, lo), hi); d/dx = 1 where lo < x < hi, else 0; saved: x.
+
+    Unlike clamp, whose gradient passes at the bounds, no gradient passes at x = lo or
+    x = hi (PyTorch's hardtanh_backward); a select, so a NaN gradient stays out there.
+    """
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        # integers clamped to float bounds come back truncated (PyTorch: [1, -2, 3] for
+        # [1, -2, 7] in [-2.5, 3.5])
+        return np.minimum(np.maximum(x, lo), hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        g = np.where((x <= ctx.lo) | (x >= ctx.hi), 0, gy).astype(gy.dtype, copy=False)
+        return g, None, None
 
 
 class LeakyReLU(Function):
@@ -215,21 +259,48 @@ class LogSoftmax(Function):
 # ----------------------------------------------------------------------------- wrappers
 
 def relu(input, inplace=False):
-    return ReLU.apply(_float(input))
+    """max(x, 0); integer input keeps its dtype (``inplace`` is accepted and ignored: minicv
+    always returns a new tensor)."""
+    return ReLU.apply(_not_bool(input, "relu"))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere.
+
+    Integer input keeps its dtype (float bounds truncate the result, as in PyTorch);
+    ``inplace`` is accepted and ignored. ``relu6(x)`` is ``hardtanh(x, 0, 6)``.
+
+    Example::
+
+        F.hardtanh(mc.tensor([-2.0, 0.5, 3.0]))     # [-1.0, 0.5, 1.0]
+    """
+    x = _not_bool(input, "hardtanh")
+    if max_val <= min_val:
+        raise ValueError(f"hardtanh: max_val ({max_val}) must be larger than min_val "
+                         f"({min_val})")
+    if x.dtype.kind == "u" and min_val < 0:
+        raise TypeError(f"hardtanh: an unsigned input ({x.dtype}) cannot take the negative "
+                        f"bound min_val={min_val}: use min_val >= 0 or convert with x.long()")
+    return Hardtanh.apply(x, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6) = hardtanh(x, 0, 6): no gradient at 0 or 6."""
+    return hardtanh(input, 0.0, 6.0)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(_float(input), negative_slope)
+    return LeakyReLU.apply(_floating_only(input, "leaky_relu"), negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return ELU.apply(_float(input), alpha)
+    return ELU.apply(_floating_only(input, "elu"), alpha)
 
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float(input), approximate)
+    return GELU.apply(_floating_only(input, "gelu"), approximate)
 
 
 def sigmoid(input):
@@ -241,7 +312,7 @@ def tanh(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    return Softplus.apply(_float(input), beta, threshold)
+    return Softplus.apply(_floating_only(input, "softplus"), beta, threshold)
 
 
 def _softmax_dim(x, dim, name):
@@ -256,7 +327,7 @@ def _softmax_dim(x, dim, name):
 
 
 def softmax(input, dim=None, dtype=None):
-    x = _float(input) if dtype is None else as_tensor_arg(input).to(dtype)
+    x = _floating_only(input, "softmax") if dtype is None else as_tensor_arg(input).to(dtype)
     d = _softmax_dim(x, dim, "softmax")
     if d is None:
         return Softmax.apply(x.reshape(1), 0).reshape(())
@@ -264,7 +335,8 @@ def softmax(input, dim=None, dtype=None):
 
 
 def log_softmax(input, dim=None, dtype=None):
-    x = _float(input) if dtype is None else as_tensor_arg(input).to(dtype)
+    x = (_floating_only(input, "log_softmax") if dtype is None
+         else as_tensor_arg(input).to(dtype))
     d = _softmax_dim(x, dim, "log_softmax")
     if d is None:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())

@@ -4,12 +4,14 @@
 called in every MLP and classifier head; ``dropout`` draws its mask from minicv's global
 generator (``backend.get_rng``), so ``mc.manual_seed`` makes it reproducible.
 """
+import warnings
+
 import numpy as np
 
 from ..autograd import Function
 from ..backend import get_rng, get_array_module, scatter_add, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
-from .linalg import _matmul
+from .linalg import _matmul, matmul
 
 
 def check_float(x, name, arg="input"):
@@ -59,10 +61,11 @@ def linear(input, weight, bias=None):
 
     Args:
         input: (*, in_features) floating tensor.
-        weight: (out_features, in_features).
+        weight: (out_features, in_features), or (in_features,) without a bias: then
+            ``y = x @ weight`` and the last dimension is summed away (as in PyTorch).
         bias: (out_features,) or None.
 
-    Shape: (*, in_features) -> (*, out_features).
+    Shape: (*, in_features) -> (*, out_features); with a 1-D weight, (*, in_features) -> (*).
 
     Example::
 
@@ -71,9 +74,14 @@ def linear(input, weight, bias=None):
     x = input if isinstance(input, Tensor) else as_tensor_arg(input)
     weight = weight if isinstance(weight, Tensor) else as_tensor_arg(weight)
     xd, wd = x.data, weight.data
+    if wd.ndim == 1 and bias is None:
+        if xd.dtype != wd.dtype or xd.ndim == 0 or xd.shape[-1] != wd.shape[0]:
+            _linear_error(x, weight)
+        return matmul(x, weight)                  # (*, in) @ (in,) -> (*)
     if wd.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{list(wd.shape)}; for a single output use weight[None]")
+                         f"{list(wd.shape)}; a 1-D weight (in_features,) works only without "
+                         f"a bias")
     if xd.dtype != wd.dtype or xd.ndim == 0 or xd.shape[-1] != wd.shape[-1]:
         _linear_error(x, weight)                  # the checks run only on the slow path
     return Linear.apply(x, weight, bias)
@@ -147,6 +155,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
     Shape: (N, C, H, W) or (C, H, W); a 3-D input is treated as (N, C, L) like PyTorch.
     The mask has shape (N, C, 1, 1): every pixel of a channel is kept or dropped together.
+    Other ranks behave as in PyTorch, with a UserWarning: the mask is (N, C, 1, ..., 1), so
+    a 2-D input (N, C) is dropped element by element; a 0-D or 1-D input raises in training.
 
     Example::
 
@@ -155,11 +165,18 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     _check_p(p, "dropout2d")
     x = as_tensor_arg(input)
     if x.ndim not in (3, 4):
-        raise ValueError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape "
-                         f"{list(x.shape)}")
-    if not training or p == 0:
+        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is "
+                      f"deprecated and will result in an error in a future release. To "
+                      f"retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that dropout2d exists to provide channel-wise dropout "
+                      f"on inputs with 2 spatial dimensions, a channel dimension, and an "
+                      f"optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if not training or p == 0 or x.data.size == 0:
         return x
     check_float(x, "dropout2d")
+    if x.ndim < 2 and p < 1:
+        raise ValueError(f"dropout2d: feature dropout requires at least 2 dimensions "
+                         f"(N, C, ...), got shape {list(x.shape)}: use F.dropout instead")
     mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)      # (N, C, 1, 1)
     return MaskMul.apply(x, _dropout_mask(mask_shape, p, x.dtype, x.data))
 
@@ -167,20 +184,29 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 # ----------------------------------------------------------------------------- embedding
 
 class Embedding(Function):
-    """y = W[idx]; dW[i] = Σ of dy over positions holding index i (none at padding_idx)."""
+    """y = W[idx]; dW[i] = Σ of dy over positions holding index i (none at padding_idx).
+
+    With ``scale_grad_by_freq``, dW[i] is divided by the number of times i occurs in
+    ``idx`` (PyTorch's rule: frequent words do not dominate a mini-batch's update).
+    """
     @staticmethod
-    def forward(ctx, w, idx, padding_idx):
+    def forward(ctx, w, idx, padding_idx, scale_grad_by_freq=False):
         ctx.idx, ctx.w_shape, ctx.padding_idx = idx, w.shape, padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         return w[idx]                              # idx.shape + (D,)
 
     @staticmethod
     def backward(ctx, gy):
         xp = get_array_module(gy)
+        flat = ctx.idx.reshape(-1)                 # (M,)
         gw = xp.zeros(ctx.w_shape, gy.dtype)
-        scatter_add(xp, gw, ctx.idx.reshape(-1), gy.reshape(-1, ctx.w_shape[1]))
+        scatter_add(xp, gw, flat, gy.reshape(-1, ctx.w_shape[1]))
+        if ctx.scale_grad_by_freq:
+            counts = xp.bincount(flat.astype(np.int64), minlength=ctx.w_shape[0])  # (V,)
+            gw /= xp.maximum(counts, 1).astype(gy.dtype)[:, None]  # unused rows: 0 / 1
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
-        return gw, None, None
+        return gw, None, None, None
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -192,6 +218,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         weight: (num_embeddings, embedding_dim).
         padding_idx: row that receives no gradient.
         max_norm: if given, rows looked up are renormalised in place to norm <= max_norm.
+        scale_grad_by_freq: divide each row's gradient by how often its index occurs in
+            ``input``. sparse: accepted; the gradient is always dense.
 
     Shape: (*) -> (*, embedding_dim).
 
@@ -220,7 +248,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     xp = get_array_module(weight.data)
     if xp is not np and type(idx_data) is np.ndarray:
         idx_data = xp.asarray(idx_data)         # indices follow the table's device
-    return Embedding.apply(weight, idx_data, padding_idx)
+    return Embedding.apply(weight, idx_data, padding_idx, bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes=-1):

@@ -339,6 +339,10 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: {name} must have shape {list(shape)}, got "
                              f"{list(t.shape)}")
+        if t is not None and t.dtype != x.dtype:        # PyTorch refuses mixed dtypes too
+            raise TypeError(f"layer_norm: input dtype {x.dtype} does not match the {name} "
+                            f"dtype {t.dtype}: convert the input (x.to({t.dtype.name})) or "
+                            f"the module (.double() / .float())")
     lead = x.shape[:x.ndim - k]
     view = lead + (math.prod(shape),)                          # (*, M)
     wshape = (1,) * len(lead) + shape

@@ -104,9 +104,44 @@ def test_repr_matches_pytorch_layout():
         "    (0): Dropout(p=0.1, inplace=False)\n"
         "  )\n"
         ")")
-    assert repr(nn.BatchNorm2d(3)) == \
-        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
-    assert repr(nn.LayerNorm(5)) == "LayerNorm((5,), eps=1e-05, elementwise_affine=True)"
+
+
+@pytest.mark.parametrize("make,want", [                 # strings from torch 2.13
+    (lambda: nn.BatchNorm2d(3),
+     "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
+     "track_running_stats=True)"),
+    (lambda: nn.BatchNorm2d(3, affine=False),
+     "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+     "track_running_stats=True)"),
+    (lambda: nn.BatchNorm1d(3, bias=False),
+     "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=False, "
+     "track_running_stats=True)"),
+    (lambda: nn.BatchNorm2d(3, momentum=None, track_running_stats=False),
+     "BatchNorm2d(3, eps=1e-05, momentum=None, affine=True, bias=True, "
+     "track_running_stats=False)"),
+    (lambda: nn.LayerNorm(5), "LayerNorm((5,), eps=1e-05, elementwise_affine=True, bias=True)"),
+    (lambda: nn.LayerNorm((2, 3), elementwise_affine=False),
+     "LayerNorm((2, 3), eps=1e-05, elementwise_affine=False, bias=False)"),
+    (lambda: nn.LayerNorm(4, bias=False),
+     "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=False)"),
+    (lambda: nn.GroupNorm(2, 4), "GroupNorm(2, 4, eps=1e-05, affine=True, bias=True)"),
+    (lambda: nn.GroupNorm(2, 4, affine=False),
+     "GroupNorm(2, 4, eps=1e-05, affine=False, bias=False)"),
+    (lambda: nn.GroupNorm(2, 4, bias=False),
+     "GroupNorm(2, 4, eps=1e-05, affine=True, bias=False)"),
+    (lambda: nn.AvgPool1d(3), "AvgPool1d(kernel_size=(3,), stride=(3,), padding=(0,))"),
+    (lambda: nn.AvgPool1d(3, 2, 1), "AvgPool1d(kernel_size=(3,), stride=(2,), padding=(1,))"),
+    (lambda: nn.AvgPool2d(3), "AvgPool2d(kernel_size=3, stride=3, padding=0)"),
+])
+def test_norm_and_pool_reprs_match_pytorch(make, want):
+    assert repr(make()) == want
+
+
+def test_avg_pool1d_stores_one_tuples_and_still_runs():
+    pool = nn.AvgPool1d(3, 2, 1)
+    assert (pool.kernel_size, pool.stride, pool.padding) == ((3,), (2,), (1,))
+    x = mc.tensor(np.arange(6.0).reshape(1, 1, 6))
+    np.testing.assert_allclose(pool(x).data, [[[1 / 3, 2.0, 4.0]]])     # (0+0+1)/3, ...
 
 
 def test_forward_hooks_and_removal():
@@ -196,3 +231,39 @@ def test_load_accepts_ndarrays_and_casts():
     lin.load_state_dict(sd)
     assert lin.weight.dtype == np.float32
     np.testing.assert_allclose(lin.weight.data, sd["weight"], rtol=1e-6)
+
+
+def test_load_state_dict_assign_takes_the_tensors_themselves():
+    """torch 2.13: assign=True keeps the state dict's tensors (dtype, memory); parameters
+    are wrapped in Parameters that keep the module's requires_grad."""
+    lin = nn.Linear(2, 2)
+    lin.weight.requires_grad_(False)
+    bias = nn.Parameter(mc.ones(2))
+    sd = {"weight": mc.ones(2, 2, dtype=mc.float64), "bias": bias}
+    res = lin.load_state_dict(sd, assign=True)
+    assert repr(res) == "<All keys matched successfully>"
+    assert isinstance(lin.weight, nn.Parameter) and lin.weight.dtype == np.float64
+    assert not lin.weight.requires_grad
+    assert np.shares_memory(lin.weight.data, sd["weight"].data)
+    assert lin.bias is bias and bias.requires_grad
+    assert list(lin.state_dict()) == ["weight", "bias"]          # order kept
+    params = list(lin.parameters())
+    assert params[0] is lin.weight and params[1] is bias
+    bn = nn.BatchNorm1d(2)
+    sd = {k: v + 1 for k, v in bn.state_dict().items()}
+    bn.load_state_dict(sd, assign=True)
+    assert bn.running_mean is sd["running_mean"] and type(bn.running_mean) is mc.Tensor
+    net = nn.Linear(2, 2)                                        # ndarrays are wrapped
+    net.load_state_dict({"weight": np.eye(2), "bias": np.zeros(2)}, assign=True)
+    assert net.weight.dtype == np.float64 and net.weight.requires_grad
+    np.testing.assert_array_equal(net(mc.tensor([[1.0, 2.0]], dtype=mc.float64)).data,
+                                  [[1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="size mismatch for weight"):
+        nn.Linear(2, 2).load_state_dict({"weight": mc.ones(3, 2), "bias": mc.ones(2)},
+                                        assign=True)
+
+
+def test_rebinding_a_parameter_keeps_its_place():
+    lin = nn.Linear(2, 2)
+    lin.weight = nn.Parameter(mc.zeros(2, 2))               # as torch: still first
+    assert list(lin.state_dict()) == ["weight", "bias"]

@@ -75,3 +75,63 @@ def test_relu_backward_is_a_select_nan_gradients_stay_out(n):
     gy = np.tile([np.nan, np.nan, 3.0], n // 3 + 1)[:n].astype(np.float32)
     A.relu(x).backward(mc.tensor(gy))
     np.testing.assert_array_equal(x.grad.data, np.where(x.data > 0, gy, 0))
+
+
+def test_hardtanh_and_relu6_pass_no_gradient_at_the_bounds():
+    """PyTorch's hardtanh_backward passes the gradient only where min_val < x < max_val
+    (clamp passes it at the bounds too). Expected values computed with torch 2.13."""
+    x = mc.tensor([-1.0, 0.0, 1.0, 6.0, 7.0], dtype=mc.float64, requires_grad=True)
+    A.relu6(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 1, 0, 0])
+    x.grad = None
+    A.hardtanh(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 1, 0, 0, 0])
+    x.grad = None                     # a select: NaN gradients stay out where clamped
+    A.hardtanh(x, 0.0, 6.0).backward(mc.tensor([np.nan, np.nan, 2.0, np.nan, np.nan],
+                                               dtype=mc.float64))
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 2, 0, 0])
+
+
+@given(x=st.tensors(avoid=(-0.5, 1.5)))
+def test_hardtanh_gradcheck(x):
+    np.testing.assert_array_equal(A.hardtanh(x, -0.5, 1.5).data, np.clip(x.data, -0.5, 1.5))
+    gradcheck(lambda t: A.hardtanh(t, -0.5, 1.5), (x,))
+
+
+@given(x=st.tensors(min_value=-3.0, max_value=9.0, avoid=(0.0, 6.0)))
+def test_relu6_gradcheck(x):
+    np.testing.assert_array_equal(A.relu6(x).data, np.clip(x.data, 0, 6))
+    gradcheck(A.relu6, (x,))
+
+
+def test_inplace_flag_is_accepted_and_returns_a_new_tensor():
+    x = mc.tensor([-2.0, 0.5, 8.0])
+    for fn in (A.relu, A.relu6, A.hardtanh):
+        y = fn(x, inplace=True)
+        assert y is not x
+    np.testing.assert_array_equal(x.data, [-2.0, 0.5, 8.0])
+
+
+def test_integer_input_follows_pytorch():
+    """relu / relu6 / hardtanh keep the integer dtype, sigmoid / tanh return the default
+    float, the rest raise (torch 2.13: NotImplementedError "not implemented for 'Long'")."""
+    x = mc.tensor([1, -2, 7])
+    for y, want in ((A.relu(x), [1, 0, 7]), (A.relu6(x), [1, 0, 6]),
+                    (A.hardtanh(x), [1, -1, 1]),
+                    (A.hardtanh(x, -2.5, 3.5), [1, -2, 3])):     # truncated, as in torch
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(y.data, want)
+    u = A.relu(mc.tensor(np.array([3, 0], np.uint8)))
+    assert u.dtype == np.uint8
+    assert A.sigmoid(x).dtype == np.float32 and A.tanh(x).dtype == np.float32
+    for fn in (A.leaky_relu, A.elu, A.gelu, A.softplus, lambda t: A.softmax(t, 0),
+               lambda t: A.log_softmax(t, 0)):
+        with pytest.raises(TypeError, match="floating tensor, got dtype int64"):
+            fn(x)
+    assert A.softmax(x, 0, dtype=mc.float64).dtype == np.float64      # explicit dtype: ok
+    with pytest.raises(TypeError, match="bool"):
+        A.relu(mc.tensor([True, False]))
+    with pytest.raises(TypeError, match="unsigned"):
+        A.hardtanh(mc.tensor(np.array([3], np.uint8)))
+    with pytest.raises(ValueError, match="max_val"):
+        A.hardtanh(x, 1.0, -1.0)
