@@ -25,7 +25,9 @@ Dtype policy
   :func:`result_dtype`: a float32 tensor combined with a float64 tensor gives float64,
   except that a 0-d tensor or a Python number never widens a higher-dimensional tensor
   of the same kind (``x32 * 2.0`` and ``x32 * mc.tensor(2.0, dtype=float64)`` stay float32).
-  Integer division and integer-float mixes give the default float dtype.
+  A 0-d tensor of a higher kind keeps its own dtype (``int_vector + mc.tensor(1.5,
+  dtype=float64)`` is float64); a Python float with an integer tensor, and true division
+  of integers, give the default float dtype.
 """
 import functools
 import os
@@ -248,10 +250,15 @@ def _kind_rank(dtype):
 
 
 def result_dtype(a_dtype, a_ndim, b_dtype, b_ndim):
-    """Dtype of a binary op between arrays of the given dtypes and ranks.
+    """Dtype of a binary op between arrays of the given dtypes and ranks (PyTorch's rule).
 
-    A 0-d operand only decides the result when its kind (bool/int/float) is higher than
-    the other operand's; then a float 0-d operand gives the default float dtype.
+    Kinds rank bool < integer < floating. Operands of equal rank class (both 0-d, or both
+    with dimensions) promote as usual, except that int64 with float32 stays float32.
+    Between a 0-d operand and a dimensioned one, the 0-d operand decides only when its
+    kind is higher, and then its own dtype is the result:
+
+        int32 vector + float64 0-d  -> float64      float32 vector + float64 0-d -> float32
+        bool vector  + int8 0-d     -> int8         uint8 vector   + int64 0-d   -> uint8
     """
     a_dtype, b_dtype = np.dtype(a_dtype), np.dtype(b_dtype)
     if a_dtype == b_dtype:
@@ -260,9 +267,7 @@ def result_dtype(a_dtype, a_ndim, b_dtype, b_ndim):
     if (a_ndim == 0) != (b_ndim == 0):
         dim_dtype, dim_kind = (b_dtype, kb) if a_ndim == 0 else (a_dtype, ka)
         zero_dtype, zero_kind = (a_dtype, ka) if a_ndim == 0 else (b_dtype, kb)
-        if zero_kind <= dim_kind:
-            return dim_dtype
-        return _default_dtype if zero_kind == 2 else zero_dtype
+        return dim_dtype if zero_kind <= dim_kind else zero_dtype
     if ka != kb and max(ka, kb) == 2:
         return a_dtype if ka == 2 else b_dtype
     return np.promote_types(a_dtype, b_dtype)

@@ -14,10 +14,17 @@ from .backend import get_default_dtype, get_rng, is_cupy_array, to_device
 from .tensor import Tensor, Device, _infer_array
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = size[0]
-    return tuple(int(s) for s in size)
+def _size(args, size=None, name="zeros"):
+    """The shape given as ``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` or by
+    keyword, ``zeros(size=(2, 3))``: PyTorch accepts all four."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got a size both positionally {args} and as "
+                            f"size={size}: give it once")
+        args = (size,)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
 
 
 def _make(arr, requires_grad, device):
@@ -55,16 +62,19 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.zeros(_size(size), _float_dtype(dtype)), requires_grad, device)
+def zeros(*args, size=None, dtype=None, requires_grad=False, device=None):
+    shape = _size(args, size, "zeros")
+    return _make(np.zeros(shape, _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.ones(_size(size), _float_dtype(dtype)), requires_grad, device)
+def ones(*args, size=None, dtype=None, requires_grad=False, device=None):
+    shape = _size(args, size, "ones")
+    return _make(np.ones(shape, _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
-    return _make(np.empty(_size(size), _float_dtype(dtype)), requires_grad, device)
+def empty(*args, size=None, dtype=None, requires_grad=False, device=None):
+    shape = _size(args, size, "empty")
+    return _make(np.empty(shape, _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -78,9 +88,18 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
-    """Values in [start, end) with ``step``: int64 for integer arguments, else float32."""
+    """Values in [start, end) with ``step``: int64 for integer arguments, else float32.
+
+    The bounds may be numbers or 0-d tensors (an integer tensor counts as an integer).
+
+    Example::
+
+        mc.arange(5)              # tensor([0, 1, 2, 3, 4])
+        mc.arange(0, 1, 0.25)     # tensor([0.0, 0.25, 0.5, 0.75])
+    """
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else get_default_dtype()
@@ -92,19 +111,32 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
                  device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
-    arr = get_rng().random(_size(size)).astype(_float_dtype(dtype))
+def rand(*args, size=None, dtype=None, requires_grad=False, device=None):
+    arr = get_rng().random(_size(args, size, "rand")).astype(_float_dtype(dtype))
     return _make(arr, requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
-    arr = get_rng().standard_normal(_size(size)).astype(_float_dtype(dtype))
+def randn(*args, size=None, dtype=None, requires_grad=False, device=None):
+    arr = get_rng().standard_normal(_size(args, size, "randn")).astype(_float_dtype(dtype))
     return _make(arr, requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None):
+def randint(low=0, high=None, size=(), dtype=None, device=None):
+    """Integers drawn uniformly from [low, high), int64 unless ``dtype`` says otherwise.
+
+    Called as PyTorch allows: ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    Example::
+
+        mc.randint(10, (3,))          # three integers in [0, 10)
+        mc.randint(5, 10, size=(2, 2))
+    """
+    if isinstance(high, (tuple, list)):         # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise ValueError(f"randint: need low < high, got low={low} and high={high}")
     arr = get_rng().integers(low, high, size=_size((size,)))
     return _make(arr.astype(np.dtype(dtype or np.int64)), False, device)
 

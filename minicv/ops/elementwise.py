@@ -1,4 +1,5 @@
-"""Elementwise arithmetic: + - * / pow, exp, log, sqrt, abs, clamp, maximum, minimum, where.
+"""Elementwise arithmetic: + - * / pow, exp, log, sqrt, abs, clamp, maximum, minimum, where,
+the other unary functions (log2, log10, sin, cos, tan, erf, ...) and comparisons.
 
 Binary ops broadcast like NumPy; their backward returns gradients in the broadcast
 shape and the engine (``autograd.unbroadcast``) sums them back to each input's shape.
@@ -26,11 +27,21 @@ def promote(a, b):
         return (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))
     if ta and isinstance(b, _SCALARS):
         dt = scalar_dtype(b, a.dtype)
-        return (a if a.dtype == dt else a.to(dt)), dt.type(b)
+        return (a if a.dtype == dt else a.to(dt)), _scalar_as(b, dt)
     if tb and isinstance(a, _SCALARS):
         dt = scalar_dtype(a, b.dtype)
-        return dt.type(a), (b if b.dtype == dt else b.to(dt))
+        return _scalar_as(a, dt), (b if b.dtype == dt else b.to(dt))
     return promote(as_tensor_arg(a), as_tensor_arg(b))
+
+
+def _scalar_as(value, dtype):
+    """A Python number as a NumPy scalar of ``dtype``. An integer too large for an integer
+    dtype wraps around as in C and PyTorch (``uint8 tensor + 300`` adds 300 mod 256 = 44)
+    instead of raising."""
+    if dtype.kind in "iu" and isinstance(value, (int, np.integer)) \
+            and not isinstance(value, bool):
+        return np.asarray(value, np.int64).astype(dtype)[()]
+    return dtype.type(value)
 
 
 def _float_operands(a, b):
@@ -135,7 +146,12 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·log a (a > 0); saved: a, b, output."""
+    """d(a^b)/da = b·a^(b-1), d(a^b)/db = a^b·log a; saved: a, b, output.
+
+    The edge cases follow PyTorch's derivatives.yaml: d/da is 0 wherever b == 0 (a^0 is
+    constant, even at a = 0, where b·a^(b-1) would be 0·inf); d/db is 0 where a == 0 and
+    b >= 0 (0^b is 0 or 1 there), and NaN for negative a, where log a is undefined.
+    """
     @staticmethod
     def forward(ctx, a, b):
         y = a ** b
@@ -145,12 +161,13 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, gy):
         a, b, y = ctx.saved_tensors
+        zero = gy.dtype.type(0)
         ga = gb = None
-        if ctx.needs_input_grad[0]:
-            ga = gy * b * a ** (b - 1)
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = gy * np.where(a > 0, y * np.log(np.where(a > 0, a, 1)), 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                ga = np.where(b == 0, zero, gy * b * a ** (b - 1))
+            if ctx.needs_input_grad[1]:
+                gb = np.where((a == 0) & (b >= 0), zero, gy * y * np.log(a))
         return ga, gb
 
 
@@ -195,8 +212,16 @@ class Sqrt(Function):
         return gy / (2 * y)
 
 
+def _sign(x):
+    """PyTorch's sign: -1, 0 or 1, and 0 for NaN (NumPy's ``sign`` gives NaN there).
+
+    Computed as (x > 0) - (x < 0), in x's dtype; a NaN compares false both ways.
+    """
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+
+
 class Abs(Function):
-    """d/dx |x| = sign(x) (0 at 0, as PyTorch); saved: x."""
+    """d/dx |x| = sign(x) (0 at 0 and at NaN, as PyTorch); saved: x."""
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -205,7 +230,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        return gy * np.sign(x)
+        return gy * _sign(x)
 
 
 class Clamp(Function):
@@ -329,6 +354,100 @@ class Expm1(Function):
         return gy * (y + 1)
 
 
+class Log2(Function):
+    """d/dx log2(x) = 1 / (x ln 2); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log2(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * x.dtype.type(np.log(2)))
+
+
+class Log10(Function):
+    """d/dx log10(x) = 1 / (x ln 10); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log10(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy / (x * x.dtype.type(np.log(10)))
+
+
+class Tan(Function):
+    """d/dx tan(x) = 1 + tan²(x); saved: output."""
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * (1 + y * y)
+
+
+class Atan2(Function):
+    """Angle of the point (x=b, y=a): d/da = b / (a² + b²), d/db = -a / (a² + b²); both
+    are 0 at the origin, where PyTorch masks the infinite 1/(a² + b²). Saved: a, b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b = ctx.saved_tensors
+        r2 = a * a + b * b
+        with np.errstate(divide="ignore"):
+            inv = np.where(r2 == 0, r2.dtype.type(0), 1 / r2)
+        return gy * b * inv, -gy * a * inv
+
+
+class Erf(Function):
+    """erf(x) = 2/√π ∫₀ˣ exp(-t²) dt; d/dx = 2/√π · exp(-x²); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        from .activation import _erf
+        ctx.save_for_backward(x)
+        return get_array_module(x).asarray(_erf(x)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        return gy * (x.dtype.type(2 / np.sqrt(np.pi)) * np.exp(-x * x))
+
+
+class NanToNum(Function):
+    """NaN, +inf and -inf replaced by numbers; the gradient passes where x was finite
+    and is 0 at the replaced entries (PyTorch); saved: the finite mask."""
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        xp = get_array_module(x)
+        ctx.finite = xp.isfinite(x)
+        return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return np.where(ctx.finite, gy, gy.dtype.type(0)), None, None, None
+
+
+def _pick_grads(gy, a_loses, b_loses, tie):
+    """Gradients of maximum/minimum: each input gets gy except where it lost; a tie
+    splits gy half and half. Where a NaN makes both comparisons false, both inputs get
+    the whole gy (PyTorch's rule)."""
+    zero = gy.dtype.type(0)
+    g = np.where(tie, gy / 2, gy)
+    return np.where(a_loses, zero, g), np.where(b_loses, zero, g)
+
+
 class Maximum(Function):
     """Gradient to the larger input; ties split it half and half (PyTorch); saved: a, b."""
     @staticmethod
@@ -339,8 +458,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        w = (a > b) + 0.5 * (a == b)
-        return gy * w, gy * (1 - w)
+        return _pick_grads(gy, a < b, a > b, a == b)
 
 
 class Minimum(Function):
@@ -353,8 +471,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        w = (a < b) + 0.5 * (a == b)
-        return gy * w, gy * (1 - w)
+        return _pick_grads(gy, a > b, a < b, a == b)
 
 
 class Where(Function):
@@ -388,11 +505,12 @@ class Remainder(Function):
 
 # ----------------------------------------------------------------------------- wrappers
 
-def _binary(fn, a, b):
-    """Apply a broadcasting binary Function; operands whose shapes do not broadcast get a
-    message naming the op and both shapes instead of NumPy's."""
+def _binary(fn, a, b, *args):
+    """Apply a broadcasting binary Function (``args``: its other, non-tensor arguments);
+    operands whose shapes do not broadcast get a message naming the op and both shapes
+    instead of NumPy's."""
     try:
-        return fn.apply(a, b)
+        return fn.apply(a, b, *args)
     except ValueError as e:
         if "broadcast" not in str(e):
             raise
@@ -402,56 +520,123 @@ def _binary(fn, a, b):
                          f"unsqueeze, or reshape)") from None
 
 
-def remainder(a, b):
-    """Elementwise a mod b, with the sign of b (PyTorch's ``remainder`` and ``%``)."""
-    a, b = promote(a, b)
+def _check_int_divisor(name, a, b):
+    """Integer division by zero has no value to return: raise, as PyTorch does."""
+    xb = _arr(b)
+    if np.dtype(getattr(xb, "dtype", type(xb))).kind in "biu" and bool((xb == 0).any()):
+        raise RuntimeError(f"ZeroDivisionError: integer {name} by zero; convert to float "
+                           f"(.float()) to get inf/nan instead")
+
+
+def remainder(input, other):
+    """Elementwise input mod other, with the sign of other (PyTorch's ``remainder``, ``%``).
+
+    d/d input = 1, d/d other = -floor(input / other). Integer division by zero raises.
+
+    Example::
+
+        mc.remainder(mc.tensor([5, -5]), 3)      # tensor([2, 1])
+    """
+    a, b = promote(input, other)
+    _check_int_divisor("remainder", a, b)
     return _binary(Remainder, a, b)
 
 
-def add(a, b, alpha=1):
+def add(input, other, alpha=1):
+    """input + alpha * other, broadcasting, with PyTorch's dtype promotion."""
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote(a, b)
+        other = mul(other, alpha)
+    a, b = promote(input, other)
     return _binary(Add, a, b)
 
 
-def sub(a, b, alpha=1):
+def _is_bool(x):
+    return isinstance(x, (bool, np.bool_)) or getattr(x, "dtype", None) == np.bool_
+
+
+def sub(input, other, alpha=1):
+    """input - alpha * other, broadcasting, with PyTorch's dtype promotion. Bool operands
+    are refused, as in PyTorch: use ``^`` or ``logical_xor`` for masks."""
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported: use `^` or logical_xor() to combine masks, or "
+                           "convert with .int() / .float() first")
     if alpha != 1:
-        b = mul(b, alpha)
-    a, b = promote(a, b)
+        other = mul(other, alpha)
+    a, b = promote(input, other)
     return _binary(Sub, a, b)
 
 
-def mul(a, b):
-    a, b = promote(a, b)
+def mul(input, other):
+    """input * other, broadcasting, with PyTorch's dtype promotion."""
+    a, b = promote(input, other)
     return _binary(Mul, a, b)
 
 
-def div(a, b, rounding_mode=None):
-    if rounding_mode is not None:
-        if rounding_mode not in ("floor", "trunc"):
-            raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got "
-                             f"{rounding_mode!r}")
-        a, b = promote(a, b)
-        xa, xb = _arr(a), _arr(b)
-        xp = get_array_module(xa, xb)
-        xa, xb = xp.asarray(xa), xp.asarray(xb)
-        q = xp.floor_divide(xa, xb) if rounding_mode == "floor" else xp.trunc(xa / xb)
-        return Tensor(xp.asarray(q).astype(xp.result_type(xa, xb), copy=False))
-    a, b = _float_operands(a, b)
-    return _binary(Div, a, b)
+class RoundedDiv(Function):
+    """input / other rounded down ('floor') or toward zero ('trunc'). Piecewise constant,
+    so both gradients are zero, as PyTorch returns."""
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        xp = get_array_module(a, b)
+        q = xp.floor_divide(a, b) if rounding_mode == "floor" else xp.trunc(a / b)
+        return xp.asarray(q).astype(xp.result_type(a, b), copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        zeros = get_array_module(gy).zeros_like(gy)
+        return zeros, zeros, None
+
+
+def div(input, other, *, rounding_mode=None):
+    """input / other. Integers give the default float dtype (true division) unless
+    ``rounding_mode`` is 'floor' (round down, like ``//``) or 'trunc' (toward zero); the
+    rounded forms keep integer dtypes, have zero gradient, and raise on integer division
+    by zero.
+
+    Example::
+
+        mc.div(mc.tensor([7, -7]), 2)                          # tensor([3.5, -3.5])
+        mc.div(mc.tensor([7, -7]), 2, rounding_mode="floor")   # tensor([3, -4])
+    """
+    if rounding_mode is None:
+        a, b = _float_operands(input, other)
+        return _binary(Div, a, b)
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+    a, b = promote(input, other)
+    _check_int_divisor("division", a, b)
+    return _binary(RoundedDiv, a, b, rounding_mode)
 
 
 def _arr(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def neg(x):
-    return Neg.apply(x)
+def same_module(*arrays):
+    """``(xp, arrays)`` for ops outside ``Function.apply`` (comparisons, bitwise): as in
+    PyTorch, a 0-d CPU array (a scalar tensor) may join a GPU op, so it is copied there;
+    CuPy would refuse it."""
+    xp = get_array_module(*arrays)
+    if xp is not np:
+        arrays = [xp.asarray(a) if type(a) is np.ndarray and a.ndim == 0 else a
+                  for a in arrays]
+    return xp, arrays
 
 
-def pow(a, b):
-    a, b = promote(a, b)
+def neg(input):
+    """-input. A bool tensor is refused, as in PyTorch: invert it with ``~``."""
+    if _is_bool(input):
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported: "
+                           "use `~` or logical_not() to invert a mask")
+    return Neg.apply(input)
+
+
+def pow(input, exponent):
+    """input ** exponent, elementwise; either may be a number. See :class:`Pow` for the
+    gradient at the edges (0 ** b, negative bases)."""
+    a, b = promote(input, exponent)
     return _binary(Pow, a, b)
 
 
@@ -462,20 +647,24 @@ def _float_unary(fn, x):
     return fn.apply(x)
 
 
-def exp(x):
-    return _float_unary(Exp, x)
+def exp(input):
+    """e ** input; integers give the default float dtype."""
+    return _float_unary(Exp, input)
 
 
-def log(x):
-    return _float_unary(Log, x)
+def log(input):
+    """Natural logarithm; integers give the default float dtype."""
+    return _float_unary(Log, input)
 
 
-def sqrt(x):
-    return _float_unary(Sqrt, x)
+def sqrt(input):
+    """Square root; integers give the default float dtype."""
+    return _float_unary(Sqrt, input)
 
 
-def abs(x):
-    return Abs.apply(as_tensor_arg(x))
+def abs(input):
+    """|input|; its gradient is sign(input), 0 at 0 and at NaN (as PyTorch)."""
+    return Abs.apply(as_tensor_arg(input))
 
 
 def clamp(input, min=None, max=None):
@@ -544,7 +733,15 @@ def _zero_grad_op(ufunc):
 floor = _zero_grad_op(np.floor)
 ceil = _zero_grad_op(np.ceil)
 trunc = _zero_grad_op(np.trunc)
-sign = _zero_grad_op(np.sign)
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of each element; 0 for NaN (as PyTorch; NumPy gives NaN).
+    Its gradient is zero; a bool tensor is returned unchanged."""
+    x = as_tensor_arg(input)
+    if x.dtype == np.bool_:
+        return Tensor(x.data.copy())
+    return _zero_grad_op(_sign)(x)
 
 
 def round(input, decimals=0):
@@ -573,6 +770,82 @@ def expm1(input):
     return _float_unary(Expm1, input)
 
 
+def log2(input):
+    """Base-2 logarithm; integers give the default float dtype."""
+    return _float_unary(Log2, input)
+
+
+def log10(input):
+    """Base-10 logarithm; integers give the default float dtype."""
+    return _float_unary(Log10, input)
+
+
+def tan(input):
+    """Tangent (radians); integers give the default float dtype."""
+    return _float_unary(Tan, input)
+
+
+def erf(input):
+    """The error function, erf(x) = 2/√π ∫₀ˣ exp(-t²) dt (the normal CDF is
+    (1 + erf(x/√2)) / 2).
+
+    Example::
+
+        mc.erf(mc.tensor([0., 1.]))               # tensor([0.0000, 0.8427])
+    """
+    return _float_unary(Erf, input)
+
+
+def atan2(input, other):
+    """Elementwise angle, in (-π, π], of the point (x=other, y=input): the quadrant-aware
+    arctan(input / other).
+
+    Example::
+
+        mc.atan2(mc.tensor([1., -1.]), mc.tensor([-1., -1.]))   # [2.3562, -2.3562]
+    """
+    a, b = _float_operands(input, other)
+    return _binary(Atan2, a, b)
+
+
+def floor_divide(input, other):
+    """input // other, rounded down: ``div(input, other, rounding_mode="floor")``."""
+    return div(input, other, rounding_mode="floor")
+
+
+def lerp(input, end, weight):
+    """Linear interpolation input + weight·(end - input); ``weight`` is a number or a
+    tensor that broadcasts. Differentiable in all three.
+
+    Example::
+
+        mc.lerp(mc.tensor([0., 10.]), mc.tensor([1., 20.]), 0.5)   # tensor([0.5, 15.])
+    """
+    return add(input, mul(weight, sub(end, input)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """``input`` with NaN replaced by ``nan``, +inf by ``posinf`` and -inf by ``neginf``
+    (by default the largest and lowest finite values of the dtype). Integer tensors are
+    returned unchanged. The gradient is 0 at the replaced entries.
+
+    Example::
+
+        mc.nan_to_num(mc.tensor([float("nan"), 1.0]))   # tensor([0., 1.])
+    """
+    x = as_tensor_arg(input)
+    if x.dtype.kind != "f":
+        return Tensor(x.data.copy())
+    return NanToNum.apply(x, nan, posinf, neginf)
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Where |input - other| <= atol + rtol·|other|, elementwise, as a bool tensor
+    (NaNs are equal only with ``equal_nan``); ``allclose`` is ``isclose(...).all()``."""
+    xp, (xa, xb) = same_module(_arr(input), _arr(other))
+    return Tensor(xp.asarray(xp.isclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
 def _predicate(ufunc):
     def op(input):
         d = as_tensor_arg(input).data
@@ -587,13 +860,15 @@ isinf = _predicate(np.isinf)
 isfinite = _predicate(np.isfinite)
 
 
-def maximum(a, b):
-    a, b = promote(as_tensor_arg(a), b)
+def maximum(input, other):
+    """Elementwise max of two broadcasting tensors; NaN wins (as PyTorch)."""
+    a, b = promote(as_tensor_arg(input), other)
     return _binary(Maximum, a, b)
 
 
-def minimum(a, b):
-    a, b = promote(as_tensor_arg(a), b)
+def minimum(input, other):
+    """Elementwise min of two broadcasting tensors; NaN wins (as PyTorch)."""
+    a, b = promote(as_tensor_arg(input), other)
     return _binary(Minimum, a, b)
 
 
@@ -621,29 +896,35 @@ def where(condition, input=None, other=None):
 # ----------------------------------------------------------------------------- comparisons
 
 def _compare(op, a, b):
-    xa, xb = _arr(a), _arr(b)
-    return Tensor(get_array_module(xa, xb).asarray(op(xa, xb)))
+    xp, (xa, xb) = same_module(_arr(a), _arr(b))
+    return Tensor(xp.asarray(op(xa, xb)))
 
 
-def eq(a, b):
-    return _compare(np.equal, a, b)
+def eq(input, other):
+    """input == other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.equal, input, other)
 
 
-def ne(a, b):
-    return _compare(np.not_equal, a, b)
+def ne(input, other):
+    """input != other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.not_equal, input, other)
 
 
-def lt(a, b):
-    return _compare(np.less, a, b)
+def lt(input, other):
+    """input < other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.less, input, other)
 
 
-def le(a, b):
-    return _compare(np.less_equal, a, b)
+def le(input, other):
+    """input <= other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.less_equal, input, other)
 
 
-def gt(a, b):
-    return _compare(np.greater, a, b)
+def gt(input, other):
+    """input > other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.greater, input, other)
 
 
-def ge(a, b):
-    return _compare(np.greater_equal, a, b)
+def ge(input, other):
+    """input >= other, elementwise, as a bool tensor (no gradient)."""
+    return _compare(np.greater_equal, input, other)

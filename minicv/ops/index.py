@@ -1,5 +1,6 @@
 """Indexing along a dimension: gather, scatter, scatter_add, index_select, masked_fill,
-nonzero, and the ordering ops sort, argsort and topk.
+masked_select, take_along_dim, nonzero (argwhere), and the ordering ops sort, argsort and
+topk.
 
 ``gather`` and ``scatter`` address one element per entry of an ``index`` tensor: for
 ``dim = 1`` and a 3-D input,
@@ -193,17 +194,15 @@ def scatter_add(input, dim, index, src):
 
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
-    """In-place :func:`scatter` (for tensors outside the graph, e.g. building one-hots)."""
-    out = scatter(self.detach(), dim, index, src, value, reduce=reduce)
-    self._inplace("scatter_")[...] = out.data
-    return self
+    """In-place :func:`scatter` (recorded by autograd like every in-place op)."""
+    return self._update("scatter_", lambda t: scatter(t, dim, index, src, value,
+                                                      reduce=reduce), src, cast=True)
 
 
 def scatter_add_(self, dim, index, src):
     """In-place :func:`scatter_add`."""
-    out = scatter_add(self.detach(), dim, index, src)
-    self._inplace("scatter_add_")[...] = out.data
-    return self
+    return self._update("scatter_add_", lambda t: scatter_add(t, dim, index, src), src,
+                        cast=True)
 
 
 # ----------------------------------------------------------------------------- index_select
@@ -283,11 +282,8 @@ def masked_fill(input, mask, value):
 
 
 def masked_fill_(self, mask, value):
-    """In-place :func:`masked_fill`."""
-    out = masked_fill(self.detach(), mask, value.detach() if isinstance(value, Tensor)
-                      else value)
-    self._inplace("masked_fill_")[...] = out.data
-    return self
+    """In-place :func:`masked_fill` (recorded by autograd like every in-place op)."""
+    return self._update("masked_fill_", lambda t: masked_fill(t, mask, value), value)
 
 
 def nonzero(input, *, as_tuple=False):
@@ -303,24 +299,117 @@ def nonzero(input, *, as_tuple=False):
     return Tensor(xp.stack(idx, axis=1).astype(np.int64).reshape(-1, d.ndim))
 
 
+def argwhere(input):
+    """Indices of the non-zero elements as an (n, ndim) int64 tensor (``nonzero``)."""
+    return nonzero(input)
+
+
+# ----------------------------------------------------------------------------- masked_select
+
+class MaskedSelect(Function):
+    """out = input[mask] (both broadcast to one shape), a 1-D tensor; d input = d out
+    written back at the mask's places (zeros elsewhere)."""
+    @staticmethod
+    def forward(ctx, x, mask):
+        xp = get_array_module(x)
+        shape = np.broadcast_shapes(x.shape, mask.shape)
+        ctx.shape, ctx.mask = shape, xp.broadcast_to(mask, shape)
+        return xp.broadcast_to(x, shape)[ctx.mask]
+
+    @staticmethod
+    def backward(ctx, gy):
+        gx = get_array_module(gy).zeros(ctx.shape, gy.dtype)
+        gx[ctx.mask] = gy
+        return gx, None
+
+
+def masked_select(input, mask):
+    """The elements of ``input`` where the bool ``mask`` is true, as a 1-D tensor (input
+    and mask broadcast together first).
+
+    Example::
+
+        x = mc.tensor([[1., -2.], [3., -4.]])
+        mc.masked_select(x, x > 0)                 # tensor([1., 3.])
+    """
+    x = as_tensor_arg(input)
+    m = _index_array(mask, x.data)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor, got {m.dtype}: compare "
+                        f"first (e.g. x > 0) or use mask.bool()")
+    try:
+        np.broadcast_shapes(x.shape, m.shape)
+    except ValueError:
+        raise ValueError(f"masked_select: mask of shape {list(m.shape)} and input of shape "
+                         f"{list(x.shape)} do not broadcast") from None
+    return MaskedSelect.apply(x, m)
+
+
+def take_along_dim(input, indices, dim=None):
+    """``input`` picked at ``indices`` along ``dim``, like ``np.take_along_axis``: a
+    :func:`gather` whose input and indices broadcast in the other dimensions. With
+    ``dim=None`` both are flattened first.
+
+    Shape: the broadcast of input and indices, with indices' size along ``dim``.
+
+    Example::
+
+        x = mc.tensor([[10., 30., 20.], [60., 40., 50.]])
+        mc.take_along_dim(x, x.argmax(dim=1, keepdim=True), dim=1)   # [[30.], [60.]]
+    """
+    x = as_tensor_arg(input)
+    idx = _index_array(indices, x.data)
+    if dim is None:
+        return gather(x.reshape(-1), 0, idx.reshape(-1))
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_dim: input of shape {list(x.shape)} and indices of "
+                         f"shape {list(idx.shape)} must have the same number of dimensions")
+    d = _dim(dim, x.ndim)
+    try:
+        common = list(np.broadcast_shapes(x.shape[:d] + (1,) + x.shape[d + 1:],
+                                          idx.shape[:d] + (1,) + idx.shape[d + 1:]))
+    except ValueError:
+        raise ValueError(f"take_along_dim: input of shape {list(x.shape)} and indices of "
+                         f"shape {list(idx.shape)} do not broadcast outside dim {d}") from None
+    x_shape, idx_shape = list(common), list(common)
+    x_shape[d], idx_shape[d] = x.shape[d], idx.shape[d]
+    if list(x.shape) != x_shape:
+        x = x.expand(*x_shape)
+    xp = get_array_module(idx)
+    return gather(x, d, xp.broadcast_to(idx, tuple(idx_shape)))
+
+
 # ----------------------------------------------------------------------------- ordering
 
-def _order(x, dim, descending, stable=True):
-    """Indices that sort ``x`` along ``dim`` (ties keep their order, as stable=True)."""
+def _order(x, dim, descending):
+    """Indices that sort ``x`` along ``dim``, stably (ties keep their order), with NaN
+    counted as the largest value: last when ascending, first when descending (PyTorch).
+
+    A reversed ascending sort would reverse the ties too, so descending sorts ascending
+    by a key that reverses the order: ``~x`` for integers and bools (-x - 1, which cannot
+    overflow as -x does for the smallest int64), ``-x`` for floats. NaN stays NaN under
+    negation and so still sorts last; a second stable pass moves the NaNs to the front.
+    """
     d = x.data
     xp = get_array_module(d)
-    if descending:
-        # Sort ascending by the negated order: a reversed stable argsort would reverse
-        # ties too, so negate instead (bools and unsigned ints first become int64).
-        key = d.astype(np.int64) if d.dtype.kind in "bu" else d
-        return xp.argsort(-key, axis=dim, kind="stable").astype(np.int64)
-    return xp.argsort(d, axis=dim, kind="stable").astype(np.int64)
+    if not descending:
+        return xp.argsort(d, axis=dim, kind="stable").astype(np.int64)
+    if d.dtype.kind != "f":
+        return xp.argsort(~d, axis=dim, kind="stable").astype(np.int64)
+    idx = xp.argsort(-d, axis=dim, kind="stable")
+    is_nan = xp.isnan(xp.take_along_axis(d, idx, axis=dim))
+    if is_nan.any():
+        first = xp.argsort(~is_nan, axis=dim, kind="stable")       # NaNs (False) first
+        idx = xp.take_along_axis(idx, first, axis=dim)
+    return idx.astype(np.int64)
 
 
 def sort(input, dim=-1, descending=False, stable=False):
     """Values sorted along ``dim`` and the indices they came from: ``(values, indices)``.
 
     Equal elements keep their original order (a stable sort, whatever ``stable`` says).
+    NaN counts as larger than every number, as in PyTorch: last ascending, first
+    descending.
 
     Example::
 

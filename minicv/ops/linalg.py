@@ -1,7 +1,9 @@
-"""Matrix products: ``matmul`` with NumPy's 1-D, 2-D and batched-broadcast rules."""
+"""Matrix products (``matmul`` with NumPy's 1-D, 2-D and batched-broadcast rules, mm,
+bmm, dot, outer, einsum) and the matrix-shaped selections tril, triu and diag."""
 import numpy as np
 
 from ..autograd import Function
+from ..backend import get_array_module
 from .elementwise import promote
 from ..tensor import as_tensor_arg
 
@@ -46,12 +48,12 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b):
-    """Matrix product with broadcasting over batch dimensions (``a @ b``).
+def matmul(input, other):
+    """Matrix product with broadcasting over batch dimensions (``input @ other``).
 
     Shape: (*, n, k) @ (*, k, m) -> (*, n, m); a 1-D operand is a vector.
     """
-    a, b = as_tensor_arg(a), as_tensor_arg(b)
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
                            f"{a.ndim}D and {b.ndim}D")
@@ -96,9 +98,10 @@ def bmm(input, mat2):
     return matmul(a, b)
 
 
-def dot(input, other):
-    """Inner product of two 1-D tensors of the same length."""
-    a, b = as_tensor_arg(input), as_tensor_arg(other)
+def dot(input, tensor):
+    """Inner product of two 1-D tensors of the same length (PyTorch names the second
+    argument ``tensor``)."""
+    a, b = as_tensor_arg(input), as_tensor_arg(tensor)
     _check_rank("dot", a, b, (1, 1))
     return matmul(a, b)
 
@@ -108,3 +111,207 @@ def outer(input, vec2):
     a, b = as_tensor_arg(input), as_tensor_arg(vec2)
     _check_rank("outer", a, b, (1, 1))
     return matmul(a.reshape(-1, 1), b.reshape(1, -1))
+
+
+# ----------------------------------------------------------------------------- einsum
+
+class Einsum(Function):
+    """out = einsum("s_1,...,s_n->s_out", x_1, ..., x_n), with every subscript explicit
+    (one letter per dim, no "...") and every x_k already broadcast to the letters' sizes.
+
+    The gradient of operand k is itself an einsum: contract the output gradient with the
+    other operands onto s_k. Two extra kinds of operand make that always expressible:
+    a ones tensor for the letters only x_k has (summed away in the forward pass, so its
+    gradient is broadcast along them), and an identity matrix per repeated letter of s_k
+    (a diagonal such as "ii": the gradient lands on the diagonal, zeros elsewhere).
+    """
+    @staticmethod
+    def forward(ctx, *arrays, subs, out, sizes):
+        ctx.save_for_backward(*arrays)
+        ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
+        xp = get_array_module(*arrays)
+        return xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True))
+
+    @staticmethod
+    def backward(ctx, gy):
+        arrays = ctx.saved_tensors
+        xp = get_array_module(gy)
+        grads = []
+        for k, needed in enumerate(ctx.needs_input_grad):
+            if not needed:
+                grads.append(None)
+                continue
+            terms = [(ctx.out, gy)] + [(s, a) for j, (s, a) in
+                                       enumerate(zip(ctx.subs, arrays)) if j != k]
+            used = set(ctx.out).union(*ctx.subs)
+            fresh = iter(c for c in _LETTERS if c not in used)
+            target = ""
+            for letter in ctx.subs[k]:
+                if letter in target:            # repeated: the gradient is on the diagonal
+                    other = next(fresh)
+                    terms.append((letter + other, xp.eye(ctx.sizes[letter], dtype=gy.dtype)))
+                    letter = other
+                target += letter
+            seen = "".join(s for s, _ in terms)
+            only_here = "".join(c for c in target if c not in seen)
+            if only_here:                       # summed away in forward: broadcast back
+                ones = xp.ones([ctx.sizes[c] for c in only_here], gy.dtype)
+                terms.append((only_here, ones))
+            spec = ",".join(s for s, _ in terms) + "->" + target
+            grads.append(xp.einsum(spec, *(a for _, a in terms), optimize=True))
+        return tuple(grads)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_subscripts(equation, shapes):
+    """The subscripts of ``equation`` with "..." spelled out in fresh letters, and the
+    output made explicit (NumPy's and PyTorch's implicit rule: the ellipsis dims, then
+    the letters used once, in alphabetical order)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} names {len(subs)} operands but "
+                         f"{len(shapes)} were given")
+    for part in subs + [rhs]:
+        bad = set(part.replace("...", "")) - set(_LETTERS)
+        if bad:
+            raise ValueError(f"einsum: invalid subscript {sorted(bad)[0]!r} in {equation!r}: "
+                             f"use letters a-z, A-Z and '...'")
+    n_ell = [len(shape) - (len(s) - 3) if "..." in s else 0 for s, shape in zip(subs, shapes)]
+    free = [c for c in _LETTERS if c not in eq]
+    ell = "".join(free[:max(n_ell, default=0)])
+    subs = [s.replace("...", ell[len(ell) - n:]) for s, n in zip(subs, n_ell)]
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        letters = "".join(subs)
+        out = ell + "".join(sorted(c for c in set(letters) - set(ell)
+                                   if letters.count(c) == 1))
+    for s, shape in zip(subs, shapes):
+        if len(s) != len(shape):
+            raise ValueError(f"einsum: subscripts {s!r} do not match an operand of shape "
+                             f"{list(shape)} in {equation!r}")
+    return subs, out
+
+
+def einsum(equation, *operands):
+    """Einstein summation: the product of the operands summed over the letters that are not
+    in the output, e.g. "ij,jk->ik" (matmul), "bij,bjk->bik" (bmm), "ii" (trace),
+    "...ij->...ji" (transpose). Size-1 dims broadcast, as in PyTorch; operands must share
+    one dtype. Differentiable in every operand.
+
+    Example::
+
+        a, b = mc.randn(2, 3), mc.randn(3, 4)
+        mc.einsum("ij,jk->ik", a, b)          # == a @ b, shape (2, 4)
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])              # einsum(eq, [a, b]), as PyTorch allows
+    tensors = [as_tensor_arg(t) for t in operands]
+    if len({t.dtype for t in tensors}) > 1:
+        raise TypeError(f"einsum: operands must have one dtype, got "
+                        f"{[t.dtype.name for t in tensors]}: convert them with .to()")
+    subs, out = _einsum_subscripts(equation, [t.shape for t in tensors])
+    sizes = {}
+    for s, t in zip(subs, tensors):
+        for letter, n in zip(s, t.shape):
+            old = sizes.get(letter, 1)
+            if n != 1 and old not in (1, n):
+                raise ValueError(f"einsum: letter {letter!r} has sizes {old} and {n} in "
+                                 f"{equation!r}: sizes must match or be 1")
+            sizes[letter] = n if old == 1 else old
+    if set(out) - set("".join(subs)) or len(set(out)) != len(out):
+        raise ValueError(f"einsum: output subscripts {out!r} must be distinct letters that "
+                         f"appear in the inputs ({equation!r})")
+    for i, (s, t) in enumerate(zip(subs, tensors)):
+        shape = tuple(sizes[c] for c in s)
+        if t.shape != shape:                     # broadcast size-1 dims, as PyTorch
+            tensors[i] = t.expand(*shape)
+    return Einsum.apply(*tensors, subs=tuple(subs), out=out, sizes=sizes)
+
+
+# ----------------------------------------------------------------------------- triangles
+
+class Triangle(Function):
+    """The lower (``upper=False``) or upper triangle of the last two dims, the rest zeroed;
+    the gradient is the same triangle of the upstream gradient."""
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        xp = get_array_module(x)
+        ctx.diagonal, ctx.upper = diagonal, upper
+        return xp.triu(x, diagonal) if upper else xp.tril(x, diagonal)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        return (xp.triu if ctx.upper else xp.tril)(gy, ctx.diagonal), None, None
+
+
+def _triangle(name, input, diagonal, upper):
+    x = as_tensor_arg(input)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: input must have at least 2 dimensions (a matrix or a "
+                         f"batch of them), got shape {list(x.shape)}")
+    return Triangle.apply(x, int(diagonal), upper)
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims: entries (i, j) with j - i <= diagonal are
+    kept, the others set to 0 (``diagonal`` > 0 keeps diagonals above the main one).
+
+    Example::
+
+        mc.tril(mc.ones(3, 3))          # ones on and below the diagonal
+    """
+    return _triangle("tril", input, diagonal, upper=False)
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims: entries with j - i >= diagonal are kept.
+
+    Example::
+
+        mc.triu(mc.ones(3, 3), 1)       # a causal-attention mask: ones above the diagonal
+    """
+    return _triangle("triu", input, diagonal, upper=True)
+
+
+class Diag(Function):
+    """A 1-D input becomes a square matrix with it on diagonal ``k``; a 2-D input gives
+    its diagonal ``k`` as a 1-D tensor. Each is the other's gradient."""
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.shape, ctx.k = x.shape, k
+        return get_array_module(x).diag(x, k).copy()      # NumPy's is a read-only view
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        if len(ctx.shape) == 1:
+            return xp.diagonal(gy, ctx.k).copy(), None
+        gx = xp.zeros(ctx.shape, gy.dtype)
+        n = gy.shape[0]
+        rows = xp.arange(n) + max(-ctx.k, 0)
+        gx[rows, rows + ctx.k] = gy
+        return gx, None
+
+
+def diag(input, diagonal=0):
+    """Vector to diagonal matrix, or matrix to its diagonal (``diagonal`` > 0: above the
+    main one, < 0: below).
+
+    Shape: (n,) -> (n + |diagonal|, n + |diagonal|); (n, m) -> (length of that diagonal,).
+
+    Example::
+
+        mc.diag(mc.tensor([1., 2.]))                      # [[1., 0.], [0., 2.]]
+        mc.diag(mc.arange(9.).reshape(3, 3))              # tensor([0., 4., 8.])
+    """
+    x = as_tensor_arg(input)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"diag: input must be 1-D or 2-D, got shape {list(x.shape)}; use "
+                         f"diagonal() for batches")
+    return Diag.apply(x, int(diagonal))

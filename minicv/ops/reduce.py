@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, std, max, min, argmax, argmin, logsumexp.
+"""Reductions: sum, mean, var, std, max, min, argmax, argmin, logsumexp, prod, cumsum,
+cumprod, norm, median, count_nonzero, any, all.
 
 ``dim`` (an int, a tuple, or None for all) and ``keepdim`` follow PyTorch. Backward
 re-inserts the reduced axes (``_expand_back``) and broadcasts the upstream gradient.
@@ -73,49 +74,113 @@ class Mean(Function):
         return np.broadcast_to(g, ctx.shape).astype(gy.dtype, copy=False), None, None
 
 
+def _variance(x, axes, correction):
+    """(x - mean, kept-dims variance, n - correction) over ``axes``, shared by var and std.
+
+    A non-positive n - correction gives inf or NaN, as in PyTorch (which also warns).
+    """
+    xp = get_array_module(x)
+    mean = x.mean(axis=axes, keepdims=True)
+    diff = x - mean
+    n = x.size // builtins.max(mean.size, 1)
+    denom = builtins.max(n - correction, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = (diff * diff).sum(axis=axes, keepdims=True) / x.dtype.type(denom)
+    return diff, xp.asarray(v).astype(x.dtype, copy=False), denom
+
+
+def _squeeze(y, axes, keepdim):
+    """Drop the kept reduced axes of ``y`` unless ``keepdim``."""
+    return y if keepdim else get_array_module(y).asarray(y.squeeze(axis=axes))
+
+
 class Var(Function):
     """var = sum((x - mean)²) / (n - correction); dx = 2(x - mean)/(n - correction)."""
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        xp = get_array_module(x)
-        mean = x.mean(axis=axes, keepdims=True)
-        diff = x - mean
-        n = x.size // builtins.max(mean.size, 1)
-        denom = builtins.max(n - correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = (diff * diff).sum(axis=axes, keepdims=keepdim) / x.dtype.type(denom)
+        diff, v, denom = _variance(x, axes, correction)
         ctx.save_for_backward(diff)
         ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
-        return xp.asarray(y).astype(x.dtype, copy=False)
+        return _squeeze(v, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
         (diff,) = ctx.saved_tensors
         g = _expand_back(gy, diff.shape, ctx.axes, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * diff * (2 / diff.dtype.type(ctx.denom))).astype(gy.dtype), None, None, None
+            gx = g * diff * (2 / diff.dtype.type(ctx.denom))
+        return gx.astype(gy.dtype, copy=False), None, None, None
+
+
+class Std(Function):
+    """std = √var; dx = (x - mean) / ((n - correction)·std), and 0 where std == 0 (a
+    constant slice), where the formula would give 0/0: PyTorch's ``std_backward`` rule.
+
+    Saved: x - mean and the kept-dims std.
+    """
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim):
+        diff, v, denom = _variance(x, axes, correction)
+        y = get_array_module(v).sqrt(v)
+        ctx.save_for_backward(diff, y)
+        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
+        return _squeeze(y, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        diff, y = ctx.saved_tensors
+        g = _expand_back(gy, diff.shape, ctx.axes, ctx.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gx = g * diff / (diff.dtype.type(ctx.denom) * y)
+        return np.where(y == 0, gy.dtype.type(0), gx).astype(gy.dtype, copy=False), \
+            None, None, None
 
 
 class AMax(Function):
-    """max (or min) over ``axes``; ties share the gradient evenly, as in PyTorch's amax and
-    global max; saved: x and the kept-dims result."""
+    """max (or min) over ``axes``; the elements equal to the result share the gradient
+    evenly, as in PyTorch's amax and global max.
+
+    NaN, where present, is the result. PyTorch's global ``max()``/``min()`` then shares
+    the gradient among the NaNs (``nan_shares=True``); its ``amax``/``amin`` give a NaN
+    gradient to the whole slice (no element equals NaN, so the share is 0/0).
+    Saved: x and the kept-dims result.
+    """
     @staticmethod
-    def forward(ctx, x, axes, keepdim, is_min):
-        if x.size == 0:
-            raise RuntimeError("max()/min() of an empty tensor is undefined: give a "
-                               "non-empty tensor or reduce a dimension of non-zero size")
+    def forward(ctx, x, axes, keepdim, is_min, nan_shares):
+        _check_reduced_size(x, axes, "min" if is_min else "max")
         y = x.min(axis=axes, keepdims=True) if is_min else x.max(axis=axes, keepdims=True)
         ctx.save_for_backward(x, y)
-        ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else get_array_module(y).asarray(y.squeeze(axis=axes))
+        ctx.axes, ctx.keepdim, ctx.nan_shares = axes, keepdim, nan_shares
+        return _squeeze(y, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
-        mask = x == y
-        count = mask.sum(axis=ctx.axes, keepdims=True)
         g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
-        return g * mask / count, None, None, None
+        return _share_evenly(g, x, y, ctx.axes, ctx.nan_shares), None, None, None, None
+
+
+def _share_evenly(g, x, y, axes, nan_shares):
+    """``g`` split evenly among the elements of x equal to the kept-dims result y (and
+    among the NaNs where y is NaN, with ``nan_shares``); 0 elsewhere."""
+    mask = x == y
+    if nan_shares:
+        xp = get_array_module(x)
+        mask |= xp.isnan(x) & xp.isnan(y)
+    count = mask.sum(axis=axes, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * mask / count
+
+
+def _check_reduced_size(x, axes, op):
+    """PyTorch's errors for a max/min over nothing; other empty dims are fine."""
+    if axes is None and x.size == 0:
+        raise RuntimeError(f"{op}(): expected a reduction dim to be specified for an empty "
+                           f"tensor of shape {list(x.shape)}: reduce a dim of non-zero size")
+    for a in axes or ():
+        if x.shape[a] == 0:
+            raise IndexError(f"{op}(): expected reduction dim {a} to have non-zero size "
+                             f"(the input has shape {list(x.shape)})")
 
 
 class MaxDim(Function):
@@ -142,12 +207,16 @@ class LogSumExp(Function):
     """log Σ exp(x), shifted by the max; d/dx = softmax(x); saved: x, output."""
     @staticmethod
     def forward(ctx, x, axes, keepdim):
-        m = x.max(axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        xp = get_array_module(x)
+        if x.size == 0:                   # the log of an empty sum: -inf (as PyTorch)
+            y = xp.full(x.sum(axis=axes, keepdims=True).shape, -np.inf, x.dtype)
+        else:
+            m = x.max(axis=axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+            y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x, y)
         ctx.axes, ctx.keepdim = axes, keepdim
-        return y if keepdim else get_array_module(y).asarray(y.squeeze(axis=axes))
+        return _squeeze(y, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
@@ -175,6 +244,8 @@ class Prod(Function):
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
         xp = get_array_module(x)
+        if x.size == 0:                     # nothing to differentiate
+            return xp.zeros(x.shape, gy.dtype), None, None
         axis = ctx.axis
         flat = x.reshape(-1) if axis is None else x
         ax = 0 if axis is None else axis
@@ -202,6 +273,61 @@ class CumSum(Function):
         return xp.flip(xp.cumsum(xp.flip(gy, ctx.axis), axis=ctx.axis), ctx.axis), None
 
 
+class CumProd(Function):
+    """Running product along ``axis``: y_j = x_0 · ... · x_j.
+
+    dx_i = Σ_{j>=i} dy_j · y_j / x_i when no x is zero (one reversed cumsum). With zeros,
+    that division is 0/0, so the exact form is used: dx_i = (x_0···x_{i-1}) · S_i, where
+    S_i = dy_i + x_{i+1} · S_{i+1} sums the products to the right (a loop along the axis).
+    Saved: x and the output.
+    """
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = get_array_module(x).cumprod(x, axis=axis)
+        ctx.save_for_backward(x, y)
+        ctx.axis = axis
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        xp, axis = get_array_module(x), ctx.axis
+        if not (x == 0).any():
+            right = xp.flip(xp.cumsum(xp.flip(gy * y, axis), axis=axis), axis)
+            return right / x, None
+        xm, gm = xp.moveaxis(x, axis, 0), xp.moveaxis(gy, axis, 0)    # (n, ...) views
+        gx = xp.empty_like(gm)
+        s = gm[-1].copy()
+        for i in range(xm.shape[0] - 1, -1, -1):
+            if i < xm.shape[0] - 1:
+                s = gm[i] + xm[i + 1] * s
+            gx[i] = s
+        left = xp.cumprod(xm, axis=0)                                 # x_0 ... x_i
+        gx[1:] *= left[:-1]
+        return xp.moveaxis(gx, 0, axis), None
+
+
+class MedianAll(Function):
+    """The lower median of all elements (NaN if any is NaN); the gradient is shared
+    evenly by the elements equal to it, as PyTorch's global median does.
+
+    Saved: x and the median.
+    """
+    @staticmethod
+    def forward(ctx, x):
+        xp = get_array_module(x)
+        flat = xp.sort(x.reshape(-1))                     # NaNs sort last
+        y = flat[-1] if xp.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
+        y = xp.asarray(y, dtype=x.dtype)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        return _share_evenly(gy, x, y, None, True)
+
+
 class Norm2(Function):
     """‖x‖₂ = √Σx² over ``axes``; d/dx = x / ‖x‖ (0 where the norm is 0, as PyTorch).
 
@@ -224,10 +350,48 @@ class Norm2(Function):
         return (g * xp.where(y == 0, 0, x / safe)).astype(gy.dtype, copy=False), None, None
 
 
+class NormP(Function):
+    """‖x‖_p = (Σ|x|^p)^(1/p) over ``axes``, for p other than 0, 1, 2 and ±inf.
+
+    d/dx = sign(x)·|x|^(p-1) / ‖x‖^(p-1), with PyTorch's rules at the kinks: for p < 1
+    the factor sign(x)·|x|^(p-1) is 0 where x == 0 (not 0·inf); for p >= 1 the whole
+    gradient is 0 where the norm is 0. Saved: x and the kept-dims norm.
+    """
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        xp = get_array_module(x)
+        p = x.dtype.type(p)
+        y = (xp.abs(x) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        return _squeeze(xp.asarray(y, dtype=x.dtype), axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, y = ctx.saved_tensors
+        xp = get_array_module(x)
+        p, zero = ctx.p, gy.dtype.type(0)
+        g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
+        sign = (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = sign * xp.abs(x) ** (p - 1)                  # d/dx of Σ|x|^p, / p
+            if p < 1:
+                gx = g * xp.where(x == 0, zero, scaled) * y ** (1 - p)
+            else:
+                gx = scaled * xp.where(y == 0, zero, g / y ** (p - 1))
+        return gx.astype(gy.dtype, copy=False), None, None, None
+
+
 # ----------------------------------------------------------------------------- wrappers
 
-def sum(x, dim=None, keepdim=False, dtype=None):
-    x = as_tensor_arg(x)
+def sum(input, dim=None, keepdim=False, dtype=None):
+    """Sum over ``dim`` (an int, a tuple, or None for all); integers and bools give int64.
+
+    Example::
+
+        mc.tensor([[1., 2.], [3., 4.]]).sum(dim=0)     # tensor([4., 6.])
+    """
+    x = as_tensor_arg(input)
     if dtype is not None:
         x = x.to(dtype)
     elif x.dtype.kind in "biu":
@@ -243,8 +407,9 @@ def _floating(x, op):
     return x
 
 
-def mean(x, dim=None, keepdim=False, dtype=None):
-    x = as_tensor_arg(x)
+def mean(input, dim=None, keepdim=False, dtype=None):
+    """Mean over ``dim`` (all elements when None); needs a floating tensor."""
+    x = as_tensor_arg(input)
     x = x.to(dtype) if dtype is not None else _floating(x, "mean")
     return Mean.apply(x, normalize_dims(dim, x.ndim), keepdim)
 
@@ -255,17 +420,29 @@ def _correction(unbiased, correction):
     return 1 if unbiased in (None, True) else 0
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch)."""
+def _var_args(input, dim, unbiased, correction, op):
     if isinstance(dim, bool):           # var(x, False): the legacy positional unbiased
         dim, unbiased = None, dim
-    x = _floating(x, "var")
-    return Var.apply(x, normalize_dims(dim, x.ndim), _correction(unbiased, correction),
-                     keepdim)
+    x = _floating(input, op)
+    return x, normalize_dims(dim, x.ndim), _correction(unbiased, correction)
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    return var(x, dim, unbiased, keepdim, correction).sqrt()
+def var(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1, as PyTorch):
+    Σ(x - mean)² / (n - correction).
+
+    Example::
+
+        mc.tensor([1., 2., 4.]).var()                  # tensor(2.3333)
+    """
+    x, axes, correction = _var_args(input, dim, unbiased, correction, "var")
+    return Var.apply(x, axes, correction, keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    """Standard deviation, √var (see :func:`var`); its gradient is 0 where std is 0."""
+    x, axes, correction = _var_args(input, dim, unbiased, correction, "std")
+    return Std.apply(x, axes, correction, keepdim)
 
 
 def _single_dim(dim, ndim, op="max"):
@@ -279,7 +456,11 @@ def _single_dim(dim, ndim, op="max"):
 def _max_min(x, dim, keepdim, is_min):
     x = as_tensor_arg(x)
     if dim is None:
-        return AMax.apply(x, None, False, is_min)
+        if keepdim:
+            op = "amin" if is_min else "amax"
+            raise TypeError(f"{op[1:]}(): keepdim=True needs a dim; for the global value "
+                            f"with every dim kept use x.{op}(keepdim=True)")
+        return AMax.apply(x, None, False, is_min, True)
     if x.ndim == 0:
         xp = get_array_module(x.data)
         return values_indices(x, Tensor(xp.zeros((), np.int64)))
@@ -290,30 +471,42 @@ def _max_min(x, dim, keepdim, is_min):
     return values_indices(vals, idx)
 
 
-def max(x, dim=None, keepdim=False):
-    """Global max, or ``(values, indices)`` along ``dim`` (first index among ties)."""
-    if isinstance(dim, Tensor):
+def max(input, dim=None, keepdim=False, *, other=None):
+    """The global max, or ``(values, indices)`` along ``dim`` (first index among ties), or
+    with a tensor ``other`` the elementwise :func:`maximum`.
+
+    NaN counts as the largest value. The global max shares its gradient among the
+    elements equal to it (among the NaNs if it is NaN); along ``dim`` the gradient goes
+    to the returned index.
+    """
+    if other is not None or isinstance(dim, Tensor):
         from .elementwise import maximum
-        return maximum(x, dim)
-    return _max_min(x, dim, keepdim, False)
+        return maximum(input, dim if other is None else other)
+    return _max_min(input, dim, keepdim, False)
 
 
-def min(x, dim=None, keepdim=False):
-    if isinstance(dim, Tensor):
+def min(input, dim=None, keepdim=False, *, other=None):
+    """The global min, ``(values, indices)`` along ``dim``, or :func:`minimum` with
+    ``other``; see :func:`max`."""
+    if other is not None or isinstance(dim, Tensor):
         from .elementwise import minimum
-        return minimum(x, dim)
-    return _max_min(x, dim, keepdim, True)
+        return minimum(input, dim if other is None else other)
+    return _max_min(input, dim, keepdim, True)
 
 
-def amax(x, dim=None, keepdim=False):
-    """Maximum over one or several dims (no indices); ties share the gradient."""
-    x = as_tensor_arg(x)
-    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, False)
+def amax(input, dim=None, keepdim=False):
+    """Maximum over one or several dims (no indices); ties share the gradient.
+
+    A slice holding NaN has max NaN and, as in PyTorch, a NaN gradient.
+    """
+    x = as_tensor_arg(input)
+    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, False, False)
 
 
-def amin(x, dim=None, keepdim=False):
-    x = as_tensor_arg(x)
-    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, True)
+def amin(input, dim=None, keepdim=False):
+    """Minimum over one or several dims; see :func:`amax`."""
+    x = as_tensor_arg(input)
+    return AMax.apply(x, normalize_dims(dim, x.ndim), keepdim, True, False)
 
 
 def _arg_extreme(x, dim, keepdim, fn, name):
@@ -344,8 +537,14 @@ def argmin(input, dim=None, keepdim=False):
                         .argmin, "argmin")
 
 
-def logsumexp(x, dim, keepdim=False):
-    x = as_tensor_arg(x)
+def logsumexp(input, dim, keepdim=False):
+    """log Σ exp(input) over ``dim``, computed without overflow; -inf over an empty dim.
+
+    Example::
+
+        mc.logsumexp(mc.tensor([[0., 0.]]), dim=1)     # tensor([0.6931])
+    """
+    x = as_tensor_arg(input)
     if x.dtype.kind != "f":
         x = x.to(get_default_dtype())
     return LogSumExp.apply(x, normalize_dims(dim, x.ndim), keepdim)
@@ -375,6 +574,11 @@ def cumsum(input, dim, dtype=None):
 
         mc.tensor([1., 2., 3.]).cumsum(0)                # [1., 3., 6.]
     """
+    return _running(CumSum, input, dim, dtype, "cumsum")
+
+
+def _running(fn, input, dim, dtype, name):
+    """cumsum/cumprod: integers accumulate in int64 unless ``dtype`` says otherwise."""
     x = as_tensor_arg(input)
     if dtype is not None:
         x = x.to(dtype)
@@ -382,14 +586,16 @@ def cumsum(input, dim, dtype=None):
         x = x.to(np.int64)
     if x.ndim == 0:
         return x * 1
-    return CumSum.apply(x, _single_dim(dim, x.ndim, "cumsum"))
+    return fn.apply(x, _single_dim(dim, x.ndim, name))
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None): (Σ|x|^p)^(1/p).
 
-    ``p`` may be 'fro' or 2, 1, inf, -inf, 0 (count of non-zeros) or any other number.
-    Matrix norms other than 'fro' ('nuc', spectral) are not supported.
+    ``p`` may be 'fro' or 2, 1, inf (max |x|), -inf (min |x|), 0 (the count of non-zeros,
+    NaN included, with zero gradient) or any other number, negative or below 1 too.
+    Gradients at zeros and NaNs follow PyTorch (see :class:`NormP`). Matrix norms other
+    than 'fro' ('nuc', spectral) are not supported.
 
     Example::
 
@@ -405,12 +611,102 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return Norm2.apply(x, axes, keepdim)
     if isinstance(p, str):
         raise ValueError(f"norm: p={p!r} is not supported; use 'fro' or a number")
-    if p == np.inf:
-        return amax(E.abs(x), axes, keepdim)
-    if p == -np.inf:
-        return amin(E.abs(x), axes, keepdim)
-    if p == 0:                          # the count of non-zeros (zero gradient)
-        return sum(E.sign(E.abs(x)), axes, keepdim)
+    if p in (np.inf, -np.inf):          # NaN, if present, is the norm and gets no gradient
+        return AMax.apply(E.abs(x), axes, keepdim, p < 0, True)
+    if p == 0:                          # the count of non-zeros, NaN included
+        return sum(E.ZeroGrad.apply(x, _nonzero_indicator), axes, keepdim)
     if p == 1:
         return sum(E.abs(x), axes, keepdim)
-    return E.pow(sum(E.pow(E.abs(x), p), axes, keepdim), 1.0 / p)
+    return NormP.apply(x, p, axes, keepdim)
+
+
+def _nonzero_indicator(a):
+    return (a != 0).astype(a.dtype)
+
+
+def cumprod(input, dim, dtype=None):
+    """Running product along ``dim``: out[i] = x[0] · ... · x[i]; integers give int64.
+
+    Example::
+
+        mc.tensor([1., 2., 3.]).cumprod(0)               # [1., 2., 6.]
+    """
+    return _running(CumProd, input, dim, dtype, "cumprod")
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (for an even count, the smaller of the two middle values, as
+    PyTorch), of all elements or, along ``dim``, as ``(values, indices)``. NaN counts as
+    the largest value, and a slice holding NaN has median NaN (at its first NaN).
+
+    Along ``dim`` the gradient goes to the returned index; the global median shares it
+    among the elements equal to it.
+
+    Example::
+
+        mc.tensor([3., 1., 4., 2.]).median()                # tensor(2.)
+        mc.tensor([[3., 1., 2.]]).median(dim=1)             # values [2.], indices [2]
+    """
+    from .index import Gather, _order
+    x = as_tensor_arg(input)
+    if dim is None:
+        if x.numel() == 0:
+            return Tensor(get_array_module(x.data).asarray(np.nan, dtype=x.dtype))
+        return MedianAll.apply(x)
+    xp = get_array_module(x.data)
+    if x.ndim == 0:
+        return values_indices(x * 1, Tensor(xp.zeros((), np.int64)))
+    d = _single_dim(dim, x.ndim, "median")
+    n = x.shape[d]
+    if n == 0:
+        raise IndexError(f"median(): expected reduction dim {d} to have non-zero size")
+    order = _order(x, d, descending=False)                 # stable, NaNs last
+    k = xp.full(x.shape[:d] + (1,) + x.shape[d + 1:], (n - 1) // 2, np.int64)
+    if x.dtype.kind == "f":                                # the first NaN, if any
+        nans = xp.isnan(x.data).sum(axis=d, keepdims=True)
+        k = xp.where(nans > 0, n - nans, k)
+    idx = xp.take_along_axis(order, k, axis=d)             # kept dims: (..., 1, ...)
+    values = Gather.apply(x, d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values_indices(values, Tensor(idx))
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    """``(var, mean)`` of ``input`` over the same dims (see :func:`var`), in one call."""
+    x, axes, correction = _var_args(input, dim, unbiased, correction, "var_mean")
+    return Var.apply(x, axes, correction, keepdim), Mean.apply(x, axes, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, correction=None):
+    """``(std, mean)`` of ``input`` over the same dims (see :func:`std`), in one call."""
+    x, axes, correction = _var_args(input, dim, unbiased, correction, "std_mean")
+    return Std.apply(x, axes, correction, keepdim), Mean.apply(x, axes, keepdim)
+
+
+def count_nonzero(input, dim=None):
+    """Number of non-zero elements (NaN counts) over ``dim``, as int64 (no gradient)."""
+    d = as_tensor_arg(input).data
+    axes = normalize_dims(dim, d.ndim)
+    xp = get_array_module(d)
+    return Tensor(xp.asarray((d != 0).sum(axis=axes), dtype=np.int64))
+
+
+def _truth_reduce(input, dim, keepdim, op):
+    d = as_tensor_arg(input).data
+    axes = normalize_dims(dim, d.ndim)
+    xp = get_array_module(d)
+    out = xp.asarray(getattr(d != 0, op)(axis=axes, keepdims=keepdim))
+    return Tensor(out.astype(np.uint8) if d.dtype == np.uint8 else out)
+
+
+def any(input, dim=None, keepdim=False):
+    """Whether any element over ``dim`` is non-zero (True), as a bool tensor (uint8 in,
+    uint8 out, as PyTorch)."""
+    return _truth_reduce(input, dim, keepdim, "any")
+
+
+def all(input, dim=None, keepdim=False):
+    """Whether every element over ``dim`` is non-zero (True), as a bool tensor (uint8
+    in, uint8 out, as PyTorch)."""
+    return _truth_reduce(input, dim, keepdim, "all")

@@ -1,9 +1,13 @@
-"""Elementwise ops: forward against NumPy, float64 gradchecks over broadcastable shapes."""
+"""Elementwise ops: forward against NumPy, float64 gradchecks over broadcastable shapes,
+and PyTorch's edge cases (promotion, gradients at 0 and NaN) with hard-coded values."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as hs
 
 import minicv as mc
+from minicv.ops import elementwise as E
 from minicv.testing import gradcheck, strategies as st
 
 BINARY = {
@@ -153,3 +157,174 @@ def test_tensor_where_method_and_condition_only_form():
     np.testing.assert_array_equal(a.where(a > 0, 0.0).data, [1, 0, 3])
     (idx,) = mc.where(a > 0)
     np.testing.assert_array_equal(idx.data, [0, 2])
+
+
+# ----------------------------------------------------------------------------- PyTorch parity
+# Expected values below were computed with PyTorch 2.13 (CPU), float64 unless stated.
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _grads(fn, *values):
+    ts = [mc.tensor(np.array(v, dtype=np.float64), requires_grad=True) for v in values]
+    fn(*ts).sum().backward()
+    return [t.grad.data for t in ts]
+
+
+def test_zero_dim_tensor_of_a_higher_kind_keeps_its_dtype():
+    i, b = mc.tensor([1, 2]), mc.tensor([True, False])
+    assert (i + mc.tensor(1.5, dtype=mc.float64)).dtype == np.float64   # torch: float64
+    assert (mc.tensor(1.5, dtype=mc.float64) * i).dtype == np.float64
+    assert (i + mc.tensor(1.5, dtype=mc.float16)).dtype == np.float16
+    assert (b + mc.tensor(2, dtype=mc.int32)).dtype == np.int32
+    assert (b * mc.tensor(2.5, dtype=mc.float64)).dtype == np.float64
+    assert (mc.tensor([1], dtype=mc.uint8) + mc.tensor(1)).dtype == np.uint8   # same kind
+    assert (i + 1.5).dtype == np.float32              # a Python float: the default dtype
+
+
+def test_integer_scalars_wrap_around_like_pytorch():
+    u8 = mc.tensor([1, 2], dtype=mc.uint8)
+    assert (u8 + 300).tolist() == [45, 46] and (u8 + 300).dtype == np.uint8
+    assert (u8 - 1).tolist() == [0, 1]
+    assert (mc.tensor([1], dtype=np.int8) + 200).tolist() == [-55]
+    assert (u8 * 300).tolist() == [44, 88]
+
+
+def test_pow_gradient_edges_match_pytorch():
+    ga, gb = _grads(lambda a, b: a ** b, [0.0, -2.0, 0.0, 0.0, 2.0, -0.5], [0.0, 2.0, -1.0,
+                                                                          0.5, 0.0, 3.0])
+    np.testing.assert_array_equal(ga, [0.0, -4.0, -INF, INF, 0.0, 0.75])
+    np.testing.assert_array_equal(gb, [0.0, NAN, -INF, 0.0, np.log(2), NAN])
+    (gx,) = _grads(lambda x: x ** 0, [0.0, 2.0, -1.0])
+    np.testing.assert_array_equal(gx, [0.0, 0.0, 0.0])           # torch: x**0 is constant
+    (gx,) = _grads(lambda x: x ** 3.0, [0.0, -2.0])
+    np.testing.assert_array_equal(gx, [0.0, 12.0])
+    (gx,) = _grads(lambda x: x ** -2.0, [0.0, -0.5])
+    np.testing.assert_array_equal(gx, [-INF, 16.0])
+    (ge,) = _grads(lambda e: 0.0 ** e, [0.0, 2.0, -1.0])          # scalar base 0
+    np.testing.assert_array_equal(ge, [0.0, 0.0, -INF])
+    (ge,) = _grads(lambda e: (-2.0) ** e, [2.0, 3.0])             # log of a negative base
+    assert np.isnan(ge).all()
+
+
+def test_abs_and_sign_at_nan_follow_pytorch():
+    assert mc.sign(mc.tensor([NAN, -0.0, 0.0, -2.0])).tolist() == [0.0, 0.0, 0.0, -1.0]
+    assert mc.sign(mc.tensor([-3, 0, 5])).tolist() == [-1, 0, 1]
+    assert mc.sign(mc.tensor([True, False])).tolist() == [True, False]
+    (gx,) = _grads(mc.abs, [1.0, NAN, -3.0, 0.0])
+    np.testing.assert_array_equal(gx, [1.0, 0.0, -1.0, 0.0])     # torch: sgn(nan) = 0
+
+
+def test_maximum_minimum_gradient_with_nan_and_ties():
+    # torch: where the comparison is undecided by NaN both inputs get the whole gradient
+    ga, gb = _grads(mc.maximum, [1.0, NAN, 2.0, 3.0], [2.0, 2.0, 2.0, NAN])
+    np.testing.assert_array_equal(ga, [0.0, 1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(gb, [1.0, 1.0, 0.5, 1.0])
+    ga, gb = _grads(mc.minimum, [1.0, NAN, 2.0], [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(ga, [1.0, 1.0, 0.5])
+    np.testing.assert_array_equal(gb, [0.0, 1.0, 0.5])
+
+
+def test_rounded_division_is_differentiable_with_zero_gradient():
+    x = mc.tensor([1.5, -1.5], requires_grad=True)
+    d = mc.tensor([1.0, 2.0], requires_grad=True)
+    out = mc.div(x, d, rounding_mode="floor")
+    assert out.requires_grad and out.tolist() == [1.0, -1.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0] and d.grad.tolist() == [0.0, 0.0]
+    assert mc.div(mc.tensor([7, -7]), 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert E.floor_divide(mc.tensor([7, -7]), 2).tolist() == [3, -4]
+
+
+@pytest.mark.parametrize("op", [lambda a: a // 0, lambda a: a % 0,
+                                lambda a: mc.div(a, mc.tensor([1, 0]), rounding_mode="trunc"),
+                                lambda a: mc.remainder(a, mc.tensor([0, 1]))])
+def test_integer_division_by_zero_raises(op):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        op(mc.tensor([1, 2]))
+    assert op(mc.tensor([1.0, 2.0])).dtype == np.float32     # floats give inf/nan instead
+
+
+def test_bool_subtraction_and_negation_are_refused():
+    b = mc.tensor([True, False])
+    for op in (lambda: b - b, lambda: mc.tensor([1, 2]) - b, lambda: b - 1, lambda: 1 - b,
+               lambda: mc.ones(2) - True):
+        with pytest.raises(RuntimeError, match="Subtraction"):
+            op()
+    with pytest.raises(RuntimeError, match="Negation"):
+        -b
+
+
+def test_functions_take_pytorch_keyword_names():
+    x, y = mc.tensor([1.0, 4.0]), mc.tensor([2.0, 2.0])
+    assert mc.add(input=x, other=y, alpha=2).tolist() == [5.0, 8.0]
+    assert mc.sub(x, other=y).tolist() == [-1.0, 2.0]
+    assert mc.mul(x, other=y).tolist() == [2.0, 8.0]
+    assert mc.div(x, other=y, rounding_mode="floor").tolist() == [0.0, 2.0]
+    assert mc.pow(x, exponent=2).tolist() == [1.0, 16.0]
+    assert mc.remainder(input=x, other=3).tolist() == [1.0, 1.0]
+    assert mc.maximum(x, other=y).tolist() == [2.0, 4.0]
+    assert mc.minimum(input=x, other=y).tolist() == [1.0, 2.0]
+    assert mc.eq(x, other=y).tolist() == [False, False] and mc.ge(x, other=y).tolist() == [
+        False, True]
+    assert mc.exp(input=mc.zeros(1)).tolist() == [1.0]
+    assert mc.abs(input=mc.tensor([-1.0])).tolist() == [1.0]
+    assert x.add(other=y).tolist() == [3.0, 6.0] and x.pow(exponent=2).tolist() == [1.0, 16.0]
+
+
+NEW_UNARY = {
+    "log2": (np.log2, dict(min_value=0.1, max_value=5.0)),
+    "log10": (np.log10, dict(min_value=0.1, max_value=5.0)),
+    "tan": (np.tan, dict(min_value=-1.2, max_value=1.2)),
+    "erf": (np.vectorize(math.erf), {}),
+    "nan_to_num": (np.nan_to_num, {}),
+}
+
+
+@pytest.mark.parametrize("name", NEW_UNARY)
+@given(data=hs.data())
+def test_new_unary_functions(name, data):
+    ref, bounds = NEW_UNARY[name]
+    fn = getattr(E, name)
+    x = data.draw(st.tensors(**bounds))
+    np.testing.assert_allclose(fn(x).data, ref(x.data), rtol=1e-12, atol=1e-15)
+    gradcheck(fn, (x,))
+
+
+@given(data=hs.data())
+def test_atan2_and_lerp_gradcheck(data):
+    sa, sb, sw = data.draw(st.broadcastable_shapes(3))
+    # away from the origin and from the branch cut (a = 0, b < 0), where atan2 jumps by 2π
+    a = data.draw(st.tensors(sa, avoid=(0.0,), margin=0.1))
+    b = data.draw(st.tensors(sb, avoid=(0.0,), margin=0.1))
+    w = data.draw(st.tensors(sw))
+    np.testing.assert_allclose(E.atan2(a, b).data, np.arctan2(a.data, b.data), rtol=1e-12)
+    gradcheck(E.atan2, (a, b))
+    np.testing.assert_allclose(E.lerp(a, b, w).data, a.data + w.data * (b.data - a.data),
+                               rtol=1e-12, atol=1e-12)
+    gradcheck(E.lerp, (a, b, w))
+    gradcheck(lambda x, y: E.lerp(x, y, 0.25), (a, b))
+
+
+def test_atan2_gradient_is_zero_at_the_origin():
+    ga, gb = _grads(E.atan2, [0.0, 1.0], [0.0, 2.0])
+    np.testing.assert_allclose(ga, [0.0, 0.4])                   # torch: [0, 0.4]
+    np.testing.assert_allclose(gb, [0.0, -0.2])                  # torch: [0, -0.2]
+
+
+def test_nan_to_num_values_and_gradient():
+    x = mc.tensor([1.0, INF, NAN, -INF], requires_grad=True)
+    out = E.nan_to_num(x)
+    f32 = np.finfo(np.float32)
+    assert out.tolist() == [1.0, float(f32.max), 0.0, float(f32.min)]
+    out.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 0.0, 0.0]               # torch: [1, 0, 0, 0]
+    assert E.nan_to_num(x, nan=-1.0, posinf=9.0, neginf=-9.0).tolist() == [1, 9, -1, -9]
+    assert E.nan_to_num(mc.tensor([1, 2])).tolist() == [1, 2]
+
+
+def test_isclose():
+    a, b = mc.tensor([1.0, NAN, 1.0]), mc.tensor([1.0 + 1e-9, NAN, 1.1])
+    assert E.isclose(a, b).tolist() == [True, False, False]
+    assert E.isclose(a, b, equal_nan=True).tolist() == [True, True, False]
+    assert E.isclose(a, b, rtol=0.2).tolist() == [True, False, True]

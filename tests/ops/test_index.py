@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import minicv as mc
+from minicv.ops import index as I
 from minicv.testing import gradcheck
 
 
@@ -101,3 +102,74 @@ def test_index_errors_name_the_problem():
         x.masked_fill(mc.zeros(4, dtype=mc.bool), 1.0)
     with pytest.raises(ValueError, match="k=4 is out of range"):
         x.topk(4)
+
+
+# ----------------------------------------------------------------------------- PyTorch parity
+# Expected values below were computed with PyTorch 2.13 (CPU).
+
+NAN, INF = float("nan"), float("inf")
+
+
+def test_sort_puts_nan_first_when_descending_and_keeps_ties_stable():
+    x = mc.tensor([1.0, NAN, 3.0, NAN, 3.0, -INF, INF, 1.0])
+    v, i = x.sort(descending=True)
+    np.testing.assert_array_equal(v.data, [NAN, NAN, INF, 3, 3, 1, 1, -INF])
+    assert i.tolist() == [1, 3, 6, 2, 4, 0, 7, 5]
+    v, i = x.sort()
+    np.testing.assert_array_equal(v.data, [-INF, 1, 1, 3, 3, INF, NAN, NAN])
+    assert i.tolist() == [5, 0, 7, 2, 4, 6, 1, 3]
+    assert x.argsort(descending=True).tolist() == [1, 3, 6, 2, 4, 0, 7, 5]
+    assert mc.tensor([-0.0, 0.0, -0.0]).sort(descending=True)[1].tolist() == [0, 1, 2]
+    rows = mc.tensor([[NAN, 1.0, 2.0], [3.0, NAN, NAN]])
+    assert rows.sort(dim=1, descending=True)[1].tolist() == [[0, 2, 1], [1, 2, 0]]
+
+
+def test_descending_sort_of_integers_and_bools_does_not_overflow():
+    v, i = mc.tensor([-2**63, 0, 2**63 - 1, -1]).sort(descending=True)
+    assert v.tolist() == [2**63 - 1, 0, -1, -2**63] and i.tolist() == [2, 1, 3, 0]
+    assert mc.tensor([True, False, True]).sort(descending=True)[1].tolist() == [0, 2, 1]
+    v, i = mc.tensor([3, 0, 255], dtype=mc.uint8).sort(descending=True)
+    assert v.tolist() == [255, 3, 0] and v.dtype == np.uint8 and i.tolist() == [2, 0, 1]
+
+
+def test_topk_counts_nan_as_largest():
+    x = mc.tensor([1.0, NAN, 3.0, NAN, INF], requires_grad=True)
+    v, i = x.topk(3)
+    np.testing.assert_array_equal(v.data, [NAN, NAN, INF])
+    assert i.tolist() == [1, 3, 4]
+    v, i = x.topk(2, largest=False)
+    assert v.tolist() == [1.0, 3.0] and i.tolist() == [0, 2]
+    x.topk(1).values.sum().backward()
+    assert x.grad.tolist() == [0, 1, 0, 0, 0]
+
+
+def test_masked_select_broadcasts_and_gradchecks():
+    x = mc.tensor(np.arange(6.0).reshape(2, 3) - 2.5, requires_grad=True)
+    assert I.masked_select(x, x.detach() > 0).tolist() == [0.5, 1.5, 2.5]
+    row = mc.tensor([True, False, True])
+    assert I.masked_select(x, row).tolist() == [-2.5, -0.5, 0.5, 2.5]
+    gradcheck(lambda t: I.masked_select(t, row), (x,))
+    gradcheck(lambda t: I.masked_select(t, mc.tensor([[True], [False]])), (x,))
+    small = mc.tensor([1.0, 2.0, 3.0], dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: I.masked_select(t, mc.tensor([[True] * 3, [False, True, False]])),
+              (small,))                                    # the input broadcasts too
+    with pytest.raises(TypeError, match="bool"):
+        I.masked_select(x, mc.ones(2, 3))
+
+
+def test_take_along_dim():
+    x = mc.tensor([[10.0, 20.0, 30.0], [40.0, 50.0, 60.0]])
+    assert I.take_along_dim(x, mc.tensor([[0], [2]]), dim=1).tolist() == [[10.0], [60.0]]
+    assert I.take_along_dim(x, mc.tensor([5, 0])).tolist() == [60.0, 10.0]
+    one_row = mc.tensor([[10.0, 20.0, 30.0]])
+    assert I.take_along_dim(one_row, mc.tensor([[0], [2]]), dim=1).tolist() == [[10.0],
+                                                                                  [30.0]]
+    w = mc.tensor(np.arange(3.0)[None], requires_grad=True)
+    gradcheck(lambda t: I.take_along_dim(t, mc.tensor([[0, 0], [2, 1]]), dim=1), (w,))
+    v = mc.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    gradcheck(lambda t: I.take_along_dim(t, mc.tensor([[1, 0]]), dim=1), (v,))
+    gradcheck(lambda t: I.take_along_dim(t, t.detach().argmax(dim=0, keepdim=True), 0), (v,))
+
+
+def test_argwhere_is_nonzero():
+    assert I.argwhere(mc.tensor([[0, 1], [2, 0]])).tolist() == [[0, 1], [1, 0]]

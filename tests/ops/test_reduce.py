@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, strategies as hs
 
 import minicv as mc
+from minicv.ops import reduce as R
 from minicv.testing import gradcheck, strategies as st
 
 
@@ -134,3 +135,166 @@ def test_cumsum_and_norm_gradcheck():
     zero = mc.tensor([[0.0, 0.0], [3.0, 4.0]], requires_grad=True)
     zero.norm(dim=1).sum().backward()                  # PyTorch: gradient 0 at the origin
     np.testing.assert_allclose(zero.grad.data, [[0, 0], [0.6, 0.8]])
+
+
+# ----------------------------------------------------------------------------- PyTorch parity
+# Expected values below were computed with PyTorch 2.13 (CPU), float64.
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _grad(fn, values):
+    x = mc.tensor(np.array(values, dtype=np.float64), requires_grad=True)
+    fn(x).sum().backward()
+    return x.grad.data
+
+
+def test_std_gradient_is_zero_on_constant_slices():
+    np.testing.assert_array_equal(_grad(lambda x: x.std(), [2.0, 2.0, 2.0]), [0, 0, 0])
+    g = _grad(lambda x: x.std(dim=0), [[2.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_allclose(g, [[0.0, -0.7071067811865475], [0.0, 0.7071067811865475]])
+    assert np.isnan(_grad(lambda x: x.std(), [2.0])).all()        # n - correction = 0
+
+
+@pytest.mark.parametrize("p,values,want", [
+    (3, [0.0, 0.0], [0.0, 0.0]),
+    (3, [0.0, -2.0, 1.0], [0.0, -0.9244816991341795, 0.2311204247835449]),
+    (0.5, [0.0, 1.0], [0.0, 1.0]),
+    (0.5, [0.0, -2.0, 1.0], [0.0, -1.7071067811865472, 2.414213562373095]),
+    (1.5, [0.0, 0.0], [0.0, 0.0]),
+    (-1, [0.0, 1.0], [0.0, 0.0]),
+    (-1, [-1.0, 1.0], [-0.25, 0.25]),
+    (3, [INF, 1.0], [NAN, 0.0]),
+    (0.5, [INF, 1.0], [NAN, INF]),
+    (1, [NAN, 1.0], [0.0, 1.0]),
+    (INF, [NAN, 1.0], [0.0, 0.0]),
+    (INF, [-1.0, 1.0], [-0.5, 0.5]),
+    (-INF, [0.0, -2.0, 1.0], [0.0, 0.0, 0.0]),
+])
+def test_norm_gradient_edges_match_pytorch(p, values, want):
+    np.testing.assert_allclose(_grad(lambda x: x.norm(p=p), values), want, rtol=1e-12)
+
+
+def test_norm_p0_counts_nonzeros_nan_included_with_zero_gradient():
+    x = mc.tensor([[NAN, 1.0, 0.0], [0.0, 0.0, -2.0]], requires_grad=True)
+    assert x.norm(p=0).item() == 3.0                              # torch: 3 (NaN != 0)
+    out = x.norm(p=0, dim=1)
+    assert out.tolist() == [2.0, 1.0]
+    out.sum().backward()
+    assert x.grad.tolist() == [[0.0] * 3] * 2
+
+
+@given(data=hs.data())
+def test_norm_general_p_gradcheck(data):
+    x = data.draw(st.tensors(shape=st.shapes(min_dims=1), avoid=(0.0,), margin=0.1))
+    dim = data.draw(st.dims(x.shape))
+    p = data.draw(hs.sampled_from([0.5, 1.5, 3, 4.0, -1.0]))
+    want = (np.abs(x.data) ** p).sum(axis=dim) ** (1 / p)
+    np.testing.assert_allclose(x.norm(p=p, dim=dim).data, want, rtol=1e-10)
+    gradcheck(lambda t: t.norm(p=p, dim=dim), (x,))
+
+
+def test_global_max_min_share_the_gradient_among_nans():
+    np.testing.assert_array_equal(_grad(lambda x: x.max(), [1.0, NAN, 3.0]), [0, 1, 0])
+    np.testing.assert_array_equal(_grad(lambda x: x.min(), [NAN, NAN, 1.0]), [0.5, 0.5, 0])
+    np.testing.assert_array_equal(_grad(lambda x: x.max(), [[1.0, NAN], [2.0, 3.0]]),
+                                  [[0, 1], [0, 0]])
+
+
+def test_amax_nan_gives_nan_gradient_and_max_dim_picks_the_nan():
+    # torch: amax/amin spread NaN over a slice that holds NaN; max(dim) sends 1 to it
+    assert np.isnan(_grad(lambda x: x.amax(), [1.0, NAN, 3.0])).all()
+    g = _grad(lambda x: x.amax(0), [[1.0, NAN], [2.0, 3.0]])
+    np.testing.assert_array_equal(g[:, 0], [0, 1])
+    assert np.isnan(g[:, 1]).all()
+    g = _grad(lambda x: x.max(0)[0], [[1.0, NAN], [2.0, 3.0]])
+    np.testing.assert_array_equal(g, [[0, 1], [1, 0]])
+    g = _grad(lambda x: x.min(-1)[0], [[NAN, NAN, 1.0]])
+    np.testing.assert_array_equal(g, [[1, 0, 0]])
+
+
+def test_max_without_dim_refuses_keepdim():
+    with pytest.raises(TypeError, match="amax"):
+        mc.ones(2, 2).max(keepdim=True)
+    assert mc.ones(2, 2).amax(keepdim=True).shape == (1, 1)
+
+
+def test_reductions_over_empty_tensors():
+    z = mc.zeros(0, 3)
+    assert z.amax(1).shape == (0,) and z.amin(dim=1).shape == (0,)     # torch: shape (0,)
+    assert z.max(1)[0].shape == (0,)
+    with pytest.raises(IndexError, match="non-zero size"):
+        z.amax(0)
+    with pytest.raises(RuntimeError, match="empty"):
+        z.max()
+    assert mc.logsumexp(z, 0).tolist() == [-INF] * 3                    # torch: [-inf] * 3
+    assert mc.logsumexp(z, 1).shape == (0,)
+    for dim in (0, 1, None):
+        x = mc.zeros(0, 3, dtype=mc.float64, requires_grad=True)
+        (x.prod() if dim is None else x.prod(dim)).sum().backward()
+        assert x.grad.shape == (0, 3)
+
+
+def test_reductions_take_pytorch_keyword_names():
+    x = mc.tensor([[1.0, 2.0], [3.0, 5.0]])
+    assert mc.sum(input=x, dim=0).tolist() == [4.0, 7.0]
+    assert mc.mean(input=x, dim=1, keepdim=True).shape == (2, 1)
+    assert mc.std(input=x, dim=0, correction=0).tolist() == [1.0, 1.5]
+    assert mc.max(x, other=mc.full((2, 2), 2.5)).tolist() == [[2.5, 2.5], [3.0, 5.0]]
+    assert mc.min(input=x, other=mc.full((2, 2), 2.5)).tolist() == [[1.0, 2.0], [2.5, 2.5]]
+    assert mc.logsumexp(input=x, dim=0, keepdim=True).shape == (1, 2)
+
+
+@given(data=hs.data())
+def test_cumprod_gradcheck(data):
+    x = data.draw(st.tensors(shape=st.shapes(min_dims=1)))
+    dim = data.draw(hs.integers(-x.ndim, x.ndim - 1))
+    np.testing.assert_allclose(R.cumprod(x, dim).data, np.cumprod(x.data, dim), rtol=1e-12)
+    gradcheck(lambda t: R.cumprod(t, dim), (x,))
+
+
+def test_cumprod_gradient_with_zeros_is_exact():
+    x = mc.tensor([[0.0, 2.0, 0.0, 4.0], [1.0, 0.0, 3.0, 2.0]], requires_grad=True)
+    R.cumprod(x, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[3, 0, 0, 0], [1, 10, 0, 0]])   # torch
+    gradcheck(lambda t: R.cumprod(t, 1), (x.detach().double().requires_grad_(),))
+    assert R.cumprod(mc.arange(1, 5), 0).tolist() == [1, 2, 6, 24]
+
+
+def test_median_values_indices_and_gradients():
+    # torch.median: the lower median; NaN is the largest value and a NaN slice gives NaN
+    for values, want, index in (([3.0, 1.0, 3.0], 3.0, 0), ([3.0, 1.0, 3.0, 2.0], 2.0, 3),
+                                ([1.0, NAN, 3.0, NAN], NAN, 1), ([2.0, 2.0, 2.0], 2.0, 1)):
+        v, i = R.median(mc.tensor(values), dim=0)
+        np.testing.assert_array_equal([v.item(), i.item()], [want, index])
+        np.testing.assert_array_equal(R.median(mc.tensor(values)).item(), want)
+    out = R.median(mc.tensor([[3.0, 1.0, 2.0], [4.0, 6.0, 5.0]]), dim=1, keepdim=True)
+    assert out.values.tolist() == [[2.0], [5.0]] and out.indices.tolist() == [[2], [2]]
+    np.testing.assert_array_equal(_grad(R.median, [2.0, 2.0, 1.0, 4.0]), [0.5, 0.5, 0, 0])
+    np.testing.assert_array_equal(_grad(lambda x: R.median(x, 0)[0], [2.0, 2.0, 1.0, 4.0]),
+                                  [1, 0, 0, 0])
+    assert R.median(mc.tensor([1, 4, 2, 3])).item() == 2
+
+
+@given(data=hs.data())
+def test_median_gradcheck(data):
+    x = data.draw(st.tensors(shape=st.shapes(min_dims=1), unique=True))
+    dim = data.draw(hs.integers(-x.ndim, x.ndim - 1))
+    gradcheck(lambda t: R.median(t), (x,))
+    gradcheck(lambda t: R.median(t, dim)[0], (x,))
+
+
+def test_var_mean_std_mean_count_nonzero_any_all():
+    v, m = R.var_mean(mc.tensor([[1.0, 2.0], [3.0, 5.0]]), dim=1, correction=0)
+    assert v.tolist() == [0.25, 1.0] and m.tolist() == [1.5, 4.0]
+    s, m = R.std_mean(mc.tensor([1.0, 2.0, 4.0]))
+    np.testing.assert_allclose([s.item(), m.item()], [1.5275252316519468, 7 / 3])
+    x = mc.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    gradcheck(lambda t: R.std_mean(t, dim=1)[0] + R.std_mean(t, dim=1)[1], (x,))
+    gradcheck(lambda t: R.var_mean(t, dim=0)[0] * R.var_mean(t, dim=0)[1], (x,))
+    assert R.count_nonzero(mc.tensor([[0.0, 1.0], [NAN, 0.0]]), dim=0).tolist() == [1, 1]
+    assert R.count_nonzero(mc.tensor([[0, 1], [2, 0]])).item() == 2
+    assert R.any(mc.tensor([[0, 1], [0, 0]]), dim=1).tolist() == [True, False]
+    assert R.all(mc.tensor([1.0, 2.0])).item() is True
+    assert R.all(mc.tensor([[1, 2]], dtype=mc.uint8)).dtype == np.uint8     # torch: uint8
+    assert R.any(mc.zeros(2, 3), dim=(0, 1), keepdim=True).shape == (1, 1)
