@@ -15,15 +15,19 @@ from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full,
 from .ops.elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clamp,
                               clamp_min, clamp_max, maximum, minimum, where, eq, ne, lt, le,
                               gt, ge, remainder, floor, ceil, round, trunc, sign, sin, cos,
-                              log1p, expm1, isnan, isinf, isfinite)
+                              log1p, expm1, isnan, isinf, isfinite, log2, log10, tan, erf,
+                              atan2, floor_divide, lerp, nan_to_num, isclose)
 from .ops.activation import relu, sigmoid, tanh, softmax, log_softmax
 from .ops.reduce import (sum, mean, var, std, max, min, amax, amin, argmax, argmin,
-                         logsumexp, prod, cumsum, norm)
+                         logsumexp, prod, cumsum, norm, cumprod, median, var_mean,
+                         std_mean, count_nonzero, any, all)
 from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
                         stack, split, chunk, flip, tile, unbind, narrow, movedim, t)
 from .ops.index import (gather, scatter, scatter_add, index_select, masked_fill, nonzero,
-                        sort, argsort, topk)
-from .ops.linalg import matmul, mm, bmm, dot, outer
+                        sort, argsort, topk, masked_select, take_along_dim, argwhere)
+from .ops.linalg import matmul, mm, bmm, dot, outer, einsum, tril, triu, diag
+from .ops.logical import (logical_and, logical_or, logical_xor, logical_not, bitwise_and,
+                          bitwise_or, bitwise_xor, bitwise_not)
 from .serialization import save, load
 from .tensor import _install_methods
 
@@ -40,10 +44,28 @@ int32 = np.int32
 long = np.int64
 uint8 = np.uint8
 bool = np.bool_
+# PyTorch's short names. They shadow Python's float/int/bool inside this file only (not in
+# the other modules): write builtins.int here if one is needed.
+float = np.float32
+double = np.float64
+half = np.float16
+int = np.int32
+short = int16 = np.int16
+int8 = np.int8
 clip = clamp
 concat = cat
 concatenate = cat
 swapaxes = transpose
+
+
+def is_tensor(obj):
+    """Whether ``obj`` is a minicv Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    """Whether ``input``'s dtype is a floating one (float16/32/64)."""
+    return input.is_floating_point()
 
 
 def numel(input):

@@ -140,6 +140,8 @@ class Function:
         arrays, edges, needs, requires, foreign = [], [], [], False, False
         for a in args:
             if isinstance(a, Tensor):
+                if a._base is not None and a._base.grad_fn is not a._base_fn:
+                    _stale_view(a)
                 d = a.data
                 arrays.append(d)
                 if type(d) is not np.ndarray:
@@ -162,7 +164,12 @@ class Function:
         out = cls.forward(ctx, *arrays, **kwargs)
         multi = type(out) is tuple
         if not (requires and _grad_enabled):
-            return tuple(map(Tensor, out)) if multi else Tensor(out)
+            if multi:
+                return tuple(map(Tensor, out))
+            out = Tensor(out)
+            if cls.is_view and isinstance(args[0], Tensor):
+                _mark_view(out, args[0])
+            return out
         ctx.edges = tuple(edges)
         ctx._seq = next(_sequence)
         ctx.needs_input_grad = tuple(needs)
@@ -173,7 +180,7 @@ class Function:
         else:
             results = (_output_tensor(out, ctx, 0),)
         if cls.is_view and isinstance(args[0], Tensor):
-            results[0]._vc = args[0]._vc   # views share their base's version counter
+            _mark_view(results[0], args[0])
         if ctx._saved:
             ctx._versions = ctx._record_versions(args + results)
         return results if multi else results[0]
@@ -197,6 +204,25 @@ class Function:
                     f"{list(shape)}], which is saved by {self.name()}, is at version "
                     f"{vc[0]}; expected version {v} instead. Compute on a copy (.clone()) "
                     f"or make the in-place change after backward().")
+
+
+def _mark_view(view, base):
+    """Link a view to the tensor whose memory it shares. They share one version counter, so
+    an in-place change through either is caught by the ops that saved the other; and the
+    view remembers its base and the base's history, because an in-place op recorded on the
+    base later (``Tensor._rebind``) gives the base a new history that the view's own
+    ``grad_fn`` does not know (see :func:`_stale_view`)."""
+    view._vc = base._vc
+    view._base = base if base._base is None else base._base
+    view._base_fn = view._base.grad_fn
+
+
+def _stale_view(view):
+    raise RuntimeError(
+        f"this view (shape {list(view.shape)}) was taken from a tensor that an in-place "
+        f"operation has changed since, with autograd recording the change: the view's "
+        f"history no longer matches its values. Take the view again after the in-place "
+        f"operation (PyTorch regenerates it; minicv asks you to).")
 
 
 def _same_device_arrays(fn, arrays):

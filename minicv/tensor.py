@@ -5,9 +5,14 @@ A tensor holds ``data`` (a NumPy array, or a CuPy array on a GPU), ``requires_gr
 :class:`~minicv.autograd.Function` node that produced it. The methods are thin: they call
 the ops in ``minicv.ops``.
 
-In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``fill_``...) exist for
-optimizers and initialisers. They bump a version counter shared with views, so a later
-backward through an op that saved the old values raises instead of using them.
+In-place methods (``add_``, ``mul_``, ``zero_``, ``copy_``, ``fill_``, ``x[key] = v``,
+``x += y``...) change the array itself, so views and aliases see the change. They bump a
+version counter shared with views, so a later backward through an op that saved the old
+values raises instead of using them. When autograd is involved (the tensor or an operand
+requires grad) the change is recorded as in PyTorch: the new value is computed by the
+ordinary differentiable op from the old one and becomes the tensor's history (see
+``Tensor._update``); a leaf that requires grad refuses, since its ``.grad`` would belong to
+a value that no longer exists.
 """
 import weakref
 
@@ -43,10 +48,31 @@ def _infer_array(data, dtype=None):
     return arr
 
 
+def _constructor_array(data, sizes, dtype):
+    """The array behind ``Tensor(data)`` or ``Tensor(*sizes)`` when no array is given:
+    PyTorch's ``torch.Tensor`` rules. Python lists give the default float dtype whatever
+    their numbers (``Tensor([1, 2])`` is float32; ``minicv.tensor([1, 2])`` is int64), and
+    integers are sizes: ``Tensor(2, 3)`` is a (2, 3) tensor of zeros (PyTorch leaves it
+    uninitialised). NumPy scalars and other array-likes keep their dtype."""
+    if type(data) is int or sizes:
+        shape = _size((data,) + sizes)
+        return np.zeros(shape, get_default_dtype() if dtype is None else dtype)
+    if isinstance(data, (list, tuple)):
+        arr = _infer_array(data, dtype)
+        return arr if dtype is not None or arr.dtype.kind == "f" else \
+            arr.astype(get_default_dtype())
+    if type(data) in (float, bool, complex):      # (np.float64 is a float: it passes)
+        raise TypeError(f"Tensor(): data must be a sequence (got {type(data).__name__}); "
+                        f"use minicv.tensor({data!r}) for a 0-d tensor")
+    return _infer_array(data, dtype)
+
+
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
-    ``Tensor(ndarray)`` wraps the array without copying; ``minicv.tensor(data)`` copies.
+    ``Tensor(ndarray)`` wraps the array without copying (how minicv builds its results);
+    ``minicv.tensor(data)`` copies. As ``torch.Tensor``, ``Tensor([1, 2])`` is float32 and
+    ``Tensor(2, 3)`` a (2, 3) float tensor (of zeros).
     """
     __array_priority__ = 1000           # make ndarray <op> Tensor call our reflected ops
     # Defaults live on the class, so creating a tensor sets only what differs.
@@ -55,10 +81,13 @@ class Tensor:
     _out_index = 0
     _retains_grad = False
     _hooks = None
+    _base = None            # for a view: the tensor that owns the memory (autograd.py)
+    _base_fn = None         # ... and that tensor's grad_fn when the view was taken
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        if (type(data) is not np.ndarray and not is_cupy_array(data)) or dtype is not None:
-            data = _infer_array(data, dtype)
+    def __init__(self, data=(), *sizes, requires_grad=False, dtype=None):
+        if (type(data) is not np.ndarray and not is_cupy_array(data)) or dtype is not None \
+                or sizes:
+            data = _constructor_array(data, sizes, dtype)
         self.data = data
         self._vc = [0]                  # version counter, shared with views
         self.requires_grad = False
@@ -236,15 +265,28 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be an index")
         return int(self.data.item())
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """``to(dtype)``, ``to(device)`` or ``to(device, dtype)``; differentiable.
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a 0-d tensor formats its value, as in PyTorch; other tensors
+        take only the empty spec (``f"{t}"`` is ``str(t)``)."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False,
+           memory_format=None):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other)`` (other's
+        device and dtype); differentiable.
 
         Moving to another device copies the data (the gradient flows back to the source
         device); a tensor already there is returned as is, unless ``copy=True``.
+        ``non_blocking`` and ``memory_format`` are accepted for PyTorch code and ignored:
+        copies to and from a GPU are synchronous, and arrays have one (strided) layout.
         """
         for a in args:
             if isinstance(a, (str, Device)):
                 device = a
+            elif isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
             else:
                 dtype = a
         out = self
@@ -264,19 +306,57 @@ class Tensor:
     def double(self):
         return self.to(np.float64)
 
+    def half(self):
+        return self.to(np.float16)
+
     def long(self):
         return self.to(np.int64)
 
     def int(self):
         return self.to(np.int32)
 
+    def short(self):
+        return self.to(np.int16)
+
     def bool(self):
         return self.to(np.bool_)
 
-    def cpu(self):
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, the type's name: ``'minicv.FloatTensor'`` (PyTorch says
+        ``'torch.FloatTensor'``; on a GPU ``'minicv.cuda.FloatTensor'``). With a dtype, or
+        such a name ('torch.' names work too), the tensor converted to it."""
+        if dtype is None:
+            gpu = "cuda." if self.device.type == "cuda" else ""
+            return f"minicv.{gpu}{_TYPE_NAMES[self.dtype]}Tensor"
+        if isinstance(dtype, str):
+            name = dtype.rpartition(".")[2]
+            match = [d for d, n in _TYPE_NAMES.items() if n + "Tensor" == name]
+            if not match:
+                raise ValueError(f"invalid type {dtype!r}: expected a dtype or a name such "
+                                 f"as 'minicv.FloatTensor'")
+            dtype = match[0]
+        return self.to(dtype)
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def element_size(self):
+        """Bytes per element."""
+        return self.data.itemsize
+
+    def stride(self, dim=None):
+        """Steps between neighbours along each dimension, in elements (NumPy's
+        ``strides`` are in bytes); 0 along a broadcast (``expand``-ed) dimension."""
+        steps = tuple(s // self.data.itemsize for s in self.data.strides)
+        return steps if dim is None else steps[dim]
+
+    def cpu(self, memory_format=None):
         return self.to(CPU)
 
-    def cuda(self, device=None):
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """A copy on the GPU (``non_blocking``, ``memory_format``: accepted, ignored)."""
+        if isinstance(device, (Device, str)):
+            return self.to(device)
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def clone(self):
@@ -308,78 +388,170 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     # ------------------------------------------------------------------ in-place updates
-    def _inplace(self, name):
-        if self.requires_grad and autograd.is_grad_enabled():
+    # add_, mul_, div_, clamp_, exp_, relu_... and the operators x += y, x *= y... are made
+    # from the out-of-place ops in _install_methods, through _update; x[key] = v is
+    # ops.shape.setitem.
+
+    def _records(self, name, *operands):
+        """Whether autograd must record the in-place op ``name`` on self; raises where
+        PyTorch refuses too.
+
+        Nothing is recorded with grad mode off, or when neither self nor an operand requires
+        grad: the op just writes into the array (how optimizers update parameters, under
+        ``no_grad``). Otherwise a leaf that requires grad refuses, since its ``.grad``
+        would belong to values that no longer exist; and so does a view, whose change
+        PyTorch also writes into its base's history, which minicv does not do.
+        """
+        if not autograd.is_grad_enabled() or not (self.requires_grad or any(
+                isinstance(o, Tensor) and o.requires_grad for o in operands)):
+            return False
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
-                f"{name}() on a tensor that requires grad would hide the change from "
-                f"autograd; do it inside `with minicv.no_grad():` (as optimizers do), or on "
-                f".detach()")
+                f"a leaf Variable that requires grad is being used in an in-place operation "
+                f"({name}): do the update inside `with minicv.no_grad():` (as optimizers "
+                f"do), or work on a copy, y = x.clone(), whose changes autograd follows")
+        if self._base is not None:
+            if self._base.requires_grad and self._base.grad_fn is None:
+                raise RuntimeError(
+                    f"a view of a leaf Variable that requires grad is being used in an "
+                    f"in-place operation ({name}): do it inside `with minicv.no_grad():`")
+            raise RuntimeError(
+                f"{name} on a view (shape {list(self.shape)}) of another tensor, with "
+                f"autograd involved: PyTorch then rewrites the base tensor's history, "
+                f"which minicv does not do. Change the base itself (base[key] = value "
+                f"rather than base[key].copy_(value)), or work on a .clone() of the view")
+        return True
+
+    def _inplace(self, name, *operands):
+        """The array to write for an in-place op that autograd is not to record (after
+        bumping the version counter); raises when the change would need recording."""
+        if self._records(name, *operands):
+            raise RuntimeError(f"{name}() cannot be recorded by autograd: do it inside "
+                               f"`with minicv.no_grad():`, or on .detach()")
         self._vc[0] += 1
         return self.data
 
-    def add_(self, other, alpha=1):
-        d = self._inplace("add_")
-        o = other.data if isinstance(other, Tensor) else other
-        d += o if alpha == 1 else o * alpha
+    def _old(self):
+        """A copy of self that carries self's history: the input of a recorded in-place
+        op. A copy, because that op may save its input while self's array is overwritten."""
+        old = Tensor(self.data.copy())
+        old.requires_grad, old.grad_fn = self.requires_grad, self.grad_fn
+        old._out_index = self._out_index
+        return old
+
+    def _rebind(self, new):
+        """Finish a recorded in-place op: write ``new`` (computed from :meth:`_old`) into
+        self's array, so that aliases see it, and make new's history self's."""
+        if new.dtype != self.dtype:
+            new = new.to(self.dtype)
+        self.data[...] = new.data
+        self._vc[0] += 1
+        self.requires_grad, self.grad_fn = new.requires_grad, new.grad_fn
+        self._out_index = new._out_index
         return self
 
-    def sub_(self, other, alpha=1):
-        return self.add_(other, -alpha)
+    def _update(self, name, fn, *operands, cast=False):
+        """Set self to ``fn(self)`` in place: the in-place form of an out-of-place op, as
+        ``x.add_(y)`` is ``x.add(y)`` written back into x.
 
-    def mul_(self, other):
-        d = self._inplace("mul_")
-        d *= other.data if isinstance(other, Tensor) else other
+        ``operands`` are the other tensors ``fn`` reads; with self they decide whether
+        autograd records the change (:meth:`_records`). The result keeps self's dtype and
+        shape; as in PyTorch a result that self's dtype cannot hold raises instead of being
+        truncated (a float into an integer tensor, a number into a bool one), unless
+        ``cast`` (ops that overwrite, like ``scatter_``, convert what they are given).
+
+        Example::
+
+            y = x * 2
+            y.add_(1)              # recorded: y's history is now Add(Mul(x))
+        """
+        record = self._records(name, *operands)
+        new = fn(self._old() if record else self)
+        if not cast:
+            _check_cast(new.dtype, self.dtype)
+        if new.shape != self.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match "
+                               f"the broadcast shape {list(new.shape)}")
+        if record:
+            return self._rebind(new)
+        self.data[...] = new.data
+        self._vc[0] += 1
         return self
 
-    def div_(self, other):
-        d = self._inplace("div_")
-        d /= other.data if isinstance(other, Tensor) else other
-        return self
+    def _fill(self, name, value):
+        """Overwrite self with ``value`` (a number, or a tensor or array that broadcasts to
+        self), converted to self's dtype and device. Recorded, the gradient goes to
+        ``value`` and none to the old values: out = where(True, value, old)."""
+        if not self._records(name, value):
+            self.data[...] = _like_array(self.data, _arr(value))
+            self._vc[0] += 1
+            return self
+        from .ops.elementwise import Where
+        if not isinstance(value, Tensor):
+            value = Tensor(_like_array(self.data, np.asarray(to_numpy(value), self.dtype)))
+        elif not _same_device(value.data, self.device):
+            value = value.to(self.device)
+        value = value if value.dtype == self.dtype else value.to(self.dtype)
+        true = get_array_module(self.data).asarray(True)
+        return self._rebind(Where.apply(true, value, self._old()))
 
-    def addcmul_(self, t1, t2, value=1):
-        d = self._inplace("addcmul_")
-        d += value * _arr(t1) * _arr(t2)
-        return self
+    def addcmul_(self, tensor1, tensor2, value=1):
+        """self += value * tensor1 * tensor2."""
+        from .ops.elementwise import add, mul
+        return self._update("addcmul_", lambda t: add(t, mul(tensor1, tensor2), alpha=value),
+                            tensor1, tensor2)
 
-    def addcdiv_(self, t1, t2, value=1):
-        d = self._inplace("addcdiv_")
-        d += value * _arr(t1) / _arr(t2)
-        return self
-
-    def clamp_(self, min=None, max=None):
-        d = self._inplace("clamp_")
-        np.clip(d, min, max, out=d)
-        return self
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        """self += value * tensor1 / tensor2."""
+        from .ops.elementwise import add, div
+        return self._update("addcdiv_", lambda t: add(t, div(tensor1, tensor2), alpha=value),
+                            tensor1, tensor2)
 
     def zero_(self):
-        self._inplace("zero_")[...] = 0
-        return self
+        return self._fill("zero_", 0)
 
     def fill_(self, value):
-        d = self._inplace("fill_")
-        d[...] = _like_array(d, _arr(value))
-        return self
+        """Set every element to ``value``, a number or a 0-d tensor."""
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"fill_ only supports a 0-dimensional value tensor, got one of "
+                               f"shape {list(value.shape)}: use copy_ to write a tensor")
+        return self._fill("fill_", value)
 
-    def copy_(self, src):
-        d = self._inplace("copy_")
-        s = _like_array(d, _arr(src))     # copies across devices, as PyTorch's copy_
+    def copy_(self, src, non_blocking=False):
+        """Write ``src`` (broadcast to self's shape) into self, converting its dtype and
+        copying it across devices, as PyTorch's ``copy_``."""
+        shape = tuple(np.shape(_arr(src)))
         try:
-            d[...] = s
+            fits = np.broadcast_shapes(shape, self.shape) == self.shape
         except ValueError:
-            raise ValueError(f"copy_: source of shape {list(np.shape(s))} does not "
-                             f"broadcast to the destination shape {list(d.shape)}") from None
-        return self
+            fits = False
+        if not fits:
+            raise ValueError(f"copy_: source of shape {list(shape)} does not broadcast to "
+                             f"the destination shape {list(self.shape)}")
+        return self._fill("copy_", src)
 
     def normal_(self, mean=0.0, std=1.0):
         from .backend import get_rng
-        d = self._inplace("normal_")
-        d[...] = _like_array(d, get_rng().normal(mean, std, self.shape))
-        return self
+        return self._fill("normal_", get_rng().normal(mean, std, self.shape))
 
     def uniform_(self, a=0.0, b=1.0):
         from .backend import get_rng
-        d = self._inplace("uniform_")
-        d[...] = _like_array(d, get_rng().uniform(a, b, self.shape))
+        return self._fill("uniform_", get_rng().uniform(a, b, self.shape))
+
+    def unsqueeze_(self, dim):
+        from .ops.shape import unsqueeze
+        return self._reshape_("unsqueeze_", unsqueeze(self, dim))
+
+    def squeeze_(self, dim=None):
+        from .ops.shape import squeeze
+        return self._reshape_("squeeze_", squeeze(self, dim))
+
+    def _reshape_(self, name, view):
+        """unsqueeze_/squeeze_: self takes the shape (and, recorded, the history) of
+        ``view``, a view of self: the values and the memory stay the same."""
+        if self._records(name):
+            self.grad_fn, self._out_index = view.grad_fn, view._out_index
+        self.data = view.data
         return self
 
     __hash__ = object.__hash__
@@ -396,6 +568,33 @@ class _HookHandle:
 
 def _arr(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+# PyTorch's names of the dtypes: messages and Tensor.type() ('minicv.FloatTensor').
+_TYPE_NAMES = {np.dtype(d): name for d, name in (
+    (np.float32, "Float"), (np.float64, "Double"), (np.float16, "Half"), (np.int64, "Long"),
+    (np.int32, "Int"), (np.int16, "Short"), (np.int8, "Char"), (np.uint8, "Byte"),
+    (np.bool_, "Bool"))}
+
+
+def _check_cast(result, dest):
+    """PyTorch's rule for writing an in-place result: no float into an integer or bool
+    tensor, no number into a bool one (a narrower size of the same kind is fine)."""
+    if (result.kind == "f" and dest.kind != "f") or (dest.kind == "b" and result.kind != "b"):
+        name = lambda d: _TYPE_NAMES.get(d, str(d))
+        raise RuntimeError(f"result type {name(result)} can't be cast to the desired output "
+                           f"type {name(dest)}: compute out of place (y = x + ...), or first "
+                           f"convert the tensor to a type that holds the result (x.float())")
+
+
+def _inplace_method(fn, name):
+    """The in-place form of the method ``fn``: ``x.<name>(*args)`` sets x to
+    ``fn(x, *args)`` (see ``Tensor._update``)."""
+    def method(self, *args, **kwargs):
+        return self._update(name, lambda t: fn(t, *args, **kwargs), *args, *kwargs.values())
+    method.__name__ = name
+    method.__doc__ = f"In-place form of ``{name.strip('_')}``: writes the result into self."
+    return method
 
 
 def _same_device(array, device):
@@ -442,8 +641,11 @@ def _size(size):
 
 
 def as_tensor_arg(x):
-    """Wrap a non-tensor operand (number, list, ndarray) as a constant tensor."""
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """Wrap a non-tensor operand (number, list, ndarray) as a constant tensor, with the
+    dtypes of ``minicv.tensor`` (an int stays int64; an ndarray is wrapped, not copied)."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(x if type(x) is np.ndarray or is_cupy_array(x) else _infer_array(x))
 
 
 autograd.Tensor = Tensor
@@ -453,6 +655,7 @@ def _install_methods():
     """Attach the op wrappers as methods and operators (kept out of the class body)."""
     from .ops import elementwise as E, activation as A, reduce as R, shape as S
     from .ops import linalg as L, index as I
+    from .ops import logical as LG
     from .ops.logical import logical_op
     T = Tensor
 
@@ -468,8 +671,7 @@ def _install_methods():
     T.__neg__ = E.neg
     T.__pos__ = lambda self: self
     T.__abs__ = E.abs
-    T.__floordiv__ = lambda a, b: E.div(a, b, rounding_mode="floor")
-    T.__rfloordiv__ = lambda a, b: E.div(b, a, rounding_mode="floor")
+    T.__floordiv__, T.__rfloordiv__ = E.floor_divide, rev(E.floor_divide)
     T.__mod__ = E.remainder
     T.__rmod__ = lambda a, b: E.remainder(b, a)
     T.remainder = E.remainder
@@ -478,9 +680,11 @@ def _install_methods():
     T.__or__ = lambda a, b: logical_op("or", a, b)
     T.__xor__ = lambda a, b: logical_op("xor", a, b)
     T.__rand__, T.__ror__, T.__rxor__ = T.__and__, T.__or__, T.__xor__
-    T.__eq__, T.__ne__, T.__lt__ = E.eq, E.ne, E.lt
-    T.__le__, T.__gt__, T.__ge__ = E.le, E.gt, E.ge
-    T.__getitem__ = S.getitem
+    # t == None is False (and t != None True), as in PyTorch: a plain comparison
+    T.__eq__ = lambda self, other: False if other is None else E.eq(self, other)
+    T.__ne__ = lambda self, other: True if other is None else E.ne(self, other)
+    T.__lt__, T.__le__, T.__gt__, T.__ge__ = E.lt, E.le, E.gt, E.ge
+    T.__getitem__, T.__setitem__ = S.getitem, S.setitem
     for name in ("add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "abs", "clamp",
                  "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "neg"):
         setattr(T, name, getattr(E, name))
@@ -498,23 +702,26 @@ def _install_methods():
     T.expand_as = lambda self, other: S.expand(self, other.shape)
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     T.reshape_as = T.view_as
-    T.any = lambda self, dim=None, keepdim=False: Tensor(_like_array(
-        self.data, self.data.any(axis=dim, keepdims=keepdim)))
-    T.all = lambda self, dim=None, keepdim=False: Tensor(_like_array(
-        self.data, self.data.all(axis=dim, keepdims=keepdim)))
+    T.any, T.all = R.any, R.all
     for name in ("floor", "ceil", "round", "trunc", "sign", "sin", "cos", "log1p", "expm1",
                  "isnan", "isinf", "isfinite", "clamp_min", "clamp_max"):
         setattr(T, name, getattr(E, name))
-    for name in ("prod", "cumsum", "norm"):
+    for name in ("log2", "log10", "tan", "erf", "atan2", "floor_divide", "lerp",
+                 "nan_to_num", "isclose"):
+        setattr(T, name, getattr(E, name))
+    for name in ("prod", "cumsum", "norm", "cumprod", "median", "count_nonzero"):
         setattr(T, name, getattr(R, name))
+    for name in ("logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+                 "bitwise_or", "bitwise_xor", "bitwise_not"):
+        setattr(T, name, getattr(LG, name))
     for name in ("flip", "repeat", "unbind", "narrow", "movedim", "tile"):
         setattr(T, name, getattr(S, name))
     T.swapaxes = S.transpose
     for name in ("gather", "scatter", "scatter_add", "scatter_", "scatter_add_",
                  "index_select", "masked_fill", "masked_fill_", "nonzero", "sort",
-                 "argsort", "topk"):
+                 "argsort", "topk", "masked_select", "take_along_dim", "argwhere"):
         setattr(T, name, getattr(I, name))
-    for name in ("mm", "bmm", "dot", "outer"):
+    for name in ("mm", "bmm", "dot", "outer", "tril", "triu", "diag"):
         setattr(T, name, getattr(L, name))
     T.where = lambda self, condition, other: E.where(condition, self, other)
     T.type_as = lambda self, other: self.to(other.dtype)
@@ -530,3 +737,14 @@ def _install_methods():
     T.square = lambda self: E.mul(self, self)
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
     T.reciprocal = lambda self: E.div(1.0, self)
+    # In-place forms: x.add_(y) writes x.add(y) into x; x += y is x.add_(y).
+    for name in ("add", "sub", "mul", "div", "pow", "remainder", "clamp", "clamp_min",
+                 "clamp_max", "neg", "abs", "exp", "log", "sqrt", "relu", "sigmoid", "tanh",
+                 "floor", "ceil", "round", "trunc", "sign", "sin", "cos", "square", "rsqrt",
+                 "reciprocal"):
+        setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
+    T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
+    T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
+    T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")
+    for op in ("and", "or", "xor"):
+        setattr(T, f"__i{op}__", _inplace_method(getattr(T, f"__{op}__"), f"__i{op}__"))

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module, is_cupy_array, scatter_add
-from ..tensor import Tensor, as_tensor_arg
+from ..tensor import Tensor, as_tensor_arg, _like_array
 
 
 def _dim(d, ndim):
@@ -60,28 +60,63 @@ class Expand(Function):
 
 
 class GetItem(Function):
-    """y = x[key]; basic keys give a view, integer/bool arrays a copy (scatter-add back)."""
+    """y = x[basic][adv] (see :func:`_index_key`); a basic key alone gives a view, integer
+    or bool arrays (``adv``) a copy, whose gradient is scatter-added back."""
     is_view = True
 
     @staticmethod
-    def forward(ctx, x, key, advanced):
-        ctx.shape, ctx.key, ctx.advanced = x.shape, key, advanced
-        return get_array_module(x).asarray(x[key])
+    def forward(ctx, x, basic, adv):
+        ctx.shape, ctx.basic, ctx.adv = x.shape, basic, adv
+        y = x[basic]
+        return get_array_module(x).asarray(y if adv is None else y[adv])
 
     @staticmethod
     def backward(ctx, gy):
         xp = get_array_module(gy)
         gx = xp.zeros(ctx.shape, gy.dtype)
-        if ctx.advanced:
-            scatter_add(xp, gx, ctx.key, gy)
+        if ctx.adv is None:
+            gx[ctx.basic] = gy
         else:
-            gx[ctx.key] = gy
+            scatter_add(xp, gx[ctx.basic], ctx.adv, gy)     # gx[basic] is a view of gx
         return gx, None, None
 
 
 class GetItemCopy(GetItem):
     """Advanced indexing returns a copy, so it does not share the version counter."""
     is_view = False
+
+
+class SetItem(Function):
+    """out = x with out[key] = v, v broadcast (PyTorch's ``index_put``); the key comes as
+    ``(basic, adv)`` from :func:`_index_key`.
+
+    d x = g with g[key] = 0 (overwritten entries do not reach x); d v = g[key], which the
+    engine sums back to v's shape. A repeated index keeps the last write (NumPy's order);
+    every copy still gets the gradient of its target, as in PyTorch.
+    """
+    @staticmethod
+    def forward(ctx, x, v, basic, adv):
+        ctx.basic, ctx.adv, ctx.v_ndim = basic, adv, v.ndim
+        out = x.copy()
+        _assign(out, basic, adv, v)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        gx = gy.copy()
+        _assign(gx, ctx.basic, ctx.adv, 0)
+        gv = gy[ctx.basic] if ctx.adv is None else gy[ctx.basic][ctx.adv]
+        if gv.ndim < ctx.v_ndim:      # v may have extra leading 1s: x[0] = ones(1, 1, n)
+            gv = gv.reshape((1,) * (ctx.v_ndim - gv.ndim) + gv.shape)
+        return gx, gv, None, None
+
+
+def _assign(a, basic, adv, v):
+    """a[basic][adv] = v, in place (a[basic] is a view of a)."""
+    if adv is None:
+        a[basic] = v
+    else:
+        a[basic][adv] = v
 
 
 class Cat(Function):
@@ -360,40 +395,119 @@ def chunk(x, chunks, dim=0):
     return split(x, max(size, 1), dim)
 
 
-def _key_on_gpu(key, xp):
-    """Copy the NumPy index arrays of ``key`` to the GPU of the indexed CuPy array."""
-    if isinstance(key, tuple):
-        return tuple(xp.asarray(k) if isinstance(k, np.ndarray) else k for k in key)
-    return xp.asarray(key) if isinstance(key, np.ndarray) else key
+def _is_array(k):
+    return isinstance(k, np.ndarray) or is_cupy_array(k)
 
 
-def _index_key(key):
-    """Convert tensors inside an index to arrays; say whether the key is 'advanced'."""
-    items = key if isinstance(key, tuple) else (key,)
-    advanced = False
-    out = []
-    for k in items:
+def _index_key(key, data):
+    """Split an index into ``(basic, adv)`` such that ``x[key]`` is ``x[basic][adv]``,
+    read the way PyTorch reads it; ``adv`` is None for a basic key (a view).
+
+    Tensors and lists inside the key become index arrays (on ``data``'s GPU if it has
+    one), and a 0-d integer tensor an integer. A list holding a sequence, slice, None or
+    Ellipsis is a tuple, as in PyTorch (which warns that this will change):
+    ``x[[[0, 1], [1, 0]]]`` is ``x[[0, 1], [1, 0]]``.
+
+    Integers next to index arrays: PyTorch applies the integers first, as basic indexing,
+    then the arrays to the result; NumPy counts an integer as one more index array. The two
+    differ once a slice separates them: for x of shape (2, 3, 4), ``x[0, :, [0, 2]]`` is
+    (3, 2) in PyTorch and (2, 3) in NumPy. So such a key is split: ``basic`` holds the
+    integers and a full slice for each array, ``adv`` the arrays and a full slice per
+    dimension that ``basic`` kept.
+    """
+    if isinstance(key, list) and len(key) < 32 and any(
+            isinstance(k, (Tensor, list, tuple, slice)) or _is_array(k) or k is None
+            or k is Ellipsis for k in key):
+        key = tuple(key)
+    items = list(key) if isinstance(key, tuple) else [key]
+    has_array = False
+    for i, k in enumerate(items):
         if isinstance(k, Tensor):
             k = k.data
-        if isinstance(k, list):
-            k = np.asarray(k) if k else np.zeros(0, np.int64)   # x[[]]: an empty selection
-        if isinstance(k, np.ndarray) or is_cupy_array(k):
+        if isinstance(k, (list, tuple)):
+            k = np.asarray(k) if len(k) else np.zeros(0, np.int64)   # x[[]]: empty selection
+        if _is_array(k):
             if k.dtype.kind not in "biu":
                 raise IndexError(f"tensors used as indices must be integer or bool, got "
                                  f"{k.dtype}")
-            advanced = True
-        out.append(k)
-    return (tuple(out) if isinstance(key, tuple) else out[0]), advanced
+            if k.ndim == 0 and k.dtype.kind != "b":
+                k = int(k)                                  # a 0-d integer tensor: an int
+            else:
+                has_array = True
+                if type(data) is not np.ndarray and is_cupy_array(data):
+                    k = get_array_module(data).asarray(k)   # the index on the GPU too
+        items[i] = k
+    if not has_array:
+        return (tuple(items) if isinstance(key, tuple) else items[0]), None
+    basic, adv = [], []
+    for k in items:
+        if _is_array(k):                  # a mask spans k.ndim dimensions
+            basic += [slice(None)] * (k.ndim if k.dtype.kind == "b" else 1)
+            adv.append(k)
+        elif k is Ellipsis:
+            basic.append(k)
+            adv.append(k)
+        elif k is None or isinstance(k, (bool, np.bool_)):   # x[True] is x[None]
+            basic.append(None)
+            adv.append(slice(None) if k is None or k else slice(0, 0))
+        elif isinstance(k, slice):
+            basic.append(k)
+            adv.append(slice(None))
+        else:                             # an integer: applied first, its dimension gone
+            basic.append(k)
+    return tuple(basic), tuple(adv)
 
 
 def getitem(x, key):
-    key, advanced = _index_key(key)
-    if advanced and type(x.data) is not np.ndarray and is_cupy_array(x.data):
-        key = _key_on_gpu(key, get_array_module(x.data))
+    """``x[key]``: slices, integers, None and Ellipsis give a view; integer or bool index
+    arrays (tensors, lists, ndarrays) a copy, read as PyTorch does (see
+    :func:`_index_key`). Differentiable either way.
+
+    Example::
+
+        x = mc.zeros(2, 3, 4)
+        x[0, :, [0, 2]].shape                # (3, 2)
+    """
+    basic, adv = _index_key(key, x.data)
     try:
-        return (GetItemCopy if advanced else GetItem).apply(x, key, advanced)
+        return (GetItem if adv is None else GetItemCopy).apply(x, basic, adv)
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+
+
+def setitem(x, key, value):
+    """``x[key] = value``, in place, as in PyTorch: ``value`` (a number, or a tensor that
+    broadcasts to ``x[key]``) is converted to x's dtype and device. Without autograd
+    involved this writes into x's array (views of x see it). When x or ``value`` requires
+    grad it is recorded (:class:`SetItem`): x's history becomes SetItem(old x, value).
+    A leaf that requires grad refuses, as in PyTorch (use ``no_grad`` or a ``clone()``).
+
+    Example::
+
+        x = mc.zeros(2, 3)
+        x[:, [0, 2]] = 1.0                   # [[1, 0, 1], [1, 0, 1]]
+    """
+    basic, adv = _index_key(key, x.data)
+    try:
+        if not x._records("__setitem__", value):
+            v = _like_array(x.data, value.data if isinstance(value, Tensor) else value)
+            _assign(x.data, basic, adv, v)
+            x._vc[0] += 1
+            return
+        if not isinstance(value, Tensor):
+            value = Tensor(_like_array(x.data, np.asarray(value, dtype=x.dtype)))
+        elif value.device != x.device:
+            value = value.to(x.device)
+        value = value if value.dtype == x.dtype else value.to(x.dtype)
+        x._rebind(SetItem.apply(x._old(), value, basic, adv))
+    except IndexError as e:
+        raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
+    except ValueError as e:
+        if "broadcast" not in str(e):
+            raise
+        target = x.data[basic] if adv is None else x.data[basic][adv]
+        raise ValueError(f"x[key] = value: a value of shape {list(np.shape(value))} does "
+                         f"not broadcast to x[key] of shape {list(target.shape)}") from None
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -420,6 +534,22 @@ def pad(input, pad, mode="constant", value=None):
     if value and mode != "constant":      # PyTorch lets value=0 through, as we do
         raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument: "
                          f"value={value} only applies to mode='constant'")
+    dims = len(pad) // 2
+    if mode != "constant" and (dims > 3 or x.ndim not in (dims + 1, dims + 2)):
+        # PyTorch's non-constant modes pad 1, 2 or 3 trailing dims of a batched or unbatched
+        # input (a leading channel dim, and maybe a batch dim), and raise otherwise
+        raise NotImplementedError(
+            f"pad: padding size {len(pad)} is not supported for {x.ndim}D input tensor "
+            f"in mode {mode!r}; non-constant padding takes (C, L) or (N, C, L) with 2 "
+            f"values, (C, H, W) or (N, C, H, W) with 4, (C, D, H, W) or (N, C, D, H, W) "
+            f"with 6")
+    if mode == "circular":
+        for i in range(dims):
+            n = x.shape[x.ndim - 1 - i]
+            if max(pad[2 * i], pad[2 * i + 1]) > n:
+                raise ValueError(f"pad: circular padding ({pad[2 * i]}, {pad[2 * i + 1]}) "
+                                 f"of dimension {x.ndim - 1 - i} (size {n}) causes wrapping "
+                                 f"around more than once; pad at most {n}")
     if any(p < 0 for p in pad):
         x, pad = _crop_negative(x, pad)
     widths = [(0, 0)] * x.ndim

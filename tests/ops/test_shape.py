@@ -119,3 +119,19 @@ def test_pad_negative_widths_crop_and_value_none_is_zero():
     np.testing.assert_array_equal(pad(x, (1, 0), value=None).data[:, 0], [0, 0, 0])
     with pytest.raises(ValueError, match="doesn't take in value"):
         pad(x, (1, 1), mode="reflect", value=1.0)
+
+
+def test_pad_refuses_what_pytorch_refuses():
+    """Non-constant modes pad 1-3 trailing dims of a (batched or unbatched) input; circular
+    padding wraps at most once (PyTorch 2.13: NotImplementedError / RuntimeError)."""
+    for mode in ("reflect", "replicate", "circular"):
+        with pytest.raises(NotImplementedError, match="padding size 2 is not supported for 1D"):
+            pad(mc.randn(3), (1, 1), mode=mode)
+        with pytest.raises(NotImplementedError, match="padding size 4 is not supported for 2D"):
+            pad(mc.randn(2, 3), (1, 1, 1, 1), mode=mode)
+        assert pad(mc.randn(2, 3), (1, 1), mode=mode).shape == (2, 5)
+        assert pad(mc.randn(1, 2, 3, 4, 5), (1, 1, 1, 1, 1, 1), mode=mode).shape == (1, 2, 5, 6, 7)
+    with pytest.raises(ValueError, match="wrapping around more than once"):
+        pad(mc.randn(1, 2, 3), (4, 0), mode="circular")
+    np.testing.assert_array_equal(pad(mc.arange(3.0).reshape(1, 1, 3), (3, 3),
+                                      mode="circular").data[0, 0], [0, 1, 2] * 3)
