@@ -104,10 +104,14 @@ def _shape_str(shape):
 
 
 def check_conv_args(x_shape, w_shape, b_shape, stride, padding, dilation, groups, nd=2,
-                    transposed=False, output_padding=0):
+                    transposed=False, output_padding=0, output_padding_below_dilation=False):
     """Validate an nd-convolution; return (stride, padding, dilation) as nd-tuples.
 
     Raises ValueError naming the shapes and the fix, in PyTorch's words where it has some.
+
+    A transposed conv's ``output_padding`` must be smaller than stride or dilation
+    (PyTorch's rule). The kernels (col2im) need it smaller than stride; with
+    ``output_padding_below_dilation`` the caller (``F.conv_transpose2d``) takes the rest.
     """
     name = f"conv{'_transpose' if transposed else ''}{nd}d"
     if len(x_shape) != nd + 2:
@@ -144,11 +148,14 @@ def check_conv_args(x_shape, w_shape, b_shape, stride, padding, dilation, groups
                              f"({groups})")
         k_out = w_shape[1] * groups
         op = tup(output_padding, "output_padding", 0)
-        for a in range(nd):
-            if op[a] >= stride[a]:
-                raise ValueError(
-                    f"{name}: output_padding {op} must be smaller than stride {stride} "
-                    f"(dilation-sized output padding is not supported)")
+        if any(op[a] >= max(stride[a], dilation[a]) for a in range(nd)):
+            raise ValueError(f"{name}: output padding must be smaller than either stride or "
+                             f"dilation, but got output_padding {op}, stride {stride}, "
+                             f"dilation {dilation}")
+        if not output_padding_below_dilation and any(op[a] >= stride[a] for a in range(nd)):
+            raise ValueError(f"{name}: the col2im kernel needs output_padding {op} smaller "
+                             f"than stride {stride}; F.conv_transpose2d also takes "
+                             f"output_padding < dilation {dilation}")
     else:
         k_out = w_shape[0]
         if c % groups:

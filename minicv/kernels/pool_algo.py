@@ -25,27 +25,37 @@ def _pool_window_check(name, x_shape, k, p, d, nd=2):
                              f"padded input {tuple(x_shape[2:])} + 2*{tuple(p)}")
 
 
-def _pool_checks(name, x, kernel_size, stride, padding, dilation, nd=2):
+def _pool_checks(name, x, kernel_size, stride, padding, dilation, ceil_mode=False, nd=2):
+    """PyTorch's pooling checks: positive kernel, stride and dilation; padding at most
+    half the kernel; at least one output per axis. A window may overhang the padded input
+    when ``ceil_mode`` adds a last, partial one (length 4, kernel 3, dilation 2, stride 2,
+    ceil_mode: one window, of the taps 0, 2 and 4, the last outside)."""
     x = np.asarray(x)
     if x.ndim != nd + 2:
         raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, spatial...), got shape "
                          f"{x.shape}; add a batch dimension with x[None]")
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
-    k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
-                  _pair(padding), _pair(dilation))
+    tup = _pair if nd == 2 else ref.triple
+    k, s, p, d = (tup(kernel_size), tup(kernel_size if stride is None else stride),
+                  tup(padding), tup(dilation))
     if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:
         raise ValueError(f"{name}: kernel_size, stride, dilation must be >= 1 and padding "
                          f">= 0, got {k}, {s}, {p}, {d}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+    if any(p[a] > k[a] // 2 for a in range(nd)):
         raise ValueError(f"{name}: padding {p} should be at most half of kernel size {k}")
-    _pool_window_check(name, x.shape, k, p, d)
+    out = tuple(ref.conv_output_size(x.shape[2 + a], k[a], s[a], p[a], d[a], ceil_mode)
+                for a in range(nd))
+    if min(out) < 1:
+        raise ValueError(f"{name}: given input size {tuple(x.shape[2:])}, the calculated "
+                         f"output size {out} is too small (kernel {k}, stride {s}, padding "
+                         f"{p}, dilation {d}); use a smaller kernel or more padding")
     return x
 
 
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Max pooling: returns (y, indices); indices are flat positions in each H*W plane."""
-    x = _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation)
+    x = _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     return _pool.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -57,7 +67,7 @@ def max_pool2d_backward(gy, indices, x_shape):
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad=True, divisor_override=None):
     """Average pooling with PyTorch's ``count_include_pad``/``divisor_override`` rules."""
-    x = _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1)
+    x = _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and int(divisor_override) == 0:
         raise ValueError("avg_pool2d: divisor_override must be non-zero")
     return _pool.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -130,9 +140,7 @@ def _one(v):
 
 def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """3-D max pooling (NumPy tap loop): (y, flat indices into D*H*W)."""
-    x = np.asarray(x)
-    if x.ndim != 5:
-        raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
+    x = _pool_checks("max_pool3d", x, kernel_size, stride, padding, dilation, ceil_mode, nd=3)
     return ref.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 

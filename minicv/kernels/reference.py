@@ -564,13 +564,24 @@ def _scale(in_size, out_size, align_corners, scale_factor=None):
     return in_size / out_size
 
 
-def nearest_indices(in_size, out_size, scale_factor=None, exact=False):
+def nearest_indices(in_size, out_size, scale_factor=None, exact=False, shortcut=True):
     """Source index of each destination pixel for mode="nearest" (or "nearest-exact").
 
     PyTorch's rule: ``src = min(floor(dst * scale), in - 1)`` with ``scale = in/out``
     (or ``1/scale_factor``), computed in float32 as PyTorch does on the CPU;
     "nearest-exact" samples pixel centres: ``src = min(floor((dst + 0.5) * scale), in - 1)``.
+
+    PyTorch's "nearest" (not "nearest-exact") skips the float arithmetic in two cases,
+    whatever ``scale_factor`` says: ``src = dst`` when out == in and ``src = dst // 2`` when
+    out == 2·in (``nearest_idx`` in ATen's UpSample.h). Its 2-D forward and every backward
+    do so; its 1-D and 3-D forwards do not, which ``shortcut=False`` reproduces. E.g.
+    in = 2, scale_factor = 1.3: out = 2 and src = [0, 1] (shortcut) or [0, 0] (without).
     """
+    if shortcut and not exact:
+        if out_size == in_size:
+            return np.arange(out_size, dtype=np.int64)
+        if out_size == 2 * in_size:
+            return np.arange(out_size, dtype=np.int64) // 2
     scale = np.float32(_scale(in_size, out_size, False, scale_factor))
     dst = np.arange(out_size, dtype=np.float32)
     if exact:
@@ -585,8 +596,15 @@ def linear_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np
     ``src = dst * scale`` (align_corners) or ``max((dst + 0.5) * scale - 0.5, 0)``;
     ``i0 = floor(src)``, ``i1 = i0 + 1`` unless i0 is the last pixel, ``l1 = src - i0``,
     ``l0 = 1 - l1``; then ``out = l0 * in[i0] + l1 * in[i1]``.
+
+    An axis whose size does not change is copied (``i0 = i1 = dst``, ``l1 = 0``) even when
+    ``scale_factor`` is not 1, as PyTorch's ``compute_source_index_and_lambda`` does:
+    arange(3) with scale_factor=1.2 stays [0, 1, 2].
     """
     ct = np.dtype(dtype).type
+    if out_size == in_size:
+        same = np.arange(out_size, dtype=np.int64)
+        return same, same, np.ones(out_size, dtype), np.zeros(out_size, dtype)
     scale = ct(_scale(in_size, out_size, align_corners, scale_factor))
     dst = np.arange(out_size).astype(dtype)
     if align_corners:
@@ -611,6 +629,10 @@ def cubic_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np.
     clamped to [0, in - 1] with weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` of Keys'
     kernel: ``W(x) = ((a + 2)x - (a + 3))x^2 + 1`` for |x| <= 1,
     ``((a x - 5a)x + 8a)x - 4a`` for 1 < |x| < 2.
+
+    Unlike linear, there is no same-size copy: PyTorch's bicubic forward interpolates
+    even when out == in and ``scale_factor`` is not 1. (Its backward copies when both H
+    and W keep their size; minicv's backward stays the adjoint of this forward.)
     """
     ct = np.dtype(dtype).type
     a = ct(_CUBIC_A)

@@ -178,7 +178,8 @@ class Conv2d(_Conv):
         bias: learn a bias per output channel. padding_mode: 'zeros', 'reflect',
             'replicate' or 'circular'.
 
-    Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+    Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) (unbatched: (C_in, H, W) ->
+        (C_out, H_out, W_out)) with
         H_out = floor((H + 2·padding[0] - dilation[0]·(kh - 1) - 1) / stride[0]) + 1
         (same for W).
 
@@ -208,9 +209,12 @@ class ConvTranspose2d(_ConvNd):
     Args:
         in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias:
             as in Conv2d. output_padding: extra size added to one side of the output
-            (< stride), to pick among the sizes that a strided Conv2d maps to one size.
+            (< stride, to pick among the sizes that a strided Conv2d maps to one size; or
+            < dilation, as PyTorch allows: the extra rows then get only what the taps
+            reach, and the bias).
 
-    Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) with
+    Shape: (N, C_in, H, W) -> (N, C_out, H_out, W_out) (or unbatched (C_in, H, W) ->
+        (C_out, H_out, W_out)) with
         H_out = (H - 1)·stride - 2·padding + dilation·(kh - 1) + output_padding + 1.
         ``forward(x, output_size=(H_out, W_out))`` picks output_padding for you.
 

@@ -96,11 +96,13 @@ def _same_padding(name, x, w, nd, stride, dilation):
 
 def _conv(name, nd, x, w, b, stride, padding, dilation, groups, algo):
     x, w = _check_tensors(name, x, w, b)
+    if x.ndim == nd + 1:            # unbatched (C, *spatial), as PyTorch accepts
+        return _conv(name, nd, x.unsqueeze(0), w, b, stride, padding, dilation, groups,
+                     algo).squeeze(0)
     if x.ndim != nd + 2:
         raise ValueError(f"{name} expects a {nd + 2}-D input (batch, channels, {nd} spatial "
-                         f"dims), got input of shape {list(x.shape)}"
-                         + ("; add a batch dimension with x.unsqueeze(0)"
-                            if x.ndim == nd + 1 else ""))
+                         f"dims) or an unbatched {nd + 1}-D one, got input of shape "
+                         f"{list(x.shape)}")
     if isinstance(padding, str):
         if padding == "valid":
             padding = 0
@@ -119,7 +121,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     """2-D convolution (cross-correlation) over NCHW input.
 
     Args:
-        input: (N, C_in, H, W). weight: (C_out, C_in/groups, kH, kW). bias: (C_out,).
+        input: (N, C_in, H, W), or unbatched (C_in, H, W) (as in every conv here).
+        weight: (C_out, C_in/groups, kH, kW). bias: (C_out,).
         stride, padding, dilation: int or pair; padding may be "same" (stride 1) or "valid".
         groups: split channels into groups (groups = C_in: depthwise).
         algo: "auto" (measured heuristic, see ``minicv.kernels.conv_plan``), "im2col",
@@ -157,20 +160,49 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """Transposed 2-D convolution (the adjoint of conv2d), used to upsample.
 
     Args:
-        input: (N, C_in, H, W). weight: (C_in, C_out/groups, kH, kW). bias: (C_out,).
+        input: (N, C_in, H, W) or unbatched (C_in, H, W). weight: (C_in, C_out/groups, kH,
+            kW). bias: (C_out,). output_padding: rows/cols added at the bottom/right,
+            smaller than stride or dilation.
 
     Shape: H_out = (H - 1)·stride - 2·padding + dilation·(kH - 1) + output_padding + 1.
+
+    Example::
+
+        y = F.conv_transpose2d(mc.randn(1, 4, 5, 5), mc.randn(4, 2, 2, 2), stride=2)  # (1,2,10,10)
     """
     x, w = _check_tensors("conv_transpose2d", input, weight, bias)
+    if x.ndim == 3:                 # unbatched (C, H, W), as PyTorch accepts
+        return conv_transpose2d(x.unsqueeze(0), w, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
     if x.ndim != 4:
-        raise ValueError(f"conv_transpose2d expects a 4-D input (N, C, H, W), got shape "
-                         f"{list(x.shape)}")
-    K.check_conv_args(x.shape, w.shape, None if bias is None else bias.shape, stride,
-                      padding, dilation, groups, transposed=True,
-                      output_padding=output_padding)
-    return ConvTranspose2d.apply(x, w, bias, _ntuple(stride, 2), _ntuple(padding, 2),
-                                 _ntuple(output_padding, 2), int(groups),
-                                 _ntuple(dilation, 2))
+        raise ValueError(f"conv_transpose2d expects a 4-D input (N, C, H, W) or an unbatched "
+                         f"3-D one (C, H, W), got shape {list(x.shape)}")
+    stride, padding, dilation = K.check_conv_args(
+        x.shape, w.shape, None if bias is None else bias.shape, stride, padding, dilation,
+        groups, transposed=True, output_padding=output_padding,
+        output_padding_below_dilation=True)
+    op = _ntuple(output_padding, 2)
+    if any(o >= s for o, s in zip(op, stride)):
+        return _conv_transpose2d_cropped(x, w, bias, stride, padding, op, int(groups),
+                                         dilation)
+    return ConvTranspose2d.apply(x, w, bias, stride, padding, op, int(groups), dilation)
+
+
+def _conv_transpose2d_cropped(x, w, b, stride, padding, output_padding, groups, dilation):
+    """A transposed conv whose output_padding reaches stride (PyTorch allows it below
+    dilation). No conv2d of that stride maps so tall an output back to H rows, so col2im
+    cannot write it directly. Instead take the uncropped result (padding 0, output_padding
+    0: full = (H - 1)·s + d·(k - 1) + 1 rows) and keep its rows [p, p + H_out), with
+    H_out = full - 2p + output_padding: F.pad crops p rows at the top and adds
+    output_padding - p at the bottom, zeros that no tap reaches (only the bias)."""
+    full = ConvTranspose2d.apply(x, w, None, stride, (0, 0), (0, 0), groups, dilation)
+    out = [full.shape[2 + a] - 2 * padding[a] + output_padding[a] for a in range(2)]
+    if min(out) < 1:
+        raise ValueError(f"conv_transpose2d: output size {tuple(out)} is too small for "
+                         f"input{list(x.shape)} and padding {padding}")
+    (ph, pw), (oph, opw) = padding, output_padding
+    y = _pad(full, (-pw, opw - pw, -ph, oph - ph))        # (N, C_out, H_out, W_out)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
 
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose2d"]

@@ -92,8 +92,8 @@ def _batched(x, nd, fn):
     if x.ndim == nd + 2:
         return fn(x)
     out = fn(x.unsqueeze(0))
-    if isinstance(out, tuple):
-        return type(out)(*(o.squeeze(0) for o in out))
+    if isinstance(out, tuple):                      # (values, indices)
+        return tuple(o.squeeze(0) for o in out)
     return out.squeeze(0)
 
 
@@ -160,24 +160,41 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      divisor_override)
 
 
-def _output_size(x, output_size):
+def _output_size(name, x, output_size):
     """An int, or a pair whose None entries keep the input's size (PyTorch's rule)."""
     pair = (output_size, output_size) if not isinstance(output_size, (tuple, list)) \
         else tuple(output_size)
-    return tuple(x.shape[-2 + i] if s is None else int(s) for i, s in enumerate(pair))
+    size = tuple(x.shape[-2 + i] if s is None else int(s) for i, s in enumerate(pair))
+    if len(size) != 2 or min(size) < 0:
+        raise ValueError(f"{name}: output_size must be an int or a pair of ints >= 0 (or "
+                         f"None), got {output_size!r}")
+    return size
+
+
+def _empty(x, output_size):
+    """PyTorch's answer to an output size of 0: an empty (..., OH, OW) tensor. The kernels
+    need positive sizes, so it is an empty slice of x, reshaped (its gradient is 0)."""
+    return x[..., :0, :0].reshape(tuple(x.shape[:-2]) + output_size)
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average over bins [floor(i·H/OH), ceil((i+1)·H/OH)) so the output is ``output_size``
-    (an int, a pair, or None in a pair to keep that size)."""
+    (an int, a pair, or None in a pair to keep that size; 0 gives an empty tensor)."""
     x = _float_input("adaptive_avg_pool2d", input, 2)
-    output_size = _output_size(x, output_size)
+    output_size = _output_size("adaptive_avg_pool2d", x, output_size)
+    if 0 in output_size:
+        return _empty(x, output_size)
     return _batched(x, 2, lambda t: AdaptiveAvgPool2d.apply(t, output_size))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over the bins of :func:`adaptive_avg_pool2d`; ``return_indices`` also gives the
+    flat position of each maximum within its H*W plane."""
     x = _float_input("adaptive_max_pool2d", input, 2)
-    output_size = _output_size(x, output_size)
+    output_size = _output_size("adaptive_max_pool2d", x, output_size)
+    if 0 in output_size:
+        y = _empty(x, output_size)
+        return (y, as_tensor_arg(y.data.astype(np.int64))) if return_indices else y
 
     def run(t):
         y, idx = AdaptiveMaxPool2d.apply(t, output_size)

@@ -131,6 +131,31 @@ MORE = {
     "bicubic": (lambda a: F.interpolate(a, size=(7, 9), mode="bicubic"), [(1, 2, 4, 5)]),
     "nearest_exact": (lambda a: F.interpolate(a, size=(7, 9), mode="nearest-exact"),
                       [(1, 2, 4, 5)]),
+    # same-size / double-size axes (PyTorch's shortcuts), 1-D/3-D nearest gathers, "area"
+    "nearest_shortcuts": (lambda a: F.interpolate(a, scale_factor=(1.3, 2.1)),
+                          [(1, 2, 2, 5)]),
+    "bilinear_same_height": (lambda a: F.interpolate(a, scale_factor=1.3, mode="bilinear"),
+                             [(1, 2, 2, 5)]),
+    "nearest_1d_3d_gather": (lambda a, b: F.interpolate(a, scale_factor=1.1).sum()
+                             + F.interpolate(b, scale_factor=(1.3, 2.1, 1.5)).sum(),
+                             [(1, 2, 5), (1, 2, 2, 3, 4)]),
+    "trilinear_same_depth": (lambda a: F.interpolate(a, scale_factor=1.3, mode="trilinear"),
+                             [(1, 2, 2, 3, 4)]),
+    "area_1d_2d_3d": (lambda a, b, c: F.interpolate(a, size=4, mode="area").sum()
+                      + F.interpolate(b, size=(3, 2), mode="area").sum()
+                      + F.interpolate(c, size=(1, 2, 3), mode="area").sum(),
+                      [(1, 2, 7), (1, 2, 5, 7), (1, 2, 3, 5, 4)]),
+    # unbatched inputs; a transposed conv with output_padding >= stride (< dilation)
+    "conv_unbatched": (lambda x, w, v: F.conv2d(x, w, padding=1).sum()
+                       + F.conv_transpose2d(x, v, stride=2).sum(),
+                       [(3, 6, 7), (4, 3, 3, 3), (3, 2, 2, 2)]),
+    "conv_transpose_op_past_stride": (lambda x, w, b: F.conv_transpose2d(
+        x, w, b, padding=1, output_padding=1, dilation=2), [(2, 4, 5, 4), (4, 3, 2, 3), (3,)]),
+    "pool_unbatched_indices": (lambda a: F.max_pool2d(a, 2, return_indices=True)[0]
+                               + F.adaptive_max_pool2d(a, (2, 3), return_indices=True)[0],
+                               [(3, 4, 6)]),
+    "unfold_fold_unbatched": (lambda a: F.fold(F.unfold(a, 2), (5, 6), 2), [(3, 5, 6)]),
+    "adaptive_avg_to_zero": (lambda a: F.adaptive_avg_pool2d(a, (0, 2)), [(1, 2, 4, 4)]),
     "depthwise": (lambda x, w: F.conv2d(x, w, None, 1, 1, 1, 4), [(2, 4, 7, 7), (4, 1, 3, 3)]),
     "depthwise_5x5_s2": (lambda x, w: F.conv2d(x, w, None, 2, 2, 1, 4),
                          [(2, 4, 9, 9), (4, 1, 5, 5)]),

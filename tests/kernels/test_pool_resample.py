@@ -140,7 +140,7 @@ def test_pool_1d_3d():
     (lambda: ca.max_pool2d_forward(np.zeros((3, 8, 8), np.float32), 2), "4-D input"),
     (lambda: ca.max_pool2d_forward(np.zeros((1, 3, 8, 8), np.float32), 2, padding=2),
      "half of kernel"),
-    (lambda: ca.avg_pool2d_forward(np.zeros((1, 3, 2, 2), np.float32), 5), "larger"),
+    (lambda: ca.avg_pool2d_forward(np.zeros((1, 3, 2, 2), np.float32), 5), "too small"),
     (lambda: ca.interpolate_forward(np.zeros((1, 3, 2, 2), np.float32), 4, "nearest", True),
      "align_corners"),
     (lambda: ca.interpolate_forward(np.zeros((1, 3, 2, 2), np.float32), 4, "cubic"), "mode"),

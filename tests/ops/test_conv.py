@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as hs
 
 import minicv as mc
+from minicv.kernels import conv_algo as K
 from minicv.ops.conv import conv1d, conv2d, conv3d, conv_transpose2d
 from minicv.testing import gradcheck, strategies as st
 
@@ -89,7 +90,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="divisible by groups"):
         conv2d(mc.zeros(1, 3, 8, 8), mc.zeros(4, 1, 3, 3), groups=3)
     with pytest.raises(ValueError, match="4-D input"):
-        conv2d(mc.zeros(3, 8, 8), mc.zeros(4, 3, 3, 3))
+        conv2d(mc.zeros(8, 8), mc.zeros(4, 3, 3, 3))
     with pytest.raises(TypeError, match="should be the same"):
         conv2d(mc.zeros(1, 3, 8, 8, dtype=mc.float64), mc.zeros(4, 3, 3, 3))
     with pytest.raises(ValueError, match="NHWC"):
@@ -140,3 +141,75 @@ def test_matches_torch_on_random_configs(seed):
     my2.backward(mc.tensor(g2))
     np.testing.assert_allclose(mx2.grad.data, tx2.grad.numpy(), rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(mw2.grad.data, tw2.grad.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_unbatched_inputs_match_batch_of_one():
+    """PyTorch accepts (C, *spatial) inputs; the result is the batch-of-one result."""
+    rng = np.random.default_rng(3)
+    for fn, xs, ws in ((conv1d, (3, 7), (4, 3, 3)), (conv2d, (3, 7, 6), (4, 3, 3, 3)),
+                       (conv3d, (2, 4, 3, 3), (3, 2, 2, 2, 2)),
+                       (conv_transpose2d, (3, 7, 6), (3, 4, 3, 3))):
+        x = mc.tensor(rng.standard_normal(xs), requires_grad=True)
+        w = mc.tensor(rng.standard_normal(ws), requires_grad=True)
+        y = fn(x, w, stride=1, padding=1)
+        np.testing.assert_allclose(y.data, fn(x.unsqueeze(0), w, stride=1, padding=1).data[0],
+                                   rtol=1e-12)
+        gradcheck(lambda a, b: fn(a, b, padding=1), (x, w))
+    y = mc.nn.Conv2d(3, 4, 3)(mc.randn(3, 7, 6))
+    assert y.shape == (4, 5, 4)
+    assert mc.nn.Conv2d(3, 4, 3, padding="same", padding_mode="reflect")(
+        mc.randn(3, 7, 6)).shape == (4, 7, 6)
+    assert mc.nn.ConvTranspose2d(3, 2, 2, stride=2)(mc.randn(3, 4, 5)).shape == (2, 8, 10)
+
+
+def test_conv_transpose2d_output_padding_below_dilation():
+    """output_padding >= stride is allowed while < dilation (PyTorch 2.13 values)."""
+    x = mc.tensor(np.arange(8.0).reshape(1, 2, 2, 2) / 4, requires_grad=True)
+    w = mc.tensor((np.arange(16.0).reshape(2, 2, 2, 2) - 7) / 8, requires_grad=True)
+    b = mc.tensor([0.5, -1.0], dtype=mc.float64, requires_grad=True)
+    y = conv_transpose2d(x, w, b, padding=1, output_padding=1, dilation=2)
+    np.testing.assert_allclose(y.data, [[[[0.0625, 0.5, 0.375], [0.8125, 1, 1],
+                                          [0.6875, 1, 1]],
+                                         [[-0.1875, 0, 0.125], [0.0625, 0, 0.25],
+                                          [0.4375, 0.5, 0.75]]]], rtol=1e-12)
+    y = conv_transpose2d(x, w, b, stride=(1, 2), padding=(0, 1), output_padding=(1, 0),
+                         dilation=(2, 1))
+    np.testing.assert_allclose(y.data[0, 1], [[-0.25, -0.3125], [0, -0.1875], [0, 0.0625],
+                                              [0.5, 0.4375], [-1, -1]], rtol=1e-12)
+    gradcheck(lambda *t: conv_transpose2d(*t, stride=(1, 2), padding=(1, 0),
+                                          output_padding=(1, 1), dilation=(2, 3)), (x, w, b))
+    layer = mc.nn.ConvTranspose2d(2, 2, 2, dilation=2, output_padding=1)
+    assert layer(mc.randn(1, 2, 3, 3)).shape == (1, 2, 6, 6)
+    with pytest.raises(ValueError, match="smaller than either stride or dilation"):
+        conv_transpose2d(x, w, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="col2im kernel needs output_padding"):
+        K.conv_transpose2d_forward(x.data, w.data, None, 1, 0, 1, 1, 2)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_conv_transpose2d_large_output_padding_matches_torch(seed):
+    torch = _torch()
+    rng = np.random.default_rng(seed)
+    s, d = [int(v) for v in rng.integers(1, 3, 2)], [int(v) for v in rng.integers(2, 4, 2)]
+    op = [int(rng.integers(si, max(si, di))) if si < di else 0 for si, di in zip(s, d)]
+    p, k = [int(v) for v in rng.integers(0, 3, 2)], [int(v) for v in rng.integers(1, 4, 2)]
+    g = int(rng.choice([1, 2]))
+    x = rng.standard_normal((2, 2 * g, int(rng.integers(2, 6)), int(rng.integers(2, 6))))
+    w, b = rng.standard_normal((2 * g, 2, *k)), rng.standard_normal(2 * g)
+    args = dict(stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    try:
+        ty = torch.nn.functional.conv_transpose2d(*map(torch.tensor, (x, w, b)), **args)
+    except RuntimeError:                          # an output size below 1: both refuse
+        with pytest.raises(ValueError, match="too small"):
+            conv_transpose2d(mc.tensor(x), mc.tensor(w), mc.tensor(b), **args)
+        return
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    ms = [mc.tensor(a, requires_grad=True) for a in (x, w, b)]
+    ty = torch.nn.functional.conv_transpose2d(*ts, **args)
+    my = conv_transpose2d(*ms, **args)
+    np.testing.assert_allclose(my.data, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    gy = rng.standard_normal(ty.shape)
+    ty.backward(torch.tensor(gy))
+    my.backward(mc.tensor(gy))
+    for m, t in zip(ms, ts):
+        np.testing.assert_allclose(m.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-10)

@@ -1,4 +1,6 @@
 """Pooling, interpolate, unfold/fold as ops: gradchecks, the tie rule, PyTorch parity."""
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as hs
@@ -133,3 +135,159 @@ def test_max_pool3d_all_minus_inf_window_reports_its_first_voxel():
     want = [[0, 0, 1, 2, 3], [0, 0, 1, 2, 3], [4, 4, 5, 6, 7], [8, 8, 9, 10, 11],
             [12, 12, 13, 14, 15]]
     np.testing.assert_array_equal(idx, want)
+
+
+# ---------------------------------------------------------------- PyTorch-parity fixes
+# Expected values below were computed with PyTorch 2.13 (CPU).
+
+def _x2x5():
+    return mc.tensor(np.arange(10.0).reshape(1, 1, 2, 5), requires_grad=True)
+
+
+def test_interpolate_same_size_axis_shortcuts_match_pytorch():
+    x = _x2x5()
+    np.testing.assert_array_equal(interpolate(x, scale_factor=1.3).data[0, 0, 1],
+                                  [5, 5, 6, 7, 8, 8])
+    np.testing.assert_array_equal(interpolate(x, scale_factor=2.1).data[0, 0, 0],
+                                  [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    y = interpolate(x, scale_factor=1.3, mode="bilinear")
+    np.testing.assert_allclose(y.data[0, 0, 1, :3], [5.0, 5.6538461538, 6.4230769231],
+                               rtol=1e-10)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data[0, 0, 0], [1.3461538462, 1.2307692308,
+                                                      1.2692307692, 1.4230769231,
+                                                      0.7307692308], rtol=1e-9)
+    line = mc.arange(3.0).reshape(1, 1, 3)
+    np.testing.assert_array_equal(interpolate(line, scale_factor=1.2, mode="linear").data,
+                                  [[[0, 1, 2]]])
+    vol = mc.tensor(np.arange(20.0).reshape(1, 1, 2, 2, 5))
+    np.testing.assert_allclose(interpolate(vol, scale_factor=1.3, mode="trilinear").data[
+        0, 0, 1, 1, :2], [15.0, 15.6538461538], rtol=1e-10)
+
+
+def test_interpolate_1d_3d_nearest_forward_has_no_shortcut():
+    """PyTorch's 1-D and 3-D "nearest" forwards compute floor(dst / scale_factor) even
+    for same-size axes (its 2-D one copies them); minicv follows each forward, and its
+    gradients are the adjoints of those forwards."""
+    x1 = mc.tensor([[[0.0, 1.0]]], requires_grad=True)
+    y1 = interpolate(x1, scale_factor=1.3)
+    np.testing.assert_array_equal(y1.data, [[[0, 0]]])
+    y1.sum().backward()
+    np.testing.assert_array_equal(x1.grad.data, [[[2, 0]]])    # PyTorch says [[[1, 1]]]
+    np.testing.assert_array_equal(
+        interpolate(mc.arange(5.0).reshape(1, 1, 5), scale_factor=2.1).data[0, 0],
+        [0, 0, 0, 1, 1, 2, 2, 3, 3, 4])
+    vol = mc.tensor(np.arange(20.0).reshape(1, 1, 2, 2, 5))
+    y3 = interpolate(vol, scale_factor=1.3)
+    np.testing.assert_array_equal(y3.data[0, 0, :, :, 0], [[0, 0], [0, 0]])
+    np.testing.assert_array_equal(y3.data[0, 0, 1, 1], [0, 0, 1, 2, 3, 3])
+    x3 = mc.randn(1, 2, 2, 3, 4, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: interpolate(t, scale_factor=(1.3, 2.1, 1.1)), (x3,))
+
+
+def test_interpolate_area_is_adaptive_average_pooling():
+    np.testing.assert_allclose(interpolate(mc.arange(5.0).reshape(1, 1, 5), size=3,
+                                           mode="area").data, [[[0.5, 2.0, 3.5]]])
+    np.testing.assert_allclose(interpolate(mc.arange(12.0).reshape(1, 1, 3, 4), size=(2, 3),
+                                           mode="area").data,
+                               [[[[2.5, 3.5, 4.5], [6.5, 7.5, 8.5]]]])
+    np.testing.assert_allclose(interpolate(mc.arange(24.0).reshape(1, 1, 2, 3, 4),
+                                           size=(1, 2, 3), mode="area").data,
+                               [[[[[8.5, 9.5, 10.5], [12.5, 13.5, 14.5]]]]])
+    x1 = mc.randn(2, 3, 7, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: interpolate(t, size=4, mode="area"), (x1,))
+    x3 = mc.randn(1, 2, 3, 5, 4, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: interpolate(t, scale_factor=(0.7, 0.5, 1.5), mode="area"), (x3,))
+
+
+def test_interpolate_argument_errors_match_pytorch():
+    x = mc.randn(1, 1, 4, 4)
+    with pytest.raises(ValueError, match="recompute_scale_factor is not meaningful"):
+        interpolate(x, size=3, recompute_scale_factor=True)
+    for mode in ("nearest", "nearest-exact", "area"):
+        with pytest.raises(ValueError, match="align_corners option can only be set"):
+            interpolate(x, size=3, mode=mode, align_corners=False)
+    with pytest.raises(ValueError, match="must be positive"):
+        interpolate(mc.randn(1, 1, 4), scale_factor=0.1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_interpolate_scale_factor_matches_torch(seed):
+    """Random sizes and scale factors near 1 and 2 (where the shortcuts apply) in every
+    rank and mode; forwards must agree everywhere. Gradients agree except where PyTorch's
+    backward is not the adjoint of its forward (1-D/3-D nearest, bicubic of an unchanged
+    size), which are skipped."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    for nd, modes in ((1, ["nearest", "nearest-exact", "linear", "area"]),
+                      (2, ["nearest", "nearest-exact", "bilinear", "bicubic", "area"]),
+                      (3, ["nearest", "nearest-exact", "trilinear", "area"])):
+        hw = [int(v) for v in rng.integers(1, 7, nd)]
+        sf = [float(rng.choice([rng.uniform(1, 1 + 1 / n), rng.uniform(2, 2 + 2 / n),
+                                rng.uniform(0.5, 3)])) for n in hw]
+        if min(math.floor(n * f) for n, f in zip(hw, sf)) < 1:
+            continue
+        x = rng.standard_normal([2, 3] + hw)
+        for mode in modes:
+            mx, tx = mc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+            my = interpolate(mx, scale_factor=sf, mode=mode)
+            ty = torch.nn.functional.interpolate(tx, scale_factor=sf, mode=mode)
+            np.testing.assert_allclose(my.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+            same = [math.floor(n * f) in (n, 2 * n) for n, f in zip(hw, sf)]
+            if (mode == "nearest" and nd != 2 and any(same)) or mode == "bicubic":
+                continue
+            g = rng.standard_normal(ty.shape)
+            my.backward(mc.tensor(g))
+            ty.backward(torch.tensor(g))
+            np.testing.assert_allclose(mx.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_unbatched_pooling_with_indices_and_unfold_fold():
+    x = mc.randn(2, 5, 6)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    yb, idxb = F.max_pool2d(x.unsqueeze(0), 2, return_indices=True)
+    assert y.shape == idx.shape == (2, 2, 3)
+    np.testing.assert_array_equal(idx.data, idxb.data[0])
+    y, idx = F.adaptive_max_pool2d(x, 2, return_indices=True)
+    assert y.shape == idx.shape == (2, 2, 2)
+    cols = unfold(mc.randn(3, 6, 7), 2)
+    assert cols.shape == (12, 30)
+    assert fold(mc.randn(12, 12), (4, 5), 2).shape == (3, 4, 5)
+    xu = mc.randn(3, 6, 7, dtype=mc.float64, requires_grad=True)
+    gradcheck(lambda t: unfold(t, 2, stride=2), (xu,))
+    np.testing.assert_array_equal(unfold(xu, 2).data, unfold(xu.unsqueeze(0), 2).data[0])
+
+
+def test_max_pool3d_checks_match_the_2d_ones():
+    with pytest.raises(ValueError, match="should be at most half of kernel size"):
+        F.max_pool3d(mc.randn(1, 1, 4, 4, 4), 2, padding=2)
+    with pytest.raises(ValueError, match="too small"):
+        F.max_pool3d(mc.randn(1, 1, 2, 2, 2), 3)
+
+
+def test_ceil_mode_window_may_overhang_the_input():
+    """PyTorch checks only that each axis has an output: length 4, kernel 3, stride 2,
+    dilation 2, ceil_mode has one window (taps 0, 2, 4; tap 4 outside) -> [[[2.]]]."""
+    x = mc.arange(4.0).reshape(1, 1, 4).requires_grad_()
+    y, idx = F.max_pool1d(x, 3, 2, dilation=2, ceil_mode=True, return_indices=True)
+    np.testing.assert_array_equal(y.data, [[[2.0]]])
+    assert idx.item() == 2
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[0, 0, 1, 0]]])
+    np.testing.assert_array_equal(F.max_pool3d(mc.arange(27.0).reshape(1, 1, 3, 3, 3), 2, 2,
+                                               dilation=2, ceil_mode=True).data, [[[[[26.]]]]])
+    with pytest.raises(ValueError, match="too small"):      # floor mode: no window
+        F.max_pool1d(x, 3, 2, dilation=2)
+
+
+def test_adaptive_pool_to_size_zero_is_empty():
+    x = mc.randn(1, 2, 4, 4, requires_grad=True)
+    y = F.adaptive_avg_pool2d(x, 0)
+    assert y.shape == (1, 2, 0, 0)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.zeros((1, 2, 4, 4)))
+    assert F.adaptive_avg_pool2d(mc.randn(2, 4, 4), (0, 3)).shape == (2, 0, 3)
+    y, idx = F.adaptive_max_pool2d(x, (2, 0), return_indices=True)
+    assert y.shape == idx.shape == (1, 2, 2, 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        F.adaptive_avg_pool2d(x, -1)
