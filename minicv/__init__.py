@@ -7,7 +7,8 @@ import numpy as np
 
 from .backend import (manual_seed, set_num_threads, get_num_threads, get_default_dtype,
                       set_default_dtype, initial_seed, get_array_module)
-from .autograd import Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                       inference_mode)
 from .tensor import Tensor, Device as device
 from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, eye,
                         arange, linspace, rand, randn, randint, randperm, zeros_like,

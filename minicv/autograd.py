@@ -90,6 +90,13 @@ class set_grad_enabled(_GradMode):
         return wrapper
 
 
+class inference_mode(set_grad_enabled):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)``
+    leaves recording on). minicv has no separate inference tensors to make it faster."""
+    def __init__(self, mode=True):
+        super().__init__(not mode)
+
+
 # ----------------------------------------------------------------------------- Function
 
 class Function:
@@ -291,22 +298,48 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def run_backward(tensor, grad, retain_graph=False):
-    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it.
+def run_backward(tensor, grad, retain_graph=False, inputs=None):
+    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it,
+    or, with ``inputs``, only into the ``.grad`` of those tensors (leaves or not)."""
+    if inputs is None:
+        _propagate([(tensor, grad)], retain_graph)
+        return
+    for t, g in zip(inputs, _propagate([(tensor, grad)], retain_graph, inputs)):
+        if g is not None:
+            t._accumulate(g)
+
+
+def _propagate(roots, retain_graph, targets=None):
+    """The backward pass from ``roots``, a list of (tensor, gradient array).
+
+    Without ``targets`` every leaf gets its gradient accumulated into ``.grad``. With
+    ``targets`` (a list of tensors) nothing is accumulated: the gradient arriving at each
+    target is returned instead, one array (or None when it got none) per target.
 
     Nodes are visited in decreasing creation order (a max-heap on ``_seq``, as PyTorch
     orders by sequence number): a node is created after the nodes of its inputs, so by
     the time it is popped every consumer has already sent it its gradient. No recursion,
     one pass, and each node's gradient buffer is dropped as soon as it is used.
     """
-    root = tensor.grad_fn
-    if root is None:
-        tensor._accumulate(grad)
-        return
-    pending = {root: [None] * root.n_outputs}      # node -> one gradient per output
-    pending[root][tensor._out_index] = grad
+    pending = {}                                   # node -> one gradient per output
     leaf_grads = {}                                # id(leaf) -> [leaf, summed gradient]
-    heap = [(-root._seq, root)]
+    heap = []
+    for tensor, grad in roots:
+        node = tensor.grad_fn
+        if node is None:
+            _add_leaf_grad(leaf_grads, tensor, grad)
+            continue
+        if node not in pending:
+            pending[node] = [None] * node.n_outputs
+            heapq.heappush(heap, (-node._seq, node))
+        slot = pending[node]
+        i = tensor._out_index
+        slot[i] = grad if slot[i] is None else _sum(slot[i], grad)
+    captured, at_node = None, {}
+    if targets is not None:
+        captured = [None] * len(targets)
+        at_node = {(t.grad_fn, t._out_index): k for k, t in enumerate(targets)
+                   if t.grad_fn is not None}
     while heap:
         node = heapq.heappop(heap)[1]
         outs = pending.pop(node)
@@ -314,6 +347,11 @@ def run_backward(tensor, grad, retain_graph=False):
             node.saved_tensors   # raises the "backward a second time" error
         if node.hooks:
             outs = node._run_hooks(outs)
+        if at_node:
+            for index, g in enumerate(outs):
+                k = at_node.get((node, index))
+                if k is not None:
+                    captured[k] = g
         if node.n_outputs > 1 and any(g is None for g in outs):
             xp = get_array_module(*(g for g in outs if g is not None))
             outs = [xp.zeros(s, d) if g is None else g
@@ -335,11 +373,7 @@ def run_backward(tensor, grad, retain_graph=False):
             if type(g) is not np.ndarray or g.shape != shape or g.dtype != dtype:
                 g = _check_grad(node, g, shape, dtype)
             if fn is None:
-                entry = leaf_grads.get(id(leaf))
-                if entry is None:
-                    leaf_grads[id(leaf)] = [leaf, g]
-                else:
-                    entry[1] = entry[1] + g
+                _add_leaf_grad(leaf_grads, leaf, g)
                 continue
             slot = pending.get(fn)
             if slot is None:
@@ -347,6 +381,12 @@ def run_backward(tensor, grad, retain_graph=False):
                 heapq.heappush(heap, (-fn._seq, fn))
             slot[index] = g if slot[index] is None else _sum(slot[index], g)
     outs = in_grads = g = None      # the loop's last gradients: keep no extra reference
+    if targets is not None:
+        for k, t in enumerate(targets):
+            entry = leaf_grads.get(id(t)) if t.grad_fn is None else None
+            if entry is not None:
+                captured[k] = t._hooked(entry[1])
+        return captured
     for entry in leaf_grads.values():
         leaf, g = entry
         entry[1] = None
@@ -362,6 +402,66 @@ def run_backward(tensor, grad, retain_graph=False):
 # temporary elision found): a reference count is then no proof of sole ownership, and no
 # gradient is stolen there.
 _COUNTS_LOCALS = sys.version_info < (3, 14)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than
+    accumulated into ``.grad`` (no tensor's ``.grad`` changes), as ``torch.autograd.grad``.
+
+    Args:
+        outputs: a tensor or a sequence of tensors to differentiate.
+        inputs: a tensor or a sequence of tensors (leaves or not) that require grad.
+        grad_outputs: one gradient per output (None: ones, for one-element outputs).
+        retain_graph: keep the graph for another backward (default: False).
+        allow_unused: return None for an input the outputs do not depend on, instead of
+            raising; ``materialize_grads=True`` returns zeros there.
+
+    Returns a tuple with one tensor per input. Only first-order gradients:
+    ``create_graph=True`` raises.
+
+    Example (an FGSM step)::
+
+        x = images.clone().requires_grad_(True)
+        (gx,) = mc.autograd.grad(F.cross_entropy(model(x), labels), x)
+        x_adv = (x + eps * gx.sign()).detach()
+    """
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not supported")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None \
+            else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
+                           f"outputs; give one per output")
+    for k, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {k} does not require grad; set "
+                               f"requires_grad=True on it before computing the outputs")
+    roots = [(out, out._seed(go, create_graph, k))
+             for k, (out, go) in enumerate(zip(outputs, grad_outputs))]
+    captured = _propagate(roots, bool(retain_graph), inputs)
+    result = []
+    for k, (t, g) in enumerate(zip(inputs, captured)):
+        if g is None:
+            if materialize_grads:
+                g = get_array_module(t.data).zeros(t.shape, t.dtype)
+            elif not allow_unused:
+                raise RuntimeError(f"grad: input {k} (shape {list(t.shape)}) was not used to "
+                                   f"compute the outputs; pass allow_unused=True to get None "
+                                   f"for it")
+        result.append(None if g is None else Tensor(g.astype(t.dtype, copy=False)))
+    return tuple(result)
+
+
+def _add_leaf_grad(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
 
 
 def _sum(a, b):

@@ -76,7 +76,7 @@ class Tensor:
     """
     __array_priority__ = 1000           # make ndarray <op> Tensor call our reflected ops
     # Defaults live on the class, so creating a tensor sets only what differs.
-    grad = None
+    _grad = None
     grad_fn = None
     _out_index = 0
     _retains_grad = False
@@ -95,6 +95,26 @@ class Tensor:
             self.requires_grad_(True)
 
     # ------------------------------------------------------------------ properties
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this shape), or None. Assigning one of
+        another shape raises, as in PyTorch; another dtype is accepted (PyTorch refuses
+        it; the optimizers convert)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size "
+                                   f"{list(value.shape)} to a tensor of size "
+                                   f"{list(self.shape)}: the gradient must have the "
+                                   f"tensor's shape")
+        self._grad = value
+
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
@@ -132,30 +152,46 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def backward(self, gradient=None, retain_graph=False, create_graph=False):
-        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf."""
+    def backward(self, gradient=None, retain_graph=False, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) · gradient into the ``.grad`` of every leaf (of only
+        the tensors in ``inputs``, leaves or not, when given)."""
+        g = self._seed(gradient, create_graph)
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs:
+                raise RuntimeError("backward: inputs= must not be empty")
+        autograd.run_backward(self, g, retain_graph, inputs)
+
+    def _seed(self, gradient, create_graph=False, index=0):
+        """The gradient array that starts a backward pass from this tensor."""
         if create_graph:
             raise RuntimeError("minicv computes first-order gradients only: backward does "
                                "not record a graph, so create_graph=True (double "
                                "backward, gradient penalties) is not supported")
         if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have "
-                               "a grad_fn: nothing to differentiate (did you compute it under "
-                               "no_grad, or forget requires_grad=True on the inputs?)")
+            raise RuntimeError(f"element {index} of tensors does not require grad and does "
+                               f"not have a grad_fn: nothing to differentiate (did you "
+                               f"compute it under no_grad, or forget requires_grad=True on "
+                               f"the inputs?)")
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                    f"this tensor has shape {list(self.shape)}: pass "
                                    f"gradient= of the same shape, or reduce it (e.g. .sum())")
-            g = get_array_module(self.data).ones(self.shape, self.dtype)
-        else:
-            g = gradient.data if isinstance(gradient, Tensor) else _like_array(self.data,
-                                                                               gradient)
-            if g.shape != self.shape:
-                raise RuntimeError(f"gradient has shape {list(g.shape)} but the tensor has "
-                                   f"shape {list(self.shape)}")
-            g = g.astype(self.dtype, copy=False)
-        autograd.run_backward(self, g, retain_graph)
+            return get_array_module(self.data).ones(self.shape, self.dtype)
+        g = gradient.data if isinstance(gradient, Tensor) else _like_array(self.data, gradient)
+        if g.shape != self.shape:
+            raise RuntimeError(f"gradient has shape {list(g.shape)} but the tensor has "
+                               f"shape {list(self.shape)}")
+        return g.astype(self.dtype, copy=False)
+
+    def _hooked(self, g):
+        """``g`` after this leaf's hooks (each may return a replacement)."""
+        for fn in self._hooks or ():
+            r = fn(Tensor(g))
+            if r is not None:
+                g = r.data if isinstance(r, Tensor) else _like_array(self.data, r)
+        return g
 
     def _accumulate(self, g, owned=False):
         """Add a gradient into this leaf's ``.grad`` (after its hooks). ``owned``: the
@@ -163,10 +199,7 @@ class Tensor:
         (if it is a C-contiguous array of its own memory and of this tensor's dtype)."""
         if self._hooks:
             owned = False
-            for fn in self._hooks:
-                r = fn(Tensor(g))
-                if r is not None:
-                    g = r.data if isinstance(r, Tensor) else _like_array(self.data, r)
+            g = self._hooked(g)
         if self.grad is None:
             if owned and g.base is None and g.flags.c_contiguous and g.dtype == self.dtype:
                 self.grad = Tensor(g)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import minicv as mc
 from minicv.autograd import Function
@@ -206,3 +207,90 @@ def test_higher_order_gradients_are_refused_clearly():
     a = mc.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="first-order"):
         (a * a).sum().backward(create_graph=True)
+
+
+# ----------------------------------------------------------------------------- autograd.grad
+
+def test_autograd_grad_returns_gradients_and_leaves_dot_grad_alone():
+    x = mc.tensor([1.0, 2.0], dtype=mc.float64, requires_grad=True)
+    w = mc.tensor([3.0, -1.0], dtype=mc.float64, requires_grad=True)
+    h = x * w                                         # a non-leaf input too
+    y = (h * h).sum()
+    gx, gh = mc.autograd.grad(y, [x, h])
+    np.testing.assert_allclose(gx.data, 2 * (x.data * w.data) * w.data)
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+    assert x.grad is None and w.grad is None          # nothing accumulated
+
+
+def test_autograd_grad_options():
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    unused = mc.ones(3, requires_grad=True)
+    y = x * 3
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        mc.autograd.grad(y.sum(), [x, unused], retain_graph=True)
+    gx, gu = mc.autograd.grad(y, [x, unused], grad_outputs=mc.tensor([1.0, 10.0]),
+                              allow_unused=True, retain_graph=True)
+    np.testing.assert_allclose(gx.data, [3.0, 30.0])
+    assert gu is None
+    (gu,) = mc.autograd.grad(y.sum(), unused, allow_unused=True, materialize_grads=True)
+    assert (gu.data == 0).all() and gu.shape == (3,)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mc.autograd.grad((x * 2).sum(), mc.ones(2))
+    with pytest.raises(RuntimeError, match="first-order"):
+        mc.autograd.grad((x * 2).sum(), x, create_graph=True)
+
+
+def test_autograd_grad_sums_several_outputs_and_runs_leaf_hooks():
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    (g,) = mc.autograd.grad([(x * 2).sum(), (x * x).sum()], [x])
+    np.testing.assert_allclose(g.data, 10 * (2 + 2 * x.data))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**31 - 1))
+def test_autograd_grad_agrees_with_backward(n, seed):
+    rng = np.random.default_rng(seed)
+    a = mc.tensor(rng.standard_normal((n, 3)), requires_grad=True)
+    b = mc.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    loss = (mc.matmul(a, b).tanh() ** 2).sum()
+    ga, gb = mc.autograd.grad(loss, [a, b], retain_graph=True)
+    loss.backward()
+    np.testing.assert_array_equal(ga.data, a.grad.data)
+    np.testing.assert_array_equal(gb.data, b.grad.data)
+
+
+def test_backward_inputs_accumulates_only_there():
+    x = mc.tensor([1.0, 2.0], requires_grad=True)
+    y = mc.tensor([3.0, 4.0], requires_grad=True)
+    h = x * y
+    h.retain_grad()
+    (h * 2).sum().backward(inputs=[x])
+    np.testing.assert_allclose(x.grad.data, 2 * y.data)
+    assert y.grad is None
+    h2 = x * y
+    (h2 * 2).sum().backward(inputs=h2)                # a non-leaf input gets .grad too
+    np.testing.assert_allclose(h2.grad.data, [2.0, 2.0])
+
+
+def test_inference_mode_is_no_grad():
+    x = mc.ones(2, requires_grad=True)
+    with mc.inference_mode():
+        assert not (x * 2).requires_grad
+    with mc.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @mc.inference_mode()
+    def f(t):
+        return t * 2
+    assert not f(x).requires_grad
+
+
+def test_assigning_a_grad_of_the_wrong_shape_raises():
+    x = mc.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"size \[3\] to a tensor of size \[2\]"):
+        x.grad = mc.ones(3)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = np.ones(2)
+    x.grad = mc.ones(2)
+    x.grad = None
