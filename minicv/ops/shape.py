@@ -246,9 +246,11 @@ def _shape_arg(shape):
     return tuple(int(s) for s in shape)
 
 
-def reshape(x, *shape):
-    x = as_tensor_arg(x)
-    shape = _shape_arg(shape)
+def reshape(input, *sizes, shape=None):
+    """``input`` with a new shape (a view when possible): ``x.reshape(2, -1)``,
+    ``x.reshape((2, -1))`` or ``mc.reshape(x, shape=(2, -1))``."""
+    x = as_tensor_arg(input)
+    shape = _shape_arg(sizes if shape is None else (shape,))
     if shape == x.shape:
         return x if not x.requires_grad else Reshape.apply(x, shape)
     try:
@@ -258,9 +260,10 @@ def reshape(x, *shape):
                          f"(shape {list(x.shape)})") from None
 
 
-def permute(x, *dims):
-    x = as_tensor_arg(x)
-    dims = _shape_arg(dims)
+def permute(input, *dims_, dims=None):
+    """The dimensions reordered: ``x.permute(2, 0, 1)`` or ``permute(x, dims=(2, 0, 1))``."""
+    x = as_tensor_arg(input)
+    dims = _shape_arg(dims_ if dims is None else (dims,))
     if len(dims) != x.ndim:
         raise ValueError(f"permute: number of dims {len(dims)} doesn't match the tensor's "
                          f"{x.ndim} dimensions (shape {list(x.shape)})")
@@ -270,8 +273,8 @@ def permute(x, *dims):
     return Permute.apply(x, dims)
 
 
-def transpose(x, dim0, dim1):
-    x = as_tensor_arg(x)
+def transpose(input, dim0, dim1):
+    x = as_tensor_arg(input)
     if x.ndim < 2 and x.ndim == 0:
         return x
     axes = list(range(x.ndim))
@@ -280,15 +283,15 @@ def transpose(x, dim0, dim1):
     return Permute.apply(x, tuple(axes))
 
 
-def t(x):
-    x = as_tensor_arg(x)
+def t(input):
+    x = as_tensor_arg(input)
     if x.ndim > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {x.ndim}")
     return x if x.ndim < 2 else transpose(x, 0, 1)
 
 
-def flatten(x, start_dim=0, end_dim=-1):
-    x = as_tensor_arg(x)
+def flatten(input, start_dim=0, end_dim=-1):
+    x = as_tensor_arg(input)
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = _dim(start_dim, x.ndim), _dim(end_dim, x.ndim)
@@ -298,8 +301,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     return reshape(x, shape)
 
 
-def squeeze(x, dim=None):
-    x = as_tensor_arg(x)
+def squeeze(input, dim=None):
+    x = as_tensor_arg(input)
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
@@ -308,15 +311,15 @@ def squeeze(x, dim=None):
     return reshape(x, shape)
 
 
-def unsqueeze(x, dim):
-    x = as_tensor_arg(x)
+def unsqueeze(input, dim):
+    x = as_tensor_arg(input)
     d = _dim(dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
-def expand(x, *sizes):
-    x = as_tensor_arg(x)
-    sizes = _shape_arg(sizes)
+def expand(input, *sizes, size=None):
+    x = as_tensor_arg(input)
+    sizes = _shape_arg(sizes if size is None else (size,))
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be >= the "
                          f"tensor's dimensions ({x.ndim})")
@@ -368,8 +371,11 @@ def stack(tensors, dim=0):
     return Stack.apply(*tensors, dim=_dim(dim, tensors[0].ndim + 1))
 
 
-def split(tensor, split_size_or_sections, dim=0):
-    """Split into pieces of ``split_size`` (last one smaller) or of the listed sizes."""
+def split(tensor, split_size_or_sections=None, dim=0, *, split_size=None):
+    """Split into pieces of ``split_size`` (last one smaller) or of the listed sizes.
+    (``split_size=`` is the keyword of ``Tensor.split`` in PyTorch.)"""
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size
     x = as_tensor_arg(tensor)
     d = _dim(dim, x.ndim)
     n = x.shape[d]
@@ -388,11 +394,14 @@ def split(tensor, split_size_or_sections, dim=0):
     return out if isinstance(out, tuple) else (out,)
 
 
-def chunk(x, chunks, dim=0):
-    x = as_tensor_arg(x)
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of ceil(n / chunks) (an empty dimension gives ``chunks``
+    empty pieces, as PyTorch)."""
+    x = as_tensor_arg(input)
     n = x.shape[_dim(dim, x.ndim)]
-    size = -(-n // int(chunks)) if n else 1
-    return split(x, max(size, 1), dim)
+    if n == 0:
+        return split(x, [0] * int(chunks), dim)
+    return split(x, -(-n // int(chunks)), dim)
 
 
 def _is_array(k):
@@ -436,6 +445,10 @@ def _index_key(key, data):
                 has_array = True
                 if type(data) is not np.ndarray and is_cupy_array(data):
                     k = get_array_module(data).asarray(k)   # the index on the GPU too
+                elif type(k) is not np.ndarray and is_cupy_array(k):
+                    raise RuntimeError("indices should be either on cpu or on the same "
+                                       "device as the indexed tensor (cpu): move them with "
+                                       "idx.cpu()")
         items[i] = k
     if not has_array:
         return (tuple(items) if isinstance(key, tuple) else items[0]), None

@@ -135,3 +135,20 @@ def test_pad_refuses_what_pytorch_refuses():
         pad(mc.randn(1, 2, 3), (4, 0), mode="circular")
     np.testing.assert_array_equal(pad(mc.arange(3.0).reshape(1, 1, 3), (3, 3),
                                       mode="circular").data[0, 0], [0, 1, 2] * 3)
+
+
+def test_shape_ops_take_pytorch_keywords():
+    x = mc.zeros(2, 3)
+    assert x.reshape(shape=(3, 2)).shape == (3, 2)
+    assert x.permute(dims=(1, 0)).shape == (3, 2)
+    assert x.expand(size=(4, 2, 3)).shape == (4, 2, 3)
+    assert [t.shape for t in x.split(split_size=2, dim=1)] == [(2, 2), (2, 1)]
+    assert mc.transpose(input=x, dim0=0, dim1=1).shape == (3, 2)
+    assert mc.unsqueeze(input=x, dim=0).shape == (1, 2, 3)
+
+
+def test_chunk_of_an_empty_dimension_gives_empty_pieces():
+    # PyTorch 2.13: zeros(0).chunk(2) -> two (0,) tensors
+    assert [t.shape for t in mc.zeros(0).chunk(2)] == [(0,), (0,)]
+    assert [t.shape for t in mc.zeros(3, 0).chunk(2, dim=1)] == [(3, 0), (3, 0)]
+    assert [t.shape for t in mc.zeros(5).chunk(4)] == [(2,), (2,), (1,)]
