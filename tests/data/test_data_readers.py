@@ -1,12 +1,14 @@
 """Readers: tiny files in each real format, written and read back."""
 import gzip
 import logging
+import os
+import pickle
 
 import numpy as np
 import pytest
 
 from minicv.data import CIFAR10, CIFAR100, FashionMNIST, ImageFolder, MNIST
-from minicv.data.datasets.cifar import write_cifar_bin
+from minicv.data.datasets.cifar import write_cifar_bin, write_cifar_python
 from minicv.data.datasets.mnist import read_idx, write_idx
 
 
@@ -64,6 +66,30 @@ def test_cifar10_and_100_round_trip(tmp_path):
     (tmp_path / "test.bin").write_bytes(b"\x00" * 3073)
     with pytest.raises(ValueError, match="3074-byte record"):
         CIFAR100(tmp_path, train=False)
+
+
+def test_cifar_python_version_is_read_without_running_code(tmp_path):
+    rng = np.random.default_rng(3)
+    imgs = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    write_cifar_python(folder / "test_batch", imgs, [0, 9, 2, 3])
+    ds = CIFAR10(tmp_path, train=False)
+    assert ds.targets.tolist() == [0, 9, 2, 3] and np.array_equal(ds[1][0], imgs[1])
+    py100 = tmp_path / "c100" / "cifar-100-python"
+    py100.mkdir(parents=True)
+    write_cifar_python(py100 / "train", imgs, [[1, 11], [2, 22], [3, 33], [19, 99]],
+                       ("coarse_labels", "fine_labels"))
+    assert CIFAR100(tmp_path / "c100").targets.tolist() == [11, 22, 33, 99]
+    assert CIFAR100(tmp_path / "c100", label_type="coarse")[3][1] == 19
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+    with open(folder / "test_batch", "wb") as f:
+        pickle.dump({"data": Evil(), "labels": [0]}, f)
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        CIFAR10(tmp_path, train=False)
 
 
 def _write_images(root, names):
