@@ -168,6 +168,10 @@ class Function:
             needs.append(False)
         if foreign:                  # some argument is not a NumPy array: check devices
             arrays = _same_device_arrays(cls, arrays)
+        # known in forward already, so an op saves only what the needed gradients read
+        # (Mul saves b only for a's gradient): an in-place change of an operand whose
+        # gradient nobody needs is then no error, as in PyTorch
+        ctx.needs_input_grad = tuple(needs)
         out = cls.forward(ctx, *arrays, **kwargs)
         multi = type(out) is tuple
         if not (requires and _grad_enabled):
@@ -179,7 +183,6 @@ class Function:
             return out
         ctx.edges = tuple(edges)
         ctx._seq = next(_sequence)
-        ctx.needs_input_grad = tuple(needs)
         if multi:
             ctx.n_outputs = len(out)
             ctx.out_meta = tuple((o.shape, o.dtype) for o in out)

@@ -145,11 +145,28 @@ def test_integer_tensor_cannot_require_grad():
 def test_inplace_change_of_saved_tensor_raises_naming_op():
     a = mc.tensor([1.0, 2.0], requires_grad=True)
     y = a.exp()
-    z = y * 2          # Mul saves y
+    z = y * y          # Mul saves y (y * 2 would not: only 2 is needed, for y's gradient)
     with mc.no_grad():
         y.add_(1)
     with pytest.raises(RuntimeError, match="MulBackward.*version 1; expected version 0"):
         z.sum().backward()
+
+
+def test_inplace_change_of_an_operand_nobody_differentiates_is_fine():
+    # PyTorch saves only what the needed gradients read: b's change is harmless here
+    x = mc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    c = mc.tensor([1.0, 2.0, 4.0])
+    z = (y * 2).sum() + (y / c).sum() + (y.reshape(1, 3) @ mc.ones(3, 2)).sum() \
+        + mc.einsum("i,i->", c, y)
+    y.add_(1)
+    z.backward()
+    np.testing.assert_allclose(x.grad.data, 2 + 1 / c.data + 2 + c.data)
+    x = mc.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = x * 1
+    y[0] = y[1] * 2                  # PyTorch 2.13: x.grad = [[0, 0], [30, 40]]
+    (y ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [[0, 0], [30, 40]])
 
 
 def test_inplace_change_through_a_view_is_detected():

@@ -106,10 +106,11 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """d(ab)/da = b, d(ab)/db = a; saved: a, b."""
+    """d(ab)/da = b, d(ab)/db = a; saved: b if a needs its gradient, a if b does."""
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -121,10 +122,10 @@ class Mul(Function):
 
 
 class Div(Function):
-    """d(a/b)/da = 1/b, d(a/b)/db = -a/b²; saved: a, b."""
+    """d(a/b)/da = 1/b, d(a/b)/db = -a/b²; saved: b, and a only if b needs its gradient."""
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod

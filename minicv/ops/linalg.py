@@ -25,26 +25,28 @@ class MatMul(Function):
     """
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad            # dA reads B, dB reads A
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.shapes = a.shape, b.shape
         return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, gc):
         a, b = ctx.saved_tensors
-        a2 = a[None, :] if a.ndim == 1 else a              # (.., n, k)
-        b2 = b[:, None] if b.ndim == 1 else b              # (.., k, m)
-        out2 = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2],
-                                                                    b2.shape[-1])
+        sa, sb = ctx.shapes
+        sa2 = (1,) + sa if len(sa) == 1 else sa            # (.., n, k)
+        sb2 = sb + (1,) if len(sb) == 1 else sb            # (.., k, m)
+        out2 = np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1])
         gc2 = gc.reshape(out2)                             # (.., n, m)
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = _matmul(gc2, np.swapaxes(b2, -1, -2))     # (.., n, k)
-            if a.ndim == 1:
-                ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
+            ga = _matmul(gc2, np.swapaxes(b.reshape(sb2), -1, -2))     # (.., n, k)
+            if len(sa) == 1:
+                ga = ga.reshape(-1, sa[0]).sum(axis=0)
         if ctx.needs_input_grad[1]:
-            gb = _matmul(np.swapaxes(a2, -1, -2), gc2)     # (.., k, m)
-            if b.ndim == 1:
-                gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
+            gb = _matmul(np.swapaxes(a.reshape(sa2), -1, -2), gc2)     # (.., k, m)
+            if len(sb) == 1:
+                gb = gb.reshape(-1, sb[0]).sum(axis=0)
         return ga, gb
 
 
@@ -127,7 +129,9 @@ class Einsum(Function):
     """
     @staticmethod
     def forward(ctx, *arrays, subs, out, sizes):
-        ctx.save_for_backward(*arrays)
+        needs = ctx.needs_input_grad      # operand j is read by the gradients of the others
+        ctx.save_for_backward(*(a if any(n for k, n in enumerate(needs) if k != j) else None
+                                for j, a in enumerate(arrays)))
         ctx.subs, ctx.out, ctx.sizes = subs, out, sizes
         xp = get_array_module(*arrays)
         return xp.asarray(xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=True))
@@ -197,18 +201,51 @@ def _einsum_subscripts(equation, shapes):
     return subs, out
 
 
+def _sublist_equation(args):
+    """PyTorch's sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])``, as an equation and
+    its operands: ``"Ab,bC->AC"``-style letters for the ints 0-51 (0-25 -> A-Z, 26-51 ->
+    a-z, PyTorch's order, so the implicit output is the same) and "..." for ``Ellipsis``.
+    An odd number of arguments ends with the output sublist."""
+    def letters(sublist, where):
+        if not isinstance(sublist, (list, tuple)):
+            raise TypeError(f"einsum: expected a sublist (a list of ints 0-51 and ...) as "
+                            f"{where}, got {type(sublist).__name__}: call einsum(a, [0, 1], "
+                            f"b, [1, 2], [0, 2]) or use an equation string")
+        out = ""
+        for s in sublist:
+            if s is Ellipsis:
+                out += "..."
+            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 0 <= s < 52:
+                out += chr(ord("A") + s) if s < 26 else chr(ord("a") + s - 26)
+            else:
+                raise ValueError(f"einsum: subscript {s!r} in sublist {list(sublist)} must be "
+                                 f"an int in [0, 52) or ... (Ellipsis)")
+        return out
+    operands, subs = args[0:len(args) - len(args) % 2:2], args[1::2]
+    lhs = ",".join(letters(s, f"argument {2 * i + 1}") for i, s in enumerate(subs))
+    if len(args) % 2:
+        lhs += "->" + letters(args[-1], "the last argument (the output sublist)")
+    return lhs, operands
+
+
 def einsum(equation, *operands):
     """Einstein summation: the product of the operands summed over the letters that are not
     in the output, e.g. "ij,jk->ik" (matmul), "bij,bjk->bik" (bmm), "ii" (trace),
     "...ij->...ji" (transpose). Size-1 dims broadcast, as in PyTorch; operands must share
     one dtype. Differentiable in every operand.
 
+    PyTorch's sublist form is accepted too: each operand followed by a list of ints (0-51)
+    naming its dims, ``...`` for an ellipsis, and optionally the output's list last.
+
     Example::
 
         a, b = mc.randn(2, 3), mc.randn(3, 4)
         mc.einsum("ij,jk->ik", a, b)          # == a @ b, shape (2, 4)
+        mc.einsum(a, [0, 1], b, [1, 2], [0, 2])   # the same, in sublist form
     """
-    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
+    elif len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])              # einsum(eq, [a, b]), as PyTorch allows
     tensors = [as_tensor_arg(t) for t in operands]
     if len({t.dtype for t in tensors}) > 1:

@@ -78,6 +78,28 @@ def test_einsum_list_form_and_errors():
         L.einsum("ij,j", mc.ones(2, 3), mc.ones(3, dtype=mc.float64))
 
 
+def test_einsum_sublist_form_follows_pytorch():
+    # PyTorch 2.13: einsum(x, [0, 1], y, [1, 2], [0, 2]) with x = arange(6.).reshape(2, 3),
+    # y = arange(12.).reshape(3, 4) is [[20, 23, 26, 29], [56, 68, 80, 92]], with or without
+    # the output sublist; ints 0-25 sort before 26-51 in the implicit output (A-Z, a-z)
+    x = mc.tensor(np.arange(6.0).reshape(2, 3))
+    y = mc.tensor(np.arange(12.0).reshape(3, 4))
+    want = [[20.0, 23.0, 26.0, 29.0], [56.0, 68.0, 80.0, 92.0]]
+    assert L.einsum(x, [0, 1], y, [1, 2], [0, 2]).tolist() == want
+    assert L.einsum(x, [0, 1], y, [1, 2]).tolist() == want
+    assert L.einsum(x, [27, 3]).tolist() == x.data.T.tolist()          # implicit: [3, 27]
+    assert L.einsum(x, [..., 1], [1, ...]).tolist() == x.data.T.tolist()
+    batch = mc.tensor(np.arange(12.0).reshape(2, 2, 3))
+    assert L.einsum(batch, [..., 0, 1], x, (0, 1), [...]).tolist() == [55.0, 145.0]
+    w = mc.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    v = mc.tensor(np.ones((3, 4)), requires_grad=True)
+    gradcheck(lambda a, b: L.einsum(a, [0, 1], b, [1, 2], [2, 0]), (w, v))
+    with pytest.raises(ValueError, match=r"subscript 52 .* must be an int in \[0, 52\)"):
+        L.einsum(x, [0, 52])
+    with pytest.raises(TypeError, match="expected a sublist"):
+        L.einsum(x, [0, 1], y)
+
+
 # ----------------------------------------------------------------------------- tril / triu / diag
 
 @pytest.mark.parametrize("k", [-2, -1, 0, 1, 3])
