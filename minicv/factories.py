@@ -87,10 +87,15 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
-    """Values in [start, end) with ``step``: int64 for integer arguments, else float32.
+def arange(start=None, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """Values in [start, end) with ``step``: int64 when start, end and step are all
+    integers, else the default float dtype (float32).
 
-    The bounds may be numbers or 0-d tensors (an integer tensor counts as an integer).
+    Called as PyTorch allows: ``arange(end)``, ``arange(end=end)``, ``arange(start, end)``
+    or ``arange(start, end, step)``; start defaults to 0. The bounds may be numbers or 0-d
+    tensors (an integer tensor counts as an integer). The length is
+    ceil((end - start) / step); a step that points away from end is an error, as in
+    PyTorch (NumPy would return an empty array), while start == end gives an empty tensor.
 
     Example::
 
@@ -98,12 +103,32 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
         mc.arange(0, 1, 0.25)     # tensor([0.0, 0.25, 0.5, 0.75])
     """
     if end is None:
+        if start is None:
+            raise TypeError("arange() needs an end: call arange(end), arange(start, end) "
+                            "or arange(start, end, step)")
         start, end = 0, start
+    elif start is None:
+        start = 0
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if not all(np.isfinite(float(v)) for v in (start, end, step)):
+        raise ValueError(f"arange: start={start}, end={end} and step={step} must be finite")
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign: "
+                         f"start={start}, end={end}, step={step}; use a step of sign "
+                         f"{'+' if end > start else '-'} or swap start and end")
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else get_default_dtype()
-    return _make(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad, device)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return _make(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+    # start + i * step in float64, rounded once to dtype: PyTorch's scalar formula (its SIMD
+    # path may still differ by an ulp). np.arange accumulates in dtype and drifts further.
+    n = int(np.ceil((float(end) - float(start)) / float(step)))
+    values = float(start) + np.arange(n, dtype=np.float64) * float(step)
+    return _make(values.astype(dtype), requires_grad, device)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):

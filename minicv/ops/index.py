@@ -350,6 +350,12 @@ def take_along_dim(input, indices, dim=None):
     :func:`gather` whose input and indices broadcast in the other dimensions. With
     ``dim=None`` both are flattened first.
 
+    With ``dim`` given, a negative index counts back from the end, as in PyTorch: -1 is the
+    last position along ``dim``. Indices are wrapped before the gather, so the gradient goes
+    to the wrapped place. ``dim=None`` and :func:`gather` accept only [0, size), as PyTorch.
+    Outside [-size, size) minicv raises IndexError, where PyTorch 2.x silently takes the index
+    modulo size (``index % size``): a wrapped out-of-range index is almost always a bug.
+
     Shape: the broadcast of input and indices, with indices' size along ``dim``.
 
     Example::
@@ -376,6 +382,12 @@ def take_along_dim(input, indices, dim=None):
     if list(x.shape) != x_shape:
         x = x.expand(*x_shape)
     xp = get_array_module(idx)
+    if idx.dtype.kind == "i" and idx.size and idx.min() < 0:
+        n = x.shape[d]
+        if idx.min() < -n:     # wrapping once must land in range, else gather's IndexError
+            raise IndexError(f"take_along_dim: index {int(idx.min())} is out of bounds for "
+                             f"dimension {d} with size {n}: use indices in [-{n}, {n})")
+        idx = xp.where(idx < 0, idx + n, idx)
     return gather(x, d, xp.broadcast_to(idx, tuple(idx_shape)))
 
 

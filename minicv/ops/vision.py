@@ -117,9 +117,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if recompute_scale_factor:
             scales = None
     size = tuple(int(v) for v in _per_dim(size, nd, "size"))
-    if min(size) < 1:
-        raise ValueError(f"interpolate: output size {list(size)} must be positive (input "
-                         f"size {list(x.shape[2:])}); use a larger size or scale_factor")
+    area = mode == "area"       # PyTorch: area (adaptive pooling) gives an empty tensor at
+    if min(size) < (0 if area else 1):          # size 0, where the other modes raise
+        raise ValueError(f"interpolate: output size {list(size)} must be "
+                         f"{'>= 0' if area else 'positive'} for mode {mode!r} (input size "
+                         f"{list(x.shape[2:])}); use a larger size or scale_factor")
     if mode == "area":
         return _area(x, size)
     if mode == "nearest" and nd != 2 and scales is not None and any(

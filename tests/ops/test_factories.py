@@ -27,6 +27,40 @@ def test_randint_forms():
         mc.randint(3, 3, (2,))
 
 
+def test_arange_signatures_and_step_sign_follow_pytorch():
+    # PyTorch 2.13: arange(end=3) == [0, 1, 2]; arange(1, end=4) == [1, 2, 3]; an empty range
+    # is fine, a step pointing away from end or a zero step raises
+    assert mc.arange(end=3).tolist() == [0, 1, 2]
+    assert mc.arange(1, end=4).tolist() == [1, 2, 3]
+    assert mc.arange(start=1, end=4).dtype == np.int64
+    assert mc.arange(5, 5, -1).shape == (0,) and mc.arange(0).shape == (0,)
+    assert mc.arange(9, 2, -2).tolist() == [9, 7, 5, 3]
+    with pytest.raises(ValueError, match="inconsistent with step sign"):
+        mc.arange(0, 5, -1)
+    with pytest.raises(ValueError, match="inconsistent with step sign"):
+        mc.arange(5.0, 0.0)
+    with pytest.raises(ValueError, match="step must be nonzero"):
+        mc.arange(0, 5, 0)
+    with pytest.raises(ValueError, match="must be finite"):
+        mc.arange(0, float("inf"))
+    with pytest.raises(TypeError, match="needs an end"):
+        mc.arange()
+
+
+def test_arange_float_length_and_values_follow_pytorch():
+    # torch.arange(0, 1, 0.1) and (1.0, 2.2, 0.3): float32, lengths ceil((end - start) / step)
+    # = 10 and 5 (2.2 - 1.0 is a hair above 1.2), values start + i * step rounded once
+    x = mc.arange(0, 1, 0.1)
+    assert x.dtype == np.float32 and x.shape == (10,)
+    np.testing.assert_array_equal(x.data, np.float32([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7,
+                                                      0.8, 0.9]))
+    y = mc.arange(1.0, 2.2, 0.3)
+    np.testing.assert_array_equal(y.data, np.float32([1.0, 1.3, 1.6, 1.9, 2.2]))
+    assert mc.arange(5, 0, -1.5).tolist() == [5.0, 3.5, 2.0, 0.5]
+    assert mc.arange(3, dtype=mc.float64).dtype == np.float64
+    assert mc.arange(np.int32(3)).dtype == np.int64             # any integers -> int64
+
+
 def test_arange_takes_zero_dim_tensors():
     assert mc.arange(mc.tensor(3)).dtype == np.int64           # torch: int64
     assert mc.arange(mc.tensor(3)).tolist() == [0, 1, 2]

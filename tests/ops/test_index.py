@@ -171,5 +171,31 @@ def test_take_along_dim():
     gradcheck(lambda t: I.take_along_dim(t, t.detach().argmax(dim=0, keepdim=True), 0), (v,))
 
 
+def test_take_along_dim_wraps_negative_indices_along_dim():
+    # PyTorch 2.13: take_along_dim(arange(12.).reshape(3, 4), tensor([[-1, 0, 2, -3]]),
+    # dim=0) == [[8., 1., 10., 3.]]; the gradient lands on the wrapped places.
+    x = mc.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    idx = mc.tensor([[-1, 0, 2, -3], [-1, -1, 0, 0]])
+    y = I.take_along_dim(x, idx, dim=0)
+    assert y.tolist() == [[8.0, 1.0, 10.0, 3.0], [8.0, 9.0, 2.0, 3.0]]
+    y.sum().backward()
+    assert x.grad.tolist() == [[0.0, 1.0, 1.0, 2.0], [0.0, 0.0, 0.0, 0.0],
+                               [2.0, 1.0, 1.0, 0.0]]
+    assert I.take_along_dim(x, mc.tensor([[-1], [0], [-4]]), dim=-1).tolist() == [
+        [3.0], [4.0], [8.0]]
+    gradcheck(lambda t: I.take_along_dim(t, mc.tensor([[-1, 0], [-3, -2]]), dim=1),
+              (_x(2, 3),))
+    # below -size: an error (PyTorch takes it modulo size); without dim and in gather a
+    # negative index is out of bounds, as in PyTorch
+    with pytest.raises(IndexError, match=r"index -4 .* size 3: use indices in \[-3, 3\)"):
+        I.take_along_dim(x, mc.tensor([[-4, 0, 0, 0]]), dim=0)
+    with pytest.raises(IndexError, match="index 3 is out of bounds"):
+        I.take_along_dim(x, mc.tensor([[3, 0, 0, 0]]), dim=0)
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        I.take_along_dim(x, mc.tensor([-1, 0]))
+    with pytest.raises(IndexError, match="index -1 is out of bounds"):
+        I.gather(x, 0, mc.tensor([[-1, 0, 0, 0]]))
+
+
 def test_argwhere_is_nonzero():
     assert I.argwhere(mc.tensor([[0, 1], [2, 0]])).tolist() == [[0, 1], [1, 0]]

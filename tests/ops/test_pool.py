@@ -211,6 +211,28 @@ def test_interpolate_argument_errors_match_pytorch():
         interpolate(mc.randn(1, 1, 4), scale_factor=0.1)
 
 
+def test_interpolate_area_to_size_zero_is_empty_as_pytorch():
+    # PyTorch 2.13: interpolate(ones(1, 1, 1), scale_factor=0.5, mode="area") has shape
+    # (1, 1, 0) (adaptive pooling to 0); nearest, linear, bilinear, bicubic and trilinear
+    # raise "Input and output sizes should be greater than 0"; a negative size raises in
+    # every mode. PyTorch's backward of the empty area output raises; minicv's gradient is 0.
+    x = mc.ones(1, 1, 1, requires_grad=True)
+    y = interpolate(x, scale_factor=0.5, mode="area")
+    assert y.shape == (1, 1, 0)
+    y.sum().backward()
+    assert x.grad.tolist() == [[[0.0]]]
+    assert interpolate(mc.ones(2, 3, 3, 3), size=(0, 2), mode="area").shape == (2, 3, 0, 2)
+    for size in ((0, 2, 2), (2, 0, 2), (2, 2, 0)):
+        assert interpolate(mc.ones(2, 3, 3, 3, 3), size=size, mode="area").shape == \
+            (2, 3) + size
+    for rank, mode in ((3, "nearest"), (3, "linear"), (4, "nearest-exact"), (4, "bilinear"),
+                       (4, "bicubic"), (5, "trilinear")):
+        with pytest.raises(ValueError, match=rf"must be positive for mode '{mode}'"):
+            interpolate(mc.ones(*[1] * rank), scale_factor=0.5, mode=mode)
+    with pytest.raises(ValueError, match=r"output size \[-1, 2\] must be >= 0"):
+        interpolate(mc.ones(1, 1, 3, 3), size=(-1, 2), mode="area")
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_interpolate_scale_factor_matches_torch(seed):
     """Random sizes and scale factors near 1 and 2 (where the shortcuts apply) in every
