@@ -1344,11 +1344,19 @@ def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     """PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L), L = OH*OW (im2col)."""
     x = np.asarray(x)
-    if x.ndim != 4:
-        raise ValueError(f"unfold expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    kh, kw = _pair(kernel_size)
-    _pool_window_check("unfold", x.shape, (kh, kw), _pair(padding), _pair(dilation))
+    kh, kw = unfold_checks(x.shape, kernel_size, dilation, padding)
     return _im.im2col(x, kh, kw, stride, padding, dilation)
+
+
+def unfold_checks(x_shape, kernel_size, dilation, padding):
+    """F.unfold's checks on the input's shape (shared with the GPU's ``unfold``): a 4-D
+    input and a window within the padded input; returns (kh, kw)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"unfold expects a 4-D input (N, C, H, W), got shape "
+                         f"{tuple(x_shape)}")
+    kh, kw = _pair(kernel_size)
+    _pool_window_check("unfold", x_shape, (kh, kw), _pair(padding), _pair(dilation))
+    return kh, kw
 
 
 def unfold_backward(gy, x_shape, kernel_size, dilation=1, padding=0, stride=1):
@@ -1359,21 +1367,30 @@ def unfold_backward(gy, x_shape, kernel_size, dilation=1, padding=0, stride=1):
 def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """PyTorch's ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), summing overlaps."""
     cols = np.asarray(cols)
+    kh, kw, oh, ow = fold_checks(cols.shape, output_size, kernel_size, dilation, padding,
+                                 stride)
+    c = cols.shape[1] // (kh * kw)
+    return _im.col2im(cols, (cols.shape[0], c, oh, ow), kh, kw, stride, padding, dilation)
+
+
+def fold_checks(cols_shape, output_size, kernel_size, dilation, padding, stride):
+    """F.fold's checks on the columns' shape (shared with the GPU's ``fold``, whose col2im
+    kernel would read past columns with too few blocks): (N, C*kh*kw, L) with L the number
+    of windows in ``output_size``; returns (kh, kw, oh, ow)."""
     kh, kw = _pair(kernel_size)
     oh, ow = _pair(output_size)
-    if cols.ndim != 3 or cols.shape[1] % (kh * kw):
+    if len(cols_shape) != 3 or cols_shape[1] % (kh * kw):
         raise ValueError(f"fold expects (N, C*kh*kw, L) with C*kh*kw divisible by "
-                         f"kh*kw={kh * kw}, got shape {cols.shape}")
+                         f"kh*kw={kh * kw}, got shape {tuple(cols_shape)}")
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
     dh, dw = _pair(dilation)
     L = conv_output_size(oh, kh, sh, ph, dh) * conv_output_size(ow, kw, sw, pw, dw)
-    if cols.shape[2] != L:
+    if cols_shape[2] != L:
         raise ValueError(f"fold: expected L={L} blocks for output_size {(oh, ow)}, kernel "
                          f"{(kh, kw)}, stride {(sh, sw)}, padding {(ph, pw)}, dilation "
-                         f"{(dh, dw)}, but input has shape {cols.shape}")
-    c = cols.shape[1] // (kh * kw)
-    return _im.col2im(cols, (cols.shape[0], c, oh, ow), kh, kw, stride, padding, dilation)
+                         f"{(dh, dw)}, but input has shape {tuple(cols_shape)}")
+    return kh, kw, oh, ow
 
 
 def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):

@@ -29,8 +29,11 @@ def _pool_checks(name, x, kernel_size, stride, padding, dilation, ceil_mode=Fals
     """PyTorch's pooling checks: positive kernel, stride and dilation; padding at most
     half the kernel; at least one output per axis. A window may overhang the padded input
     when ``ceil_mode`` adds a last, partial one (length 4, kernel 3, dilation 2, stride 2,
-    ceil_mode: one window, of the taps 0, 2 and 4, the last outside)."""
-    x = np.asarray(x)
+    ceil_mode: one window, of the taps 0, 2 and 4, the last outside).
+
+    Shared by the CPU and the GPU kernels (``kernels/gpu/conv.py``): ``x`` stays a NumPy or
+    a CuPy array, and only its shape and dtype are read."""
+    x = get_array_module(x).asarray(x)
     if x.ndim != nd + 2:
         raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, spatial...), got shape "
                          f"{x.shape}; add a batch dimension with x[None]")

@@ -449,6 +449,10 @@ def _index_key(key, data):
                     raise RuntimeError("indices should be either on cpu or on the same "
                                        "device as the indexed tensor (cpu): move them with "
                                        "idx.cpu()")
+                elif type(k) is not np.ndarray and is_cupy_array(k):
+                    raise RuntimeError("indices should be either on cpu or on the same "
+                                       "device as the indexed tensor (cpu): move them with "
+                                       "idx.cpu()")
         items[i] = k
     if not has_array:
         return (tuple(items) if isinstance(key, tuple) else items[0]), None

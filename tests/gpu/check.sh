@@ -20,10 +20,10 @@ status=0
     python -c "import cupy, numpy; print('cupy', cupy.__version__, 'numpy', numpy.__version__,
     'CUDA runtime', cupy.cuda.runtime.runtimeGetVersion())" || true
     echo
-    echo "## GPU parity tests (pytest -m gpu tests/gpu)"
+    echo "## GPU parity tests (pytest -m gpu tests/gpu tests/ops/test_ops_gpu.py)"
 } > "$OUT"
-timeout 300 python -m pytest -m gpu tests/gpu -q -p no:randomly -rs --durations=10 2>&1 \
-    | tee -a "$OUT"; [ "${PIPESTATUS[0]}" = 0 ] || status=1
+timeout 300 python -m pytest -m gpu tests/gpu tests/ops/test_ops_gpu.py -q -p no:randomly \
+    -rs --durations=10 2>&1 | tee -a "$OUT"; [ "${PIPESTATUS[0]}" = 0 ] || status=1
 echo >> "$OUT"; echo "## NVRTC compile check (tests/gpu/test_nvrtc.py)" >> "$OUT"
 timeout 120 python -m pytest tests/gpu/test_nvrtc.py -q -rs 2>&1 | tee -a "$OUT"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1

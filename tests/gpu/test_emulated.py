@@ -35,7 +35,8 @@ def _run(args, tmp_path, timeout=900):
 
 
 def test_gpu_tests_pass_on_the_emulator(tmp_path):
-    out = _run(["-m", "pytest", "-m", "gpu", str(ROOT / "tests" / "gpu"), "-p", "no:randomly",
+    out = _run(["-m", "pytest", "-m", "gpu", str(ROOT / "tests" / "gpu"),
+                str(ROOT / "tests" / "ops" / "test_ops_gpu.py"), "-p", "no:randomly",
                 "-rs", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")],
                tmp_path)
     assert " passed" in out and "skipped" not in out.splitlines()[-1], out[-3000:]

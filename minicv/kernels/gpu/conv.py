@@ -17,7 +17,7 @@ import cupy as cp
 import numpy as np
 
 from .. import conv_algo as _cpu
-from ..pool_algo import _interp_checks
+from ..pool_algo import _interp_checks, _pool_checks
 from ..reference import _pair, conv_output_size
 from . import depthwise as _dw
 from . import im2col as _im
@@ -290,8 +290,8 @@ def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
 # ============================================================================ unfold / fold
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
-    """PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L) (im2col)."""
-    kh, kw = _pair(kernel_size)
+    """PyTorch's ``F.unfold``: (N, C, H, W) -> (N, C*kh*kw, L) (im2col); the CPU's checks."""
+    kh, kw = _cpu.unfold_checks(x.shape, kernel_size, dilation, padding)
     return _im.im2col(x, kh, kw, stride, padding, dilation)
 
 
@@ -301,12 +301,10 @@ def unfold_backward(gy, x_shape, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def fold(cols, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """PyTorch's ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), summing overlaps."""
-    kh, kw = _pair(kernel_size)
-    oh, ow = _pair(output_size)
-    if cols.ndim != 3 or cols.shape[1] % (kh * kw):
-        raise ValueError(f"fold expects (N, C*kh*kw, L) with C*kh*kw divisible by "
-                         f"kh*kw={kh * kw}, got shape {tuple(cols.shape)}")
+    """PyTorch's ``F.fold``: (N, C*kh*kw, L) -> (N, C, *output_size), summing overlaps;
+    the CPU's checks (L must be the number of windows: col2im would read past fewer)."""
+    kh, kw, oh, ow = _cpu.fold_checks(cols.shape, output_size, kernel_size, dilation,
+                                      padding, stride)
     c = cols.shape[1] // (kh * kw)
     return _im.col2im(cols, (cols.shape[0], c, oh, ow), kh, kw, stride, padding, dilation)
 
@@ -318,26 +316,9 @@ def fold_backward(gy, kernel_size, dilation=1, padding=0, stride=1):
 
 # ============================================================================ pooling
 
-def _pool_checks(name, x, kernel_size, stride, padding, dilation):
-    if x.ndim != 4:
-        raise ValueError(f"{name} expects a 4-D input (N, C, H, W), got shape {x.shape}")
-    _float_kernel_dtype(name, x)
-    k, s, p, d = (_pair(kernel_size), _pair(kernel_size if stride is None else stride),
-                  _pair(padding), _pair(dilation))
-    if min(k) < 1 or min(s) < 1 or min(p) < 0 or min(d) < 1:
-        raise ValueError(f"{name}: kernel_size, stride, dilation must be >= 1 and padding "
-                         f">= 0, got {k}, {s}, {p}, {d}")
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{name}: padding {p} should be at most half of kernel size {k}")
-    for a in range(2):
-        if d[a] * (k[a] - 1) + 1 > x.shape[2 + a] + 2 * p[a]:
-            raise ValueError(f"{name}: kernel {k} (dilation {d}) is larger than the padded "
-                             f"input {tuple(x.shape[2:])} + 2*{p}")
-
-
 def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Max pooling: (y, indices), indices flat positions in each H*W plane (int64)."""
-    _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation)
+    _pool_checks("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     return _pool.max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
@@ -347,7 +328,7 @@ def max_pool2d_backward(gy, indices, x_shape):
 
 def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad=True, divisor_override=None):
-    _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1)
+    _pool_checks("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and int(divisor_override) == 0:
         raise ValueError("avg_pool2d: divisor_override must be non-zero")
     return _pool.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -362,9 +343,7 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride=None, padding=0, ceil_m
 
 def max_pool3d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """3-D max pooling with flat argmax indices into each D*H*W volume."""
-    if x.ndim != 5:
-        raise ValueError(f"max_pool3d expects a 5-D input (N, C, D, H, W), got {x.shape}")
-    _float_kernel_dtype("max_pool3d", x)
+    _pool_checks("max_pool3d", x, kernel_size, stride, padding, dilation, ceil_mode, nd=3)
     return _pool.max_pool3d(x, kernel_size, stride, padding, dilation, ceil_mode)
 
 
