@@ -8,7 +8,8 @@ Example::
 """
 from .parameter import Parameter, Buffer
 from .module import Module
-from .containers import Sequential, ModuleList, ModuleDict
+from .containers import (Sequential, ModuleList, ModuleDict, ParameterList,
+                         ParameterDict)
 from .linear import Identity, Linear
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose2d
 from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm

@@ -40,7 +40,12 @@ class Unflatten(Module):
         if not isinstance(unflattened_size, (tuple, list)):
             raise TypeError(f"unflattened_size must be a tuple of ints, got "
                             f"{type(unflattened_size).__name__}")
-        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        for pos, size in enumerate(unflattened_size):
+            if not isinstance(size, int) or isinstance(size, bool):
+                raise TypeError(f"unflattened_size must be a tuple of ints, but found element "
+                                f"of type {type(size).__name__} at pos {pos}")
+        # kept as given (tuple or list), so the repr shows what was passed, as PyTorch's
+        self.dim, self.unflattened_size = dim, unflattened_size
 
     def forward(self, input):
         d = self.dim % input.ndim

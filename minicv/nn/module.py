@@ -9,15 +9,17 @@ A module owns three registries, filled by plain attribute assignment in ``__init
 Everything else is a walk over these registries: ``parameters()`` for the optimizer,
 ``state_dict()`` for checkpoints (keys are dotted paths such as ``"layer1.0.conv1.weight"``),
 ``train()``/``eval()`` to switch dropout and batch-norm behaviour, ``to(dtype)`` to cast.
-Calling a module runs its forward pre-hooks, ``forward`` and its forward hooks.
+Calling a module runs its forward pre-hooks, ``forward`` and its forward hooks; backward
+hooks run when gradients pass through the module (see :class:`_BackwardHook`).
 """
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
-from ..autograd import no_grad
-from ..backend import is_cupy_array, to_device, to_numpy
+from ..autograd import Function, is_grad_enabled, no_grad
+from ..backend import get_array_module, is_cupy_array, to_device, to_numpy
 from ..tensor import Tensor, Device
 from .parameter import Parameter, Buffer
 
@@ -34,16 +36,21 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 
 
 class RemovableHandle:
-    """Returned by ``register_*_hook``; ``handle.remove()`` (or ``with handle:``) removes it."""
+    """Returned by ``register_*_hook``; ``handle.remove()`` (or ``with handle:``) removes it.
+
+    ``flags`` are the sets that mark a hook's options (``with_kwargs``, ``always_call``):
+    removing the hook takes its id out of them too. Removing twice does nothing.
+    """
     _next_id = itertools.count()
 
-    def __init__(self, hooks, with_kwargs):
+    def __init__(self, hooks, *flags):
         self.id = next(RemovableHandle._next_id)
-        self._hooks, self._with_kwargs = hooks, with_kwargs
+        self._hooks, self._flags = hooks, flags
 
     def remove(self):
         self._hooks.pop(self.id, None)
-        self._with_kwargs.discard(self.id)
+        for flag in self._flags:
+            flag.discard(self.id)
 
     def __enter__(self):
         return self
@@ -87,10 +94,13 @@ class Module:
         d["_buffers"] = {}
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = {}
-        d["_forward_hooks"] = {}
-        d["_forward_hooks_with_kwargs"] = set()
-        d["_forward_pre_hooks"] = {}
-        d["_forward_pre_hooks_with_kwargs"] = set()
+        d.update(_fresh_hook_registries())
+
+    def __setstate__(self, state):
+        # a module pickled before a hook registry existed gets an empty one
+        self.__dict__.update(state)
+        for name, value in _fresh_hook_registries().items():
+            self.__dict__.setdefault(name, value)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -98,38 +108,70 @@ class Module:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
-        for hid, hook in list(self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                r = hook(self, args, kwargs)
+        """PyTorch's order: forward pre-hooks, backward-hook wrapping of the inputs,
+        ``forward``, forward hooks, backward-hook wrapping of the outputs. If anything
+        raises, the ``always_call`` forward hooks not yet run are called with output None
+        (their own errors only warn) and the error goes on."""
+        result, called = None, set()
+        try:
+            for hid, hook in list(self._forward_pre_hooks.items()):
+                if hid in self._forward_pre_hooks_with_kwargs:
+                    r = hook(self, args, kwargs)
+                    if r is not None:
+                        if not (isinstance(r, tuple) and len(r) == 2):
+                            raise RuntimeError("forward pre-hook registered with "
+                                               "with_kwargs=True must return None or a "
+                                               f"tuple (args, kwargs), got {r!r}")
+                        args, kwargs = r
+                else:
+                    r = hook(self, args)
+                    if r is not None:
+                        args = r if isinstance(r, tuple) else (r,)
+            bw_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:
+                bw_hook = _BackwardHook(self)
+                args = bw_hook.setup_input(args)
+            result = self.forward(*args, **kwargs)
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid in self._forward_hooks_always_called:
+                    called.add(hid)
+                if hid in self._forward_hooks_with_kwargs:
+                    r = hook(self, args, kwargs, result)
+                else:
+                    r = hook(self, args, result)
                 if r is not None:
-                    if not (isinstance(r, tuple) and len(r) == 2):
-                        raise RuntimeError("forward pre-hook registered with with_kwargs=True "
-                                           "must return None or a tuple (args, kwargs)")
-                    args, kwargs = r
-            else:
-                r = hook(self, args)
-                if r is not None:
-                    args = r if isinstance(r, tuple) else (r,)
-        result = self.forward(*args, **kwargs)
-        for hid, hook in list(self._forward_hooks.items()):
-            if hid in self._forward_hooks_with_kwargs:
-                r = hook(self, args, kwargs, result)
-            else:
-                r = hook(self, args, result)
-            if r is not None:
-                result = r
-        return result
+                    result = r
+            if bw_hook is not None:
+                result = bw_hook.setup_output(result)
+            return result
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):
+                if hid not in self._forward_hooks_always_called or hid in called:
+                    continue
+                try:
+                    if hid in self._forward_hooks_with_kwargs:
+                        r = hook(self, args, kwargs, result)
+                    else:
+                        r = hook(self, args, result)
+                    result = result if r is None else r
+                except Exception as e:
+                    warnings.warn(f"forward hook with always_call=True raised an exception "
+                                  f"that was silenced because forward raised first: {e!r}")
+            raise
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """Call ``hook(module, args)`` before ``forward``; it may return replacement args.
+        """Call ``hook(module, args)`` before ``forward``; it may return replacement args
+        (a tuple, or a single value that becomes the only positional argument).
 
         With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs)`` and may return
-        ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters the hook.
+        ``(args, kwargs)``. ``prepend=True`` runs it before the hooks already registered.
+        Returns a handle whose ``remove()`` unregisters the hook.
         """
         handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
         _insert_hook(self._forward_pre_hooks, handle.id, hook, prepend)
@@ -137,16 +179,59 @@ class Module:
             self._forward_pre_hooks_with_kwargs.add(handle.id)
         return handle
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
         """Call ``hook(module, args, output)`` after ``forward``; it may return a new output.
 
+        With ``with_kwargs=True`` the hook is ``hook(module, args, kwargs, output)``.
+        ``always_call=True`` calls it (with output None) even when ``forward`` raises.
         Handy to capture activations: ``h = layer.register_forward_hook(lambda m, i, o:
         feats.append(o))``, later ``h.remove()``.
         """
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
+        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs,
+                                 self._forward_hooks_always_called)
         _insert_hook(self._forward_hooks, handle.id, hook, prepend)
         if with_kwargs:
             self._forward_hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs
+        are known, before those of its inputs are computed.
+
+        ``grad_output`` is a tuple with one entry per output (None for an output that is
+        not a Tensor or got no gradient). The hook may return a tuple of the same length
+        that replaces it. Returns a handle whose ``remove()`` unregisters the hook.
+
+        Example (clip the gradient that reaches a layer)::
+
+            layer.register_full_backward_pre_hook(lambda m, go: (go[0].clamp(-1, 1),))
+        """
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _insert_hook(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect
+        to the module's inputs have been computed.
+
+        ``grad_input`` has one entry per positional argument of ``forward``: the gradient
+        for a Tensor argument (zeros for one that does not require grad, as in PyTorch),
+        None for anything else. ``grad_output`` is as for
+        :meth:`register_full_backward_pre_hook`. The hook may return a tuple like
+        ``grad_input`` that replaces the gradients sent on to the inputs. When no input
+        requires grad the hook runs with ``grad_input`` all None, as soon as
+        ``grad_output`` is known. Returns a handle whose ``remove()`` unregisters it.
+
+        Example (log the gradient norm that leaves each layer)::
+
+            h = layer.register_full_backward_hook(
+                lambda m, gi, go: print(type(m).__name__, go[0].norm().item()))
+        """
+        handle = RemovableHandle(self._backward_hooks)
+        _insert_hook(self._backward_hooks, handle.id, hook, prepend)
         return handle
 
     # ------------------------------------------------------------------ registration
@@ -448,7 +533,18 @@ class Module:
         return self.to(np.float16)
 
     def type(self, dst_type):
-        return self.to(dst_type)
+        """Cast *every* parameter and buffer to ``dst_type`` (a dtype or a name such as
+        ``'minicv.DoubleTensor'``), integer buffers such as BatchNorm's
+        ``num_batches_tracked`` included: unlike ``to``/``float``/``double``, which leave
+        those alone, as in PyTorch. Returns self."""
+        dtype = Tensor(np.empty(0, np.float32)).type(dst_type).dtype   # parses the names
+        if dtype.kind != "f":
+            for name, p in self.named_parameters():
+                if p.requires_grad:
+                    raise RuntimeError(f"cannot cast parameter '{name}' to {dtype}: only "
+                                       f"floating point tensors can require gradients "
+                                       f"(call requires_grad_(False) first)")
+        return self._apply_arrays(lambda a: a if a.dtype == dtype else a.astype(dtype))
 
     def cpu(self):
         return self.to("cpu")
@@ -611,6 +707,176 @@ class Module:
         keys = list(super().__dir__())
         keys += list(self._parameters) + list(self._buffers) + list(self._modules)
         return sorted(set(k for k in keys if not k[0].isdigit()))
+
+
+class _BackwardHookFunction(Function):
+    """Identity on a few tensors: the graph node where a module's backward hooks run.
+
+    ``Module.__call__`` routes the module's inputs through one such node and its outputs
+    through another, so that backward meets all the gradients of a call at one place.
+    ``forward`` returns the arrays themselves (no copy); ``backward`` passes the gradients
+    on, after the hooks set on the node by :class:`_BackwardHook`.
+    """
+    on_grad_output = None       # set on the outputs' node: records grad_output
+    on_grad_input = None        # set on the inputs' node: runs the full backward hooks
+
+    @staticmethod
+    def forward(ctx, *arrays):
+        return arrays
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.on_grad_input is not None:
+            return ctx.on_grad_input(grads)
+        return grads
+
+    def _run_hooks(self, outs):
+        # The engine runs a node's output hooks before it fills the missing gradients of a
+        # multi-output node with zeros: the last point where an output that got no
+        # gradient (None, as PyTorch shows it to the hooks) differs from a zero gradient.
+        outs = Function._run_hooks(self, outs)       # hooks put on the outputs by the user
+        if self.on_grad_output is not None:
+            outs = self.on_grad_output(outs)
+        return outs
+
+
+def _through_hook_node(tensors):
+    """``tensors`` passed through a new ``_BackwardHookFunction`` node: (new tensors, node)."""
+    outs = _BackwardHookFunction.apply(*tensors)
+    for t, o in zip(tensors, outs):
+        o._vc = t._vc          # same memory: an in-place change through one bumps both
+    return outs, outs[0].grad_fn
+
+
+class _BackwardHook:
+    """The backward hooks of one call of a module (PyTorch's ``BackwardHook``).
+
+    ``setup_input`` routes the Tensor arguments that require grad through one
+    ``_BackwardHookFunction`` node and ``setup_output`` the Tensor outputs through another.
+    The outputs' node is newer, so backward reaches it first: it builds ``grad_output``
+    (one entry per output) and runs the pre-hooks, which may replace it. Backward then
+    reaches the inputs' node, which builds ``grad_input`` (one entry per positional
+    argument), runs the full hooks, which may replace it, and sends it on to the inputs.
+    The hooks are those registered when the module was called.
+    """
+
+    def __init__(self, module):
+        self.module = module
+        self.hooks = list(module._backward_hooks.values())
+        self.pre_hooks = list(module._backward_pre_hooks.values())
+        self.input_index = None         # positions of the arguments routed through the node
+        self.grad_output = None
+
+    def setup_input(self, args):
+        self.n_inputs = len(args)
+        if not (self.hooks and is_grad_enabled()):
+            return args
+        index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        if not index:
+            return args
+        # Tensor arguments that need no gradient get zeros in grad_input, as in PyTorch
+        self.zero_like = {i: (a.shape, a.dtype) for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and not a.requires_grad}
+        self.input_index = index
+        self.input_shapes = [args[i].shape for i in index]
+        routed, node = _through_hook_node([args[i] for i in index])
+        node.on_grad_input = self._on_grad_input
+        args = list(args)
+        for i, t in zip(index, routed):
+            args[i] = t
+        return tuple(args)
+
+    def setup_output(self, result):
+        outputs = result if isinstance(result, tuple) else (result,)
+        self.n_outputs = len(outputs)
+        index = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+        if not (index and is_grad_enabled()):
+            return result
+        self.output_index = index
+        self.output_shapes = [outputs[i].shape for i in index]
+        routed, node = _through_hook_node([outputs[i] for i in index])
+        node.on_grad_output = self._on_grad_output
+        node.hooks = {0: []}           # non-empty: makes the engine call node._run_hooks
+        outputs = list(outputs)
+        for i, t in zip(index, routed):
+            outputs[i] = t
+        if not isinstance(result, tuple):
+            return outputs[0]
+        return type(result)(*outputs) if hasattr(result, "_fields") else tuple(outputs)
+
+    def _on_grad_output(self, grads):
+        grad_output = [None] * self.n_outputs
+        for i, g in zip(self.output_index, grads):
+            grad_output[i] = None if g is None else Tensor(g)
+        grad_output = tuple(grad_output)
+        for hook in self.pre_hooks:
+            r = hook(self.module, grad_output)
+            if r is not None:
+                grad_output = _hook_result(r, len(grad_output), "pre hook", "grad_output")
+        if self.input_index is None:
+            # no input requires grad: the full hooks run now, with grad_input all None
+            grad_input = (None,) * self.n_inputs
+            for hook in self.hooks:
+                r = hook(self.module, grad_input, grad_output)
+                if r is not None and any(g is not None for g in r):
+                    raise RuntimeError(
+                        f"the backward hook of {type(self.module).__name__} returned "
+                        f"gradients, but no input of the module requires grad: there is "
+                        f"nothing to replace, return None")
+        else:
+            self.grad_output = grad_output
+        return _hook_arrays(grad_output, self.output_index, self.output_shapes,
+                            "backward pre hook", self.module)
+
+    def _on_grad_input(self, grads):
+        grad_output, self.grad_output = self.grad_output, None
+        if grad_output is None:      # the outputs' node was not reached: no hook to run
+            return grads
+        xp = get_array_module(grads[0])
+        grad_input = [None] * self.n_inputs
+        for i, (shape, dtype) in self.zero_like.items():
+            grad_input[i] = Tensor(xp.zeros(shape, dtype))
+        for i, g in zip(self.input_index, grads):
+            grad_input[i] = Tensor(g)
+        grad_input = tuple(grad_input)
+        for hook in self.hooks:
+            r = hook(self.module, grad_input, grad_output)
+            if r is not None:
+                grad_input = _hook_result(r, len(grad_input), "hook", "grad_input")
+        return _hook_arrays(grad_input, self.input_index, self.input_shapes,
+                            "backward hook", self.module)
+
+
+def _hook_result(r, n, kind, name):
+    """A backward hook's replacement tuple, checked to have ``n`` entries."""
+    if not isinstance(r, (tuple, list)) or len(r) != n:
+        got = len(r) if isinstance(r, (tuple, list)) else f"a {type(r).__name__}"
+        raise RuntimeError(f"Backward {kind} returned an invalid number of {name}, got "
+                           f"{got}, but expected {n}: return None or a tuple with one entry "
+                           f"(a Tensor or None) per entry of {name}")
+    return tuple(r)
+
+
+def _hook_arrays(grads, index, shapes, kind, module):
+    """The arrays of ``grads`` at ``index`` (None stays None), checked against ``shapes``."""
+    arrays = []
+    for i, shape in zip(index, shapes):
+        g = grads[i]
+        arr = g.data if isinstance(g, Tensor) else g
+        if arr is not None and getattr(arr, "shape", None) != shape:
+            raise RuntimeError(f"the {kind} of {type(module).__name__} returned, for entry "
+                               f"{i}, a gradient of shape {list(np.shape(arr))} where "
+                               f"{list(shape)} was expected: keep each gradient's shape")
+        arrays.append(arr)
+    return tuple(arrays)
+
+
+def _fresh_hook_registries():
+    """The hook registries of a new module: id -> hook dicts and the ids' option sets."""
+    return {"_forward_hooks": {}, "_forward_hooks_with_kwargs": set(),
+            "_forward_hooks_always_called": set(), "_forward_pre_hooks": {},
+            "_forward_pre_hooks_with_kwargs": set(), "_backward_hooks": {},
+            "_backward_pre_hooks": {}}
 
 
 def _insert_hook(hooks, hid, hook, prepend):

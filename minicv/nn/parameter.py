@@ -34,6 +34,16 @@ class Parameter(Tensor):
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        """A Parameter holding a copy of the data, with the same ``requires_grad``. As in
+        PyTorch, ``.grad`` (and any hook) is not copied: ``copy.deepcopy(model)`` gives a
+        model with fresh parameters and no gradients (e.g. the EMA copy of a model)."""
+        if id(self) in memo:                # a parameter tied in two places stays tied
+            return memo[id(self)]
+        result = type(self)(self.data.copy(), self.requires_grad)
+        memo[id(self)] = result
+        return result
+
 
 class Buffer(Tensor):
     """Marks a tensor to be registered as a buffer when assigned to a module attribute
