@@ -45,14 +45,19 @@ def _scalar_as(value, dtype):
 
 
 def _float_operands(a, b):
-    """Like :func:`promote`, but integer results become the default float (true division)."""
-    a, b = promote(a, b)
-    dt = a.dtype if isinstance(a, Tensor) else np.asarray(a).dtype
-    if dt.kind != "f":
-        f = get_default_dtype()
-        a = a.to(f) if isinstance(a, Tensor) else f.type(a)
-        b = b.to(f) if isinstance(b, Tensor) else f.type(b)
-    return a, b
+    """Like :func:`promote`, but integer results become the default float (true division).
+
+    Integer operands are converted to float from their own values, not from the promoted
+    integer type: ``uint8 tensor / -2`` divides by -2.0, as in PyTorch (promoting first
+    would wrap -2 to 254)."""
+    pa, pb = promote(a, b)
+    dt = pa.dtype if isinstance(pa, Tensor) else np.asarray(pa).dtype
+    if dt.kind == "f":
+        return pa, pb
+    f = get_default_dtype()
+    return tuple(x.to(f) if isinstance(x, Tensor) else
+                 f.type(x) if isinstance(x, _SCALARS) else as_tensor_arg(x).to(f)
+                 for x in (a, b))
 
 
 class Cast(Function):
@@ -822,7 +827,34 @@ def lerp(input, end, weight):
 
         mc.lerp(mc.tensor([0., 10.]), mc.tensor([1., 20.]), 0.5)   # tensor([0.5, 15.])
     """
-    return add(input, mul(weight, sub(end, input)))
+    x, e = as_tensor_arg(input), as_tensor_arg(end)
+    w = weight if isinstance(weight, _SCALARS) else as_tensor_arg(weight)
+    for name, t in (("end", e), ("weight", w)):
+        if isinstance(t, Tensor) and t.dtype != x.dtype:
+            raise TypeError(f"lerp: expected dtype {x.dtype} for `{name}` but got dtype "
+                            f"{t.dtype}; convert it with .to({x.dtype})")
+    if x.dtype.kind != "f":
+        raise TypeError(f"lerp: input must be a floating tensor, got {x.dtype}")
+    return Lerp.apply(x, e, w)
+
+
+class Lerp(Function):
+    """PyTorch's two-sided formula: a + w·(b - a) for |w| < 0.5, else b - (b - a)·(1 - w),
+    so that w = 1 gives b exactly. d/da = 1 - w, d/db = w, d/dw = b - a. Saved: a, b, w."""
+    @staticmethod
+    def forward(ctx, a, b, w):
+        ctx.save_for_backward(a, b, w)
+        with np.errstate(invalid="ignore"):        # inf - inf in the unused branch
+            d = b - a
+            y = np.where(np.abs(w) < 0.5, a + w * d, b - d * (1 - w))
+        return y.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, b, w = ctx.saved_tensors
+        need_a, need_b, need_w = ctx.needs_input_grad
+        return (gy * (1 - w) if need_a else None, gy * w if need_b else None,
+                gy * (b - a) if need_w else None)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as hs
+from hypothesis import given, settings, strategies as hs
 
 import minicv as mc
 from minicv.ops import elementwise as E
@@ -328,3 +328,33 @@ def test_isclose():
     assert E.isclose(a, b).tolist() == [True, False, False]
     assert E.isclose(a, b, equal_nan=True).tolist() == [True, True, False]
     assert E.isclose(a, b, rtol=0.2).tolist() == [True, False, True]
+
+
+def test_true_division_converts_integers_from_their_own_values():
+    # PyTorch 2.13: uint8 [10, 20] / -2 -> [-5, -10] (no wrap of -2 to 254 first)
+    x = mc.tensor([10, 20], dtype=mc.uint8)
+    np.testing.assert_allclose((x / -2).data, [-5.0, -10.0])
+    np.testing.assert_allclose((x / 300).data, [10 / 300, 20 / 300], rtol=1e-6)
+    np.testing.assert_allclose((x / mc.tensor(-4)).data, [-2.5, -5.0])
+    np.testing.assert_allclose(mc.atan2(x, mc.tensor(-1)).data, [1.670465, 1.6207547],
+                               rtol=1e-6)
+    assert (mc.tensor([1, 2]) / mc.tensor([2, 4])).dtype == np.float32
+
+
+def test_lerp_is_two_sided_like_pytorch():
+    # PyTorch 2.13 values: weight 1 gives end exactly; infinities as torch.lerp
+    got = mc.lerp(mc.tensor([0.1, 1e8]), mc.tensor([1e8, 0.1]), 1.0)
+    np.testing.assert_array_equal(got.data, np.array([1e8, 0.1], np.float32))
+    assert mc.lerp(mc.tensor([-np.inf]), mc.tensor([0.0]), 0.7).item() == -np.inf
+    assert np.isnan(mc.lerp(mc.tensor([1.0]), mc.tensor([np.inf]), 0.7).item())
+    with pytest.raises(TypeError, match="expected dtype float32 for `end`"):
+        mc.lerp(mc.ones(2), mc.ones(2, dtype=mc.float64), 0.5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(hs.floats(-1.5, 1.5), hs.integers(0, 2**31 - 1))
+def test_lerp_gradcheck(w0, seed):
+    rng = np.random.default_rng(seed)
+    a, b = (mc.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
+    w = mc.tensor(np.full(3, w0), requires_grad=True)
+    assert gradcheck(mc.lerp, (a, b, w))
