@@ -160,7 +160,7 @@ class Pow(Function):
     """
     @staticmethod
     def forward(ctx, a, b):
-        y = a ** b
+        y = _int_pow(a, b) if np.asarray(b).dtype.kind in "iu" else a ** b
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -639,9 +639,27 @@ def neg(input):
     return Neg.apply(input)
 
 
+def _int_pow(a, b):
+    """Integer a ** b. A negative exponent gives the truncated 1 / a^|b|, as PyTorch: 1
+    for a = 1, ±1 for a = -1, else 0 (NumPy refuses negative integer powers)."""
+    xp = get_array_module(a, b)
+    if not (b < 0).any():
+        return a ** b
+    one = xp.ones((), a.dtype)
+    inverse = xp.where(a == 1, one, xp.where(a == -1, xp.where(b % 2 == 0, one, -one), 0))
+    return xp.where(b < 0, inverse, a ** xp.maximum(b, 0)).astype(a.dtype, copy=False)
+
+
 def pow(input, exponent):
     """input ** exponent, elementwise; either may be a number. See :class:`Pow` for the
-    gradient at the edges (0 ** b, negative bases)."""
+    gradient at the edges (0 ** b, negative bases). An integer tensor to a negative
+    integer *number* raises, as in PyTorch; to a tensor of negative integers it gives the
+    truncated result (0, or ±1 for a base of ±1)."""
+    if isinstance(input, Tensor) and input.dtype.kind in "iub" and \
+            isinstance(exponent, (int, np.integer)) and not isinstance(exponent, bool) \
+            and exponent < 0:
+        raise RuntimeError(f"Integers to negative integer powers are not allowed "
+                           f"(exponent {exponent}): convert the base with .float() first")
     a, b = promote(input, exponent)
     return _binary(Pow, a, b)
 

@@ -358,3 +358,12 @@ def test_lerp_gradcheck(w0, seed):
     a, b = (mc.tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
     w = mc.tensor(np.full(3, w0), requires_grad=True)
     assert gradcheck(mc.lerp, (a, b, w))
+
+
+def test_integer_pow_with_negative_exponents_like_pytorch():
+    # PyTorch 2.13: truncated 1 / a^|b| for tensor exponents; a negative number raises
+    got = mc.pow(mc.tensor([2, 1, -1, 0, -1, 3]), mc.tensor([-1, -2, -3, -1, -2, 0]))
+    assert got.tolist() == [0, 1, -1, 0, 1, 1] and got.dtype == np.int64
+    assert (2 ** mc.tensor([-1, 2])).tolist() == [0, 4]
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        mc.tensor([2, 3]) ** -1
