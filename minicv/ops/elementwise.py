@@ -160,7 +160,8 @@ class Pow(Function):
     """
     @staticmethod
     def forward(ctx, a, b):
-        y = _int_pow(a, b) if np.asarray(b).dtype.kind in "iu" else a ** b
+        kind = b.dtype.kind if hasattr(b, "dtype") else np.asarray(b).dtype.kind
+        y = _int_pow(a, b) if kind in "iu" else a ** b
         ctx.save_for_backward(a, b, y)
         return y
 

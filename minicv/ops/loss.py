@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, put_along_axis
+from ..backend import device_of, get_array_module, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
 from . import elementwise as E
 from . import reduce as R
@@ -65,6 +65,16 @@ def _reduce(loss, reduction):
 
 def _arr(x):
     return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+
+
+def _check_device(x, other, name, arg):
+    """``other`` (a target, weight...) must be on the input's device, as in PyTorch."""
+    if other is None or not isinstance(other, Tensor) or other.ndim == 0:
+        return
+    if device_of(other.data) != device_of(x.data):
+        raise RuntimeError(f"{name}: Expected all tensors to be on the same device, but "
+                           f"input is on {device_of(x.data)} and {arg} on "
+                           f"{device_of(other.data)}; move it with .to(input.device)")
 
 
 def _promote(x, t):
@@ -138,7 +148,7 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
     whether any position is kept (not ignore_index)."""
     xp = get_array_module(x.data)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    t = xp.asarray(t) if xp is not np else t       # labels follow the logits' device
+    t = xp.asarray(t) if xp is not np else t       # (a list or array: onto the device)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if t.shape != expected:
@@ -194,9 +204,11 @@ def _scales(reduction, total, any_kept):
     return xp.where(any_kept, inverse, math.nan), xp.where(any_kept, inverse, 0.0)
 
 
-def _check_common(x, weight, reduction, name):
+def _check_common(x, weight, reduction, name, target=None):
     check_float(x, name)
     _check_reduction(reduction, name)
+    _check_device(x, weight, name, "weight")
+    _check_device(x, target, name, "target")
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
@@ -230,7 +242,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     x = as_tensor_arg(input)
-    c = _check_common(x, weight, reduction, "cross_entropy")
+    c = _check_common(x, weight, reduction, "cross_entropy", target)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
@@ -285,7 +297,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     x = as_tensor_arg(input)
-    _check_common(x, weight, reduction, "nll_loss")
+    _check_common(x, weight, reduction, "nll_loss", target)
     t = as_tensor_arg(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
@@ -432,6 +444,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     x, t = _promote(x, t)
     _check_broadcast_to(x, weight, "binary_cross_entropy_with_logits", "weight")
     _check_broadcast_to(x, pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
+    _check_device(x, pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     pw = None if pos_weight is None else _arr(pos_weight).astype(x.dtype, copy=False)
     loss = BCEWithLogits.apply(x, t, pos_weight=pw)
     if weight is not None:

@@ -626,3 +626,15 @@ def test_float16_pooling_on_gpu_is_refused_clearly():
                lambda t: F.max_pool3d(t[:, None], 2)):
         with pytest.raises(TypeError, match="expects float32 or float64, got float16"):
             fn(x)
+
+
+def test_loss_arguments_on_another_device_raise_naming_both():
+    x = mc.randn(4, 3, device="cuda")
+    for call in (lambda: F.cross_entropy(x, mc.tensor([0, 1, 2, 0])),
+                 lambda: F.cross_entropy(x, mc.tensor([0, 1, 2, 0], device="cuda"),
+                                         weight=mc.ones(3)),
+                 lambda: F.nll_loss(x, mc.tensor([0, 1, 2, 0])),
+                 lambda: F.binary_cross_entropy_with_logits(x, mc.rand(4, 3, device="cuda"),
+                                                            pos_weight=mc.ones(3))):
+        with pytest.raises(RuntimeError, match="same device.*cuda:0.*cpu"):
+            call()
