@@ -92,7 +92,14 @@ class set_grad_enabled(_GradMode):
 
 class inference_mode(set_grad_enabled):
     """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``inference_mode(False)``
-    leaves recording on). minicv has no separate inference tensors to make it faster."""
+    leaves recording on). minicv has no separate inference tensors to make it faster.
+    Works as ``with inference_mode():``, ``@inference_mode()`` and bare ``@inference_mode``.
+    """
+    def __new__(cls, mode=True):
+        if callable(mode):                          # bare decorator: mode is the function
+            return cls(True)(mode)
+        return super().__new__(cls)
+
     def __init__(self, mode=True):
         super().__init__(not mode)
 
@@ -308,7 +315,8 @@ def run_backward(tensor, grad, retain_graph=False, inputs=None):
         _propagate([(tensor, grad)], retain_graph)
         return
     for t, g in zip(inputs, _propagate([(tensor, grad)], retain_graph, inputs)):
-        if g is not None:
+        # (a retain_grad() tensor's own hook has already stored its gradient)
+        if g is not None and not (t.grad_fn is not None and t._retains_grad):
             t._accumulate(g)
 
 
@@ -317,7 +325,9 @@ def _propagate(roots, retain_graph, targets=None):
 
     Without ``targets`` every leaf gets its gradient accumulated into ``.grad``. With
     ``targets`` (a list of tensors) nothing is accumulated: the gradient arriving at each
-    target is returned instead, one array (or None when it got none) per target.
+    target is returned instead, one array (or None when it got none) per target, before
+    any leaf hook. Only the nodes on a path to a target then run (and free what they
+    saved); the rest of the graph stays untouched, as in PyTorch.
 
     Nodes are visited in decreasing creation order (a max-heap on ``_seq``, as PyTorch
     orders by sequence number): a node is created after the nodes of its inputs, so by
@@ -338,14 +348,22 @@ def _propagate(roots, retain_graph, targets=None):
         slot = pending[node]
         i = tensor._out_index
         slot[i] = grad if slot[i] is None else _sum(slot[i], grad)
-    captured, at_node = None, {}
+    captured, at_node, runs = None, {}, None
     if targets is not None:
         captured = [None] * len(targets)
         at_node = {(t.grad_fn, t._out_index): k for k, t in enumerate(targets)
                    if t.grad_fn is not None}
+        runs = _leading_to(heap, targets)
     while heap:
         node = heapq.heappop(heap)[1]
         outs = pending.pop(node)
+        if runs is not None and node not in runs:     # a target's node, nothing below
+            if node.hooks:
+                outs = node._run_hooks(outs)
+            for index, g in enumerate(outs):
+                if (node, index) in at_node:
+                    captured[at_node[node, index]] = g
+            continue
         if node._saved is None:
             node.saved_tensors   # raises the "backward a second time" error
         if node.hooks:
@@ -380,6 +398,8 @@ def _propagate(roots, retain_graph, targets=None):
                 continue
             slot = pending.get(fn)
             if slot is None:
+                if runs is not None and fn not in runs and (fn, index) not in at_node:
+                    continue                                # leads to no target
                 pending[fn] = slot = [None] * fn.n_outputs
                 heapq.heappush(heap, (-fn._seq, fn))
             slot[index] = g if slot[index] is None else _sum(slot[index], g)
@@ -388,7 +408,7 @@ def _propagate(roots, retain_graph, targets=None):
         for k, t in enumerate(targets):
             entry = leaf_grads.get(id(t)) if t.grad_fn is None else None
             if entry is not None:
-                captured[k] = t._hooked(entry[1])
+                captured[k] = entry[1]
         return captured
     for entry in leaf_grads.values():
         leaf, g = entry
@@ -448,6 +468,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     captured = _propagate(roots, bool(retain_graph), inputs)
     result = []
     for k, (t, g) in enumerate(zip(inputs, captured)):
+        if g is not None and t.grad_fn is None:
+            g = t._hooked(g)                        # a leaf's hooks see its total gradient
         if g is None:
             if materialize_grads:
                 g = get_array_module(t.data).zeros(t.shape, t.dtype)
@@ -457,6 +479,30 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    f"for it")
         result.append(None if g is None else Tensor(g.astype(t.dtype, copy=False)))
     return tuple(result)
+
+
+def _leading_to(heap, targets):
+    """The nodes reachable from the roots in ``heap`` that have a path down to a target
+    (a target leaf among their edges, or a target's node below them): the only nodes
+    whose backward a targeted pass needs to run. Iterative, so any depth works."""
+    leaves = {id(t) for t in targets if t.grad_fn is None}
+    target_nodes = {t.grad_fn for t in targets if t.grad_fn is not None}
+    leads = {}                                      # node -> whether it leads to a target
+    stack = [(node, False) for _, node in heap]
+    while stack:
+        node, children_done = stack.pop()
+        if node in leads and not children_done:
+            continue
+        children = [e[0] for e in node.edges if e is not None and e[0] is not None]
+        if not children_done:
+            leads[node] = False                     # provisional: the graph is acyclic
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if c not in leads)
+            continue
+        leads[node] = any(e is not None and e[0] is None and id(e[2]) in leaves
+                          for e in node.edges) or \
+            any(leads[c] or c in target_nodes for c in children)
+    return {node for node, ok in leads.items() if ok}
 
 
 def _add_leaf_grad(leaf_grads, leaf, g):
