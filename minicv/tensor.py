@@ -54,6 +54,10 @@ def _constructor_array(data, sizes, dtype):
     their numbers (``Tensor([1, 2])`` is float32; ``minicv.tensor([1, 2])`` is int64), and
     integers are sizes: ``Tensor(2, 3)`` is a (2, 3) tensor of zeros (PyTorch leaves it
     uninitialised). NumPy scalars and other array-likes keep their dtype."""
+    if sizes and type(data) is not int:
+        raise TypeError(f"Tensor(data, *more): only sizes may follow the first argument "
+                        f"(Tensor(2, 3)), got data of type {type(data).__name__} then "
+                        f"{sizes!r}; pass requires_grad= and dtype= by keyword")
     if type(data) is int or sizes:
         shape = _size((data,) + sizes)
         return np.zeros(shape, get_default_dtype() if dtype is None else dtype)
@@ -200,19 +204,19 @@ class Tensor:
         if self._hooks:
             owned = False
             g = self._hooked(g)
-        if self.grad is None:
+        if self._grad is None:
             if owned and g.base is None and g.flags.c_contiguous and g.dtype == self.dtype:
-                self.grad = Tensor(g)
+                self._grad = Tensor(g)
                 return
             xp = get_array_module(g)
-            self.grad = Tensor(xp.array(g, dtype=self.dtype, copy=True))
-        elif (self.grad.data.shape == g.shape
-              and getattr(self.grad.data.flags, "writeable", True)   # CuPy has no flag
-              and get_array_module(self.grad.data) is get_array_module(g)):
+            self._grad = Tensor(xp.array(g, dtype=self.dtype, copy=True))
+        elif (self._grad.data.shape == g.shape
+              and getattr(self._grad.data.flags, "writeable", True)   # CuPy has no flag
+              and get_array_module(self._grad.data) is get_array_module(g)):
             # in place, as PyTorch accumulates: no fresh (page-faulting) array per step
-            get_array_module(g).add(self.grad.data, g, out=self.grad.data, casting="unsafe")
+            get_array_module(g).add(self._grad.data, g, out=self._grad.data, casting="unsafe")
         else:
-            self.grad.data = self.grad.data + g
+            self._grad.data = self._grad.data + g
 
     def detach(self):
         """The same data, cut from the graph (shares memory and version counter)."""
@@ -455,15 +459,6 @@ class Tensor:
                 f"rather than base[key].copy_(value)), or work on a .clone() of the view")
         return True
 
-    def _inplace(self, name, *operands):
-        """The array to write for an in-place op that autograd is not to record (after
-        bumping the version counter); raises when the change would need recording."""
-        if self._records(name, *operands):
-            raise RuntimeError(f"{name}() cannot be recorded by autograd: do it inside "
-                               f"`with minicv.no_grad():`, or on .detach()")
-        self._vc[0] += 1
-        return self.data
-
     def _old(self):
         """A copy of self that carries self's history: the input of a recorded in-place
         op. A copy, because that op may save its input while self's array is overwritten."""
@@ -520,13 +515,17 @@ class Tensor:
             self._vc[0] += 1
             return self
         from .ops.elementwise import Where
-        if not isinstance(value, Tensor):
-            value = Tensor(_like_array(self.data, np.asarray(to_numpy(value), self.dtype)))
-        elif not _same_device(value.data, self.device):
-            value = value.to(self.device)
-        value = value if value.dtype == self.dtype else value.to(self.dtype)
         true = get_array_module(self.data).asarray(True)
-        return self._rebind(Where.apply(true, value, self._old()))
+        return self._rebind(Where.apply(true, self._as_value(value), self._old()))
+
+    def _as_value(self, value):
+        """``value`` (a number, array or tensor) as a tensor of self's dtype on self's
+        device, still in the graph if it is a tensor: what an in-place write stores."""
+        if not isinstance(value, Tensor):
+            return Tensor(_like_array(self.data, np.asarray(to_numpy(value), self.dtype)))
+        if not _same_device(value.data, self.device):
+            value = value.to(self.device)
+        return value if value.dtype == self.dtype else value.to(self.dtype)
 
     def addcmul_(self, tensor1, tensor2, value=1):
         """self += value * tensor1 * tensor2."""
@@ -554,11 +553,7 @@ class Tensor:
         """Write ``src`` (broadcast to self's shape) into self, converting its dtype and
         copying it across devices, as PyTorch's ``copy_``."""
         shape = tuple(np.shape(_arr(src)))
-        try:
-            fits = np.broadcast_shapes(shape, self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not _fits(shape, self.shape):
             raise ValueError(f"copy_: source of shape {list(shape)} does not broadcast to "
                              f"the destination shape {list(self.shape)}")
         return self._fill("copy_", src)
@@ -628,6 +623,39 @@ def _inplace_method(fn, name):
     method.__name__ = name
     method.__doc__ = f"In-place form of ``{name.strip('_')}``: writes the result into self."
     return method
+
+
+def _arithmetic_inplace(general, ufunc):
+    """``add_``/``sub_``/``mul_``/``div_`` with a fast path for the common unrecorded case
+    (``w.sub_(lr * g)`` under no_grad, a running average): the ufunc writes straight into
+    self's array, with no temporary. Everything else (recording, dtype casts PyTorch
+    refuses, broadcasting errors, another device) takes the general route."""
+    name = general.__name__
+
+    def method(self, other, **kwargs):
+        o = other.data if isinstance(other, Tensor) else other
+        alpha = kwargs.get("alpha", 1) if name in ("add_", "sub_") else 1
+        if (not kwargs or kwargs.keys() == {"alpha"} and alpha is not None) \
+                and self.data.dtype.kind == "f" \
+                and (type(o) is type(self.data) or type(o) in (int, float)) \
+                and not self._records(name, other):
+            xp = get_array_module(self.data)
+            o = o if alpha == 1 else o * alpha
+            if xp.result_type(self.data, o) == self.dtype and _fits(np.shape(o), self.shape):
+                ufunc(self.data, o, out=self.data)
+                self._vc[0] += 1
+                return self
+        return general(self, other, **kwargs)
+    method.__name__, method.__doc__ = name, general.__doc__
+    return method
+
+
+def _fits(shape, into):
+    """Whether an operand of ``shape`` broadcasts to ``into`` without enlarging it."""
+    try:
+        return np.broadcast_shapes(shape, into) == into
+    except ValueError:
+        return False
 
 
 def _same_device(array, device):
@@ -776,6 +804,9 @@ def _install_methods():
                  "floor", "ceil", "round", "trunc", "sign", "sin", "cos", "square", "rsqrt",
                  "reciprocal"):
         setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
+    for name, ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                        ("div", np.true_divide)):
+        setattr(T, name + "_", _arithmetic_inplace(getattr(T, name + "_"), ufunc))
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")

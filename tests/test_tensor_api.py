@@ -414,3 +414,20 @@ def test_setitem_and_getitem_match_pytorch():
         (my * my).sum().backward()
         np.testing.assert_allclose(mv.grad.data, tv.grad.numpy())
         np.testing.assert_allclose(m.grad.data, t.grad.numpy())
+
+
+def test_unrecorded_arithmetic_in_place_writes_into_the_array():
+    x = mc.tensor([1.0, 2.0])
+    data, view = x.data, x[0:1]
+    x.mul_(3).add_(mc.tensor([1.0, 1.0]), alpha=2).sub_(1).div_(2)
+    assert x.data is data and x.tolist() == [2.0, 3.5] and view.tolist() == [2.0]
+    i = mc.tensor([1, 2])
+    i.add_(300)                                   # integers take the general route
+    assert i.tolist() == [301, 302]
+    with pytest.raises(ValueError, match="does not broadcast|shape"):
+        x.mul_(mc.ones(3))
+
+
+def test_positional_requires_grad_is_refused_clearly():
+    with pytest.raises(TypeError, match="requires_grad= and dtype= by keyword"):
+        mc.Tensor(np.ones(2), True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import (result_dtype, scalar_dtype, get_default_dtype, get_array_module,
-                       device_of, to_device)
+                       device_of, to_device, is_cupy_array)
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -171,7 +171,10 @@ class Pow(Function):
         zero = gy.dtype.type(0)
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore"):
-            if ctx.needs_input_grad[0]:
+            if ctx.needs_input_grad[0] and isinstance(b, (np.generic, int, float)) \
+                    and b != 0:
+                ga = gy * b * a ** (b - 1)              # x ** 2 and the like: no select
+            elif ctx.needs_input_grad[0]:
                 ga = np.where(b == 0, zero, gy * b * a ** (b - 1))
             if ctx.needs_input_grad[1]:
                 gb = np.where((a == 0) & (b >= 0), zero, gy * y * np.log(a))
@@ -528,8 +531,11 @@ def _binary(fn, a, b, *args):
 
 
 def _check_int_divisor(name, a, b):
-    """Integer division by zero has no value to return: raise, as PyTorch does."""
+    """Integer division by zero has no value to return: raise, as PyTorch does on the CPU
+    (on a GPU it does not check, and neither does minicv: the check would synchronise)."""
     xb = _arr(b)
+    if type(xb) is not np.ndarray and is_cupy_array(xb):
+        return
     if np.dtype(getattr(xb, "dtype", type(xb))).kind in "biu" and bool((xb == 0).any()):
         raise RuntimeError(f"ZeroDivisionError: integer {name} by zero; convert to float "
                            f"(.float()) to get inf/nan instead")

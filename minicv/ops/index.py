@@ -410,7 +410,8 @@ def _order(x, dim, descending):
         return xp.argsort(~d, axis=dim, kind="stable").astype(np.int64)
     idx = xp.argsort(-d, axis=dim, kind="stable")
     is_nan = xp.isnan(xp.take_along_axis(d, idx, axis=dim))
-    if is_nan.any():
+    # On a GPU asking whether there is any NaN would synchronise: always reorder there
+    if xp is not np or is_nan.any():
         first = xp.argsort(~is_nan, axis=dim, kind="stable")       # NaNs (False) first
         idx = xp.take_along_axis(idx, first, axis=dim)
     return idx.astype(np.int64)

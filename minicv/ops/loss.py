@@ -69,7 +69,8 @@ def _arr(x):
 
 def _check_device(x, other, name, arg):
     """``other`` (a target, weight...) must be on the input's device, as in PyTorch."""
-    if other is None or not isinstance(other, Tensor) or other.ndim == 0:
+    if not isinstance(other, Tensor) or other.ndim == 0 or \
+            type(other.data) is np.ndarray and type(x.data) is np.ndarray:
         return
     if device_of(other.data) != device_of(x.data):
         raise RuntimeError(f"{name}: Expected all tensors to be on the same device, but "
@@ -196,8 +197,7 @@ def _scales(reduction, total, any_kept):
     if isinstance(total, float):
         if not any_kept:
             return math.nan, 0.0
-        with np.errstate(divide="ignore"):
-            inverse = float(np.float64(1.0) / total)
+        inverse = 1.0 / total if total else math.copysign(math.inf, total)
         return inverse, inverse
     xp = get_array_module(total)
     inverse = 1.0 / total

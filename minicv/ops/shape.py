@@ -511,12 +511,7 @@ def setitem(x, key, value):
             _assign(x.data, basic, adv, v)
             x._vc[0] += 1
             return
-        if not isinstance(value, Tensor):
-            value = Tensor(_like_array(x.data, np.asarray(value, dtype=x.dtype)))
-        elif value.device != x.device:
-            value = value.to(x.device)
-        value = value if value.dtype == x.dtype else value.to(x.dtype)
-        x._rebind(SetItem.apply(x._old(), value, basic, adv))
+        x._rebind(SetItem.apply(x._old(), x._as_value(value), basic, adv))
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {list(x.shape)})") from None
     except ValueError as e:
