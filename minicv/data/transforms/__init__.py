@@ -7,19 +7,19 @@ segmentation samples (image, boxes, labels, masks move together).
 
 See :mod:`.base` for the protocol (inputs, dict samples, seeding).
 """
-from .base import Transform, Compose, Sample, RandomApply
+from .base import Transform, Compose, Sample, RandomApply, RandomChoice, RandomOrder, Lambda
 from .tensor import ToTensor, Normalize
 from .geometric import (Resize, CenterCrop, RandomCrop, RandomResizedCrop,
                         RandomHorizontalFlip, RandomVerticalFlip, RandomRotation,
-                        RandomAffine)
-from .color import (ColorJitter, RandomGrayscale, GaussianNoise, GaussianBlur,
+                        RandomAffine, Pad)
+from .color import (ColorJitter, Grayscale, RandomGrayscale, GaussianNoise, GaussianBlur,
                     EqualizeHistogram, GrayWorld, RandomIllumination)
 from .erase import RandomErasing, RandomOcclusion
 from .mix import MixUp, CutMix
 
-__all__ = ["Transform", "Compose", "Sample", "RandomApply", "ToTensor", "Normalize",
-           "Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop",
-           "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation", "RandomAffine",
-           "ColorJitter", "RandomGrayscale", "GaussianNoise", "GaussianBlur",
-           "EqualizeHistogram", "GrayWorld", "RandomIllumination", "RandomErasing",
-           "RandomOcclusion", "MixUp", "CutMix"]
+__all__ = ["Transform", "Compose", "Sample", "RandomApply", "RandomChoice", "RandomOrder",
+           "Lambda", "ToTensor", "Normalize", "Resize", "CenterCrop", "RandomCrop",
+           "RandomResizedCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomRotation",
+           "RandomAffine", "Pad", "ColorJitter", "Grayscale", "RandomGrayscale",
+           "GaussianNoise", "GaussianBlur", "EqualizeHistogram", "GrayWorld",
+           "RandomIllumination", "RandomErasing", "RandomOcclusion", "MixUp", "CutMix"]

@@ -26,7 +26,8 @@ from ... import backend as _backend
 from ...backend import as_generator
 from ...tensor import Tensor
 
-__all__ = ["Transform", "Compose", "Sample", "RandomApply"]
+__all__ = ["Transform", "Compose", "Sample", "RandomApply", "RandomChoice", "RandomOrder",
+           "Lambda"]
 
 
 class Sample(dict):
@@ -152,15 +153,30 @@ class Transform:
                 if not k.startswith("_") and k != "generator"}
 
 
+def _listed(transforms, name):
+    """``transforms`` as a list of callables, or a TypeError that says what was wrong."""
+    if callable(transforms) and not isinstance(transforms, (list, tuple)):
+        return [transforms]
+    if not isinstance(transforms, (list, tuple)):
+        raise TypeError(f"{name} takes a list of transforms, got {type(transforms).__name__}")
+    for t in transforms:
+        if not callable(t):
+            raise TypeError(f"{name} takes callables, got {type(t).__name__} in the list")
+    return list(transforms)
+
+
+def _nested_repr(name, transforms, first=""):
+    """torchvision's layout: the name, then one member per indented line."""
+    inner = "".join(f"\n    {t!r}" for t in transforms)
+    return f"{name}({first}{inner}\n)"
+
+
 class Compose(Transform):
     """Apply transforms one after the other: ``Compose([RandomCrop(32, 4), ToTensor()])``."""
 
     def __init__(self, transforms):
         super().__init__()
-        self.transforms = list(transforms)
-        for t in self.transforms:
-            if not callable(t):
-                raise TypeError(f"Compose takes callables, got {type(t).__name__}")
+        self.transforms = _listed(transforms, "Compose")
 
     def __call__(self, x):
         for t in self.transforms:
@@ -168,19 +184,81 @@ class Compose(Transform):
         return x
 
     def __repr__(self):
-        inner = "".join(f"\n    {t!r}," for t in self.transforms)
-        return f"Compose([{inner}\n])"
+        return _nested_repr("Compose", self.transforms)
 
 
 class RandomApply(Transform):
-    """Apply ``transform`` with probability ``p``."""
+    """Apply the list ``transforms`` (in order) with probability ``p``, all or none.
 
-    def __init__(self, transform, p=0.5, generator=None):
+    As in torchvision the first argument is a list, ``RandomApply([ColorJitter(.4, .4, .4,
+    .1)], p=0.8)``; a single transform is accepted too.
+    """
+
+    def __init__(self, transforms, p=0.5, generator=None):
         super().__init__(generator)
-        self.transform = transform
+        self.transforms = _listed(transforms, "RandomApply")
         self.p = float(p)
 
     def __call__(self, x):
         if self.rng().random() < self.p:
-            return self.transform(x)
+            for t in self.transforms:
+                x = t(x)
         return x
+
+    def __repr__(self):
+        return _nested_repr("RandomApply", self.transforms, f"\n    p={self.p}")
+
+
+class RandomChoice(Transform):
+    """Apply one transform picked from the list, with probabilities ``p`` (default:
+    uniform; ``p`` need not sum to 1, it is normalised as in torchvision)."""
+
+    def __init__(self, transforms, p=None, generator=None):
+        super().__init__(generator)
+        self.transforms = _listed(transforms, "RandomChoice")
+        if p is not None and len(p) != len(self.transforms):
+            raise ValueError(f"RandomChoice needs one probability per transform, got "
+                             f"{len(p)} for {len(self.transforms)} transforms")
+        self.p = None if p is None else [float(q) for q in p]
+
+    def __call__(self, x):
+        probs = None if self.p is None else np.asarray(self.p) / sum(self.p)
+        k = int(self.rng().choice(len(self.transforms), p=probs))
+        return self.transforms[k](x)
+
+    def __repr__(self):
+        return _nested_repr("RandomChoice", self.transforms, f"\n    p={self.p}")
+
+
+class RandomOrder(Transform):
+    """Apply all the transforms, in a random order drawn per call."""
+
+    def __init__(self, transforms, generator=None):
+        super().__init__(generator)
+        self.transforms = _listed(transforms, "RandomOrder")
+
+    def __call__(self, x):
+        for k in self.rng().permutation(len(self.transforms)):
+            x = self.transforms[k](x)
+        return x
+
+    def __repr__(self):
+        return _nested_repr("RandomOrder", self.transforms)
+
+
+class Lambda(Transform):
+    """Wrap a function as a transform: ``Lambda(lambda x: x[:3])``. It receives the input
+    as is (image or sample dict); it must use minicv's generator for any randomness so
+    that ``mc.manual_seed`` and DataLoader workers keep it reproducible."""
+
+    def __init__(self, lambd):
+        super().__init__()
+        if not callable(lambd):
+            raise TypeError(f"Lambda takes a callable, got {type(lambd).__name__}")
+        self.lambd = lambd
+
+    def __call__(self, x):
+        return self.lambd(x)
+
+    def __repr__(self):
+        return "Lambda()"

@@ -6,9 +6,9 @@ import numbers
 
 import numpy as np
 
-from .base import Transform
+from .base import Transform, _is_pil
 
-__all__ = ["ColorJitter", "RandomGrayscale", "GaussianNoise", "GaussianBlur",
+__all__ = ["ColorJitter", "Grayscale", "RandomGrayscale", "GaussianNoise", "GaussianBlur",
            "EqualizeHistogram", "GrayWorld", "RandomIllumination", "rgb_to_hsv",
            "hsv_to_rgb"]
 
@@ -88,9 +88,10 @@ class ColorJitter(Transform):
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0, generator=None):
         super().__init__(generator)
-        self.brightness = _factor_range(brightness, "brightness")
-        self.contrast = _factor_range(contrast, "contrast")
-        self.saturation = _factor_range(saturation, "saturation")
+        inf = float("inf")
+        self.brightness = _factor_range(brightness, "brightness", bound=(0.0, inf))
+        self.contrast = _factor_range(contrast, "contrast", bound=(0.0, inf))
+        self.saturation = _factor_range(saturation, "saturation", bound=(0.0, inf))
         self.hue = _factor_range(hue, "hue", center=0.0, bound=(-0.5, 0.5))
 
     def get_params(self, h, w):
@@ -124,6 +125,37 @@ class ColorJitter(Transform):
                 f = hsv_to_rgb(hsv)
             f = np.clip(f, 0, 1)
         return back(f)
+
+
+class Grayscale(Transform):
+    """RGB -> luma ``0.299 R + 0.587 G + 0.114 B``, as 1 channel or repeated in 3
+    (``num_output_channels``). With 1 channel an ndarray becomes (H, W), a Tensor
+    (1, H, W) and a PIL image mode 'L' (Pillow's own conversion, as torchvision); with 3,
+    (H, W, 3), (3, H, W) and 'RGB'. A one-channel input is just reshaped / repeated."""
+
+    def __init__(self, num_output_channels=1):
+        super().__init__()
+        if num_output_channels not in (1, 3):
+            raise ValueError(f"num_output_channels must be 1 or 3, got {num_output_channels}")
+        self.num_output_channels = num_output_channels
+
+    def image(self, img, p):
+        f, back = to_unit(img)
+        if f.ndim == 3 and f.shape[2] == 3:
+            g = _gray(f)                                        # (H, W)
+        elif f.ndim == 3 and f.shape[2] == 1:
+            g = f[..., 0]
+        elif f.ndim == 2:
+            g = f
+        else:
+            raise ValueError(f"Grayscale takes 1 or 3 channels, got shape {img.shape}")
+        return back(g if self.num_output_channels == 1 else np.repeat(g[..., None], 3, 2))
+
+    def __call__(self, x):
+        if _is_pil(x):                  # Pillow's own conversion, as torchvision uses
+            g = x.convert("L")
+            return g if self.num_output_channels == 1 else g.convert("RGB")
+        return super().__call__(x)
 
 
 class RandomGrayscale(Transform):
@@ -174,26 +206,34 @@ def gaussian_kernel1d(ksize, sigma):
 
 
 def blur(img, ksize, sigma):
-    """Separable Gaussian blur with reflect padding (float32 in and out)."""
-    k = gaussian_kernel1d(ksize, sigma)
-    r = ksize // 2
-    pad = [(r, r), (r, r)] + [(0, 0)] * (img.ndim - 2)
-    p = np.pad(img, pad, mode="reflect" if min(img.shape[:2]) > r else "edge")
+    """Separable Gaussian blur with reflect padding (float32 in and out); ``ksize`` is
+    an odd int or (kx, ky): taps along the width and along the height."""
+    kx, ky = (ksize, ksize) if isinstance(ksize, numbers.Integral) else ksize
+    gx, gy = gaussian_kernel1d(kx, sigma), gaussian_kernel1d(ky, sigma)
+    rx, ry = kx // 2, ky // 2
     h, w = img.shape[:2]
-    tmp = sum(k[j] * p[j:j + h] for j in range(ksize))
-    return sum(k[j] * tmp[:, j:j + w] for j in range(ksize))
+    pad = [(ry, ry), (rx, rx)] + [(0, 0)] * (img.ndim - 2)
+    p = np.pad(img, pad, mode="reflect" if h > ry and w > rx else "edge")
+    tmp = sum(gy[j] * p[j:j + h] for j in range(ky))              # (H, W + 2 rx[, C])
+    return sum(gx[j] * tmp[:, j:j + w] for j in range(kx))        # (H, W[, C])
 
 
 class GaussianBlur(Transform):
-    """Blur with an odd ``kernel_size`` (int or (kh, kw); kh == kw used) and sigma drawn
-    from ``sigma`` (a number or (min, max))."""
+    """Blur with an odd ``kernel_size`` and sigma drawn from ``sigma`` (a number or
+    (min, max)), one sigma for both axes, reflect padding, as torchvision.
+
+    ``kernel_size`` is an int or torchvision's ``(kx, ky)``: kx taps along the width,
+    ky along the height.
+    """
 
     def __init__(self, kernel_size, sigma=(0.1, 2.0), generator=None):
         super().__init__(generator)
-        k = kernel_size if isinstance(kernel_size, numbers.Integral) else kernel_size[0]
-        if k <= 0 or k % 2 == 0:
-            raise ValueError(f"kernel_size must be a positive odd integer, got {kernel_size}")
-        self.kernel_size = int(k)
+        ks = (kernel_size,) * 2 if isinstance(kernel_size, numbers.Integral) else \
+            tuple(kernel_size)
+        if len(ks) != 2 or any(int(k) != k or k <= 0 or k % 2 == 0 for k in ks):
+            raise ValueError(f"kernel_size must be a positive odd int or two of them "
+                             f"(kx, ky), got {kernel_size!r}")
+        self.kernel_size = (int(ks[0]), int(ks[1]))
         self.sigma = (float(sigma),) * 2 if isinstance(sigma, numbers.Number) else \
             (float(sigma[0]), float(sigma[1]))
         if self.sigma[0] <= 0 or self.sigma[0] > self.sigma[1]:
@@ -205,6 +245,9 @@ class GaussianBlur(Transform):
     def image(self, img, sigma):
         f, back = to_unit(img)
         return back(blur(f, self.kernel_size, sigma))
+
+    def __repr__(self):
+        return f"GaussianBlur(kernel_size={self.kernel_size}, sigma={self.sigma})"
 
 
 class EqualizeHistogram(Transform):

@@ -9,30 +9,42 @@ __all__ = ["RandomErasing", "RandomOcclusion"]
 
 
 def _fill_value(value, shape, dtype, rng):
+    """What goes into the erased (h, w[, C]) region: uint8 noise is uniform on 0..255,
+    float noise standard normal (torchvision's, meant for normalised tensors)."""
     if isinstance(value, str):
-        if value != "random":
-            raise ValueError(f"value must be a number, a per-channel tuple or 'random', "
-                             f"got {value!r}")
-        noise = rng.random(shape, np.float32)
-        return (noise * 255).astype(np.uint8) if dtype == np.uint8 else noise.astype(dtype)
-    return np.asarray(value, dtype)
+        if dtype == np.uint8:
+            return rng.integers(0, 256, shape, dtype=np.uint8)
+        return rng.standard_normal(shape, np.float32).astype(dtype)
+    v = np.asarray(value, dtype)
+    channels = shape[2] if len(shape) == 3 else 1
+    if v.ndim and v.size not in (1, channels):
+        raise ValueError(f"RandomErasing value must have 1 or {channels} (the image's "
+                         f"channels) entries, got {value!r}")
+    return v.reshape(-1) if v.ndim else v
 
 
 class RandomErasing(Transform):
     """Cutout / random erasing (Zhong et al. 2017): with probability ``p`` fill one
-    rectangle of area fraction in ``scale`` and aspect ratio in ``ratio`` (log-uniform)
-    with ``value`` (number, per-channel tuple, or "random" noise). Works before or after
-    ToTensor. Up to 10 tries to fit the rectangle, else the image is unchanged."""
+    rectangle of area fraction in ``scale`` and aspect ratio (h / w) in ``ratio``
+    (log-uniform) with ``value``: a number, one per channel, or "random" (standard
+    normal noise on float images, as torchvision; uniform 0..255 on uint8). Works before
+    or after ToTensor. Up to 10 tries to fit the rectangle, else the image is unchanged.
+    ``inplace=True`` writes into the input (ndarray or Tensor) instead of a copy.
+    """
 
-    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0,
+    def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False,
                  generator=None):
         super().__init__(generator)
         if not 0 <= p <= 1:
             raise ValueError(f"p must lie in [0, 1], got {p}")
         if scale[0] > scale[1] or ratio[0] > ratio[1] or ratio[0] <= 0:
             raise ValueError(f"scale and ratio must be (min, max), got {scale}, {ratio}")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"value must be a number, a per-channel tuple or 'random', "
+                             f"got {value!r}")
         self.p, self.scale, self.ratio, self.value = float(p), tuple(scale), tuple(ratio), \
             value
+        self.inplace = bool(inplace)
 
     def get_params(self, h, w):
         rng = self.rng()
@@ -51,7 +63,7 @@ class RandomErasing(Transform):
         if p is None:
             return img
         top, left, eh, ew, rng = p
-        out = img.copy()
+        out = img if self.inplace and img.flags.writeable else img.copy()
         region = out[top:top + eh, left:left + ew]
         region[...] = _fill_value(self.value, region.shape, img.dtype, rng)
         return out
@@ -94,7 +106,7 @@ class RandomOcclusion(Transform):
         for top, left, eh, ew in rects:
             region = out[top:top + eh, left:left + ew]
             if self.fill == "noise":
-                region[...] = _fill_value("random", region.shape, img.dtype, rng)
+                region[...] = (rng.random(region.shape, np.float32) * top_val).astype(img.dtype)
             elif self.fill == "mean":
                 region[...] = img.mean(axis=(0, 1)).astype(img.dtype)
             elif self.fill == "color":

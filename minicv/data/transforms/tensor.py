@@ -44,7 +44,10 @@ class ToTensor:
 
 
 class Normalize:
-    """``(x - mean[c]) / std[c]`` on a (C, H, W) Tensor or ndarray (float).
+    """``(x - mean[c]) / std[c]`` on a float (C, H, W) Tensor or ndarray, or a batch
+    (..., C, H, W) of them (channels third from last, as in torchvision).
+
+    With ``inplace=True`` the input's values are overwritten and the input is returned.
 
     Example (CIFAR-10 statistics)::
 
@@ -70,14 +73,14 @@ class Normalize:
             return out
         is_t = isinstance(x, Tensor)
         a = x.data if is_t else x
-        if not isinstance(a, np.ndarray) or a.ndim != 3 or a.dtype.kind != "f":
-            raise TypeError(f"Normalize expects a float (C, H, W) Tensor or ndarray (apply "
+        if not isinstance(a, np.ndarray) or a.ndim < 3 or a.dtype.kind != "f":
+            raise TypeError(f"Normalize expects a float (..., C, H, W) Tensor or ndarray (apply "
                             f"ToTensor first), got {type(x).__name__} "
                             f"{getattr(a, 'shape', '')} {getattr(a, 'dtype', '')}")
-        if a.shape[0] != len(self.mean) and len(self.mean) != 1:
+        if a.shape[-3] != len(self.mean) and len(self.mean) != 1:
             raise ValueError(f"Normalize has {len(self.mean)} channel statistics but the "
-                             f"image has {a.shape[0]} channels (shape {a.shape}); CHW "
-                             f"layout expected")
+                             f"image has {a.shape[-3]} channels (shape {a.shape}); (..., C, "
+                             f"H, W) layout expected")
         if self.inplace:
             a -= self._m
             a *= self._inv
