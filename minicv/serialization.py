@@ -11,19 +11,23 @@ File format (version 1)
 A ZIP archive (uncompressed, as written by ``numpy.savez``) that ``np.load`` can read:
 
 * ``a0.npy``, ``a1.npy``, ...: one ``.npy`` array per tensor, array or NumPy scalar;
-  bytes are stored as they are in memory, so a round trip is bitwise.
+  bytes are stored as they are in memory, so a round trip is bitwise. Tensors and arrays
+  over exactly the same memory (a tensor saved twice, tied weights) share one entry.
 * ``__minicv__.npy``: a uint8 array holding UTF-8 JSON::
 
       {"format": "minicv-checkpoint", "format_version": 1, "minicv_version": "0.1.0",
        "metadata": {...user metadata, e.g. {"model_class": "ResNet"}...},
-       "arrays": {"a0": {"dtype": "<f4", "shape": [16, 3, 3, 3]}, ...},
+       "arrays": {"a0": {"dtype": "<f4", "shape": [16, 3, 3, 3]},
+                  "a1": {"dtype": "<f4", "shape": [10], "device": "cuda:0"}, ...},
        "structure": <the object, encoded below>}
 
+  ``"device"`` is present only for an array saved from a GPU (``map_location`` may use it).
   Encoding of ``structure``: str, int, finite float, bool and None are themselves; other
   values are one-key objects: ``{"tensor": "a0", "requires_grad": false}``,
   ``{"ndarray": "a1"}``, ``{"scalar": "a2"}`` (a NumPy scalar), ``{"float": "nan"}``
   (also "inf", "-inf"), ``{"list": [...]}``, ``{"tuple": [...]}`` and
-  ``{"dict": [[key, value], ...]}`` (keys encoded like values, so int keys survive).
+  ``{"dict": [[key, value], ...]}`` (keys encoded like values, so int keys survive;
+  ``"ordered": true`` is added for an ``OrderedDict``, such as a ``state_dict()``).
 
 Read the metadata without loading the arrays::
 
@@ -33,16 +37,19 @@ Atomicity: ``save`` writes to a temporary file in the destination directory, flu
 fsyncs it, then renames it over ``path`` (``os.replace``, atomic on POSIX and Windows);
 a crash or SIGKILL at any moment leaves either the old file or the new one, never a mix.
 """
+import collections
+import collections.abc
 import io
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 
 import numpy as np
 
-from .backend import to_numpy
+from .backend import Device, device_of, is_cupy_array, to_device, to_numpy
 from .tensor import Tensor
 
 FORMAT = "minicv-checkpoint"
@@ -56,16 +63,38 @@ class CheckpointError(ValueError):
 
 # ----------------------------------------------------------------------------- encoding
 
-class _Encoder:
-    def __init__(self):
-        self.arrays = {}
+def _memory_key(arr):
+    """Where an array's bytes live and how they are laid out: two arrays with the same key
+    hold the same values, so a checkpoint stores them once (``t`` and ``t.detach()``,
+    weights tied between two layers). A view of part of an array has another key."""
+    if is_cupy_array(arr):
+        where, ptr = f"cuda:{arr.device.id}", arr.data.ptr
+    else:
+        where, ptr = "cpu", arr.__array_interface__["data"][0]
+    return where, ptr, arr.shape, arr.strides, arr.dtype.str
 
-    def _add(self, arr):
-        name = f"a{len(self.arrays)}"
+
+class _Encoder:
+    """Turns ``obj`` into JSON-able ``structure`` and collects its arrays (host copies)."""
+
+    def __init__(self):
+        self.arrays = {}        # name -> NumPy array to store
+        self.devices = {}       # name -> "cuda:N", for arrays that were on a GPU
+        self._names = {}        # _memory_key -> name (every array is alive during save)
+
+    def _add(self, arr, share=True):
+        key = _memory_key(arr) if share else None
+        if key in self._names:
+            return self._names[key]
         if arr.dtype.hasobject:
             raise TypeError("mc.save cannot store object arrays (they would need pickle); "
                             "convert to a numeric dtype or to lists")
-        self.arrays[name] = arr
+        name = f"a{len(self.arrays)}"
+        self.arrays[name] = to_numpy(arr)           # a GPU array is stored as a host copy
+        if is_cupy_array(arr):
+            self.devices[name] = str(device_of(arr))
+        if share:
+            self._names[key] = name
         return name
 
     def encode(self, obj, path="obj"):
@@ -78,16 +107,17 @@ class _Encoder:
                 return obj
             return {"float": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, Tensor):
-            # GPU tensors are saved as host copies; mc.load gives CPU tensors
-            return {"tensor": self._add(to_numpy(obj.data)),
-                    "requires_grad": bool(obj.requires_grad)}
+            return {"tensor": self._add(obj.data), "requires_grad": bool(obj.requires_grad)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._add(obj)}
-        if isinstance(obj, (np.generic,)):
-            return {"scalar": self._add(np.asarray(obj))}
+        if isinstance(obj, np.generic):
+            return {"scalar": self._add(np.asarray(obj), share=False)}
         if isinstance(obj, dict):
-            return {"dict": [[self.encode(k, f"{path} key"), self.encode(v, f"{path}[{k!r}]")]
+            node = {"dict": [[self.encode(k, f"{path} key"), self.encode(v, f"{path}[{k!r}]")]
                              for k, v in obj.items()]}
+            if isinstance(obj, collections.OrderedDict):
+                node["ordered"] = True
+            return node
         if isinstance(obj, list):
             return {"list": [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
         if isinstance(obj, tuple):
@@ -100,32 +130,93 @@ class _Encoder:
                         f"strings, bools and None (no pickle)")
 
 
-def _decode(node, arrays, path):
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    if isinstance(node, list):            # never written by save; be strict
-        raise CheckpointError(f"{path}: malformed structure (bare list)")
-    if not isinstance(node, dict) or len(node) not in (1, 2):
-        raise CheckpointError(f"{path}: malformed structure node {str(node)[:80]}")
-    if "tensor" in node:
-        t = Tensor(arrays[node["tensor"]])
-        if node.get("requires_grad") and t.dtype.kind == "f":
+# ----------------------------------------------------------------------------- decoding
+
+def _placer(map_location):
+    """``place(array, saved_at) -> array`` for ``map_location`` (see :func:`load`)."""
+    if map_location is None:
+        return lambda arr, saved_at: arr
+    if isinstance(map_location, (str, Device)) or hasattr(map_location, "type"):
+        device = Device(str(map_location))         # also a torch.device
+        return lambda arr, saved_at: to_device(arr, device)
+    if isinstance(map_location, dict):
+        def place(arr, saved_at):
+            target = map_location.get(saved_at)
+            return arr if target is None else to_device(arr, Device(str(target)))
+        return place
+    if callable(map_location):
+        def place(arr, saved_at):
+            out = map_location(Tensor(arr), saved_at)
+            if out is None:                         # as in PyTorch: the default place
+                return arr
+            if isinstance(out, Tensor):
+                return out.data
+            if isinstance(out, np.ndarray) or is_cupy_array(out):
+                return out
+            raise TypeError(f"map_location returned {type(out).__name__}; it must return "
+                            f"a Tensor (e.g. lambda t, loc: t.cuda()) or None")
+        return place
+    raise TypeError(f"map_location must be None, a device ('cpu', 'cuda', 'cuda:1', "
+                    f"mc.device(...)), a dict from saved location to device "
+                    f"({{'cuda:1': 'cuda:0'}}) or a function (tensor, location) -> tensor; "
+                    f"got {type(map_location).__name__}")
+
+
+class _Decoder:
+    """Rebuilds the saved object from ``structure``; refuses any node save never writes."""
+
+    def __init__(self, arrays, devices, place, name):
+        self.arrays, self.devices, self.place, self.name = arrays, devices, place, name
+        self._placed = {}   # array name -> (array where map_location put it, version counter)
+
+    def _bad(self, what):
+        return CheckpointError(f"cannot load checkpoint {self.name!r}: {what}")
+
+    def _array(self, key):
+        if not isinstance(key, str) or key not in self.arrays:
+            raise self._bad(f"structure refers to missing array {str(key)[:40]!r}")
+        return self.arrays[key]
+
+    def _tensor(self, node):
+        key = node["tensor"]
+        arr = self._array(key)
+        if key not in self._placed:
+            self._placed[key] = (self.place(arr, self.devices.get(key, "cpu")), [0])
+        arr, version = self._placed[key]
+        t = Tensor(arr)
+        t._vc = version                 # tensors sharing an array share its version counter
+        if node.get("requires_grad") is True and t.dtype.kind == "f":
             t.requires_grad_(True)
         return t
-    if "ndarray" in node:
-        return arrays[node["ndarray"]]
-    if "scalar" in node:
-        return arrays[node["scalar"]][()]
-    if "float" in node:
-        return float(node["float"])
-    if "list" in node:
-        return [_decode(v, arrays, path) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode(v, arrays, path) for v in node["tuple"])
-    if "dict" in node:
-        return {_freeze(_decode(k, arrays, path)): _decode(v, arrays, path)
-                for k, v in node["dict"]}
-    raise CheckpointError(f"{path}: unknown structure node {sorted(node)}")
+
+    def decode(self, node):
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict) or len(node) not in (1, 2):
+            raise self._bad(f"malformed structure node {str(node)[:80]}")
+        if "tensor" in node:
+            return self._tensor(node)
+        if "ndarray" in node:
+            return self._array(node["ndarray"])
+        if "scalar" in node:
+            return self._array(node["scalar"])[()]
+        if "float" in node and node["float"] in ("nan", "inf", "-inf"):
+            return float(node["float"])
+        for kind in ("list", "tuple"):
+            if isinstance(node.get(kind), list):
+                items = [self.decode(v) for v in node[kind]]
+                return items if kind == "list" else tuple(items)
+        if isinstance(node.get("dict"), list):
+            out = collections.OrderedDict() if node.get("ordered") is True else {}
+            for item in node["dict"]:
+                if not isinstance(item, list) or len(item) != 2:
+                    raise self._bad(f"malformed dict item {str(item)[:80]}")
+                key = _freeze(self.decode(item[0]))
+                if not isinstance(key, collections.abc.Hashable):
+                    raise self._bad(f"unhashable dict key {str(item[0])[:80]}")
+                out[key] = self.decode(item[1])
+            return out
+        raise self._bad(f"unknown structure node {sorted(node)}")
 
 
 def _freeze(key):
@@ -134,28 +225,39 @@ def _freeze(key):
 
 # ----------------------------------------------------------------------------- save
 
-def save(obj, f, metadata=None):
+def save(obj, f, metadata=None, *, pickle_module=None, pickle_protocol=None,
+         _use_new_zipfile_serialization=True):
     """Write ``obj`` to ``f`` (a path or a writable binary file) as a minicv checkpoint.
 
     Args:
         obj: nested dicts/lists/tuples of tensors, arrays, numbers, strings, bools, None.
-        f: destination path (written atomically) or file object.
+        f: destination path (``str`` or ``pathlib.Path``, written atomically) or a binary
+            file object (written at its position, in place).
         metadata: optional JSON-able dict stored beside the data, e.g.
             ``{"model_class": type(model).__name__, "epoch": 10}``.
+        pickle_module, pickle_protocol, _use_new_zipfile_serialization: accepted so that
+            ``torch.save`` calls run unchanged, and ignored: minicv never pickles.
+
+    A new file gets the usual permissions (``0o666`` less the umask, as ``open`` gives); an
+    overwritten one keeps its own.
 
     Example::
 
         mc.save({"model": model.state_dict(), "epoch": 3}, "ckpt.pt")
         state = mc.load("ckpt.pt"); model.load_state_dict(state["model"])
     """
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"mc.save: metadata must be a dict, got {type(metadata).__name__} "
+                        f"(the third argument is metadata, not torch.save's pickle_module; "
+                        f"minicv never pickles)")
     enc = _Encoder()
     structure = enc.encode(obj)
     from . import __version__
+    specs = {k: {"dtype": a.dtype.str, "shape": list(a.shape)} for k, a in enc.arrays.items()}
+    for k, device in enc.devices.items():
+        specs[k]["device"] = device
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "minicv_version": __version__,
-            "metadata": metadata or {},
-            "arrays": {k: {"dtype": a.dtype.str, "shape": list(a.shape)}
-                       for k, a in enc.arrays.items()},
-            "structure": structure}
+            "metadata": metadata or {}, "arrays": specs, "structure": structure}
     try:
         blob = json.dumps(meta, allow_nan=False).encode("utf-8")
     except (TypeError, ValueError) as e:
@@ -168,13 +270,16 @@ def save(obj, f, metadata=None):
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"mc.save: the directory {directory!r} does not exist; create "
                                 f"it first (os.makedirs(..., exist_ok=True))")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=directory)
+    fd, tmp = _create_temp(directory, os.path.basename(path))
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_zip(fh, enc.arrays, blob)
             fh.flush()
             os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))    # keep an old file's mode
+        except FileNotFoundError:
+            pass
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -183,6 +288,22 @@ def save(obj, f, metadata=None):
             pass
         raise
     _fsync_dir(directory)
+
+
+def _create_temp(directory, basename):
+    """A new file ``.<basename>.<random>.tmp`` beside the destination, opened for writing.
+
+    Not ``tempfile.mkstemp``: that creates the file with mode 0o600, and the rename would
+    leave a checkpoint that the owner's group cannot read. ``os.open`` with mode 0o666
+    lets the umask decide, as ``open(path, "wb")`` (and so ``torch.save``) does."""
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{basename}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                           | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"mc.save: could not create a temporary file in {directory!r}")
 
 
 def _write_zip(fh, arrays, meta_blob):
@@ -222,52 +343,110 @@ def _describe(head):
     return "it is not a ZIP archive"
 
 
-def load(f, map_location=None, weights_only=True):
+def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None):
     """Read a checkpoint written by :func:`save`; never unpickles.
 
     Returns the saved object: Tensors come back as Tensors (with ``requires_grad`` as
-    saved), arrays as ndarrays, dicts/lists/tuples and plain values as themselves.
+    saved; an ``nn.Parameter`` as a plain Tensor), arrays as ndarrays, an ``OrderedDict``
+    (a ``state_dict()``) as an ``OrderedDict``, other dicts, lists, tuples and plain
+    values as themselves. Tensors saved over the same memory share one array again.
+
+    Args:
+        f: a path (``str`` or ``pathlib.Path``) or a binary file object, read from its
+            current position.
+        map_location: where tensors go. ``None`` (the default): the CPU, wherever they
+            were saved (unlike ``torch.load``, which puts GPU-saved tensors back on the
+            GPU, so a checkpoint written on a GPU loads on any machine;
+            ``model.load_state_dict`` copies onto the model's device anyway). A device
+            (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``mc.device(...)``): every tensor there.
+            A dict ``{saved location: device}`` such as ``{"cuda:1": "cuda:0"}`` or
+            ``{"cpu": "cuda"}``: the saved location is ``"cpu"`` or ``"cuda:N"``; other
+            locations go to the CPU. A function ``(tensor, location) -> tensor or None``,
+            called with each tensor on the CPU, e.g. ``lambda t, loc: t.cuda(0)``; None
+            keeps it on the CPU. NumPy arrays in the checkpoint stay NumPy arrays.
+        pickle_module: must be None; minicv never unpickles.
+        weights_only: accepted for PyTorch compatibility; minicv always loads data only,
+            whatever its value (``False`` cannot make it unpickle).
+        mmap: accepted for PyTorch compatibility; the arrays are read into memory.
 
     Raises:
-        CheckpointError (a ValueError) naming the file when it is truncated, corrupted,
-        a pickle, or holds object arrays. ``map_location`` and ``weights_only`` are
-        accepted for PyTorch compatibility (minicv always loads data only, on the CPU).
+        FileNotFoundError when ``f`` does not exist; CheckpointError (a ValueError) naming
+        the file when it is empty, truncated, corrupted, a pickle or holds object arrays.
+        Nothing is returned, or changed, unless the whole file is sound.
 
     Example::
 
-        state = mc.load("ckpt.pt")
+        state = mc.load("ckpt.pt", map_location="cpu")
     """
-    name = f if not hasattr(f, "read") else getattr(f, "name", "<file object>")
-    name = os.fspath(name) if isinstance(name, os.PathLike) else name
-    try:
-        fh = open(f, "rb") if not hasattr(f, "read") else f
-    except FileNotFoundError:
-        raise FileNotFoundError(f"checkpoint not found: {name!r}") from None
-    try:
-        head = fh.read(8)
-        fh.seek(0)
-        if head[:4] != b"PK\x03\x04":
-            if not head:
-                raise CheckpointError(f"cannot load checkpoint {name!r}: the file is empty "
-                                      f"(a save interrupted before minicv's atomic saves?)")
-            raise CheckpointError(f"cannot load checkpoint {name!r}: {_describe(head)}")
-        data = fh.read() if hasattr(f, "read") else None
-        src = io.BytesIO(data) if data is not None else fh
+    if pickle_module is not None:
+        raise TypeError("mc.load takes no pickle_module: minicv checkpoints hold raw arrays "
+                        "and JSON, never pickles")
+    place = _placer(map_location)
+    with _open_checkpoint(f) as (zf, name):
+        meta = _read_meta(zf, name)
+        arrays, devices = _read_arrays(zf, meta, name)
+        return _Decoder(arrays, devices, place, name).decode(meta["structure"])
+
+
+def load_metadata(f):
+    """The JSON metadata of a checkpoint (format, versions, user metadata, array specs),
+    read without loading the arrays. Raises as :func:`load` does."""
+    with _open_checkpoint(f) as (zf, name):
+        return _read_meta(zf, name)
+
+
+class _open_checkpoint:
+    """``with _open_checkpoint(f) as (zipfile, name)``: checks the file's first bytes and
+    opens it as a ZIP, raising CheckpointError that names it when that fails."""
+
+    def __init__(self, f):
+        self.f, self.fh = f, None
+
+    def __enter__(self):
+        f = self.f
+        if hasattr(f, "read"):
+            name = getattr(f, "name", "<file object>")
+            if isinstance(f, io.TextIOBase):
+                raise TypeError(f"mc.load: the file object {name!r} is open in text mode; "
+                                f"open it with open(path, 'rb')")
+            src = io.BytesIO(f.read())  # from the current position; needs no seek
+        else:
+            name = os.fspath(f)
+            try:
+                src = self.fh = open(name, "rb")
+            except FileNotFoundError:
+                raise FileNotFoundError(f"checkpoint not found: {name!r}") from None
         try:
-            zf = zipfile.ZipFile(src)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            raise CheckpointError(f"cannot load checkpoint {name!r}: the file is truncated or "
-                                  f"corrupted (not a complete ZIP archive: {e})") from None
-        with zf:
-            return _load_zip(zf, name)
-    finally:
-        if not hasattr(f, "read"):
-            fh.close()
+            head = src.read(8)
+            src.seek(0)
+            if head[:4] != b"PK\x03\x04":
+                if not head:
+                    raise CheckpointError(f"cannot load checkpoint {name!r}: the file is "
+                                          f"empty (a save interrupted before minicv's atomic "
+                                          f"saves?)")
+                raise CheckpointError(f"cannot load checkpoint {name!r}: {_describe(head)}")
+            try:
+                self.zf = zipfile.ZipFile(src)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+                raise CheckpointError(f"cannot load checkpoint {name!r}: the file is "
+                                      f"truncated or corrupted (not a complete ZIP archive: "
+                                      f"{e})") from None
+        except BaseException:
+            self.__exit__()
+            raise
+        return self.zf, name
+
+    def __exit__(self, *exc):
+        if getattr(self, "zf", None) is not None:
+            self.zf.close()
+        if self.fh is not None:
+            self.fh.close()
 
 
 def _read_npy(zf, member, name):
     try:
         with zf.open(member) as fh:
+            # read to the end, so that zipfile checks the member's CRC
             return np.lib.format.read_array(io.BytesIO(fh.read()), allow_pickle=False)
     except ValueError as e:
         if "allow_pickle" in str(e) or "Object arrays" in str(e):
@@ -281,7 +460,7 @@ def _read_npy(zf, member, name):
                               f"or corrupted ({e})") from None
 
 
-def _load_zip(zf, name):
+def _read_meta(zf, name):
     members = set(zf.namelist())
     if META_KEY + ".npy" not in members:
         if any(m.endswith(".pkl") for m in members):
@@ -296,36 +475,41 @@ def _load_zip(zf, name):
     raw = _read_npy(zf, META_KEY + ".npy", name)
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise CheckpointError(f"cannot load checkpoint {name!r}: corrupted metadata ({e})") \
             from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"cannot load checkpoint {name!r}: unknown format")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"cannot load checkpoint {name!r}: format version "
-                              f"{meta.get('format_version')} is newer than this minicv "
-                              f"understands ({FORMAT_VERSION}); upgrade minicv")
-    arrays = {}
-    for key, spec in meta.get("arrays", {}).items():
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"cannot load checkpoint {name!r}: format version {version!r} "
+                              f"is not one this minicv understands ({FORMAT_VERSION}); "
+                              f"upgrade minicv")
+    if not isinstance(meta.get("arrays"), dict) or "structure" not in meta:
+        raise CheckpointError(f"cannot load checkpoint {name!r}: corrupted metadata (no "
+                              f"array table or structure)")
+    return meta
+
+
+def _read_arrays(zf, meta, name):
+    """Every array of the checkpoint, checked against the metadata, and the GPU each one
+    was saved from (for ``map_location``)."""
+    members = set(zf.namelist())
+    arrays, devices = {}, {}
+    for key, spec in meta["arrays"].items():
         member = key + ".npy"
         if member not in members:
             raise CheckpointError(f"cannot load checkpoint {name!r}: array {key} is missing "
                                   f"(truncated or corrupted file)")
+        if not isinstance(spec, dict):
+            raise CheckpointError(f"cannot load checkpoint {name!r}: corrupted metadata "
+                                  f"for array {key}")
         arr = _read_npy(zf, member, name)
-        if arr.dtype.str != spec["dtype"] or list(arr.shape) != spec["shape"]:
+        if arr.dtype.str != spec.get("dtype") or list(arr.shape) != spec.get("shape"):
             raise CheckpointError(f"cannot load checkpoint {name!r}: array {key} has dtype "
                                   f"{arr.dtype.str} and shape {list(arr.shape)}, but the "
-                                  f"metadata says {spec['dtype']} {spec['shape']}")
+                                  f"metadata says {spec.get('dtype')} {spec.get('shape')}")
         arrays[key] = arr
-    try:
-        return _decode(meta["structure"], arrays, name)
-    except KeyError as e:
-        raise CheckpointError(f"cannot load checkpoint {name!r}: structure refers to missing "
-                              f"array {e}") from None
-
-
-def load_metadata(f):
-    """The JSON metadata of a checkpoint (format, versions, user metadata, array specs)."""
-    with zipfile.ZipFile(f) as zf:
-        raw = _read_npy(zf, META_KEY + ".npy", str(f))
-    return json.loads(raw.tobytes().decode("utf-8"))
+        if isinstance(spec.get("device"), str):
+            devices[key] = spec["device"]
+    return arrays, devices

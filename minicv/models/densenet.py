@@ -15,6 +15,7 @@ BN-ReLU-Conv1x1 (reducing channels by ``compression``, DenseNet-C) and 2x2 avera
 import minicv as mc
 from .. import nn
 from ..nn import functional as F
+from .pretrained import no_pretrained_weights
 
 
 class DenseLayer(nn.Module):
@@ -71,10 +72,12 @@ class DenseNet(nn.Module):
         return self.fc(self.features(x))
 
 
+@no_pretrained_weights
 def densenet(depth=40, growth_rate=12, bottleneck=False, num_classes=10, **kw):
     return DenseNet(depth, growth_rate, bottleneck, 0.5 if bottleneck else 1.0, num_classes,
                     **kw)
 
 
+@no_pretrained_weights
 def densenet_small(num_classes=10, **kw):
     return DenseNet(22, 12, True, 0.5, num_classes, **kw)

@@ -11,6 +11,7 @@ reports about 6.8 M at 1,000 classes including the 1,024x1,000 classifier).
 """
 import minicv as mc
 from .. import nn
+from .pretrained import no_pretrained_weights
 
 # (1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool proj) from Table 1; "M" = 3x3/2 max pool
 PLAN = [(64, 96, 128, 16, 32, 32), (128, 128, 192, 32, 96, 64), "M",
@@ -60,10 +61,12 @@ class Inception(nn.Module):
         return self.fc(self.dropout(self.pool(self.features(x)).flatten(1)))
 
 
+@no_pretrained_weights
 def inception(num_classes=10, width=1.0, **kw):
     return Inception(num_classes, width=width, **kw)
 
 
+@no_pretrained_weights
 def inception_small(num_classes=10, **kw):
     """width 0.25: about 0.4 M parameters, for CPU training."""
     return Inception(num_classes, width=0.25, **kw)

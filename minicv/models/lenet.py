@@ -18,6 +18,7 @@ common modern variant (ReLU, max pooling), ``LeNet5(activation="tanh", pool="avg
 gives the classic one. C3 is fully connected to S2 (the paper's sparse table is omitted).
 """
 from .. import nn
+from .pretrained import no_pretrained_weights
 
 
 class LeNet5(nn.Module):
@@ -40,6 +41,7 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))
 
 
+@no_pretrained_weights
 def lenet5(num_classes=10, in_channels=1, **kwargs):
     """LeNet-5 for 28x28 images (61,706 parameters at 10 classes)."""
     return LeNet5(num_classes, in_channels, **kwargs)

@@ -11,6 +11,7 @@ one filter per channel) and a 1x1 pointwise conv, each with BN and ReLU: about
 two of the stride-2 steps so 32x32 images keep a 4x4 map at the end.
 """
 from .. import nn
+from .pretrained import no_pretrained_weights
 
 BODY = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
         (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
@@ -43,6 +44,7 @@ class MobileNet(nn.Module):
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 
+@no_pretrained_weights
 def mobilenet(num_classes=10, width=0.5, small_input=True, **kw):
     """The CIFAR-sized default: width 0.5, small-input strides."""
     return MobileNet(num_classes, width=width, small_input=small_input, **kw)

@@ -26,6 +26,7 @@ block, before the addition (as in the SE and CBAM papers).
 from .. import nn
 from ..nn import functional as F
 from .attention import make_attention
+from .pretrained import no_pretrained_weights
 
 
 def conv3x3(cin, cout, stride=1):
@@ -152,26 +153,32 @@ class ResNet(nn.Module):
         return self.fc(self.pool(x).flatten(1))
 
 
+@no_pretrained_weights
 def resnet20(num_classes=10, **kw):
     return CifarResNet(3, num_classes, **kw)
 
 
+@no_pretrained_weights
 def resnet32(num_classes=10, **kw):
     return CifarResNet(5, num_classes, **kw)
 
 
+@no_pretrained_weights
 def resnet56(num_classes=10, **kw):
     return CifarResNet(9, num_classes, **kw)
 
 
+@no_pretrained_weights
 def resnet18(num_classes=1000, **kw):
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, **kw)
 
 
+@no_pretrained_weights
 def resnet34(num_classes=1000, **kw):
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, **kw)
 
 
+@no_pretrained_weights
 def resnet50(num_classes=1000, **kw):
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, **kw)
 

@@ -15,6 +15,7 @@ Stacks of 3x3 convolutions (padding 1) separated by 2x2 max pools; configuration
 every conv (the "_bn" variants).
 """
 from .. import nn
+from .pretrained import no_pretrained_weights
 
 CONFIGS = {
     11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -57,13 +58,16 @@ class VGG(nn.Module):
         return self.classifier(self.pool(self.features(x)))
 
 
+@no_pretrained_weights
 def vgg11(num_classes=10, **kw):
     return VGG(11, num_classes, **kw)
 
 
+@no_pretrained_weights
 def vgg13(num_classes=10, **kw):
     return VGG(13, num_classes, **kw)
 
 
+@no_pretrained_weights
 def vgg16(num_classes=10, **kw):
     return VGG(16, num_classes, **kw)

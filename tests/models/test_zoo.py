@@ -74,3 +74,53 @@ def test_resnet_with_attention(attention):
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(ValueError, match="choose from"):
         models.get_model("resnet9000")
+
+
+@pytest.mark.parametrize("name", list(models.MODELS))
+def test_torchvision_weights_keywords_give_a_clear_error(name):
+    """``weights=None`` / ``pretrained=False`` / ``progress`` build a fresh model, as in
+    torchvision; asking for weights says minicv downloads nothing (not a TypeError)."""
+    builder = models.MODELS[name][0]
+    if name in ("lenet5", "resnet20", "mobilenet"):     # the cheap ones build for real
+        assert isinstance(builder(weights=None, progress=False), mc.nn.Module)
+        assert isinstance(models.get_model(name, pretrained=False), mc.nn.Module)
+    for asked in ({"weights": "IMAGENET1K_V1"}, {"weights": "DEFAULT"}, {"pretrained": True}):
+        with pytest.raises(ValueError, match=f"{builder.__name__}.*downloads nothing"):
+            builder(**asked)
+        with pytest.raises(ValueError, match="downloads nothing"):
+            models.get_model(name, **asked)
+
+
+HAS_BN_OR_DROPOUT = {"resnet20", "resnet32", "resnet56", "densenet", "inception", "mobilenet"}
+
+
+@pytest.mark.parametrize("name", [n for n, (_, shape, _) in models.MODELS.items()
+                                  if shape[1] <= 32 and n not in ("resnet32", "resnet56")])
+def test_float64_step_eval_mode_and_checkpoint_round_trip(name):
+    """Forward + backward in float64 at the documented input size; eval() changes the
+    output of models with BN or dropout; a state_dict through mc.save/mc.load into a
+    fresh model gives identical outputs."""
+    import io
+    mc.manual_seed(0)
+    model = models.get_model(name, num_classes=5).double()
+    c, h, w = models.MODELS[name][1]
+    x = mc.randn(2, c, h, w, dtype=mc.float64)
+    out = model(x)
+    assert out.shape == (2, 5) and out.dtype == np.float64
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == np.float64 for p in model.parameters())
+    with mc.no_grad():
+        train_out = model(x).data
+        model.eval()
+        eval_out = model(x).data
+    assert np.array_equal(eval_out, model(x).data)          # eval is deterministic
+    assert (not np.allclose(train_out, eval_out)) == (name in HAS_BN_OR_DROPOUT)
+    buf = io.BytesIO()
+    mc.save(model.state_dict(), buf)
+    buf.seek(0)
+    mc.manual_seed(1)
+    fresh = models.get_model(name, num_classes=5).double()
+    fresh.load_state_dict(mc.load(buf))
+    fresh.eval()
+    with mc.no_grad():
+        np.testing.assert_array_equal(fresh(x).data, eval_out)
