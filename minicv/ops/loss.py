@@ -64,7 +64,11 @@ def _reduce(loss, reduction):
 
 
 def _arr(x):
-    return None if x is None else (x.data if isinstance(x, Tensor) else np.asarray(x))
+    """The array behind a tensor; other array-likes (lists, NumPy or CuPy arrays) as they
+    are, lists converted by NumPy."""
+    if x is None or isinstance(x, Tensor):
+        return None if x is None else x.data
+    return x if hasattr(x, "shape") else np.asarray(x)
 
 
 def _check_device(x, other, name, arg):

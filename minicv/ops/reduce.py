@@ -372,9 +372,9 @@ class NormP(Function):
         xp = get_array_module(x)
         p, zero = ctx.p, gy.dtype.type(0)
         g = _expand_back(gy, x.shape, ctx.axes, ctx.keepdim)
-        sign = (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
+        from .elementwise import _sign
         with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = sign * xp.abs(x) ** (p - 1)                  # d/dx of Σ|x|^p, / p
+            scaled = _sign(x) * xp.abs(x) ** (p - 1)                  # d/dx of Σ|x|^p, / p
             if p < 1:
                 gx = g * xp.where(x == 0, zero, scaled) * y ** (1 - p)
             else:
