@@ -193,10 +193,7 @@ def _check_algo(algo):
 
 
 def _check_float(*arrays):
-    for a in arrays:
-        if a is not None and a.dtype not in (np.float32, np.float64):
-            raise TypeError(f"convolution expects float32 or float64 arrays, got {a.dtype}; "
-                            f"convert with .astype(np.float32)")
+    ref.check_float_dtype("convolution", *arrays)
 
 
 # ============================================================================ the plan

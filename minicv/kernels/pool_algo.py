@@ -37,8 +37,7 @@ def _pool_checks(name, x, kernel_size, stride, padding, dilation, ceil_mode=Fals
     if x.ndim != nd + 2:
         raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, spatial...), got shape "
                          f"{x.shape}; add a batch dimension with x[None]")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} expects float32 or float64, got {x.dtype}")
+    ref.check_float_dtype(name, x)
     tup = _pair if nd == 2 else ref.triple
     k, s, p, d = (tup(kernel_size), tup(kernel_size if stride is None else stride),
                   tup(padding), tup(dilation))
@@ -235,6 +234,5 @@ def _interp_checks(x, size, mode, align_corners):
     size = _pair(size)
     if min(size) < 1:
         raise ValueError(f"interpolate: output size must be positive, got {size}")
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
+    ref.check_float_dtype("interpolate", x)
     return size

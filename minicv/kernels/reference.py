@@ -30,6 +30,14 @@ import math
 import numpy as np
 
 
+def check_float_dtype(name, *arrays):
+    """The kernels take float32 and float64: raise one message for anything else."""
+    for a in arrays:
+        if a is not None and a.dtype not in (np.float32, np.float64):
+            raise TypeError(f"{name} expects float32 or float64, got {a.dtype}; convert "
+                            f"a tensor with .float(), an array with .astype(np.float32)")
+
+
 def _pair(v, name="argument"):
     """Turn an int or a length-2 sequence into a tuple of two ints."""
     if isinstance(v, (int, np.integer)):

@@ -6,7 +6,7 @@ import math
 
 from ..autograd import Function
 from ..kernels.dispatch import kernels_for
-from ..kernels.reference import nearest_indices
+from ..kernels.reference import check_float_dtype, nearest_indices
 from ..tensor import as_tensor_arg
 from .index import index_select
 from .pool import _batched, adaptive_avg_pool2d
@@ -152,8 +152,7 @@ def _nearest_without_shortcut(x, size, scales):
     two differ in exactly these cases (scale_factor given, an axis of size in -> in or
     in -> 2·in, with in / out unlike 1 / scale_factor): minicv keeps the true gradient.
     """
-    if x.dtype.kind != "f":
-        raise TypeError(f"interpolate expects float32 or float64, got {x.dtype}")
+    check_float_dtype("interpolate", x)
     for axis, (n, o, f) in enumerate(zip(x.shape[2:], size, scales)):
         x = index_select(x, 2 + axis, nearest_indices(n, o, f, shortcut=False))
     return x

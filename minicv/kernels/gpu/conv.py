@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import conv_algo as _cpu
 from ..pool_algo import _interp_checks, _pool_checks
-from ..reference import _pair, conv_output_size
+from ..reference import _pair, check_float_dtype, conv_output_size
 from . import depthwise as _dw
 from . import im2col as _im
 from . import pool as _pool
@@ -353,9 +353,7 @@ def max_pool3d_backward(gy, indices, x_shape):
 
 def _float_kernel_dtype(name, x):
     """The GPU kernels take float32 and float64 (float16 would need its own entry points)."""
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"{name} on the GPU expects float32 or float64, got {x.dtype}; "
-                        f"convert with .float()")
+    check_float_dtype(name, x)
 
 
 def _adaptive_size(name, x, output_size):
