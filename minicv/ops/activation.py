@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_default_dtype, is_cupy_array
 from ..tensor import as_tensor_arg
+from .reduce import _floating
 
 
 def _float(x):
@@ -25,11 +26,7 @@ def _float(x):
 
 def _floating_only(x, name):
     """``x`` unchanged if floating; a TypeError otherwise (PyTorch has no integer kernel)."""
-    x = as_tensor_arg(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be a floating tensor, got dtype {x.dtype} "
-                        f"(PyTorch refuses it too): convert it first with x.float()")
-    return x
+    return _floating(x, name)
 
 
 def _not_bool(x, name):
