@@ -264,8 +264,8 @@ def conv_plan(x_shape, w_shape, stride=1, padding=0, dilation=1, groups=1,
     8, 256, 14, 256               7.9 / 25.5      13.0 / 45.6       7.9 / 25.9
     ===========================  ===============  ===============  ===============
 
-    F(4x4) is never chosen (its error exceeds the documented bound); float64 always uses
-    im2col.
+    F(4x4) is never chosen (its error exceeds the documented bound); float64 never takes
+    Winograd (its rounding would show in gradchecks) but may take the exact direct kernels.
     """
     _check_algo(algo)
     stride, padding, dilation = _pair(stride), _pair(padding), _pair(dilation)
