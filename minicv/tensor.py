@@ -758,11 +758,11 @@ def _install_methods():
     for name in ("reshape", "permute", "transpose", "flatten", "squeeze", "unsqueeze",
                  "expand", "split", "chunk", "t"):
         setattr(T, name, getattr(S, name))
-    T.view = S.reshape
+    T.view = S.view
     T.matmul = L.matmul
     T.expand_as = lambda self, other: S.expand(self, other.shape)
-    T.view_as = lambda self, other: S.reshape(self, other.shape)
-    T.reshape_as = T.view_as
+    T.view_as = lambda self, other: S.view(self, other.shape)
+    T.reshape_as = lambda self, other: S.reshape(self, other.shape)
     T.any, T.all = R.any, R.all
     for name in ("floor", "ceil", "round", "trunc", "sign", "sin", "cos", "log1p", "expm1",
                  "isnan", "isinf", "isfinite", "clamp_min", "clamp_max"):

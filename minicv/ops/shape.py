@@ -260,6 +260,22 @@ def reshape(input, *sizes, shape=None):
                          f"(shape {list(x.shape)})") from None
 
 
+def view(input, *sizes, size=None):
+    """``reshape`` that must not copy, as PyTorch's ``view``: a shape the memory layout
+    cannot express (e.g. flattening a transposed tensor) raises instead of silently
+    copying, so writes through the result always reach ``input``."""
+    x = as_tensor_arg(input)
+    out = reshape(x, *sizes, shape=size)
+    if type(x.data) is np.ndarray and x.data.size and out.data.size and \
+            not np.may_share_memory(out.data, x.data):
+        raise RuntimeError(f"view size is not compatible with input tensor's size and "
+                           f"stride (shape {list(x.shape)}, strides "
+                           f"{[st // x.data.itemsize for st in x.data.strides]}): at least "
+                           f"one dimension spans across two contiguous subspaces. Use "
+                           f".reshape(...) instead (it copies when it must)")
+    return out
+
+
 def permute(input, *dims_, dims=None):
     """The dimensions reordered: ``x.permute(2, 0, 1)`` or ``permute(x, dims=(2, 0, 1))``."""
     x = as_tensor_arg(input)
@@ -347,8 +363,19 @@ def _same_dtype(tensors, name):
 
 
 def cat(tensors, dim=0):
-    """Concatenate tensors along an existing dimension (all other sizes must match)."""
+    """Concatenate tensors along an existing dimension (all other sizes must match).
+
+    As in PyTorch, empty 1-D tensors (shape (0,)) are skipped, so an accumulator may start
+    as ``mc.tensor([])``."""
     tensors = _same_dtype(tensors, "cat")
+    if any(t.ndim == 0 for t in tensors):
+        i = next(i for i, t in enumerate(tensors) if t.ndim == 0)
+        raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                         f"concatenated; use stack, or unsqueeze it first")
+    kept = [t for t in tensors if t.shape != (0,)]
+    if not kept:
+        return Cat.apply(*tensors, dim=0)
+    tensors = kept
     nd = tensors[0].ndim
     d = _dim(dim, nd)
     for i, t in enumerate(tensors):

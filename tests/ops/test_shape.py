@@ -152,3 +152,22 @@ def test_chunk_of_an_empty_dimension_gives_empty_pieces():
     assert [t.shape for t in mc.zeros(0).chunk(2)] == [(0,), (0,)]
     assert [t.shape for t in mc.zeros(3, 0).chunk(2, dim=1)] == [(3, 0), (3, 0)]
     assert [t.shape for t in mc.zeros(5).chunk(4)] == [(2,), (2,), (1,)]
+
+
+def test_view_refuses_to_copy_and_reshape_does():
+    x = mc.arange(6.0).reshape(2, 3)
+    with pytest.raises(RuntimeError, match="Use .reshape"):
+        x.t().view(6)                         # PyTorch: not expressible as a view
+    flat = x.t().reshape(6)                   # a copy, allowed
+    assert flat.tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    v = x.view(3, 2)
+    v[0, 0] = 100.0
+    assert x[0, 0].item() == 100.0            # a real view: writes reach x
+
+
+def test_cat_skips_legacy_empty_tensors_and_refuses_0d():
+    # PyTorch 2.13: cat([tensor([]), ones(2, 3)]) is (2, 3)
+    assert mc.cat([mc.tensor([]), mc.ones(2, 3)]).shape == (2, 3)
+    assert mc.cat([mc.tensor([]), mc.tensor([])]).shape == (0,)
+    with pytest.raises(ValueError, match="zero-dimensional"):
+        mc.cat([mc.tensor(1.0), mc.tensor(2.0)])
