@@ -855,6 +855,8 @@ def lerp(input, end, weight):
     """
     x, e = as_tensor_arg(input), as_tensor_arg(end)
     w = weight if isinstance(weight, _SCALARS) else as_tensor_arg(weight)
+    if isinstance(w, Tensor) and w.ndim == 0 and w.dtype != x.dtype:
+        w = w.to(x.dtype)                       # a 0-d weight acts as a number
     for name, t in (("end", e), ("weight", w)):
         if isinstance(t, Tensor) and t.dtype != x.dtype:
             raise TypeError(f"lerp: expected dtype {x.dtype} for `{name}` but got dtype "

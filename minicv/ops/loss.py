@@ -26,6 +26,7 @@ from ..autograd import Function
 from ..backend import device_of, get_array_module, put_along_axis
 from ..tensor import Tensor, as_tensor_arg
 from . import elementwise as E
+from .elementwise import _sign
 from . import reduce as R
 from .nn_basic import check_float
 
@@ -464,10 +465,10 @@ def _pointwise(d, kind, param):
     if kind == "mse":
         return d * d, 2 * d
     if kind == "l1":
-        return ad, np.sign(d)
+        return ad, _sign(d)                     # 0 where d is NaN (inf - inf), as PyTorch
     if kind == "smooth_l1":          # 0.5 d²/β if |d| < β else |d| - β/2
         if param == 0:
-            return ad, np.sign(d)
+            return ad, _sign(d)
         small = ad < param
         return (np.where(small, 0.5 * d * d / param, ad - 0.5 * param),
                 np.where(small, d / param, np.sign(d)))
@@ -606,8 +607,9 @@ class KLDiv(Function):
         ctx.log_target = log_target
         if log_target:
             return np.exp(t) * (t - x)
-        tlogt = np.where(t > 0, t * np.log(np.where(t > 0, t, 1)), 0).astype(x.dtype)
-        return tlogt - t * x
+        with np.errstate(invalid="ignore"):     # t log t: 0 at t = 0, NaN for t < 0
+            tlogt = np.where(t == 0, 0, t * np.log(np.where(t == 0, 1, t)))
+        return tlogt.astype(x.dtype, copy=False) - t * x
 
     @staticmethod
     def backward(ctx, g):
@@ -620,8 +622,9 @@ class KLDiv(Function):
         else:
             gx = -g * t if ctx.needs_input_grad[0] else None
             if ctx.needs_input_grad[1]:
-                logt = np.log(np.where(t > 0, t, 1))
-                gt = g * np.where(t > 0, logt + 1 - x, 0)
+                with np.errstate(invalid="ignore"):
+                    logt = np.log(np.where(t == 0, 1, t))
+                gt = g * np.where(t == 0, 0, logt + 1 - x)
         return gx, gt
 
 

@@ -299,3 +299,13 @@ def test_cosine_embedding_loss_broadcasts_inputs():
     x2 = mc.tensor([[1.0, 0.0]], dtype=mc.float64)
     loss = F.cosine_embedding_loss(x1, x2, mc.tensor([1, -1, 1]), reduction="none")
     np.testing.assert_allclose(loss.data, [0.0, 0.0, 1 - 1 / np.sqrt(2)], atol=1e-9)
+
+
+def test_l1_gradient_is_zero_where_the_difference_is_nan_and_kl_negative_target_is_nan():
+    # PyTorch 2.13: l1 grad [0, 1] (sign(nan) = 0); kl_div with a negative target: nan
+    a = mc.tensor([np.inf, 1.0], requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        F.l1_loss(a, mc.tensor([np.inf, 0.0]), reduction="sum").backward()
+    np.testing.assert_array_equal(a.grad.data, [0.0, 1.0])
+    assert np.isnan(F.kl_div(mc.tensor([-1.0, -1.0]), mc.tensor([-0.1, 1.1]),
+                             reduction="sum").item())

@@ -367,3 +367,8 @@ def test_integer_pow_with_negative_exponents_like_pytorch():
     assert (2 ** mc.tensor([-1, 2])).tolist() == [0, 4]
     with pytest.raises(RuntimeError, match="negative integer powers"):
         mc.tensor([2, 3]) ** -1
+
+
+def test_lerp_takes_a_0d_weight_of_another_dtype_as_a_number():
+    got = mc.lerp(mc.zeros(2), mc.ones(2), mc.tensor(0.5, dtype=mc.float64))
+    assert got.dtype == np.float32 and got.tolist() == [0.5, 0.5]
