@@ -22,10 +22,10 @@ status=0
     echo
     echo "## GPU parity tests (pytest -m gpu tests/gpu tests/ops/test_ops_gpu.py)"
 } > "$OUT"
-timeout 300 python -m pytest -m gpu tests/gpu tests/ops/test_ops_gpu.py -q -p no:randomly \
+timeout 300 python -m pytest -m gpu tests/gpu tests/ops/test_ops_gpu.py -p no:randomly \
     -rs --durations=10 2>&1 | tee -a "$OUT"; [ "${PIPESTATUS[0]}" = 0 ] || status=1
 echo >> "$OUT"; echo "## NVRTC compile check (tests/gpu/test_nvrtc.py)" >> "$OUT"
-timeout 120 python -m pytest tests/gpu/test_nvrtc.py -q -rs 2>&1 | tee -a "$OUT"
+timeout 120 python -m pytest tests/gpu/test_nvrtc.py -rs 2>&1 | tee -a "$OUT"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 echo >> "$OUT"; echo "## python -m minicv bench --device cuda train conv" >> "$OUT"
 timeout 300 python -m minicv bench --device cuda train conv 2>&1 | tee -a "$OUT"
