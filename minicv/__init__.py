@@ -23,12 +23,15 @@ from .ops.reduce import (sum, mean, var, std, max, min, amax, amin, argmax, argm
                          logsumexp, prod, cumsum, norm, cumprod, median, var_mean,
                          std_mean, count_nonzero, any, all)
 from .ops.shape import (reshape, permute, transpose, flatten, squeeze, unsqueeze, cat,
-                        stack, split, chunk, flip, tile, unbind, narrow, movedim, t)
+                        stack, split, chunk, flip, tile, unbind, narrow, movedim, t, roll,
+                        broadcast_to, meshgrid, repeat_interleave)
 from .ops.index import (gather, scatter, scatter_add, index_select, masked_fill, nonzero,
-                        sort, argsort, topk, masked_select, take_along_dim, argwhere)
-from .ops.linalg import matmul, mm, bmm, dot, outer, einsum, tril, triu, diag
+                        sort, argsort, topk, masked_select, take_along_dim, argwhere,
+                        unique, bincount, index_put, index_put_)
+from .ops.linalg import matmul, mm, bmm, dot, outer, addmm, einsum, tril, triu, diag
 from .ops.logical import (logical_and, logical_or, logical_xor, logical_not, bitwise_and,
-                          bitwise_or, bitwise_xor, bitwise_not)
+                          bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift,
+                          bitwise_right_shift)
 from .serialization import save, load
 from .tensor import _install_methods
 

@@ -308,13 +308,14 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def run_backward(tensor, grad, retain_graph=False, inputs=None):
-    """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that needs it,
-    or, with ``inputs``, only into the ``.grad`` of those tensors (leaves or not)."""
+def run_backward(roots, retain_graph=False, inputs=None):
+    """Propagate each root's gradient, ``roots`` a list of (tensor, gradient array shaped
+    like it), to every leaf that needs it, or, with ``inputs``, only into the ``.grad`` of
+    those tensors (leaves or not). Gradients from several roots add up."""
     if inputs is None:
-        _propagate([(tensor, grad)], retain_graph)
+        _propagate(roots, retain_graph)
         return
-    for t, g in zip(inputs, _propagate([(tensor, grad)], retain_graph, inputs)):
+    for t, g in zip(inputs, _propagate(roots, retain_graph, inputs)):
         # (a retain_grad() tensor's own hook has already stored its gradient)
         if g is not None and not (t.grad_fn is not None and t._retains_grad):
             t._accumulate(g)
@@ -451,20 +452,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     if is_grads_batched:
         raise NotImplementedError("grad: is_grads_batched=True is not supported")
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None \
-            else [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
-                           f"outputs; give one per output")
     for k, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {k} does not require grad; set "
                                f"requires_grad=True on it before computing the outputs")
-    roots = [(out, out._seed(go, create_graph, k))
-             for k, (out, go) in enumerate(zip(outputs, grad_outputs))]
+    roots = _roots("grad", outputs, grad_outputs, create_graph)
     captured = _propagate(roots, bool(retain_graph), inputs)
     result = []
     for k, (t, g) in enumerate(zip(inputs, captured)):
@@ -479,6 +472,42 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    f"for it")
         result.append(None if g is None else Tensor(g.astype(t.dtype, copy=False)))
     return tuple(result)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate into the leaves' ``.grad`` the gradient of the sum of ``tensors``, each
+    weighted by its entry of ``grad_tensors``, in one pass (``torch.autograd.backward``):
+    ``backward([loss_a, loss_b])`` is ``(loss_a + loss_b).backward()``.
+
+    ``grad_tensors``: one gradient per tensor (None: ones, for one-element tensors);
+    ``retain_graph`` defaults to ``create_graph``; ``inputs`` as in ``Tensor.backward``.
+
+    Example::
+
+        mc.autograd.backward([loss_cls, loss_box], [None, mc.tensor(0.5)])
+    """
+    roots = _roots("backward", tensors, grad_tensors, create_graph)
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("backward: inputs= must not be empty")
+    run_backward(roots, bool(create_graph if retain_graph is None else retain_graph), inputs)
+
+
+def _roots(name, outputs, grad_outputs, create_graph):
+    """The (tensor, seed gradient) pairs that start a backward pass from ``outputs``."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    if not outputs:
+        raise RuntimeError(f"{name}: no tensors to differentiate were given")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None \
+            else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{name}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                           f"tensors; give one per tensor")
+    return [(out, out._seed(go, create_graph, k))
+            for k, (out, go) in enumerate(zip(outputs, grad_outputs))]
 
 
 def _leading_to(heap, targets):

@@ -164,7 +164,7 @@ class Tensor:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             if not inputs:
                 raise RuntimeError("backward: inputs= must not be empty")
-        autograd.run_backward(self, g, retain_graph, inputs)
+        autograd.run_backward([(self, g)], retain_graph, inputs)
 
     def _seed(self, gradient, create_graph=False, index=0):
         """The gradient array that starts a backward pass from this tensor."""
@@ -562,9 +562,24 @@ class Tensor:
         from .backend import get_rng
         return self._fill("normal_", get_rng().normal(mean, std, self.shape))
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, *args, **kwargs):
+        """Fill with samples of U[from, to), by default [0, 1): ``x.uniform_(-1, 1)``, or
+        with PyTorch's keywords ``x.uniform_(to=2)``, ``x.uniform_(**{"from": -1})``
+        (``from`` is a Python keyword, so the bounds come as ``*args, **kwargs``)."""
         from .backend import get_rng
-        return self._fill("uniform_", get_rng().uniform(a, b, self.shape))
+        if len(args) > 2:
+            raise TypeError(f"uniform_() takes at most 2 bounds (from, to), got {len(args)}")
+        bounds = dict(zip(("from", "to"), args))
+        for key, value in kwargs.items():
+            if key not in ("from", "to") or key in bounds:
+                raise TypeError(f"uniform_() got an unexpected or repeated argument {key!r}; "
+                                f"it takes from and to")
+            bounds[key] = value
+        low, high = float(bounds.get("from", 0.0)), float(bounds.get("to", 1.0))
+        if low > high:
+            raise ValueError(f"uniform_ expects to return a [from, to) range, but found "
+                             f"from={low} > to={high}")
+        return self._fill("uniform_", get_rng().uniform(low, high, self.shape))
 
     def unsqueeze_(self, dim):
         from .ops.shape import unsqueeze
@@ -773,16 +788,21 @@ def _install_methods():
     for name in ("prod", "cumsum", "norm", "cumprod", "median", "count_nonzero"):
         setattr(T, name, getattr(R, name))
     for name in ("logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
-                 "bitwise_or", "bitwise_xor", "bitwise_not"):
+                 "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+                 "bitwise_right_shift"):
         setattr(T, name, getattr(LG, name))
-    for name in ("flip", "repeat", "unbind", "narrow", "movedim", "tile"):
+    T.__lshift__, T.__rlshift__ = LG.bitwise_left_shift, rev(LG.bitwise_left_shift)
+    T.__rshift__, T.__rrshift__ = LG.bitwise_right_shift, rev(LG.bitwise_right_shift)
+    for name in ("flip", "repeat", "unbind", "narrow", "movedim", "tile", "roll",
+                 "broadcast_to", "repeat_interleave"):
         setattr(T, name, getattr(S, name))
     T.swapaxes = S.transpose
     for name in ("gather", "scatter", "scatter_add", "scatter_", "scatter_add_",
                  "index_select", "masked_fill", "masked_fill_", "nonzero", "sort",
-                 "argsort", "topk", "masked_select", "take_along_dim", "argwhere"):
+                 "argsort", "topk", "masked_select", "take_along_dim", "argwhere", "unique",
+                 "bincount", "index_put", "index_put_"):
         setattr(T, name, getattr(I, name))
-    for name in ("mm", "bmm", "dot", "outer", "tril", "triu", "diag"):
+    for name in ("mm", "bmm", "dot", "outer", "tril", "triu", "diag", "addmm"):
         setattr(T, name, getattr(L, name))
     T.where = lambda self, condition, other: E.where(condition, self, other)
     T.type_as = lambda self, other: self.to(other.dtype)
@@ -810,5 +830,5 @@ def _install_methods():
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")
-    for op in ("and", "or", "xor"):
+    for op in ("and", "or", "xor", "lshift", "rshift"):
         setattr(T, f"__i{op}__", _inplace_method(getattr(T, f"__{op}__"), f"__i{op}__"))

@@ -1,6 +1,6 @@
 """Indexing along a dimension: gather, scatter, scatter_add, index_select, masked_fill,
-masked_select, take_along_dim, nonzero (argwhere), and the ordering ops sort, argsort and
-topk.
+masked_select, take_along_dim, nonzero (argwhere), index_put, the ordering ops sort, argsort
+and topk, and the counting ops unique and bincount.
 
 ``gather`` and ``scatter`` address one element per entry of an ``index`` tensor: for
 ``dim = 1`` and a 3-D input,
@@ -20,7 +20,7 @@ from ..autograd import Function
 from ..backend import get_array_module, scatter_add as _scatter_add_arrays
 from ..tensor import Tensor, as_tensor_arg
 from .reduce import values_indices
-from .shape import _dim
+from .shape import SetItem, _dim, _index_key
 
 
 def _index_grid(xp, index, dim):
@@ -463,3 +463,155 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     xp = get_array_module(idx)
     idx = xp.take(idx, xp.arange(k), axis=d)                         # first k along d
     return values_indices(Gather.apply(x, d, idx), Tensor(idx))
+
+
+# ----------------------------------------------------------------------------- index_put
+
+class IndexPutAdd(Function):
+    """out = x with out[key] += v (v broadcast to x[key]); a repeated index adds every
+    time (``np.add.at``), as PyTorch's ``index_put(..., accumulate=True)``.
+
+    d x = g (every entry of x reaches out once); d v = g[key], which the engine sums
+    back to v's shape.
+    """
+    @staticmethod
+    def forward(ctx, x, v, basic, adv):
+        ctx.basic, ctx.adv, ctx.v_ndim = basic, adv, v.ndim
+        out = x.copy()
+        if adv is None:
+            out[basic] += v
+        else:
+            _scatter_add_arrays(get_array_module(x), out[basic], adv, v)  # out[basic]: view
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        gv = gy[ctx.basic] if ctx.adv is None else gy[ctx.basic][ctx.adv]
+        if gv.ndim < ctx.v_ndim:      # v may have extra leading 1s
+            gv = gv.reshape((1,) * (ctx.v_ndim - gv.ndim) + gv.shape)
+        return gy, gv, None, None
+
+
+def index_put(input, indices, values, accumulate=False):
+    """A copy of ``input`` with ``values`` written at ``input[indices]`` (``indices``: a
+    tuple of integer or bool index tensors, one per leading dimension indexed, None for a
+    whole dimension). With ``accumulate=True`` the values are added instead, and a
+    repeated index adds every time; without it, which of the repeated writes wins is
+    unspecified (as in PyTorch; minicv keeps the last).
+
+    ``values`` broadcasts to ``input[indices]`` and must have input's dtype. Gradients
+    reach ``values`` (the slice of the output gradient at the indices) and ``input``
+    (the output gradient, except at overwritten places when not accumulating).
+
+    Example::
+
+        x = mc.zeros(3)
+        x.index_put((mc.tensor([0, 0, 2]),), mc.tensor(1.), accumulate=True)   # [2, 0, 1]
+    """
+    x = as_tensor_arg(input)
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"index_put: indices must be a tuple of index tensors (one per "
+                        f"indexed dimension), got {type(indices).__name__}: write (idx,)")
+    if len(indices) > x.ndim:
+        raise IndexError(f"index_put: too many indices for a tensor of dimension {x.ndim} "
+                         f"(got {len(indices)})")
+    if not isinstance(values, Tensor):
+        values = Tensor(get_array_module(x.data).asarray(values, dtype=x.dtype))
+    if values.dtype != x.dtype:
+        raise TypeError(f"index_put requires the source and destination dtypes to match, "
+                        f"got {x.dtype} for the destination and {values.dtype} for the "
+                        f"source: convert values with .to({x.dtype.name})")
+    key = tuple(slice(None) if i is None else i for i in indices)
+    basic, adv = _index_key(key, x.data)
+    try:
+        return (IndexPutAdd if accumulate else SetItem).apply(x, values, basic, adv)
+    except IndexError as e:
+        raise IndexError(f"index_put: {e} (indexing a tensor of shape "
+                         f"{list(x.shape)})") from None
+    except ValueError as e:
+        if "broadcast" not in str(e) and "shape mismatch" not in str(e):
+            raise
+        raise ValueError(f"index_put: values of shape {list(values.shape)} do not broadcast "
+                         f"to the indexed shape: {e}") from None
+
+
+def index_put_(self, indices, values, accumulate=False):
+    """In-place :func:`index_put` (recorded by autograd like every in-place op)."""
+    return self._update("index_put_", lambda t: index_put(t, indices, values, accumulate),
+                        values)
+
+
+# ----------------------------------------------------------------------------- counting
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values of ``input``, in ascending order (also with ``sorted=False``,
+    which PyTorch's CPU version ignores as well), as a 1-D tensor. With ``dim`` the
+    distinct slices along that dimension (rows for dim=0), sorted lexicographically.
+
+    Args:
+        return_inverse: also return, for each element (each slice with ``dim``), the
+            index of its value in the output: ``out[inverse]`` rebuilds ``input``.
+        return_counts: also return how many times each distinct value occurs.
+
+    Returns ``out`` or a tuple ``(out, inverse, counts)`` with the asked-for parts
+    (int64). Not differentiable: the output does not require grad (PyTorch's raises in
+    backward). NaNs are all distinct, as in PyTorch.
+
+    Example::
+
+        mc.unique(mc.tensor([3, 1, 3]), return_counts=True)    # ([1, 3], [1, 2])
+    """
+    d = as_tensor_arg(input).data
+    xp = get_array_module(d)
+    if dim is None:
+        values, inverse, counts = xp.unique(d.reshape(-1), return_inverse=True,
+                                            return_counts=True, equal_nan=False)
+        inverse = inverse.reshape(d.shape)
+    else:
+        if d.ndim == 0:
+            raise IndexError(f"unique: dim {dim} is out of range for a 0-d tensor")
+        values, inverse, counts = xp.unique(d, return_inverse=True, return_counts=True,
+                                            axis=_dim(dim, d.ndim), equal_nan=False)
+        inverse = inverse.reshape(-1)
+    out = [Tensor(values)]
+    if return_inverse:
+        out.append(Tensor(inverse.astype(np.int64)))
+    if return_counts:
+        out.append(Tensor(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(input, weights=None, minlength=0):
+    """How often each value 0, 1, ..., max(input) occurs in the 1-D non-negative integer
+    ``input`` (at least ``minlength`` bins). With ``weights`` (same length) each
+    occurrence adds its weight instead of 1.
+
+    dtype: int64 without weights; with them the weights' dtype if floating, else float64
+    (PyTorch's rules). Not differentiable.
+
+    Shape: (max(max(input) + 1, minlength),), and (minlength,) for an empty input.
+
+    Example::
+
+        mc.bincount(mc.tensor([0, 1, 1, 3]))                    # [1, 2, 0, 1]
+    """
+    d = as_tensor_arg(input).data
+    xp = get_array_module(d)
+    if d.ndim != 1 or d.dtype.kind not in "iu":
+        raise TypeError(f"bincount only supports 1-d non-negative integral inputs, got "
+                        f"shape {list(d.shape)} and dtype {d.dtype}")
+    if minlength < 0:
+        raise ValueError(f"bincount: minlength should be >= 0, got {minlength}")
+    if d.size and int(d.min()) < 0:
+        raise ValueError(f"bincount only supports non-negative inputs, got {int(d.min())}")
+    if weights is None:
+        return Tensor(xp.bincount(d, minlength=minlength).astype(np.int64))
+    w = as_tensor_arg(weights).data
+    if w.shape != d.shape:
+        raise ValueError(f"bincount: weights should be 1-d and have the same length as "
+                         f"input, got shapes {list(w.shape)} and {list(d.shape)}")
+    if get_array_module(w) is not xp:
+        raise RuntimeError("bincount: input and weights must be on the same device; move "
+                           "them with .to(device)")
+    dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    return Tensor(xp.bincount(d, weights=w, minlength=minlength).astype(dtype))

@@ -1,5 +1,5 @@
 """Matrix products (``matmul`` with NumPy's 1-D, 2-D and batched-broadcast rules, mm,
-bmm, dot, outer, einsum) and the matrix-shaped selections tril, triu and diag."""
+bmm, dot, outer, addmm, einsum) and the matrix-shaped selections tril, triu and diag."""
 import numpy as np
 
 from ..autograd import Function
@@ -113,6 +113,51 @@ def outer(input, vec2):
     a, b = as_tensor_arg(input), as_tensor_arg(vec2)
     _check_rank("outer", a, b, (1, 1))
     return matmul(a.reshape(-1, 1), b.reshape(1, -1))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """out = beta·input + alpha·(mat1 @ mat2), a linear layer's affine map in one call
+    (``addmm(b, x, W.T)``). ``input`` broadcasts to (n, m). With ``beta=0`` input is
+    ignored, so a NaN in it does not reach the output (its gradient is zero), as in
+    PyTorch. For integer tensors alpha and beta are truncated to integers, as PyTorch does.
+
+    Gradients: d input = beta·g (summed to input's shape), d mat1 = alpha·g @ mat2ᵀ,
+    d mat2 = alpha·mat1ᵀ @ g, composed from matmul, mul and add.
+
+    Shape: input (n, m) or broadcastable to it, mat1 (n, k), mat2 (k, m) -> (n, m).
+
+    Example::
+
+        mc.addmm(mc.zeros(2), mc.ones(3, 4), mc.ones(4, 2), alpha=0.5)   # all 2.0
+    """
+    from .elementwise import add, mul, where
+    c, a, b = as_tensor_arg(input), as_tensor_arg(mat1), as_tensor_arg(mat2)
+    for name, t in (("mat1", a), ("mat2", b)):
+        if t.ndim != 2:
+            raise ValueError(f"addmm: {name} must be a matrix, got a {t.ndim}-D tensor of "
+                             f"shape {list(t.shape)}")
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(f"addmm: mat1 and mat2 shapes cannot be multiplied "
+                         f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
+    if not c.dtype == a.dtype == b.dtype:
+        raise TypeError(f"addmm: input, mat1 and mat2 must have the same dtype, got "
+                        f"{c.dtype}, {a.dtype} and {b.dtype}: convert them (e.g. .float())")
+    shape = (a.shape[0], b.shape[1])
+    try:
+        fits = np.broadcast_shapes(c.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"addmm: input of shape {list(c.shape)} does not broadcast to the "
+                         f"product's shape {list(shape)}")
+    if c.dtype.kind in "iub":
+        alpha, beta = int(alpha), int(beta)
+    prod = matmul(a, b)
+    if alpha != 1:
+        prod = mul(prod, alpha)
+    if beta == 0:          # where(False, ...): input's values never read, its gradient 0
+        return where(get_array_module(prod.data).asarray(False), c, prod)
+    return add(c if beta == 1 else mul(c, beta), prod)
 
 
 # ----------------------------------------------------------------------------- einsum

@@ -1,4 +1,4 @@
-"""Logical and bitwise operators on bool and integer tensors: ``~ & | ^`` and the
+"""Logical and bitwise operators on bool and integer tensors: ``~ & | ^ << >>`` and the
 ``logical_*`` functions.
 
 On bool tensors the operators are logical not/and/or/xor (how masks combine,
@@ -17,7 +17,7 @@ from .elementwise import promote, same_module
 
 _OPS = {"invert": np.invert, "and": np.bitwise_and, "or": np.bitwise_or,
         "xor": np.bitwise_xor}
-_SYMBOLS = {"invert": "~", "and": "&", "or": "|", "xor": "^"}
+_SYMBOLS = {"invert": "~", "and": "&", "or": "|", "xor": "^", "lshift": "<<", "rshift": ">>"}
 
 
 def _array(x):
@@ -34,7 +34,25 @@ def logical_op(name, a, b=None):
                             f"compare first (e.g. (x > 0) {symbol} (x < 1)) or use .bool()")
     arrays = [_array(a)] if b is None else [_array(v) for v in promote(a, b)]
     xp, arrays = same_module(*arrays)
+    if name in ("lshift", "rshift"):
+        if arrays[0].dtype == np.bool_:
+            raise TypeError(f"'{_SYMBOLS[name]}' is not implemented for bool tensors: "
+                            f"convert one operand to an integer dtype first (.long())")
+        return Tensor(_shift(xp, *(xp.asarray(v) for v in arrays), left=name == "lshift"))
     return Tensor(xp.asarray(_OPS[name](*arrays)))
+
+
+def _shift(xp, a, b, left):
+    """a << b or a >> b, with PyTorch's rule for a count outside [0, bits): a left shift
+    gives 0 and a right shift the sign fill (-1 for negative a, else 0). C leaves those
+    counts undefined (a GPU would shift by count % bits), so they are replaced first."""
+    bits = a.dtype.itemsize * 8
+    ok = (b >= 0) & (b < bits)
+    count = xp.where(ok, b, 0).astype(b.dtype, copy=False)
+    if left:
+        return xp.where(ok, xp.left_shift(a, count), 0).astype(a.dtype, copy=False)
+    fill = xp.right_shift(a, bits - 1) if a.dtype.kind == "i" else 0
+    return xp.where(ok, xp.right_shift(a, count), fill).astype(a.dtype, copy=False)
 
 
 def bitwise_not(input):
@@ -55,6 +73,23 @@ def bitwise_or(input, other):
 def bitwise_xor(input, other):
     """input ^ other, bit by bit (logical xor for bool)."""
     return logical_op("xor", input, other)
+
+
+def bitwise_left_shift(input, other):
+    """input << other: input·2^other on integer tensors, wrapping in the dtype as C does;
+    a count outside [0, bits) gives 0, as in PyTorch.
+
+    Example::
+
+        mc.tensor([1, 3]) << 2                       # tensor([4, 12])
+    """
+    return logical_op("lshift", input, other)
+
+
+def bitwise_right_shift(input, other):
+    """input >> other: floor(input / 2^other) on integer tensors (arithmetic shift, the
+    sign kept); a count outside [0, bits) gives -1 for negative input, else 0."""
+    return logical_op("rshift", input, other)
 
 
 def _truth(x):

@@ -1,14 +1,17 @@
 """Shape ops: reshape/view, transpose, permute, flatten, squeeze, unsqueeze, expand,
-cat, stack, split, chunk, indexing and pad.
+cat, stack, split, chunk, indexing, pad, roll, broadcast_to, meshgrid and
+repeat_interleave.
 
 Most are views: they move no data forward and their backward is the inverse view of the
 gradient. Indexing with integer arrays scatter-adds in backward (``np.add.at``) so a
 repeated index accumulates instead of overwriting.
 """
+import warnings
+
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, is_cupy_array, scatter_add
+from ..backend import get_array_module, is_cupy_array, scatter_add, to_numpy
 from ..tensor import Tensor, as_tensor_arg, _like_array
 
 
@@ -687,3 +690,184 @@ def movedim(input, source, destination):
     for to, frm in sorted(zip(dst, src)):
         order.insert(to, frm)
     return permute(x, order)
+
+
+# ----------------------------------------------------------------------------- roll
+
+class Roll(Function):
+    """y = x shifted cyclically along ``axes``: y[(i + s) % n] = x[i] for each axis and
+    its shift s (``axes=None``: the flattened tensor, shape kept). The gradient is rolled
+    back: d x = roll(d y, -s)."""
+    @staticmethod
+    def forward(ctx, x, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return get_array_module(x).roll(x, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, gy):
+        back = -ctx.shifts if ctx.axes is None else tuple(-s for s in ctx.shifts)
+        return get_array_module(gy).roll(gy, back, ctx.axes), None, None
+
+
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims``: what falls off one end comes back at the
+    other. Without ``dims`` the tensor is rolled as if flattened (one shift), keeping its
+    shape. Repeating a dimension in ``dims`` adds its shifts.
+
+    Shape: out has input's shape.
+
+    Example::
+
+        mc.roll(mc.tensor([1, 2, 3, 4]), 1)               # [4, 1, 2, 3]
+        mc.arange(6).reshape(2, 3).roll((1, -1), (0, 1))  # [[4, 5, 3], [1, 2, 0]]
+    """
+    x = as_tensor_arg(input)
+    shifts = _int_tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: shifts and dimensions must align: {len(shifts)} shifts "
+                             f"and no dims; with dims=None give one shift (the flattened "
+                             f"tensor rolls) or name a dimension per shift")
+        return Roll.apply(x, shifts[0], None)
+    dims = _int_tuple(dims)
+    if len(dims) != len(shifts):
+        raise ValueError(f"roll: shifts and dimensions must align: {len(shifts)} shifts "
+                         f"{list(shifts)} for {len(dims)} dims {list(dims)}")
+    return Roll.apply(x, shifts, tuple(_dim(d, x.ndim) for d in dims))
+
+
+def _int_tuple(v):
+    return (int(v),) if isinstance(v, (int, np.integer)) else tuple(int(i) for i in v)
+
+
+# ----------------------------------------------------------------------------- broadcast_to
+
+def broadcast_to(input, size):
+    """``input`` broadcast to ``size``, as a view (PyTorch's ``broadcast_to`` is
+    ``expand``): size-1 dimensions stretch, new dimensions are added in front, and -1
+    keeps a size. The gradient sums over the stretched dimensions.
+
+    Example::
+
+        mc.broadcast_to(mc.tensor([1., 2.]), (3, 2)).shape          # (3, 2)
+    """
+    return expand(input, size=_shape_arg((size,)))
+
+
+# ----------------------------------------------------------------------------- meshgrid
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D (or 0-d) tensors: output k holds tensor k's values
+    repeated along every other dimension. ``indexing='ij'`` gives shape (n0, n1, ...),
+    ``'xy'`` (Cartesian, as NumPy's default) swaps the first two: (n1, n0, n2, ...).
+    Leaving ``indexing`` out means 'ij' and warns, as PyTorch 2.x does.
+
+    Each output is a view (reshape then expand) of its input, so gradients flow back
+    summed over the repeated dimensions.
+
+    Example::
+
+        ys, xs = mc.meshgrid(mc.arange(2), mc.arange(3), indexing="ij")   # (2, 3) each
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument (as torch.meshgrid warns); 'ij' is used. Pass "
+                      "indexing='ij' or indexing='xy'", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be one of 'xy' or 'ij', got {indexing!r}")
+    ts = [as_tensor_arg(t) for t in tensors]
+    if not ts:
+        raise ValueError("meshgrid expects a non-empty list of tensors")
+    for k, t in enumerate(ts):
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0-d or 1-d tensors, but tensor {k} has "
+                             f"shape {list(t.shape)}; flatten it first")
+        if t.dtype != ts[0].dtype:
+            raise TypeError(f"meshgrid expects all tensors to have the same dtype, got "
+                            f"{ts[0].dtype} (tensor 0) and {t.dtype} (tensor {k})")
+        if t.device != ts[0].device:
+            raise RuntimeError(f"meshgrid expects all tensors to be on the same device, got "
+                               f"{ts[0].device} (tensor 0) and {t.device} (tensor {k})")
+    axis_of = list(range(len(ts)))          # the output dimension that tensor k runs along
+    if indexing == "xy" and len(ts) > 1:
+        axis_of[0], axis_of[1] = 1, 0
+    shape = [0] * len(ts)
+    for k, t in enumerate(ts):
+        shape[axis_of[k]] = t.numel()
+    grids = []
+    for k, t in enumerate(ts):
+        view = [1] * len(ts)
+        view[axis_of[k]] = t.numel()
+        grids.append(expand(reshape(t, tuple(view)), size=tuple(shape)))
+    return tuple(grids)
+
+
+# ----------------------------------------------------------------------------- repeat_interleave
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each slice of ``input`` along ``dim`` in place: element i appears
+    ``repeats[i]`` times in a row (``repeats`` an int, or a 0-d/1-D integer tensor with
+    one count per slice). With ``dim=None`` the input is flattened first. The one-argument
+    form ``repeat_interleave(repeats)`` gives the indices 0, 1, ... each repeated.
+
+    Built, as in PyTorch, as ``index_select(input, dim, index)`` with
+    index = [0]*r0 + [1]*r1 + ..., so each slice's gradient is the sum over its copies.
+    ``output_size`` (the total, optional) is checked against the counts.
+
+    Shape: input's shape with sum(repeats) in dimension ``dim`` (x.numel()·r flat).
+
+    Example::
+
+        mc.tensor([1, 2]).repeat_interleave(2)                          # [1, 1, 2, 2]
+        mc.repeat_interleave(mc.tensor([[1, 2], [3, 4]]), mc.tensor([1, 2]), dim=0)
+    """
+    from .index import index_select
+    if repeats is None:                     # repeat_interleave(repeats)
+        r = as_tensor_arg(input)
+        if r.ndim > 1:
+            raise ValueError(f"repeat_interleave: repeats must be 0-d or 1-d, got shape "
+                             f"{list(r.shape)}")
+        index = _repeat_index(r, r.numel(), output_size)
+        return Tensor(get_array_module(r.data).asarray(index))
+    x = as_tensor_arg(input)
+    if dim is None or x.ndim == 0:
+        x, d = reshape(x, -1), 0
+    else:
+        d = _dim(dim, x.ndim)
+    index = _repeat_index(repeats, x.shape[d], output_size)
+    return index_select(x, d, get_array_module(x.data).asarray(index))
+
+
+def _repeat_index(repeats, n, output_size):
+    """[0]*r0 + [1]*r1 + ... as a host int64 array, for n slices: the counts are checked
+    (and, from a GPU tensor, copied to the host, a synchronisation, as in PyTorch)."""
+    if isinstance(repeats, (int, np.integer)):
+        if repeats < 0:
+            raise ValueError(f"repeat_interleave: repeats must be non-negative, got "
+                             f"{repeats}")
+        counts = np.full(n, int(repeats), np.int64)
+    else:
+        counts = to_numpy(as_tensor_arg(repeats).data)
+        if counts.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats must be an int or an integer "
+                            f"tensor, got dtype {counts.dtype}: convert it with .long()")
+        if counts.ndim > 1:
+            raise ValueError(f"repeat_interleave: repeats must be 0-d or 1-d, got shape "
+                             f"{list(counts.shape)}")
+        counts = counts.reshape(-1)
+        if counts.size == 1:
+            counts = np.broadcast_to(counts, (n,))
+        elif counts.size != n:
+            raise ValueError(f"repeat_interleave: repeats must have the same size as input "
+                             f"along dim, but got {counts.size} repeats for size {n}")
+        if counts.size and counts.min() < 0:
+            raise ValueError(f"repeat_interleave: repeats can not be negative, got "
+                             f"{int(counts.min())}")
+    index = np.repeat(np.arange(n, dtype=np.int64), counts)
+    if output_size is not None and int(output_size) != index.size:
+        raise ValueError(f"repeat_interleave: output_size={output_size} does not match the "
+                         f"sum of the repeats ({index.size})")
+    return index

@@ -56,6 +56,16 @@ CASES = {
     "take_along_dim": (lambda a: I.take_along_dim(a, a.argmax(dim=1, keepdim=True), 1), X),
     "tril_triu_diag": (lambda a: L.tril(a, -1) + L.triu(a, 1) + L.diag(L.diag(a))[:, :1], X),
     "einsum": (lambda a: L.einsum("ij,kj->ik", a, a) + L.einsum("ii", a[:, :3]), X),
+    "roll": (lambda a: mc.roll(a, (1, -2), (0, 1)) + mc.roll(a, 5), X),
+    "broadcast_to_meshgrid": (lambda a: mc.broadcast_to(a[:1], (2, 3, 4)).sum(0)
+                              + mc.meshgrid(a[0], a[:, 0], indexing="xy")[1] * 2, X),
+    "repeat_interleave": (lambda a: a.repeat_interleave(mc.tensor([1, 0, 2]), dim=0).sum(0)
+                          + a.repeat_interleave(2)[:4], X),
+    "addmm": (lambda a: L.addmm(a[0, :3], a, a.T[:, :3], beta=0.5, alpha=2.0)
+              + L.addmm(a[:, :3].detach() * INF, a, a.T[:, :3], beta=0), X),
+    "index_put": (lambda a: a.index_put((mc.tensor([0, 0, 2]), mc.tensor([1, 1, 3])),
+                                        a[1, :3] * 2, accumulate=True)
+                  + a.index_put((mc.tensor([2, 0]),), a[1:2] * 3), X),
 }
 
 
@@ -78,3 +88,21 @@ def test_integer_and_bool_ops_on_the_gpu():
         mc.tensor([3], dtype=mc.uint8) // mc.tensor([0], dtype=mc.uint8)
     mc.tensor([3], dtype=mc.uint8, device="cuda") // mc.tensor([0], dtype=mc.uint8,
                                                                  device="cuda")
+
+
+def test_shifts_unique_bincount_on_the_gpu():
+    results = []
+    for device in ("cpu", "cuda"):
+        x = mc.tensor([1, -8, 3, 1, 5], device=device)
+        n = mc.tensor([63, 64, -1, 2, 1], device=device)
+        u8 = mc.tensor([1, 200], dtype=mc.uint8, device=device)
+        out, inverse, counts = mc.unique(x, return_inverse=True, return_counts=True)
+        w = mc.tensor([0.5, 1.0, 2.0], dtype=mc.float64, device=device)
+        results.append([(x << n).tolist(), (x >> n).tolist(), (u8 << 9).tolist(),
+                        (u8 >> 1).tolist(), out.tolist(), inverse.tolist(), counts.tolist(),
+                        mc.bincount(x[2:].abs()).tolist(),
+                        mc.bincount(mc.tensor([0, 2, 2], device=device), w, 4).tolist(),
+                        mc.unique(mc.tensor([[1, 2], [1, 2]], device=device), dim=0).tolist()])
+        assert out.device.type == device
+    assert results[0] == results[1]
+    assert results[0][:2] == [[-2 ** 63, 0, 0, 4, 10], [0, -1, 0, 0, 2]]     # as torch
