@@ -764,7 +764,12 @@ class _BackwardHook:
         self.module = module
         self.hooks = list(module._backward_hooks.values())
         self.pre_hooks = list(module._backward_pre_hooks.values())
+        self.n_inputs = self.n_outputs = 0
         self.input_index = None         # positions of the arguments routed through the node
+        self.input_shapes = []
+        self.zero_like = {}             # argument position -> (shape, dtype) of a zero grad
+        self.output_index = None        # positions of the outputs routed through the node
+        self.output_shapes = []
         self.grad_output = None
 
     def setup_input(self, args):
