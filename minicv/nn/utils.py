@@ -72,8 +72,9 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         return
     total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        g.data *= coef.astype(g.data.dtype)
+    with np.errstate(invalid="ignore"):        # inf gradient · coef 0: NaN, as in PyTorch
+        for g in grads:
+            g.data *= coef.astype(g.data.dtype)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,

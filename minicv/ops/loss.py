@@ -105,16 +105,23 @@ class CrossEntropy(Function):
     targets) only the classes with a_c ≠ 0 enter the sum, so a -inf logit elsewhere (a
     masked class) or a NaN row that is ignored does not turn the loss into NaN, as in
     PyTorch, which picks out the target's entry. Saved: log p and a.
+
+    ``mask`` (see :func:`_coefficient_mask`) is given where the scale may be infinite
+    ('mean' over class weights that sum to 0): backward then follows PyTorch's order,
+    G = -g·a on the masked entries (0 elsewhere), dz = G - softmax·Σ G, so that only rows
+    with a kept target turn NaN/inf.
     """
     @staticmethod
-    def forward(ctx, z, a, dim=1, scale=None, grad_scale=None, sparse=False):
+    def forward(ctx, z, a, dim=1, scale=None, grad_scale=None, sparse=False, mask=None):
         shifted = z - z.max(axis=dim, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         loss = -(a * (np.where(a != 0, logp, 0) if sparse else logp)).sum(axis=dim)
         ctx.save_for_backward(logp, a)
         ctx.dim, ctx.scale = dim, scale if grad_scale is None else grad_scale
+        ctx.mask = mask
         if scale is not None:
-            return get_array_module(z).asarray(loss.sum() * scale, dtype=z.dtype)
+            with np.errstate(invalid="ignore"):          # 0·inf = NaN, silently as PyTorch
+                return get_array_module(z).asarray(loss.sum() * scale, dtype=z.dtype)
         return loss.astype(z.dtype, copy=False)
 
     @staticmethod
@@ -123,7 +130,11 @@ class CrossEntropy(Function):
         dim = ctx.dim
         g = g * ctx.scale if ctx.scale is not None else np.expand_dims(g, dim)
         gz = ga = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0] and ctx.mask is not None:
+            gnll = _masked_product(-g, a, ctx.mask)
+            with np.errstate(invalid="ignore"):              # inf - inf, silently
+                gz = gnll - np.exp(logp) * gnll.sum(axis=dim, keepdims=True)
+        elif ctx.needs_input_grad[0]:
             gz = g * (a.sum(axis=dim, keepdims=True) * np.exp(logp) - a)
         if ctx.needs_input_grad[1]:
             ga = -g * logp
@@ -133,28 +144,39 @@ class CrossEntropy(Function):
 class WeightedNLL(Function):
     """loss = -Σ_c a_c x_c over ``dim`` (x are log-probabilities); dx = -a. Saved: a.
     ``scale``/``grad_scale`` as in :class:`CrossEntropy`; only classes with a_c ≠ 0 are
-    summed (a -inf log-probability of another class gives a finite loss)."""
+    summed (a -inf log-probability of another class gives a finite loss). With ``mask``
+    (an infinite 'mean' scale is possible) the gradient is -g·a on the masked entries only,
+    so that it is NaN/inf at the kept targets and 0 elsewhere, as in PyTorch."""
     @staticmethod
-    def forward(ctx, x, a, dim=1, scale=None, grad_scale=None):
-        ctx.a, ctx.dim = a, dim
+    def forward(ctx, x, a, dim=1, scale=None, grad_scale=None, mask=None):
+        ctx.a, ctx.dim, ctx.mask = a, dim, mask
         ctx.scale = scale if grad_scale is None else grad_scale
         loss = -(a * np.where(a != 0, x, 0)).sum(axis=dim)
         if scale is not None:
-            return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
+            with np.errstate(invalid="ignore"):          # 0·inf = NaN, silently as PyTorch
+                return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)
         return loss.astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         g = g * ctx.scale if ctx.scale is not None else np.expand_dims(g, ctx.dim)
+        if ctx.mask is not None:
+            return _masked_product(-g, ctx.a, ctx.mask), None
         return -g * ctx.a, None
+
+
+def _masked_product(g, a, mask):
+    """g·a where ``mask`` holds and 0 elsewhere; 0·inf gives NaN only on the mask."""
+    xp = get_array_module(a)
+    with np.errstate(invalid="ignore"):
+        return xp.where(mask, g * a, xp.zeros((), a.dtype))
 
 
 def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
     """The coefficient array ``a`` (x's shape), the 'mean' divisor for class targets and
     whether any position is kept (not ignore_index)."""
     xp = get_array_module(x.data)
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    t = xp.asarray(t) if xp is not np else t       # (a list or array: onto the device)
+    t = _class_target(x, target)
     c = x.shape[1] if x.ndim >= 2 else x.shape[0]
     expected = x.shape[:1] + x.shape[2:] if x.ndim >= 2 else ()
     if t.shape != expected:
@@ -189,6 +211,34 @@ def _class_coefficients(x, target, weight, ignore_index, label_smoothing, name):
     return a, total, any_kept
 
 
+def _class_target(x, target):
+    """The class-index target as an array on x's device (a list or array moves there). A
+    one-element 1-D target of a (C,) input is read as the 0-d target, as PyTorch does."""
+    xp = get_array_module(x.data)
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = xp.asarray(t) if xp is not np else t
+    return t.reshape(()) if x.ndim == 1 and t.shape == (1,) else t
+
+
+def _coefficient_mask(x, target, weight, ignore_index, label_smoothing, reduction, total):
+    """Where the coefficients ``a`` of :func:`_class_coefficients` may be non-zero: the
+    target entry of each kept position (every class of it with label smoothing). Needed
+    only when the 'mean' scale 1/Σ w[y] is infinite (class weights summing to 0), so
+    None otherwise. On a GPU, where reading ``total`` would synchronise, never: there such
+    a degenerate loss has NaN/inf in every entry of the gradient, not only at the targets.
+    """
+    if reduction != "mean" or weight is None or not isinstance(total, float) or total != 0:
+        return None
+    xp = get_array_module(x.data)
+    t = _class_target(x, target)
+    cdim = 1 if x.ndim >= 2 else 0
+    keep = xp.expand_dims(t != ignore_index, cdim)
+    if label_smoothing > 0:
+        return xp.broadcast_to(keep, x.shape)
+    safe = xp.expand_dims(xp.where(t != ignore_index, t, 0).astype(np.int64), cdim)
+    return put_along_axis(xp, xp.zeros(x.shape, bool), safe, keep, cdim)
+
+
 def _scales(reduction, total, any_kept):
     """(forward, backward) factors of the summed loss: 'mean' divides by ``total``.
 
@@ -205,7 +255,8 @@ def _scales(reduction, total, any_kept):
         inverse = 1.0 / total if total else math.copysign(math.inf, total)
         return inverse, inverse
     xp = get_array_module(total)
-    inverse = 1.0 / total
+    with np.errstate(divide="ignore"):      # (for the CPU emulator of CuPy: CuPy is silent)
+        inverse = 1.0 / total
     return xp.where(any_kept, inverse, math.nan), xp.where(any_kept, inverse, 0.0)
 
 
@@ -280,8 +331,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     a, total, any_kept = _class_coefficients(x, t, weight, ignore_index, label_smoothing,
                                              "cross_entropy")
     scale, grad_scale = _scales(reduction, total, any_kept)
+    mask = _coefficient_mask(x, t, weight, ignore_index, label_smoothing, reduction, total)
     return CrossEntropy.apply(x, a, dim=cdim, scale=scale, grad_scale=grad_scale,
-                              sparse=True)
+                              sparse=True, mask=mask)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -308,8 +360,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise TypeError(f"nll_loss: target must hold int64 class labels, got dtype {t.dtype}")
     a, total, any_kept = _class_coefficients(x, t, weight, ignore_index, 0.0, "nll_loss")
     scale, grad_scale = _scales(reduction, total, any_kept)
+    mask = _coefficient_mask(x, t, weight, ignore_index, 0.0, reduction, total)
     return WeightedNLL.apply(x, a, dim=1 if x.ndim >= 2 else 0, scale=scale,
-                             grad_scale=grad_scale)
+                             grad_scale=grad_scale, mask=mask)
 
 
 # ----------------------------------------------------------------------------- binary
@@ -484,7 +537,8 @@ class PointwiseLoss(Function):
     """
     @staticmethod
     def forward(ctx, x, t, kind="mse", param=None, scale=None):
-        loss, dl = _pointwise(x - t, kind, param)
+        with np.errstate(invalid="ignore"):     # inf - inf is NaN, silently as in PyTorch
+            loss, dl = _pointwise(x - t, kind, param)
         ctx.dl, ctx.scale = dl, scale
         if scale is not None:
             return get_array_module(x).asarray(loss.sum() * scale, dtype=x.dtype)

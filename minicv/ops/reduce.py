@@ -64,7 +64,11 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
         xp = get_array_module(x)
-        y = xp.asarray(x.mean(axis=axes, keepdims=keepdim))
+        if x.size:
+            y = xp.asarray(x.mean(axis=axes, keepdims=keepdim))
+        else:       # NaN where nothing is averaged, without NumPy's "Mean of empty slice"
+            with np.errstate(invalid="ignore"):
+                y = xp.asarray(x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(0))
         ctx.n = x.size // builtins.max(y.size, 1) if x.size else 0
         return y.astype(x.dtype, copy=False)
 
@@ -317,7 +321,10 @@ class MedianAll(Function):
     def forward(ctx, x):
         xp = get_array_module(x)
         flat = xp.sort(x.reshape(-1))                     # NaNs sort last
-        y = flat[-1] if xp.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
+        if flat.size == 0:                                # NaN, as PyTorch (floats only)
+            y = np.nan
+        else:
+            y = flat[-1] if xp.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
         y = xp.asarray(y, dtype=x.dtype)
         ctx.save_for_backward(x, y)
         return y
@@ -512,12 +519,19 @@ def amin(input, dim=None, keepdim=False):
 def _arg_extreme(x, dim, keepdim, fn, name):
     data = as_tensor_arg(x).data
     xp = get_array_module(data)
+    if dim is None and data.size == 0:
+        raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                         f"input.numel() == 0 (the input has shape {list(data.shape)}): an "
+                         f"empty tensor has no {name[3:]}imum; pass a dim of non-zero size")
     if dim is None:                     # over the flattened tensor
         i = xp.asarray(fn(data), dtype=np.int64)
         return Tensor(i.reshape((1,) * data.ndim) if keepdim else i)
     d = _single_dim(dim, data.ndim, name)
     if data.ndim == 0:
         return Tensor(xp.zeros((), np.int64))
+    if data.shape[d] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size (the "
+                         f"input has shape {list(data.shape)}): reduce a non-empty dim")
     return Tensor(fn(data, axis=d, keepdims=keepdim).astype(np.int64))
 
 
@@ -650,8 +664,6 @@ def median(input, dim=None, keepdim=False):
     from .index import Gather, _order
     x = as_tensor_arg(input)
     if dim is None:
-        if x.numel() == 0:
-            return Tensor(get_array_module(x.data).asarray(np.nan, dtype=x.dtype))
         return MedianAll.apply(x)
     xp = get_array_module(x.data)
     if x.ndim == 0:

@@ -556,7 +556,10 @@ def pad(input, pad, mode="constant", value=None):
     """Pad the last ``len(pad)//2`` dimensions: ``pad = (left, right, top, bottom, ...)``.
 
     Modes: 'constant' (``value``, default 0), 'reflect', 'replicate', 'circular'. A
-    negative width crops that side instead, as in PyTorch.
+    negative width crops that side instead, as in PyTorch: 'constant' and 'circular' crop
+    first and pad what is left (an emptied dimension is allowed), 'reflect' and
+    'replicate' pad the whole input first (reflect widths must be smaller than the input's
+    size) and then crop, leaving at least one element.
 
     Shape: dimension -1-i grows by pad[2i] + pad[2i+1].
 
@@ -585,23 +588,40 @@ def pad(input, pad, mode="constant", value=None):
             f"in mode {mode!r}; non-constant padding takes (C, L) or (N, C, L) with 2 "
             f"values, (C, H, W) or (N, C, H, W) with 4, (C, D, H, W) or (N, C, D, H, W) "
             f"with 6")
+    value = 0.0 if value is None else value
+    if mode in ("reflect", "replicate"):          # pad the whole input, then crop
+        for i in range(dims):
+            axis, lo, hi = x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+            n = x.shape[axis]
+            if mode == "reflect" and max(lo, hi) >= n:
+                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than "
+                                 f"the dimension size {n}")
+            if n + lo + hi <= 0:
+                raise ValueError(f"pad: widths ({lo}, {hi}) leave nothing of dimension "
+                                 f"{axis} of size {n} (mode {mode!r} needs an output size "
+                                 f"of at least 1; crop less)")
+        y = Pad.apply(x, _pad_widths(x.ndim, pad), mode, value)
+        return _crop_negative(y, pad)[0] if any(p < 0 for p in pad) else y
+    if any(p < 0 for p in pad):                   # crop, then pad what is left
+        x, pad = _crop_negative(x, pad)
     if mode == "circular":
         for i in range(dims):
             n = x.shape[x.ndim - 1 - i]
             if max(pad[2 * i], pad[2 * i + 1]) > n:
                 raise ValueError(f"pad: circular padding ({pad[2 * i]}, {pad[2 * i + 1]}) "
-                                 f"of dimension {x.ndim - 1 - i} (size {n}) causes wrapping "
-                                 f"around more than once; pad at most {n}")
-    if any(p < 0 for p in pad):
-        x, pad = _crop_negative(x, pad)
-    widths = [(0, 0)] * x.ndim
+                                 f"of dimension {x.ndim - 1 - i} (size {n}, after any "
+                                 f"cropping) causes wrapping around more than once; pad at "
+                                 f"most {n}")
+    return Pad.apply(x, _pad_widths(x.ndim, pad), mode, value)
+
+
+def _pad_widths(ndim, pad):
+    """NumPy's ((before, after), ...) per dimension from PyTorch's last-dim-first ``pad``;
+    negative widths (crops) count as 0."""
+    widths = [(0, 0)] * ndim
     for i in range(len(pad) // 2):
-        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
-        n = x.shape[x.ndim - 1 - i]
-        if mode == "reflect" and max(pad[2 * i], pad[2 * i + 1]) >= n:
-            raise ValueError(f"pad: reflect padding ({pad[2 * i]}, {pad[2 * i + 1]}) must "
-                             f"be smaller than the dimension size {n}")
-    return Pad.apply(x, tuple(widths), mode, 0.0 if value is None else value)
+        widths[ndim - 1 - i] = (max(pad[2 * i], 0), max(pad[2 * i + 1], 0))
+    return tuple(widths)
 
 
 def _crop_negative(x, pad):
@@ -611,9 +631,9 @@ def _crop_negative(x, pad):
         axis, lo, hi = x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
         n = x.shape[axis]
         start, stop = max(-lo, 0), n - max(-hi, 0)
-        if stop - start + max(lo, 0) + max(hi, 0) <= 0:
-            raise ValueError(f"pad: widths ({lo}, {hi}) leave nothing of dimension {axis} "
-                             f"of size {n}")
+        if stop < start:            # an emptied dimension is fine, as in PyTorch
+            raise ValueError(f"pad: widths ({lo}, {hi}) crop {start + n - stop} elements "
+                             f"from dimension {axis} of size {n}; crop at most {n}")
         key[axis] = slice(start, stop)
     return x[tuple(key)], tuple(max(p, 0) for p in pad)
 

@@ -12,6 +12,7 @@ parameter's version counter, so a graph that saved the old values refuses to bac
 import copy
 import functools
 import types
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -104,9 +105,12 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
         if len({id(p) for p in params}) != len(params):
-            raise ValueError("a parameter appears twice in one parameter group; pass each "
-                             "parameter once (shared weights are yielded once by "
-                             "model.parameters())")
+            # PyTorch keeps the duplicate (it is then updated once per listing) and warns
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                          "in future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information "
+                          "(pass each parameter once: shared weights are yielded once by "
+                          "model.parameters())", UserWarning, stacklevel=3)
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
@@ -158,10 +162,11 @@ class Optimizer:
         """
         index, groups, start = {}, [], 0
         for group in self.param_groups:
-            ids = list(range(start, start + len(group["params"])))
+            ids = range(start, start + len(group["params"]))
+            # a parameter listed twice in a group takes its last index (as PyTorch)
             index.update({id(p): i for p, i in zip(group["params"], ids)})
             groups.append(dict({k: v for k, v in group.items() if k != "params"},
-                               params=ids))
+                               params=[index[id(p)] for p in group["params"]]))
             start += len(ids)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}

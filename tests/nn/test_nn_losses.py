@@ -309,3 +309,58 @@ def test_l1_gradient_is_zero_where_the_difference_is_nan_and_kl_negative_target_
     np.testing.assert_array_equal(a.grad.data, [0.0, 1.0])
     assert np.isnan(F.kl_div(mc.tensor([-1.0, -1.0]), mc.tensor([-0.1, 1.1]),
                              reduction="sum").item())
+
+
+def test_class_weights_summing_to_zero_give_nan_only_where_torch_does():
+    # PyTorch 2.13: the 'mean' gradient is -w[y]·g/Σw[y] at each kept target entry (0·inf
+    # = NaN, or ±inf) and 0 elsewhere; cross_entropy passes it through log_softmax's
+    # backward, so a kept row turns NaN/inf and an ignored row stays 0
+    nan, inf = np.nan, np.inf
+    x = mc.zeros(2, 3, requires_grad=True)
+    F.nll_loss(x, mc.tensor([0, 1]), weight=mc.zeros(3)).backward()
+    np.testing.assert_array_equal(x.grad.data, [[nan, 0, 0], [0, nan, 0]])
+    x = mc.zeros(2, 3, requires_grad=True)
+    F.nll_loss(x, mc.tensor([0, 1]), weight=mc.tensor([1.0, -1.0, 0.0])).backward()
+    np.testing.assert_array_equal(x.grad.data, [[-inf, 0, 0], [0, inf, 0]])
+    x = mc.zeros(2, 3, requires_grad=True)
+    F.cross_entropy(x, mc.tensor([0, -100]), weight=mc.zeros(3)).backward()
+    np.testing.assert_array_equal(x.grad.data, [[nan, nan, nan], [0, 0, 0]])
+    x = mc.zeros(2, 3, requires_grad=True)
+    F.cross_entropy(x, mc.tensor([0, 1]), weight=mc.tensor([1.0, -1.0, 0.0])).backward()
+    np.testing.assert_array_equal(x.grad.data, [[nan, inf, inf], [-inf, nan, -inf]])
+    x = mc.zeros(2, 3, requires_grad=True)
+    F.cross_entropy(x, mc.tensor([0, -100]), weight=mc.zeros(3),
+                    label_smoothing=0.1).backward()
+    np.testing.assert_array_equal(x.grad.data, [[nan, nan, nan], [0, 0, 0]])
+
+
+def test_one_element_target_of_an_unbatched_input_is_read_as_0d():
+    # PyTorch 2.13: cross_entropy(tensor([1., 2., 3.]), tensor([1])) = 1.4076 (0-d, any
+    # reduction), nll_loss(...) = -2.0; a longer 1-D target is refused
+    x = mc.tensor([1.0, 2.0, 3.0], dtype=mc.float64)
+    for reduction in ("mean", "sum", "none"):
+        ce = F.cross_entropy(x, mc.tensor([1]), reduction=reduction)
+        assert ce.shape == () and ce.item() == pytest.approx(1.4076059644443806, rel=1e-12)
+        assert F.nll_loss(x, mc.tensor([1]), reduction=reduction).item() == -2.0
+    with pytest.raises(ValueError, match=r"expected target of shape \[\]"):
+        F.cross_entropy(x, mc.tensor([1, 2]))
+
+
+def test_losses_of_empty_or_infinite_inputs_stay_silent_like_torch():
+    # PyTorch 2.13 returns these values without a warning: NaN for a 'mean' over nothing,
+    # NaN for (inf - inf)², and an l1 gradient of 0 there
+    import warnings
+    inf = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for fn in (F.binary_cross_entropy, F.binary_cross_entropy_with_logits):
+            assert np.isnan(fn(mc.tensor([]), mc.tensor([])).item())
+        for fn in (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.huber_loss):
+            a = mc.tensor([inf, 1.0, -inf], requires_grad=True)
+            loss = fn(a, mc.tensor([inf, 0.0, inf]))
+            loss.backward()
+            assert np.isnan(loss.item()) and a.grad.data[1] > 0
+        x = mc.zeros(2, 3, requires_grad=True)
+        loss = F.nll_loss(x, mc.tensor([0, 1]), weight=mc.zeros(3))
+        loss.backward()
+        assert np.isnan(loss.item())

@@ -298,3 +298,34 @@ def test_var_mean_std_mean_count_nonzero_any_all():
     assert R.all(mc.tensor([1.0, 2.0])).item() is True
     assert R.all(mc.tensor([[1, 2]], dtype=mc.uint8)).dtype == np.uint8     # torch: uint8
     assert R.any(mc.zeros(2, 3), dim=(0, 1), keepdim=True).shape == (1, 1)
+
+
+def test_argmax_argmin_of_nothing_raise_pytorchs_index_error():
+    # torch 2.13: IndexError "argmax(): Expected reduction dim to be specified for
+    # input.numel() == 0." / "Expected reduction dim 0 to have non-zero size."
+    for name in ("argmax", "argmin"):
+        with pytest.raises(IndexError, match=rf"{name}\(\): Expected reduction dim to be spec"):
+            getattr(mc.tensor([]), name)()
+        with pytest.raises(IndexError, match="reduction dim to be specified"):
+            getattr(mc.zeros(0, 3), name)(keepdim=True)
+        with pytest.raises(IndexError, match="dim 0 to have non-zero size"):
+            getattr(mc.zeros(0, 3), name)(0)
+        assert getattr(mc.zeros(0, 3), name)(1).shape == (0,)      # nothing left to reduce
+
+
+def test_median_of_an_empty_tensor_is_nan_in_the_graph():
+    x = mc.zeros(0, 2, dtype=mc.float64, requires_grad=True)
+    m = x.median()                             # torch: tensor(nan, grad_fn=<MedianBackward0>)
+    assert np.isnan(m.item()) and m.dtype == mc.float64 and m.requires_grad
+    m.backward()
+    assert x.grad.shape == (0, 2)
+    assert not mc.zeros(0).median().requires_grad
+
+
+def test_mean_of_nothing_is_nan_without_numpy_warnings():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert np.isnan(mc.tensor([]).mean().item())
+        assert np.isnan(mc.zeros(0, 3).mean(0).data).all()
+        assert mc.zeros(0, 3).mean(1).shape == (0,)

@@ -171,3 +171,42 @@ def test_cat_skips_legacy_empty_tensors_and_refuses_0d():
     assert mc.cat([mc.tensor([]), mc.tensor([])]).shape == (0,)
     with pytest.raises(ValueError, match="zero-dimensional"):
         mc.cat([mc.tensor(1.0), mc.tensor(2.0)])
+
+
+def test_pad_negative_widths_crop_as_pytorch_does():
+    """'reflect'/'replicate' pad the whole input, then crop (reflect widths are checked
+    against the input's size); 'constant'/'circular' crop first, and may empty a dim.
+    Expected values from torch.nn.functional.pad 2.13 on arange(5.) of shape (1, 1, 5)."""
+    x = mc.arange(5.0).reshape(1, 1, 5)
+    cases = [
+        ("reflect", (4, -1), [4, 3, 2, 1, 0, 1, 2, 3]),
+        ("reflect", (-1, 4), [1, 2, 3, 4, 3, 2, 1, 0]),
+        ("reflect", (-6, 2), [2]),
+        ("reflect", (3, -5), [3, 2, 1]),
+        ("replicate", (4, -1), [0, 0, 0, 0, 0, 1, 2, 3]),
+        ("replicate", (-3, 6), [3, 4, 4, 4, 4, 4, 4, 4]),
+        ("replicate", (-5, 1), [4]),
+        ("circular", (4, -1), [0, 1, 2, 3, 0, 1, 2, 3]),
+        ("circular", (-2, -3), []),
+        ("constant", (3, -5), [0, 0, 0]),
+        ("constant", (-2, -3), []),
+    ]
+    for mode, widths, want in cases:
+        np.testing.assert_array_equal(pad(x, widths, mode=mode).data[0, 0], want)
+    assert pad(mc.ones(1, 2, 3), (0, 0, -1, -1)).shape == (1, 0, 3)       # torch: (1, 0, 3)
+    with pytest.raises(ValueError, match="must be smaller than the dimension size 5"):
+        pad(x, (5, -1), mode="reflect")
+    for mode in ("reflect", "replicate"):        # torch: "Calculated output W: 0"
+        with pytest.raises(ValueError, match=r"leave nothing of dimension 2 of size 5"):
+            pad(x, (-2, -3), mode=mode)
+    with pytest.raises(ValueError, match="crop at most 5"):                # torch: narrow()
+        pad(x, (-6, 2))
+    # circular padding of what a crop left (torch reads uninitialised memory here)
+    with pytest.raises(ValueError, match="wrapping around more than once"):
+        pad(x, (3, -5), mode="circular")
+
+
+def test_pad_then_crop_gradient():
+    x = mc.tensor(np.random.default_rng(0).standard_normal((1, 2, 3, 5)), requires_grad=True)
+    for mode in ("reflect", "replicate", "constant"):
+        assert gradcheck(lambda t: pad(t, (4, -1, -2, 2), mode=mode), (x,))

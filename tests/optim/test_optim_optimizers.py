@@ -423,3 +423,37 @@ def test_vector_to_parameters_checks_the_vector_and_ignores_extra_values():
     np.testing.assert_array_equal(b.data, [4, 5, 6])
     with pytest.raises(ValueError, match="has 6 values but the parameters need at least 7"):
         nn.utils.vector_to_parameters(mc.arange(6.0), [a, b])
+
+
+def test_duplicate_parameter_in_a_group_warns_and_is_stepped_per_listing():
+    # PyTorch 2.13 warns (it does not raise), keeps the duplicate and updates it once per
+    # listing; its state dict numbers a repeated parameter by its last listing. Values
+    # from torch.optim with the same inputs: SGD(lr=0.1) gives p=[0.7, 2.6], q=[2.4],
+    # params [2, 1, 2]; Adam(lr=0.1) gives p=[0.4, 2.6], q=[2.7].
+    for name, want_p, want_q in (("SGD", [0.7, 2.6], [2.4]), ("Adam", [0.4, 2.6], [2.7])):
+        p = mc.tensor([1.0, 2.0], requires_grad=True)
+        q = mc.tensor([3.0], requires_grad=True)
+        with pytest.warns(UserWarning, match="duplicate parameters"):
+            opt = getattr(optim, name)([p, q, p], lr=0.1)
+        assert len(opt.param_groups[0]["params"]) == 3
+        for _ in range(3):
+            p.grad, q.grad = mc.tensor([0.5, -1.0]), mc.tensor([2.0])
+            opt.step()
+        np.testing.assert_allclose(p.data, want_p, rtol=1e-6)
+        np.testing.assert_allclose(q.data, want_q, rtol=1e-6)
+        assert opt.state_dict()["param_groups"][0]["params"] == [2, 1, 2]
+
+
+def test_clip_grad_norm_of_non_finite_gradients_is_silent_like_torch():
+    # PyTorch 2.13, without a warning: an inf gradient gives norm inf and grad
+    # [nan, 0, 0] (inf·0); a NaN one gives norm NaN and an all-NaN gradient
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for bad, want_norm, want in ((np.inf, np.inf, [np.nan, 0, 0]),
+                                     (np.nan, np.nan, [np.nan] * 3)):
+            p = mc.ones(3, requires_grad=True)
+            p.grad = mc.tensor([bad, 1.0, 2.0])
+            total = nn.utils.clip_grad_norm_([p], 1.0)
+            np.testing.assert_array_equal(total.item(), want_norm)
+            np.testing.assert_array_equal(p.grad.data, want)

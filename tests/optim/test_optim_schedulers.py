@@ -253,3 +253,11 @@ def test_order_warning_sees_user_optimizers_that_override_step(cls):
     assert getattr(opt, "calls", 2) == 2
     opt = cls([mc.ones(2, requires_grad=True)], lr=0.1)
     assert len(_warnings_of(S.StepLR(opt, 2).step)) == 1
+
+
+def test_warm_restarts_rejects_a_non_number_eta_min():
+    # PyTorch 2.13: ValueError("Expected float or int eta_min, but got None of type
+    # <class 'NoneType'>") at construction, not a TypeError at the first step
+    with pytest.raises(ValueError, match="Expected float or int eta_min, but got None of type"):
+        S.CosineAnnealingWarmRestarts(make_opt(optim), T_0=2, eta_min=None)
+    S.CosineAnnealingWarmRestarts(make_opt(optim), T_0=2, eta_min=1)      # an int is fine
