@@ -565,7 +565,8 @@ def add(input, other, alpha=1):
 
 
 def _is_bool(x):
-    return isinstance(x, (bool, np.bool_)) or getattr(x, "dtype", None) == np.bool_
+    dt = getattr(x, "dtype", None)        # (a dtype's .kind: much cheaper than dt == bool_)
+    return isinstance(x, bool) if dt is None else dt.kind == "b"
 
 
 def sub(input, other, alpha=1):
