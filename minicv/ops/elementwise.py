@@ -565,14 +565,15 @@ def add(input, other, alpha=1):
 
 
 def _is_bool(x):
-    dt = getattr(x, "dtype", None)        # (a dtype's .kind: much cheaper than dt == bool_)
+    dt = getattr(x, "dtype", None)
     return isinstance(x, bool) if dt is None else dt.kind == "b"
 
 
 def sub(input, other, alpha=1):
     """input - alpha * other, broadcasting, with PyTorch's dtype promotion. Bool operands
     are refused, as in PyTorch: use ``^`` or ``logical_xor`` for masks."""
-    if _is_bool(input) or _is_bool(other):
+    if (input.data.dtype.kind == "b" if type(input) is Tensor else _is_bool(input)) or \
+            (other.data.dtype.kind == "b" if type(other) is Tensor else _is_bool(other)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                            "supported: use `^` or logical_xor() to combine masks, or "
                            "convert with .int() / .float() first")
