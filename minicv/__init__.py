@@ -6,7 +6,7 @@
 import numpy as np
 
 from .backend import (manual_seed, set_num_threads, get_num_threads, get_default_dtype,
-                      set_default_dtype, initial_seed, get_array_module)
+                      set_default_dtype, initial_seed, get_array_module, Generator)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
                        inference_mode)
 from .tensor import Tensor, Device as device

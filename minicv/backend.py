@@ -297,9 +297,7 @@ def manual_seed(seed):
     from :func:`get_rng`, so one call makes a run reproducible.
     """
     global _rng, _initial_seed
-    seed = int(seed)
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    seed = _check_seed(seed)
     _initial_seed = seed
     _rng = np.random.default_rng(seed)
     np.random.seed(seed % 2**32)
@@ -313,15 +311,94 @@ def get_rng():
 
 
 def as_generator(generator):
-    """A ``generator=`` argument as a Generator: an int seed becomes a new Generator (once,
-    so later draws continue its stream), a Generator stays itself, None stays None
-    (meaning: draw from :func:`get_rng` at the time of use)."""
+    """A ``generator=`` argument as a ``numpy.random.Generator``: a :class:`Generator`
+    gives the NumPy generator inside it (shared, so draws advance it), an int seed
+    becomes a new Generator (once, so later draws continue its stream), a NumPy
+    Generator stays itself, None stays None (meaning: draw from :func:`get_rng` at the
+    time of use)."""
+    if isinstance(generator, Generator):
+        return generator._rng
     if generator is None or isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+    raise TypeError(f"generator must be None, an int seed, a minicv.Generator or a "
+                    f"numpy.random.Generator, got {type(generator).__name__}")
+
+
+def _check_seed(seed):
+    seed = int(seed)
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    return seed
+
+
+class Generator:
+    """A private random stream, PyTorch's ``torch.Generator``: pass it as ``generator=``
+    to ``mc.rand/randn/randint/randperm``, ``Tensor.uniform_/normal_``, ``nn.init.*``,
+    the samplers, ``random_split`` and ``DataLoader``. It is independent of
+    :func:`manual_seed`'s global stream.
+
+    Inside is a ``numpy.random.Generator`` (PCG64); the same seed gives the same values.
+    Values are always drawn on the host, so ``device`` is only recorded (a tensor made on
+    a GPU gets a copy of host draws, as with the global generator).
+
+    :meth:`get_state` returns a uint8 tensor holding the NumPy bit-generator state as
+    JSON (PyTorch also returns a uint8 tensor, with another layout): opaque, it only
+    round-trips through :meth:`set_state`.
+
+    Example::
+
+        g = mc.Generator().manual_seed(0)
+        train, val = mc.data.random_split(ds, [0.9, 0.1], generator=g)
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = Device(device)
+        self._initial_seed = 67280421310721        # PyTorch's default seed
+        self._rng = np.random.default_rng(self._initial_seed)
+
+    def manual_seed(self, seed):
+        """Restart the stream from ``seed`` (a non-negative int); returns ``self``."""
+        self._initial_seed = _check_seed(seed)
+        # Reseed in place: samplers and loaders hold self._rng, and must see the reseed.
+        self._rng.bit_generator.state = np.random.PCG64(self._initial_seed).state
+        return self
+
+    def seed(self):
+        """Reseed from the operating system's entropy; returns the new seed."""
+        import secrets
+        seed = secrets.randbits(63)
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self):
+        """The seed this stream last started from."""
+        return self._initial_seed
+
+    def get_state(self):
+        """A uint8 tensor snapshot of the stream, for :meth:`set_state`."""
+        import json
+        from .tensor import Tensor
+        text = json.dumps({"initial_seed": self._initial_seed,
+                           "bit_generator": self._rng.bit_generator.state})
+        return Tensor(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+
+    def set_state(self, state):
+        """Restore a snapshot taken by :meth:`get_state`; returns ``self``."""
+        import json
+        data = np.asarray(to_numpy(getattr(state, "data", state)), dtype=np.uint8)
+        try:
+            saved = json.loads(data.tobytes().decode())
+            self._rng.bit_generator.state = saved["bit_generator"]
+        except (ValueError, KeyError, TypeError) as e:
+            raise RuntimeError(f"set_state expects a state from Generator.get_state() "
+                               f"(a uint8 tensor), but could not read it: {e}") from None
+        self._initial_seed = saved["initial_seed"]
+        return self
+
+    def __repr__(self):
+        return f"<minicv.Generator device={self.device} initial_seed={self._initial_seed}>"
 
 
 def initial_seed():

@@ -2,7 +2,8 @@
 ``rand``, ``randn``, ``randint``, ``empty``, ``linspace`` and the ``*_like`` forms.
 
 Floating results default to float32 (``backend.get_default_dtype``); random ones draw
-from minicv's generator, so ``manual_seed`` makes them reproducible.
+from minicv's generator, so ``manual_seed`` makes them reproducible, or from
+``generator=`` (a :class:`~minicv.Generator`) when given.
 
 ``device="cuda"`` (or "cuda:N") builds the values on the host, then copies them to the
 GPU: slower than creating them there, but the same seed gives the same values on every
@@ -10,7 +11,7 @@ device, which the CPU/GPU parity tests rely on.
 """
 import numpy as np
 
-from .backend import get_default_dtype, get_rng, is_cupy_array, to_device
+from .backend import as_generator, get_default_dtype, get_rng, is_cupy_array, to_device
 from .tensor import Tensor, Device, _infer_array
 
 
@@ -31,6 +32,11 @@ def _make(arr, requires_grad, device):
     if device is not None and Device(device).type != "cpu":
         arr = to_device(arr, device)
     return Tensor(arr, requires_grad=requires_grad)
+
+
+def _rng(generator):
+    """The NumPy generator to draw from: ``generator``'s, else minicv's global one."""
+    return as_generator(generator) or get_rng()
 
 
 def _float_dtype(dtype):
@@ -136,17 +142,17 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
                  device)
 
 
-def rand(*args, size=None, dtype=None, requires_grad=False, device=None):
-    arr = get_rng().random(_size(args, size, "rand")).astype(_float_dtype(dtype))
+def rand(*args, size=None, generator=None, dtype=None, requires_grad=False, device=None):
+    arr = _rng(generator).random(_size(args, size, "rand")).astype(_float_dtype(dtype))
     return _make(arr, requires_grad, device)
 
 
-def randn(*args, size=None, dtype=None, requires_grad=False, device=None):
-    arr = get_rng().standard_normal(_size(args, size, "randn")).astype(_float_dtype(dtype))
+def randn(*args, size=None, generator=None, dtype=None, requires_grad=False, device=None):
+    arr = _rng(generator).standard_normal(_size(args, size, "randn")).astype(_float_dtype(dtype))
     return _make(arr, requires_grad, device)
 
 
-def randint(low=0, high=None, size=(), dtype=None, device=None):
+def randint(low=0, high=None, size=(), dtype=None, device=None, generator=None):
     """Integers drawn uniformly from [low, high), int64 unless ``dtype`` says otherwise.
 
     Called as PyTorch allows: ``randint(high, size)`` or ``randint(low, high, size)``.
@@ -162,12 +168,13 @@ def randint(low=0, high=None, size=(), dtype=None, device=None):
         low, high = 0, low
     if low >= high:
         raise ValueError(f"randint: need low < high, got low={low} and high={high}")
-    arr = get_rng().integers(low, high, size=_size((size,)))
+    arr = _rng(generator).integers(low, high, size=_size((size,)))
     return _make(arr.astype(np.dtype(dtype or np.int64)), False, device)
 
 
-def randperm(n, dtype=None, device=None):
-    return _make(get_rng().permutation(n).astype(np.dtype(dtype or np.int64)), False, device)
+def randperm(n, dtype=None, device=None, generator=None):
+    perm = _rng(generator).permutation(n)
+    return _make(perm.astype(np.dtype(dtype or np.int64)), False, device)
 
 
 def _like(fn):

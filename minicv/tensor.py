@@ -558,15 +558,17 @@ class Tensor:
                              f"the destination shape {list(self.shape)}")
         return self._fill("copy_", src)
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .backend import get_rng
-        return self._fill("normal_", get_rng().normal(mean, std, self.shape))
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        from .backend import as_generator, get_rng
+        rng = as_generator(generator) or get_rng()
+        return self._fill("normal_", rng.normal(mean, std, self.shape))
 
-    def uniform_(self, *args, **kwargs):
+    def uniform_(self, *args, generator=None, **kwargs):
         """Fill with samples of U[from, to), by default [0, 1): ``x.uniform_(-1, 1)``, or
         with PyTorch's keywords ``x.uniform_(to=2)``, ``x.uniform_(**{"from": -1})``
-        (``from`` is a Python keyword, so the bounds come as ``*args, **kwargs``)."""
-        from .backend import get_rng
+        (``from`` is a Python keyword, so the bounds come as ``*args, **kwargs``).
+        ``generator=`` (a :class:`~minicv.Generator`) replaces minicv's global stream."""
+        from .backend import as_generator, get_rng
         if len(args) > 2:
             raise TypeError(f"uniform_() takes at most 2 bounds (from, to), got {len(args)}")
         bounds = dict(zip(("from", "to"), args))
@@ -579,7 +581,8 @@ class Tensor:
         if low > high:
             raise ValueError(f"uniform_ expects to return a [from, to) range, but found "
                              f"from={low} > to={high}")
-        return self._fill("uniform_", get_rng().uniform(low, high, self.shape))
+        rng = as_generator(generator) or get_rng()
+        return self._fill("uniform_", rng.uniform(low, high, self.shape))
 
     def unsqueeze_(self, dim):
         from .ops.shape import unsqueeze

@@ -155,7 +155,8 @@ def random_split(dataset, lengths, generator=None):
     ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1 (then
     ``floor(frac * n)`` each and the remainder handed out one by one, first subsets
     first, as PyTorch does). The permutation comes from ``generator`` (a
-    ``numpy.random.Generator`` or an int seed) or else minicv's global generator.
+    ``minicv.Generator``, a ``numpy.random.Generator`` or an int seed) or else minicv's
+    global generator.
 
     Example::
 

@@ -16,11 +16,12 @@ Worker processes (``num_workers=W > 0``):
   back in any order and are handed out in order ``0, 1, 2, ...``.
 * Batches travel through shared memory (see :mod:`minicv.data.worker`): each worker
   reuses a few segments, which the main process copies out of once per batch.
-* Randomness: each epoch the loader draws ``base_seed`` from its generator (``seed=``) or
-  minicv's global one; worker ``w`` seeds NumPy, ``random`` and minicv with a hash of
-  ``(base_seed, w)``. So numbers differ across workers and epochs and repeat under
-  ``mc.manual_seed(s)``. Shuffling draws from the same generator, so the order of samples
-  does not depend on ``num_workers``.
+* Randomness: each epoch the loader draws ``base_seed`` from its generator (``seed=`` or
+  ``generator=``) or minicv's global one, in the main process; worker ``w`` seeds NumPy,
+  ``random`` and minicv with a hash of ``(base_seed, w)``. So numbers differ across
+  workers and epochs and repeat under ``mc.manual_seed(s)`` (or a reseeded generator).
+  Shuffling draws from the same generator, so the order of samples does not depend on
+  ``num_workers``.
 * Faults never hang: the main process waits in slices of 0.1 s and checks between them
   that every worker is alive; a dead worker (e.g. SIGKILL by the out-of-memory killer)
   raises within a fraction of a second. An exception inside a worker is re-raised in the
@@ -42,6 +43,7 @@ import weakref
 
 import numpy as np
 
+from ..backend import as_generator
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -153,7 +155,10 @@ class DataLoader:
             each epoch).
         seed: seed of this loader's own generator, which shuffles and draws the workers'
             base seeds; ``None`` uses minicv's global generator (``mc.manual_seed``).
-            (PyTorch passes a ``generator=``; minicv takes the seed.)
+        generator: PyTorch's way to say the same: a ``minicv.Generator`` (or a
+            ``numpy.random.Generator``) that shuffles and gives one base seed per epoch,
+            drawn in this process when iteration starts. Give ``seed`` or ``generator``,
+            not both.
         multiprocessing_context: ``"forkserver"`` (default where available) or
             ``"spawn"``, or a context object; ``"fork"`` is refused.
 
@@ -168,7 +173,8 @@ class DataLoader:
     def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None,
                  batch_sampler=None, num_workers=0, collate_fn=None, drop_last=False,
                  timeout=0, worker_init_fn=None, prefetch_factor=2,
-                 persistent_workers=False, seed=None, multiprocessing_context=None):
+                 persistent_workers=False, seed=None, multiprocessing_context=None,
+                 generator=None):
         self.dataset = dataset
         self._is_iterable = isinstance(dataset, IterableDataset)
         if not _is_int(num_workers) or num_workers < 0:
@@ -187,6 +193,9 @@ class DataLoader:
             raise ValueError("persistent_workers=True needs num_workers > 0")
         if seed is not None and not _is_int(seed):
             raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        if seed is not None and generator is not None:
+            raise ValueError("DataLoader got both seed= and generator=: give one (seed=s "
+                             "is the same as generator=mc.Generator().manual_seed(s))")
         if not self._is_iterable and not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader needs a Dataset (with __getitem__ and __len__) or "
                             f"an IterableDataset, got {type(dataset).__name__}")
@@ -211,8 +220,11 @@ class DataLoader:
         self.prefetch_factor = int(prefetch_factor)
         self.persistent_workers = bool(persistent_workers)
         self.seed = seed
+        self.generator = generator
         self.drop_last = bool(drop_last)
-        self._generator = None if seed is None else np.random.default_rng(int(seed))
+        # the NumPy generator that shuffles and draws base seeds; None: the global one
+        self._generator = np.random.default_rng(int(seed)) if seed is not None \
+            else as_generator(generator)
         self.multiprocessing_context = multiprocessing_context
         if self._is_iterable:
             self.sampler = None

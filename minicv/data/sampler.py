@@ -10,7 +10,9 @@ Randomness: every random sampler takes ``generator``, which may be
   ``mc.manual_seed(s)`` fixes the order of every epoch, and epochs still differ;
 * an ``int``: a private ``numpy.random.Generator`` seeded once at construction (epochs
   differ, the run repeats);
-* a ``numpy.random.Generator``: used as is.
+* a :class:`minicv.Generator` (PyTorch's ``generator=torch.Generator().manual_seed(s)``)
+  or a ``numpy.random.Generator``: drawn from, so its stream advances (and reseeding a
+  ``minicv.Generator`` later reseeds the sampler too).
 """
 import numpy as np
 
@@ -70,7 +72,8 @@ class RandomSampler(Sampler):
         replacement: draw indices independently (an index may repeat or be missed).
         num_samples: how many indices per epoch (default ``len(data_source)``); without
             replacement and above the length, further whole permutations are appended.
-        generator: ``None``, an int seed or a ``numpy.random.Generator``.
+        generator: ``None``, an int seed, a ``minicv.Generator`` or a
+            ``numpy.random.Generator``.
     """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):

@@ -1,7 +1,8 @@
 """Weight initialisation, in place, with PyTorch's names and formulas.
 
 Every function fills ``tensor`` under ``no_grad`` from minicv's generator (so
-``mc.manual_seed`` makes it reproducible) and returns it. Fans follow PyTorch: for a
+``mc.manual_seed`` makes it reproducible), or from ``generator=`` (a ``minicv.Generator``
+or a ``numpy.random.Generator``), and returns it. Fans follow PyTorch: for a
 weight of shape (out, in, *kernel), ``fan_in = in·prod(kernel)`` and
 ``fan_out = out·prod(kernel)``.
 
@@ -19,8 +20,13 @@ import math
 
 import numpy as np
 
-from ..backend import get_rng, get_array_module, is_cupy_array
+from ..backend import as_generator, get_rng, get_array_module, is_cupy_array
 from ..tensor import Tensor
+
+
+def _rng(generator):
+    # generator: a minicv.Generator, a numpy.random.Generator, or None (the global stream)
+    return as_generator(generator) or get_rng()
 
 
 def _fill(tensor, values):
@@ -78,19 +84,19 @@ def _calculate_correct_fan(tensor, mode):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with U(a, b)."""
-    return _fill(tensor, (generator or get_rng()).uniform(a, b, tensor.shape))
+    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with N(mean, std²)."""
-    return _fill(tensor, (generator or get_rng()).normal(mean, std, tensor.shape))
+    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with N(mean, std²) truncated to [a, b] (redrawing values outside the bounds)."""
     if a >= b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
-    rng = generator or get_rng()
+    rng = _rng(generator)
     out = np.empty(tensor.shape, np.float64).reshape(-1)
     todo = np.arange(out.size)
     while todo.size:
@@ -181,7 +187,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.data.size // rows
-    flat = (generator or get_rng()).normal(0.0, 1.0, (rows, cols))
+    flat = _rng(generator).normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
