@@ -324,7 +324,8 @@ class MedianAll(Function):
         if flat.size == 0:                                # NaN, as PyTorch (floats only)
             y = np.nan
         else:
-            y = flat[-1] if xp.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
+            # a select, not an if: on a GPU reading isnan(...) would synchronise
+            y = xp.where(xp.isnan(flat[-1]), flat[-1], flat[(flat.size - 1) // 2])
         y = xp.asarray(y, dtype=x.dtype)
         ctx.save_for_backward(x, y)
         return y
