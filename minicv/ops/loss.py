@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import device_of, get_array_module, put_along_axis
-from ..tensor import Tensor, as_tensor_arg
+from ..tensor import Tensor, _fits, as_tensor_arg
 from . import elementwise as E
 from .elementwise import _sign
 from . import reduce as R
@@ -405,11 +405,7 @@ def _check_broadcast_to(x, w, name, arg):
     if w is None:
         return
     shape = tuple(w.shape) if hasattr(w, "shape") else np.shape(w)
-    try:
-        ok = np.broadcast_shapes(shape, x.shape) == tuple(x.shape)
-    except ValueError:
-        ok = False
-    if not ok:
+    if not _fits(shape, tuple(x.shape)):
         raise ValueError(f"{name}: {arg} of shape {list(shape)} does not broadcast to the "
                          f"input shape {list(x.shape)}; give one value per element, or per "
                          f"class along the last dim")
