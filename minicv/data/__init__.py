@@ -8,8 +8,8 @@ Submodules: :mod:`.dataset` (Dataset, TensorDataset, ...), :mod:`.sampler`,
 :mod:`.datasets` (MNIST, CIFAR, ImageFolder, SynthDigits, Shapes, TextLines) and
 :mod:`.transforms`.
 """
-from .dataset import (Dataset, IterableDataset, TensorDataset, ConcatDataset, Subset,
-                      random_split)
+from .dataset import (Dataset, IterableDataset, TensorDataset, ConcatDataset, ChainDataset,
+                      StackDataset, Subset, random_split)
 from .sampler import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
                       WeightedRandomSampler, BatchSampler, ClassBalancedSampler,
                       DistributedSampler)
@@ -20,7 +20,8 @@ from . import datasets, transforms
 from .datasets import (MNIST, FashionMNIST, CIFAR10, CIFAR100, ImageFolder, SynthDigits,
                        Shapes, TextLines)
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset",
+           "StackDataset", "Subset",
            "random_split", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler",
            "ClassBalancedSampler", "DistributedSampler", "default_collate",

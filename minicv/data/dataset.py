@@ -7,7 +7,8 @@
   :func:`~minicv.data.get_worker_info` or every worker yields everything.
 
 The helpers here compose datasets without copying data: :class:`TensorDataset` indexes
-arrays along their first axis, :class:`ConcatDataset` chains datasets, :class:`Subset`
+arrays along their first axis, :class:`ConcatDataset` chains datasets (:class:`ChainDataset` streams),
+:class:`StackDataset` zips them, :class:`Subset`
 views a list of indices, and :func:`random_split` cuts one dataset into disjoint subsets.
 """
 import bisect
@@ -15,8 +16,8 @@ import math
 
 import numpy as np
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "Subset",
-           "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset",
+           "StackDataset", "Subset", "random_split"]
 
 
 class Dataset:
@@ -51,8 +52,57 @@ class IterableDataset(Dataset):
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
     def __add__(self, other):
-        raise TypeError("cannot concatenate IterableDatasets with '+'; chain their "
-                        "iterators in a new IterableDataset instead")
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after the other, streamed lazily (``a + b`` of two
+    iterable datasets builds one)."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def _each(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset only chains IterableDatasets, got "
+                                f"{type(d).__name__}: use ConcatDataset for map-style ones")
+            yield d
+
+    def __iter__(self):
+        for d in self._each():
+            yield from d
+
+    def __len__(self):
+        return sum(len(d) for d in self._each())
+
+
+class StackDataset(Dataset):
+    """Several datasets of one length side by side: item ``i`` is the tuple of their
+    items ``i`` (``StackDataset(images, labels)``), or a dict with keyword datasets
+    (``StackDataset(image=images, text=texts)[i] == {"image": ..., "text": ...}``)."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset takes datasets either positionally (items are "
+                             "tuples) or by keyword (items are dicts), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset needs at least one dataset")
+        self.datasets = args or kwargs
+        parts = list(args or kwargs.values())
+        lengths = [len(d) for d in parts]
+        if len(set(lengths)) > 1:
+            raise ValueError(f"StackDataset: size mismatch between datasets, lengths "
+                             f"{lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 def _as_array(x):
