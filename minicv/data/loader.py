@@ -150,7 +150,10 @@ class DataLoader:
             limit, but a dead worker is still detected).
         worker_init_fn: called as ``worker_init_fn(worker_id)`` in each worker after
             seeding; must be picklable (a module-level function).
-        prefetch_factor: batches queued per worker.
+        pin_memory, pin_memory_device: accepted for PyTorch compatibility and ignored:
+            batches are ordinary host arrays (PyTorch also ignores them without a GPU).
+        prefetch_factor: batches queued per worker (default 2; only with workers).
+        in_order: accepted; batches always come in sampler order.
         persistent_workers: keep the workers alive between epochs (they are reseeded
             each epoch).
         seed: seed of this loader's own generator, which shuffles and draws the workers'
@@ -170,11 +173,11 @@ class DataLoader:
             ...
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None,
-                 batch_sampler=None, num_workers=0, collate_fn=None, drop_last=False,
-                 timeout=0, worker_init_fn=None, prefetch_factor=2,
-                 persistent_workers=False, seed=None, multiprocessing_context=None,
-                 generator=None):
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None,
+                 batch_sampler=None, num_workers=0, collate_fn=None, pin_memory=False,
+                 drop_last=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None,
+                 persistent_workers=False, pin_memory_device="", in_order=True, seed=None):
         self.dataset = dataset
         self._is_iterable = isinstance(dataset, IterableDataset)
         if not _is_int(num_workers) or num_workers < 0:
@@ -186,6 +189,10 @@ class DataLoader:
         if not isinstance(timeout, (int, float)) or timeout < 0:
             raise ValueError(f"timeout must be a non-negative number of seconds, got "
                              f"{timeout!r}")
+        if prefetch_factor is not None and num_workers == 0:
+            raise ValueError("prefetch_factor can only be given with num_workers > 0 (it "
+                             "counts batches queued per worker process); leave it None")
+        prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
         if not _is_int(prefetch_factor) or prefetch_factor < 1:
             raise ValueError(f"prefetch_factor must be a positive integer, got "
                              f"{prefetch_factor!r}")
