@@ -360,6 +360,25 @@ class Module:
             mod = mod._modules[item]
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted path ``target``, replacing what is there (e.g. swap a
+        classifier head: ``model.set_submodule("fc", nn.Linear(512, 10))``). With
+        ``strict=True`` the submodule must already exist."""
+        if target == "":
+            raise ValueError("set_submodule: cannot set the submodule without a target "
+                             "name (use the module itself)")
+        if not isinstance(module, Module):
+            raise ValueError(f"set_submodule: `module` is not an nn.Module, found "
+                             f"{type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}` "
+                                 f"(strict=True replaces only existing submodules)")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"set_submodule: `{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
@@ -553,6 +572,23 @@ class Module:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     # ------------------------------------------------------------------ state dict
+    def get_extra_state(self):
+        """Override (with :meth:`set_extra_state`) to save non-tensor state in the state
+        dict under ``<prefix>_extra_state``: any value ``mc.save`` can write (numbers,
+        strings, lists, dicts, arrays)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should "
+                           "never be called: override both get_extra_state and "
+                           "set_extra_state")
+
+    def set_extra_state(self, state):
+        """Receives what :meth:`get_extra_state` returned, on ``load_state_dict``."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should "
+                           "never be called: override both get_extra_state and "
+                           "set_extra_state")
+
+    def _has_extra_state(self):
+        return type(self).get_extra_state is not Module.get_extra_state
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
             if p is not None:
@@ -560,6 +596,30 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if self._has_extra_state():
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+
+    def register_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, prefix, keep_vars)`` before this module's ``state_dict``
+        entries are written. Returns a handle with ``remove()``."""
+        return _add_hook(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after this module and
+        its children wrote their entries; it may edit ``state_dict`` in place."""
+        return _add_hook(self._state_dict_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module loads its entries; it may edit
+        ``state_dict`` (rename old keys, convert values) in place."""
+        return _add_hook(self._load_state_dict_pre_hooks, hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` after ``load_state_dict`` matched the
+        keys; it may remove entries from ``incompatible_keys.missing_keys`` /
+        ``unexpected_keys`` (in place) before strict mode judges them."""
+        return _add_hook(self._load_state_dict_post_hooks, hook)
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """An ordered dict of every parameter and persistent buffer by dotted name.
@@ -572,11 +632,15 @@ class Module:
             prefix = args[1] if len(args) > 1 else prefix
         if destination is None:
             destination = OrderedDict()
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
                              keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            hook(self, destination, prefix, {})
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
@@ -614,11 +678,17 @@ class Module:
             with no_grad():
                 param.data[...] = arr
                 param._vc[0] += 1
+        if self._has_extra_state():
+            if prefix + _EXTRA_STATE in state_dict:
+                self.set_extra_state(state_dict[prefix + _EXTRA_STATE])
+            elif strict:
+                missing_keys.append(prefix + _EXTRA_STATE)
         if strict:
             for key in state_dict:
                 if key.startswith(prefix):
                     head = key[len(prefix):].split(".", 1)[0]
-                    if head not in self._modules and head not in local:
+                    if head not in self._modules and head not in local and not (
+                            head == _EXTRA_STATE and self._has_extra_state()):
                         unexpected_keys.append(key)
 
     def _assign_loaded(self, name, old, value):
@@ -659,6 +729,9 @@ class Module:
         metadata = {"assign_to_params_buffers": True} if assign else {}
 
         def load(module, prefix):
+            for hook in module._load_state_dict_pre_hooks.values():
+                hook(module, state_dict, prefix, dict(metadata), True, missing, unexpected,
+                     errors)
             module._load_from_state_dict(state_dict, prefix, dict(metadata), True, missing,
                                          unexpected, errors)
             for name, child in module._modules.items():
@@ -666,6 +739,12 @@ class Module:
                     load(child, prefix + name + ".")
 
         load(self, "")
+        keys = _IncompatibleKeys(missing, unexpected)
+        for module in self.modules():
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, keys) is not None:
+                    raise RuntimeError("a load_state_dict post hook must return None (it "
+                                       "edits incompatible_keys in place)")
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
@@ -679,7 +758,7 @@ class Module:
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(
                 type(self).__name__, "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
+        return keys
 
     # ------------------------------------------------------------------ printing
     def extra_repr(self):
@@ -881,7 +960,18 @@ def _fresh_hook_registries():
     return {"_forward_hooks": {}, "_forward_hooks_with_kwargs": set(),
             "_forward_hooks_always_called": set(), "_forward_pre_hooks": {},
             "_forward_pre_hooks_with_kwargs": set(), "_backward_hooks": {},
-            "_backward_pre_hooks": {}}
+            "_backward_pre_hooks": {}, "_state_dict_pre_hooks": {}, "_state_dict_hooks": {},
+            "_load_state_dict_pre_hooks": {}, "_load_state_dict_post_hooks": {}}
+
+
+_EXTRA_STATE = "_extra_state"           # the state-dict key of get_extra_state's value
+
+
+def _add_hook(hooks, hook):
+    """Register ``hook`` at the end of ``hooks``; its handle removes it."""
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
 
 
 def _insert_hook(hooks, hid, hook, prepend):

@@ -1,6 +1,7 @@
 """Gradient clipping and state-dict helpers: ``get_total_norm``, ``clip_grads_with_norm_``,
 ``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector``, ``vector_to_parameters``,
-``consume_prefix_in_state_dict_if_present``.
+``consume_prefix_in_state_dict_if_present``, and BatchNorm folding for inference
+(``fuse_conv_bn_eval``, ``fuse_linear_bn_eval`` and their ``*_weights`` forms).
 """
 import math
 
@@ -178,3 +179,71 @@ def consume_prefix_in_state_dict_if_present(state_dict, prefix):
     for key in list(state_dict.keys()):
         if key.startswith(prefix):
             state_dict[key[len(prefix):]] = state_dict.pop(key)
+
+
+# ----------------------------------------------------------------------------- BN folding
+
+def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, transpose=False):
+    """Fold an eval-mode BatchNorm into the convolution before it.
+
+    BN computes ``(y - mean) / sqrt(var + eps) * w + b`` per output channel of ``y = conv(x)``,
+    so with ``s = w / sqrt(var + eps)`` the pair equals one convolution with weight
+    ``conv_w * s`` (scaled along the output-channel axis: 0, or 1 for a transposed conv) and
+    bias ``(conv_b - mean) * s + b``. Missing ``conv_b``/``bn_w``/``bn_b`` count as 0/1/0.
+
+    Returns:
+        ``(weight, bias)`` as new Parameters, in the conv weight's dtype.
+    """
+    from ..autograd import no_grad
+    from .parameter import Parameter
+    with no_grad():
+        zeros = bn_rm.new_zeros(bn_rm.shape)
+        conv_b = zeros if conv_b is None else conv_b
+        bn_w = zeros + 1 if bn_w is None else bn_w
+        bn_b = zeros if bn_b is None else bn_b
+        scale = bn_w * (bn_rv + bn_eps).rsqrt()                      # (C_out,)
+        shape = [1, -1] if transpose else [-1, 1]
+        w = (conv_w * scale.reshape(shape + [1] * (conv_w.ndim - 2))).to(conv_w.dtype)
+        b = ((conv_b - bn_rm) * scale + bn_b).to(conv_b.dtype)
+    return Parameter(w, conv_w.requires_grad), Parameter(b, conv_b.requires_grad)
+
+
+def fuse_conv_bn_eval(conv, bn, transpose=False):
+    """A new convolution equal to ``bn(conv(x))`` for eval-mode ``conv`` and ``bn``
+    (neither is changed): the BatchNorm is folded into the copy's weight and bias.
+
+    Example::
+
+        model.eval()
+        fused = nn.utils.fuse_conv_bn_eval(model.conv1, model.bn1)   # then bn1 -> Identity
+    """
+    import copy
+    if conv.training or bn.training:
+        raise RuntimeError("fuse_conv_bn_eval: fusion is only for eval mode; call "
+                           "conv.eval() and bn.eval() first")
+    if bn.running_mean is None or bn.running_var is None:
+        raise RuntimeError("fuse_conv_bn_eval: bn has no running statistics "
+                           "(track_running_stats=False): there is nothing to fold")
+    fused = copy.deepcopy(conv)
+    fused.weight, fused.bias = fuse_conv_bn_weights(
+        fused.weight, fused.bias, bn.running_mean, bn.running_var, bn.eps, bn.weight,
+        bn.bias, transpose)
+    return fused
+
+
+def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b):
+    """:func:`fuse_conv_bn_weights` for a Linear layer followed by BatchNorm1d: weight
+    ``linear_w * s[:, None]``, bias ``(linear_b - mean) * s + b``."""
+    return fuse_conv_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b)
+
+
+def fuse_linear_bn_eval(linear, bn):
+    """A new Linear equal to ``bn(linear(x))`` for eval-mode modules (see
+    :func:`fuse_conv_bn_eval`); ``bn.num_features`` must equal ``linear.out_features``
+    or be 1."""
+    if bn.num_features not in (linear.out_features, 1):
+        raise RuntimeError(f"fuse_linear_bn_eval: to fuse, linear.out_features == "
+                           f"bn.num_features or bn.num_features == 1, got "
+                           f"linear.out_features={linear.out_features} and "
+                           f"bn.num_features={bn.num_features}")
+    return fuse_conv_bn_eval(linear, bn)
