@@ -6,13 +6,17 @@
 import numpy as np
 
 from .backend import (manual_seed, set_num_threads, get_num_threads, get_default_dtype,
-                      set_default_dtype, initial_seed, get_array_module, Generator)
+                      set_default_dtype, initial_seed, get_array_module, Generator,
+                      result_type, promote_types, can_cast, finfo, iinfo)
 from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
                        inference_mode)
 from .tensor import Tensor, Device as device
 from .factories import (tensor, as_tensor, from_numpy, zeros, ones, empty, full, eye,
                         arange, linspace, rand, randn, randint, randperm, zeros_like,
-                        ones_like, empty_like, full_like, rand_like, randn_like)
+                        ones_like, empty_like, full_like, rand_like, randn_like, asarray,
+                        scalar_tensor, logspace, randint_like)
+from .random import (bernoulli, multinomial, normal, poisson, get_rng_state, set_rng_state,
+                     seed)
 from .ops.elementwise import (add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clamp,
                               clamp_min, clamp_max, maximum, minimum, where, eq, ne, lt, le,
                               gt, ge, remainder, floor, ceil, round, trunc, sign, sin, cos,
@@ -88,6 +92,20 @@ def square(input):
 
 def rsqrt(input):
     return input.rsqrt()
+
+
+def is_nonzero(input):
+    """Whether the single element of ``input`` is non-zero."""
+    return input.is_nonzero()
+
+
+def is_same_size(input, other):
+    return input.shape == other.shape
+
+
+def equal(input, other):
+    """Whether both tensors have the same shape and elements (a Python bool)."""
+    return input.equal(other)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):

@@ -284,6 +284,53 @@ def scalar_dtype(value, tensor_dtype):
     raise TypeError(f"unsupported scalar {value!r} of type {type(value).__name__}")
 
 
+def _python_dtype(value):
+    """The dtype PyTorch gives a Python number: bool, int64, or the default float."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, (int, np.integer)):
+        return int64
+    if isinstance(value, (float, np.floating)):
+        return _default_dtype
+    raise TypeError(f"expected a tensor or a Python number, got {type(value).__name__}")
+
+
+def result_type(tensor1, tensor2):
+    """The dtype of ``tensor1 op tensor2`` (each a tensor or a Python number), by
+    PyTorch's promotion rules (``mc.result_type``)."""
+    ta, tb = (hasattr(x, "dtype") and hasattr(x, "ndim") for x in (tensor1, tensor2))
+    if ta and tb:
+        return result_dtype(tensor1.dtype, tensor1.ndim, tensor2.dtype, tensor2.ndim)
+    if ta or tb:
+        t, value = (tensor1, tensor2) if ta else (tensor2, tensor1)
+        return np.dtype(scalar_dtype(value, t.dtype))
+    a, b = _python_dtype(tensor1), _python_dtype(tensor2)
+    return a if _kind_rank(a) >= _kind_rank(b) else b
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both dtypes convert to without changing kind downwards, as
+    PyTorch (``int32`` with ``float32`` gives float32, where NumPy says float64)."""
+    return result_dtype(type1, 1, type2, 1)
+
+
+def can_cast(from_, to):
+    """Whether PyTorch allows casting ``from_`` to ``to`` in type promotion: never to a
+    lower kind (bool < integer < floating), any size within or above it."""
+    return _kind_rank(from_) <= _kind_rank(to)
+
+
+def finfo(type=None):
+    """Machine limits of a floating dtype (default: the default dtype): ``eps``, ``max``,
+    ``min``, ``tiny``, ``smallest_normal``, ``resolution``, ``bits`` (NumPy's finfo)."""
+    return np.finfo(_default_dtype if type is None else type)
+
+
+def iinfo(type):
+    """Limits of an integer dtype: ``min``, ``max``, ``bits`` (NumPy's iinfo)."""
+    return np.iinfo(type)
+
+
 # ----------------------------------------------------------------------------- random state
 
 _rng = np.random.default_rng(0)

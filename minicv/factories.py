@@ -61,6 +61,28 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """``obj`` as a tensor, sharing memory when it can (``copy=None``), always copying
+    (``copy=True``) or refusing to copy (``copy=False`` raises if a copy is needed)."""
+    t = as_tensor(obj, dtype=dtype, device=device)
+    shares = isinstance(obj, Tensor) and t is obj or (
+        isinstance(obj, np.ndarray) or is_cupy_array(obj)) and t.data is obj
+    if copy and shares:
+        t = Tensor(t.data.copy())
+    elif copy is False and not shares:
+        raise ValueError(f"asarray(copy=False): a {type(obj).__name__} cannot become a "
+                         f"tensor of dtype {t.dtype} without a copy; pass copy=None")
+    if requires_grad:
+        t = t if t is not obj else t.detach()
+        t.requires_grad_(True)
+    return t
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding the number ``s``, of the default float dtype unless given."""
+    return _make(np.asarray(s, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
 def from_numpy(array):
     """Wrap an ndarray without copying (changes to one show in the other)."""
     if not isinstance(array, np.ndarray):
@@ -142,6 +164,17 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
                  device)
 
 
+def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, device=None):
+    """``steps`` numbers base**v for v evenly spaced from start to end (both included).
+
+    Example::
+
+        mc.logspace(0, 2, 3)                   # tensor([1., 10., 100.])
+    """
+    arr = np.logspace(start, end, steps, base=base).astype(_float_dtype(dtype))
+    return _make(arr, requires_grad, device)
+
+
 def rand(*args, size=None, generator=None, dtype=None, requires_grad=False, device=None):
     arr = _rng(generator).random(_size(args, size, "rand")).astype(_float_dtype(dtype))
     return _make(arr, requires_grad, device)
@@ -191,6 +224,17 @@ ones_like = _like(ones)
 empty_like = _like(empty)
 rand_like = _like(rand)
 randn_like = _like(randn)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None,
+                 generator=None):
+    """``randint`` with the shape (and dtype, unless given) of ``input``:
+    ``randint_like(x, high)`` or ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    t = randint(low, high, input.shape, dtype=dtype or input.dtype,
+                device=input.device if device is None else device, generator=generator)
+    return t.requires_grad_(True) if requires_grad else t
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):

@@ -127,6 +127,12 @@ class Tensor:
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
     _version = property(lambda self: self._vc[0])
+    is_cuda = property(lambda self: self.device.type == "cuda")
+    is_cpu = property(lambda self: self.device.type == "cpu")
+    nbytes = property(lambda self: self.data.nbytes)
+    itemsize = property(lambda self: self.data.itemsize)
+    retains_grad = property(lambda self: self._retains_grad)
+    is_sparse = is_quantized = is_meta = False          # dense tensors only
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -380,6 +386,36 @@ class Tensor:
     def element_size(self):
         """Bytes per element."""
         return self.data.itemsize
+
+    def get_device(self):
+        """The GPU's index for a CUDA tensor, -1 for a CPU one."""
+        return (self.device.index or 0) if self.is_cuda else -1
+
+    def ndimension(self):
+        return self.ndim
+
+    def is_signed(self):
+        """Whether the dtype holds negative numbers (False for uint8 and bool)."""
+        return self.dtype.kind in "if"
+
+    def is_complex(self):
+        return False
+
+    def is_nonzero(self):
+        """Whether the single element is non-zero (raises for any other size)."""
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self.numel()} values is "
+                               f"ambiguous: is_nonzero needs exactly one element")
+        return bool(self.item())
+
+    def is_same_size(self, other):
+        return self.shape == other.shape
+
+    def data_ptr(self):
+        """The address of the first element (an int), as PyTorch's ``data_ptr``."""
+        if self.is_cuda:
+            return self.data.data.ptr
+        return self.data.__array_interface__["data"][0]
 
     def stride(self, dim=None):
         """Steps between neighbours along each dimension, in elements (NumPy's
@@ -821,6 +857,9 @@ def _install_methods():
     T.square = lambda self: E.mul(self, self)
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
     T.reciprocal = lambda self: E.div(1.0, self)
+    from . import random as RND
+    for name in RND.FILLS:                              # x.bernoulli_(0.5), x.random_(10)...
+        setattr(T, name, getattr(RND, name))
     # In-place forms: x.add_(y) writes x.add(y) into x; x += y is x.add_(y).
     for name in ("add", "sub", "mul", "div", "pow", "remainder", "clamp", "clamp_min",
                  "clamp_max", "neg", "abs", "exp", "log", "sqrt", "relu", "sigmoid", "tanh",
