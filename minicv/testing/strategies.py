@@ -57,12 +57,14 @@ def tensors(draw, shape=None, dtype=np.float64, min_value=-3.0, max_value=3.0,
     elements = hs.floats(min_value, max_value, allow_nan=False, allow_infinity=False,
                          width=64)
     a = draw(hnp.arrays(np.float64, shape, elements=elements))
-    a = _push_away(a, avoid, margin)
-    if unique and a.size > 1:
+    if unique and a.size > 1:                   # sorted neighbours end >= 2·margin apart
         order = np.argsort(a, axis=None, kind="stable")
         ranks = np.empty(a.size)
         ranks[order] = np.arange(a.size)
         a = a + (ranks * 2 * margin).reshape(a.shape)
+    # after the spreading, which could move a value onto a kink; at most one value lies
+    # within margin of a kink, and moving it by < margin keeps it apart from the others
+    a = _push_away(a, avoid, margin)
     return Tensor(a.astype(dtype), requires_grad=requires_grad and
                   np.dtype(dtype).kind == "f")
 
