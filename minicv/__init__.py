@@ -37,6 +37,14 @@ from .ops.logical import (logical_and, logical_or, logical_xor, logical_not, bit
                           bitwise_or, bitwise_xor, bitwise_not, bitwise_left_shift,
                           bitwise_right_shift)
 from .serialization import save, load
+from .ops.trig import (asin, acos, atan, sinh, cosh, asinh, acosh, atanh, arcsin, arccos,
+                       arctan, arcsinh, arccosh, arctanh, arctan2, deg2rad, rad2deg, hypot,
+                       sinc)
+from .ops.special import (fmod, frac, copysign, heaviside, fmax, fmin, float_power, signbit,
+                          sgn, positive, negative, subtract, multiply, divide, true_divide,
+                          greater, greater_equal, less, less_equal, not_equal, absolute, fix,
+                          rsub, logaddexp, logaddexp2, exp2, xlogy, logit, erfc, erfinv,
+                          lgamma, digamma)
 from .tensor import _install_methods
 
 _install_methods()

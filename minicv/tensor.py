@@ -869,6 +869,26 @@ def _install_methods():
     for name, ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
                         ("div", np.true_divide)):
         setattr(T, name + "_", _arithmetic_inplace(getattr(T, name + "_"), ufunc))
+    # trigonometry and special functions (ops/trig.py, ops/special.py)
+    from .ops import trig as TR, special as SP
+    _TRIG = ("asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin",
+             "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "deg2rad",
+             "rad2deg", "hypot", "sinc")
+    _SPECIAL = ("fmod", "frac", "copysign", "heaviside", "float_power", "sgn", "exp2",
+                "xlogy", "logit", "erfc", "erfinv", "lgamma", "digamma")
+    for name in _TRIG:
+        setattr(T, name, getattr(TR, name))
+    for name in _SPECIAL + ("fmax", "fmin", "signbit", "positive", "negative", "subtract",
+                            "multiply", "divide", "true_divide", "greater", "greater_equal",
+                            "less", "less_equal", "not_equal", "absolute", "fix",
+                            "logaddexp", "logaddexp2"):
+        setattr(T, name, getattr(SP, name))
+    for name in _TRIG + _SPECIAL + ("atan2",):
+        if name != "float_power":
+            setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
+    T.float_power_ = SP.float_power_
+    T.negative_, T.absolute_, T.fix_ = T.neg_, T.abs_, T.trunc_
+    T.subtract_, T.multiply_, T.divide_, T.true_divide_ = T.sub_, T.mul_, T.div_, T.div_
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")
