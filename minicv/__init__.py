@@ -45,6 +45,9 @@ from .ops.special import (fmod, frac, copysign, heaviside, fmax, fmin, float_pow
                           greater, greater_equal, less, less_equal, not_equal, absolute, fix,
                           rsub, logaddexp, logaddexp2, exp2, xlogy, logit, erfc, erfinv,
                           lgamma, digamma)
+from .ops.stats import (nansum, nanmean, nanmedian, aminmax, msort, cummax, cummin,
+                        logcumsumexp, quantile, nanquantile, kthvalue, mode, diff, bucketize,
+                        searchsorted, isin, histc, cov, corrcoef)
 from .tensor import _install_methods
 
 _install_methods()

@@ -889,6 +889,12 @@ def _install_methods():
     T.float_power_ = SP.float_power_
     T.negative_, T.absolute_, T.fix_ = T.neg_, T.abs_, T.trunc_
     T.subtract_, T.multiply_, T.divide_, T.true_divide_ = T.sub_, T.mul_, T.div_, T.div_
+    # statistics, scans and searching (ops/stats.py)
+    from .ops import stats as ST
+    for name in ("nansum", "nanmean", "nanmedian", "aminmax", "msort", "cummax", "cummin",
+                 "logcumsumexp", "quantile", "nanquantile", "kthvalue", "mode", "diff",
+                 "histc", "cov", "corrcoef"):
+        setattr(T, name, getattr(ST, name))
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")
