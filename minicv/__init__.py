@@ -48,6 +48,12 @@ from .ops.special import (fmod, frac, copysign, heaviside, fmax, fmin, float_pow
 from .ops.stats import (nansum, nanmean, nanmedian, aminmax, msort, cummax, cummin,
                         logcumsumexp, quantile, nanquantile, kthvalue, mode, diff, bucketize,
                         searchsorted, isin, histc, cov, corrcoef)
+from .ops.linalg import (trace, diagonal, diag_embed, diagflat, block_diag, kron, tensordot,
+                         inner, vdot, mv, addmv, addr, baddbmm, addbmm, addcmul, addcdiv,
+                         cross, cartesian_prod, combinations, tril_indices, triu_indices,
+                         vander, chain_matmul, matrix_power, cdist, det, logdet, slogdet,
+                         inverse)
+from . import linalg
 from .tensor import _install_methods
 
 _install_methods()

@@ -563,18 +563,6 @@ class Tensor:
             value = value.to(self.device)
         return value if value.dtype == self.dtype else value.to(self.dtype)
 
-    def addcmul_(self, tensor1, tensor2, value=1):
-        """self += value * tensor1 * tensor2."""
-        from .ops.elementwise import add, mul
-        return self._update("addcmul_", lambda t: add(t, mul(tensor1, tensor2), alpha=value),
-                            tensor1, tensor2)
-
-    def addcdiv_(self, tensor1, tensor2, value=1):
-        """self += value * tensor1 / tensor2."""
-        from .ops.elementwise import add, div
-        return self._update("addcdiv_", lambda t: add(t, div(tensor1, tensor2), alpha=value),
-                            tensor1, tensor2)
-
     def zero_(self):
         return self._fill("zero_", 0)
 
@@ -895,6 +883,13 @@ def _install_methods():
                  "logcumsumexp", "quantile", "nanquantile", "kthvalue", "mode", "diff",
                  "histc", "cov", "corrcoef"):
         setattr(T, name, getattr(ST, name))
+    # linear algebra (ops/linalg.py); addcmul_ & co. are addcmul written back
+    for name in ("trace", "diagonal", "diag_embed", "diagflat", "kron", "inner", "vdot", "mv",
+                 "addmv", "addr", "baddbmm", "addbmm", "addcmul", "addcdiv", "cross",
+                 "matrix_power", "det", "logdet", "slogdet", "inverse"):
+        setattr(T, name, getattr(L, name))
+    for name in ("addmm", "addmv", "addr", "baddbmm", "addbmm", "addcmul", "addcdiv"):
+        setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")

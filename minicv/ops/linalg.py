@@ -1,11 +1,17 @@
-"""Matrix products (``matmul`` with NumPy's 1-D, 2-D and batched-broadcast rules, mm,
-bmm, dot, outer, addmm, einsum) and the matrix-shaped selections tril, triu and diag."""
+"""Linear algebra. Matrix products (``matmul`` with NumPy's 1-D, 2-D and batched-broadcast
+rules, mm, bmm, dot, outer, the add-product family addmm/addmv/addr/baddbmm/addbmm,
+addcmul/addcdiv, einsum, tensordot, inner, kron, multi_dot, matrix_power); the
+matrix-shaped selections tril, triu, diag, diagonal, diag_embed, block_diag; cross products,
+combinatorics (cartesian_prod, combinations, tril/triu_indices, vander); cdist; and the
+LAPACK-backed det, slogdet, inv and solve (``numpy.linalg`` / ``cupy.linalg``)."""
+from collections import namedtuple
+
 import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
 from .elementwise import promote
-from ..tensor import as_tensor_arg
+from ..tensor import Tensor, as_tensor_arg
 
 
 def _matmul(a, b):
@@ -68,13 +74,18 @@ def matmul(input, other):
                          f"dimension of the first ({ka}) must equal the "
                          f"{'first' if b.ndim == 1 else 'second-to-last'} dimension of the "
                          f"second ({kb})")
+    _check_batch("matmul", a, b)
+    a, b = promote(a, b)
+    return MatMul.apply(a, b)
+
+
+def _check_batch(op, a, b):
+    """Raise unless the batch dims of a and b (all but their last two) broadcast."""
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions {a.shape[:-2]} and {b.shape[:-2]} do not "
+        raise ValueError(f"{op}: batch dimensions {a.shape[:-2]} and {b.shape[:-2]} do not "
                          f"broadcast (shapes {tuple(a.shape)} and {tuple(b.shape)})") from None
-    a, b = promote(a, b)
-    return MatMul.apply(a, b)
 
 
 def _check_rank(name, a, b, ranks):
@@ -130,7 +141,6 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
         mc.addmm(mc.zeros(2), mc.ones(3, 4), mc.ones(4, 2), alpha=0.5)   # all 2.0
     """
-    from .elementwise import add, mul, where
     c, a, b = as_tensor_arg(input), as_tensor_arg(mat1), as_tensor_arg(mat2)
     for name, t in (("mat1", a), ("mat2", b)):
         if t.ndim != 2:
@@ -139,20 +149,34 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"addmm: mat1 and mat2 shapes cannot be multiplied "
                          f"({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
-    if not c.dtype == a.dtype == b.dtype:
-        raise TypeError(f"addmm: input, mat1 and mat2 must have the same dtype, got "
-                        f"{c.dtype}, {a.dtype} and {b.dtype}: convert them (e.g. .float())")
-    shape = (a.shape[0], b.shape[1])
+    _check_add_product("addmm", c, {"mat1": a, "mat2": b}, (a.shape[0], b.shape[1]))
+    return _add_product(c, matmul(a, b), beta, alpha)
+
+
+def _check_add_product(op, c, operands, shape):
+    """The checks shared by addmm, addmv, addr, baddbmm and addbmm: one dtype for all
+    operands, and ``input`` (c) broadcasting to the product's ``shape``."""
+    names = ["input"] + list(operands)
+    dtypes = [c.dtype] + [t.dtype for t in operands.values()]
+    if len(set(dtypes)) > 1:
+        raise TypeError(f"{op}: {', '.join(names[:-1])} and {names[-1]} must have the same "
+                        f"dtype, got {', '.join(map(str, dtypes[:-1]))} and {dtypes[-1]}: "
+                        f"convert them (e.g. .float())")
     try:
-        fits = np.broadcast_shapes(c.shape, shape) == shape
+        fits = np.broadcast_shapes(c.shape, shape) == tuple(shape)
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"addmm: input of shape {list(c.shape)} does not broadcast to the "
+        raise ValueError(f"{op}: input of shape {list(c.shape)} does not broadcast to the "
                          f"product's shape {list(shape)}")
+
+
+def _add_product(c, prod, beta, alpha):
+    """beta·c + alpha·prod. With ``beta=0`` c is not read (a NaN in it does not reach the
+    output, its gradient is 0); integer tensors truncate alpha and beta to integers."""
+    from .elementwise import add, mul, where
     if c.dtype.kind in "iub":
         alpha, beta = int(alpha), int(beta)
-    prod = matmul(a, b)
     if alpha != 1:
         prod = mul(prod, alpha)
     if beta == 0:          # where(False, ...): input's values never read, its gradient 0
@@ -397,3 +421,964 @@ def diag(input, diagonal=0):
         raise ValueError(f"diag: input must be 1-D or 2-D, got shape {list(x.shape)}; use "
                          f"diagonal() for batches")
     return Diag.apply(x, int(diagonal))
+
+
+# ----------------------------------------------------------------------------- diagonals
+
+def _dim(d, ndim):
+    """``d`` as a non-negative axis of an ``ndim``-D tensor (IndexError as PyTorch)."""
+    if not -ndim <= d < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-ndim}, {ndim - 1}], but got {d})")
+    return d % ndim
+
+
+def _diagonal_view(a, offset, dim1, dim2):
+    """A view of diagonal ``offset`` of ``a`` over (dim1, dim2), moved last; writable
+    when ``a`` is, as CuPy's (NumPy's is read-only only to warn about the sharing)."""
+    d = get_array_module(a).diagonal(a, offset, dim1, dim2)
+    if type(d) is np.ndarray and a.flags.writeable:
+        d.flags.writeable = True
+    return d
+
+
+def _embed_diagonal(values, shape, offset, dim1, dim2):
+    """Zeros of ``shape`` with ``values`` (..., n) on diagonal ``offset`` over (dim1, dim2):
+    the inverse of :func:`_diagonal_view`, written with an index assignment."""
+    xp = get_array_module(values)
+    out = xp.zeros(shape, values.dtype)
+    square = xp.moveaxis(out, (dim1, dim2), (-2, -1))             # a view: (..., n1, n2)
+    rows = xp.arange(values.shape[-1]) + max(-offset, 0)
+    square[..., rows, rows + offset] = values
+    return out
+
+
+class Diagonal(Function):
+    """y = the diagonal ``offset`` of x over (dim1, dim2), as a last dim; a view of x.
+    The gradient is zero except on that diagonal, where it is gy."""
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.shape, ctx.args = x.shape, (offset, dim1, dim2)
+        return _diagonal_view(x, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return _embed_diagonal(gy, ctx.shape, *ctx.args), None, None, None
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` (> 0: above the main one) of the matrices over dims
+    (dim1, dim2), as a new last dimension. A view, as in PyTorch: in-place changes of
+    the result reach ``input``.
+
+    Shape: (..., n, ..., m, ...) -> (..., length of the diagonal).
+
+    Example::
+
+        x = mc.arange(24.).reshape(2, 3, 4)
+        mc.diagonal(x, 1, 0, 2)             # shape (3, 2): x[0, :, 1] and x[1, :, 2]
+    """
+    x = as_tensor_arg(input)
+    n = max(x.ndim, 1)
+    dim1, dim2 = _dim(dim1, n), _dim(dim2, n)
+    if dim1 == dim2:
+        raise ValueError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    if x.ndim < 2:
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], "
+                         f"but got 1): diagonal needs at least 2 dimensions, got shape "
+                         f"{list(x.shape)}")
+    return Diagonal.apply(x, int(offset), dim1, dim2)
+
+
+def trace(input):
+    """The sum of the main diagonal of a matrix; integers give int64.
+
+    Example::
+
+        mc.trace(mc.arange(9.).reshape(3, 3))      # tensor(12.)
+    """
+    from .reduce import sum
+    x = as_tensor_arg(input)
+    if x.ndim != 2:
+        raise ValueError(f"trace: expected a matrix, but got tensor with dim {x.ndim} "
+                         f"(shape {list(x.shape)}); use diagonal(...).sum(-1) for batches")
+    return sum(diagonal(x))
+
+
+class DiagEmbed(Function):
+    """Matrices (over dims dim1, dim2 of the output) with the last dim of x on their
+    diagonal ``offset``, zeros elsewhere; the gradient is that diagonal of gy."""
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.args = offset, dim1, dim2
+        m = x.shape[-1] + abs(offset)
+        shape = list(x.shape[:-1])
+        for d in sorted((dim1, dim2)):
+            shape.insert(d, m)                                   # the two new dims
+        return _embed_diagonal(x, tuple(shape), offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return get_array_module(gy).diagonal(gy, *ctx.args).copy(), None, None, None
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """The inverse of :func:`diagonal`: each vector along the last dim of ``input``
+    becomes the diagonal ``offset`` of a square matrix over dims (dim1, dim2) of the
+    output; ``out.diagonal(offset, dim1, dim2) == input``.
+
+    Shape: (..., n) -> one more dimension, dims dim1 and dim2 of size n + |offset|.
+
+    Example::
+
+        mc.diag_embed(mc.tensor([[1., 2.], [3., 4.]])).shape     # (2, 2, 2)
+    """
+    x = as_tensor_arg(input)
+    n = x.ndim + 1
+    dim1, dim2 = _dim(dim1, n), _dim(dim2, n)
+    if dim1 == dim2:
+        raise ValueError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, "
+                         f"{dim2}")
+    if x.ndim == 0:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], "
+                         "but got -2): diag_embed needs at least a 1-D input")
+    return DiagEmbed.apply(x, int(offset), dim1, dim2)
+
+
+def diagflat(input, offset=0):
+    """A square matrix with the flattened ``input`` on diagonal ``offset``.
+
+    Example::
+
+        mc.diagflat(mc.tensor([[1, 2], [3, 4]]))      # 4x4, 1 2 3 4 on the diagonal
+    """
+    return diag(as_tensor_arg(input).reshape(-1), offset)
+
+
+class BlockDiag(Function):
+    """A block-diagonal matrix of 2-D blocks; block k's gradient is gy's block k."""
+    @staticmethod
+    def forward(ctx, *blocks):
+        xp = get_array_module(*blocks)
+        ctx.shapes = [b.shape for b in blocks]
+        out = xp.zeros((sum(s[0] for s in ctx.shapes), sum(s[1] for s in ctx.shapes)),
+                       blocks[0].dtype)
+        r = c = 0
+        for b in blocks:
+            out[r:r + b.shape[0], c:c + b.shape[1]] = b
+            r, c = r + b.shape[0], c + b.shape[1]
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        grads, r, c = [], 0, 0
+        for n, m in ctx.shapes:
+            grads.append(gy[r:r + n, c:c + m].copy())
+            r, c = r + n, c + m
+        return tuple(grads)
+
+
+def block_diag(*tensors):
+    """The blocks on the diagonal of one matrix, zeros elsewhere. A 0-d tensor is a 1x1
+    block, a 1-D one a row; dtypes promote as in ``+``.
+
+    Shape: blocks (n_k, m_k) -> (Σn_k, Σm_k).
+
+    Example::
+
+        mc.block_diag(mc.ones(1, 2), mc.tensor(5.)).tolist()   # [[1, 1, 0], [0, 0, 5]]
+    """
+    from ..backend import result_dtype, get_default_dtype
+    from ..factories import empty
+    blocks = [as_tensor_arg(t) for t in tensors]
+    if not blocks:
+        return empty(1, 0, dtype=get_default_dtype())
+    dtype, ndim = blocks[0].dtype, blocks[0].ndim
+    for i, t in enumerate(blocks):
+        if t.ndim > 2:
+            raise ValueError(f"block_diag: input tensors must have 2 or fewer dimensions. "
+                             f"Input {i} has {t.ndim} dimensions (shape {list(t.shape)})")
+        dtype, ndim = result_dtype(dtype, ndim, t.dtype, t.ndim), max(ndim, t.ndim)
+    blocks = [t.reshape(1, -1) if t.ndim < 2 else t for t in blocks]
+    return BlockDiag.apply(*(t if t.dtype == dtype else t.to(dtype) for t in blocks))
+
+
+# ----------------------------------------------------------------------------- products
+
+def kron(input, other):
+    """Kronecker product: block (i, j, ...) of the result is input[i, j, ...] * other.
+    The operand with fewer dims gets leading 1s. Composed of reshape and mul.
+
+    Shape: (a_0, a_1, ...) x (b_0, b_1, ...) -> (a_0·b_0, a_1·b_1, ...).
+
+    Example::
+
+        mc.kron(mc.eye(2), mc.ones(2, 2))          # two 2x2 blocks of ones on a 4x4
+    """
+    from .elementwise import mul
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    n = max(a.ndim, b.ndim)
+    sa = (1,) * (n - a.ndim) + tuple(a.shape)
+    sb = (1,) * (n - b.ndim) + tuple(b.shape)
+    ai = a.reshape([d for s in sa for d in (s, 1)])              # (a0, 1, a1, 1, ...)
+    bi = b.reshape([d for s in sb for d in (1, s)])              # (1, b0, 1, b1, ...)
+    return mul(ai, bi).reshape([x * y for x, y in zip(sa, sb)])  # (a0·b0, a1·b1, ...)
+
+
+def _dims_list(dims):
+    """A tensordot dim list (an int, a list or a tensor) as a list of ints."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)):
+        return [int(dims)]
+    return [int(d) for d in dims]
+
+
+def tensordot(a, b, dims=2):
+    """Sum of products over the given dims: ``dims=k`` contracts the last k dims of a
+    with the first k of b; ``dims=([1, 2], [1, 0])`` pairs dim 1 of a with dim 1 of b and
+    dim 2 with dim 0. Dtypes promote. Computed by :func:`einsum`.
+
+    Shape: the free dims of a, then the free dims of b.
+
+    Example::
+
+        mc.tensordot(mc.ones(2, 3, 4), mc.ones(4, 3), ([1, 2], [1, 0]))   # (2,), all 12
+    """
+    x, y = promote(as_tensor_arg(a), as_tensor_arg(b))
+    if isinstance(dims, (int, np.integer)):
+        if dims < 0:
+            raise ValueError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(x.ndim, y.ndim):
+            raise ValueError(f"tensordot: dims={dims} is more than the dims of the operands "
+                             f"(shapes {list(x.shape)} and {list(y.shape)})")
+        da, db = list(range(x.ndim - dims, x.ndim)), list(range(dims))
+    else:
+        if len(dims) != 2:
+            raise ValueError(f"tensordot: dims must be an int or a pair of dim lists, got "
+                             f"{dims!r}")
+        da, db = _dims_list(dims[0]), _dims_list(dims[1])
+        if len(da) != len(db):
+            raise ValueError(f"tensordot: both dimension lists should have same length, "
+                             f"got {da} and {db}")
+        da = [_dim(d, max(x.ndim, 1)) for d in da]
+        db = [_dim(d, max(y.ndim, 1)) for d in db]
+    for i, j in zip(da, db):
+        if x.shape[i] != y.shape[j]:
+            raise ValueError(f"tensordot: contracted dimensions need to match, but first "
+                             f"has size {x.shape[i]} in dim {i} and second has size "
+                             f"{y.shape[j]} in dim {j}")
+    sa = _LETTERS[:x.ndim]
+    sb = [_LETTERS[x.ndim + k] for k in range(y.ndim)]
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    sb = "".join(sb)
+    out = "".join(c for c in sa if c not in sb) + "".join(c for c in sb if c not in sa)
+    return einsum(f"{sa},{sb}->{out}", x, y)
+
+
+def inner(input, other):
+    """Sum of products over the last dims (a 0-d operand multiplies instead).
+
+    Shape: (..., k) and (..., k) -> input.shape[:-1] + other.shape[:-1].
+
+    Example::
+
+        mc.inner(mc.tensor([[1., 2.], [3., 4.]]), mc.tensor([1., 1.]))   # [3., 7.]
+    """
+    from .elementwise import mul
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    if a.ndim == 0 or b.ndim == 0:
+        return mul(a, b)
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"inner() the last dimension must match on both input tensors but "
+                         f"got shapes {list(a.shape)} and {list(b.shape)}")
+    return tensordot(a, b, ([-1], [-1]))
+
+
+def vdot(input, other):
+    """Dot product of two 1-D tensors of one dtype (real tensors: the same as ``dot``).
+
+    Example::
+
+        mc.vdot(mc.tensor([1, 2]), mc.tensor([3, 4]))      # tensor(11)
+    """
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    _check_rank("vdot", a, b, (1, 1))
+    _check_same_dtype("vdot", a, b)
+    if a.shape != b.shape:
+        raise ValueError(f"vdot: inconsistent tensor size, expected tensor [{a.shape[0]}] and "
+                         f"src [{b.shape[0]}] to have the same number of elements")
+    return matmul(a, b)
+
+
+def mv(input, vec):
+    """Matrix-vector product: (n, m) @ (m,) -> (n,).
+
+    Example::
+
+        mc.mv(mc.ones(2, 3), mc.tensor([1., 2., 3.]))      # tensor([6., 6.])
+    """
+    a, v = as_tensor_arg(input), as_tensor_arg(vec)
+    _check_rank("mv", a, v, (2, 1))
+    if a.shape[1] != v.shape[0]:
+        raise ValueError(f"mv: size mismatch, got mat ({a.shape[0]}x{a.shape[1]}), vec "
+                         f"({v.shape[0]})")
+    return matmul(a, v)
+
+
+def _add_checked_product(op, product, input, operands, beta, alpha):
+    """beta·input + alpha·product(*operands), with the checks of
+    :func:`_check_add_product` (``operands``: argument name -> value, for the messages)."""
+    c = as_tensor_arg(input)
+    ts = {name: as_tensor_arg(t) for name, t in operands.items()}
+    prod = product(*ts.values())
+    _check_add_product(op, c, ts, prod.shape)
+    return _add_product(c, prod, beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta·input + alpha·(mat @ vec); ``input`` broadcasts to (n,). Same rules as
+    :func:`addmm` (one dtype; beta=0 ignores input; integer alpha/beta truncated).
+
+    Example::
+
+        mc.addmv(mc.tensor(1.), mc.ones(2, 3), mc.arange(3.), beta=2, alpha=3)  # [11, 11]
+    """
+    return _add_checked_product("addmv", mv, input, {"mat": mat, "vec": vec}, beta, alpha)
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta·input + alpha·outer(vec1, vec2); ``input`` broadcasts to (n, m).
+
+    Example::
+
+        mc.addr(mc.zeros(2, 3), mc.arange(2.), mc.arange(3.), alpha=2)  # [[0,0,0],[0,2,4]]
+    """
+    return _add_checked_product("addr", outer, input, {"vec1": vec1, "vec2": vec2}, beta,
+                                alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta·input + alpha·bmm(batch1, batch2); ``input`` broadcasts to (B, n, m).
+
+    Example::
+
+        mc.baddbmm(mc.ones(3), mc.ones(2, 2, 3), mc.ones(2, 3, 3)).shape   # (2, 2, 3)
+    """
+    return _add_checked_product("baddbmm", bmm, input, {"batch1": batch1, "batch2": batch2},
+                                beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta·input + alpha·Σ_b batch1[b] @ batch2[b]; ``input`` broadcasts to (n, m).
+
+    Example::
+
+        mc.addbmm(mc.zeros(2, 3), mc.ones(4, 2, 5), mc.ones(4, 5, 3))   # all 20
+    """
+    from .reduce import sum
+    return _add_checked_product("addbmm", lambda a, b: sum(bmm(a, b), 0), input,
+                                {"batch1": batch1, "batch2": batch2}, beta, alpha)
+
+
+def _value_for(value, *tensors):
+    """``value`` truncated to an int when the result dtype is an integer one, as PyTorch."""
+    dtype = promote(promote(tensors[0], tensors[1])[0], tensors[2])[0].dtype
+    return int(value) if dtype.kind in "iub" else value
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value·tensor1·tensor2, broadcasting, with ``+``'s dtype promotion.
+
+    Example::
+
+        mc.addcmul(mc.ones(2), mc.tensor([1., 2.]), mc.tensor([3., 4.]), value=0.5)  # [2.5, 5]
+    """
+    from .elementwise import add, mul
+    c, a, b = as_tensor_arg(input), as_tensor_arg(tensor1), as_tensor_arg(tensor2)
+    value = _value_for(value, c, a, b)
+    prod = mul(a, b)
+    return add(c, prod if value == 1 else mul(prod, value))
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value·tensor1/tensor2 (true division), broadcasting. Two integer
+    tensor1/tensor2 raise, as in PyTorch.
+
+    Example::
+
+        mc.addcdiv(mc.ones(2), mc.tensor([1., 2.]), mc.tensor([4., 1.]), value=2)  # [1.5, 5]
+    """
+    from .elementwise import add, mul, div
+    c, a, b = as_tensor_arg(input), as_tensor_arg(tensor1), as_tensor_arg(tensor2)
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":
+        raise TypeError(f"Integer division with addcdiv is no longer supported (tensor1 "
+                        f"{a.dtype}, tensor2 {b.dtype}): use input + value * tensor1 / "
+                        f"tensor2, or convert them with .float()")
+    value = _value_for(value, c, a, b)
+    q = div(a, b)
+    return add(c, q if value == 1 else mul(q, value))
+
+
+# ----------------------------------------------------------------------------- cross
+
+def _cross(a, b, axis):
+    """a × b along ``axis`` (of size 3), written out so it runs on any array module."""
+    xp = get_array_module(a, b)
+    a, b = xp.moveaxis(a, axis, -1), xp.moveaxis(b, axis, -1)             # (..., 3)
+    c = xp.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+                  a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                  a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+    return xp.moveaxis(c, -1, axis)
+
+
+class Cross(Function):
+    """c = a × b along ``dim``; da = b × gc, db = gc × a (summed back by the engine)."""
+    @staticmethod
+    def forward(ctx, a, b, dim):
+        need_a, need_b = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        ctx.dim = dim
+        return _cross(a, b, dim)
+
+    @staticmethod
+    def backward(ctx, gc):
+        a, b = ctx.saved_tensors
+        ga = _cross(b, gc, ctx.dim) if ctx.needs_input_grad[0] else None
+        gb = _cross(gc, a, ctx.dim) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def _check_same_dtype(op, a, b):
+    """Raise unless a and b share one dtype (ops that do not promote, as in PyTorch)."""
+    if a.dtype != b.dtype:
+        raise TypeError(f"{op}: expected both inputs to have the same dtype, but found "
+                        f"{a.dtype} and {b.dtype}: convert one with .to()")
+
+
+def _check_cross_args(a, b, op):
+    """Check the two operands of a cross product (same rank and dtype, broadcasting)."""
+    if a.ndim != b.ndim:
+        raise ValueError(f"{op}: inputs must have the same number of dimensions, got shapes "
+                         f"{list(a.shape)} and {list(b.shape)}")
+    _check_same_dtype(op, a, b)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {list(a.shape)} and {list(b.shape)} do not "
+                         f"broadcast") from None
+
+
+def linalg_cross(input, other, *, dim=-1):
+    """Cross product of 3-vectors along ``dim`` (default the last), batch dims
+    broadcasting (``mc.linalg.cross``).
+
+    Example::
+
+        mc.linalg.cross(mc.tensor([1., 0., 0.]), mc.tensor([0., 1., 0.]))   # [0., 0., 1.]
+    """
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    _check_cross_args(a, b, "linalg.cross")
+    d = _dim(dim, max(a.ndim, 1))
+    if a.ndim == 0 or a.shape[d] != 3 or b.shape[d] != 3:
+        raise ValueError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                         f"{a.shape[d] if a.ndim else 0} and {b.shape[d] if b.ndim else 0}")
+    return Cross.apply(a, b, d)
+
+
+def cross(input, other, dim=None):
+    """Cross product of 3-vectors along ``dim``. Without ``dim`` it is the first dim of
+    size 3 of ``input`` (PyTorch's older rule, which warns; ``mc.linalg.cross`` uses the
+    last dim).
+
+    Example::
+
+        mc.cross(mc.eye(3), mc.ones(3, 3))         # row i: e_i × (1, 1, 1)
+    """
+    a = as_tensor_arg(input)
+    if dim is None:
+        import warnings
+        warnings.warn("Using cross without specifying the dim arg is deprecated: pass dim "
+                      "explicitly or use minicv.linalg.cross (the last dim), as PyTorch",
+                      UserWarning, stacklevel=2)
+        dim = next((i for i, n in enumerate(a.shape) if n == 3), None)
+        if dim is None:
+            raise ValueError(f"cross: no dimension of size 3 in input (shape "
+                             f"{list(a.shape)})")
+    return linalg_cross(a, other, dim=dim)
+
+
+# ----------------------------------------------------------------------------- combinatorics
+
+def cartesian_prod(*tensors):
+    """All tuples (a_i, b_j, ...) of elements of 1-D tensors, in lexicographic order (the
+    last one varies fastest); one tensor is returned as it is.
+
+    Shape: (n_1,), ..., (n_k,) -> (n_1·...·n_k, k).
+
+    Example::
+
+        mc.cartesian_prod(mc.tensor([1, 2]), mc.tensor([3, 4]))   # [[1,3],[1,4],[2,3],[2,4]]
+    """
+    from .shape import meshgrid, stack
+    ts = [as_tensor_arg(t) for t in tensors]
+    for t in ts:
+        if t.ndim != 1:
+            raise ValueError(f"cartesian_prod: expect 1D vectors, but got shape "
+                             f"{list(t.shape)}")
+    if len(ts) == 1:
+        return ts[0]
+    grids = meshgrid(*ts, indexing="ij")                   # each (n_1, ..., n_k)
+    return stack([g.reshape(-1) for g in grids], dim=1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of the elements of a 1-D tensor, in
+    ``itertools.combinations`` order (``_with_replacement`` when asked). Differentiable:
+    each element's gradient sums over the places it appears.
+
+    Shape: (n,) -> (C(n, r), r); r=0 gives an empty (0,) tensor.
+
+    Example::
+
+        mc.combinations(mc.tensor([1, 2, 3]))       # [[1, 2], [1, 3], [2, 3]]
+    """
+    import itertools
+    x = as_tensor_arg(input)
+    if x.ndim != 1:
+        raise ValueError(f"combinations: expect a 1D vector, but got shape {list(x.shape)}")
+    if r < 0:
+        raise ValueError(f"combinations: expect a non-negative number, but got {r}")
+    if r == 0:
+        return x[:0]
+    pick = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    index = np.array(list(pick(range(x.shape[0]), r)), np.int64).reshape(-1, r)
+    return x[index]                                        # (C(n, r), r)
+
+
+def _tri_indices(name, row, col, offset, dtype, device):
+    from ..factories import tensor
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu":
+        raise TypeError(f"{name}: dtype must be an integer one, got {dtype}")
+    if row < 0 or col < 0:
+        raise ValueError(f"{name}: row and col must be non-negative, got {row} and {col}")
+    fn = np.tril_indices if name == "tril_indices" else np.triu_indices
+    return tensor(np.stack(fn(row, offset, col)).astype(dtype), device=device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=np.int64, device="cpu"):
+    """The (row, column) indices of the lower triangle of a row x col matrix (entries
+    with j - i <= offset), row by row, as a (2, N) tensor.
+
+    Example::
+
+        mc.tril_indices(2, 2)              # [[0, 1, 1], [0, 0, 1]]
+    """
+    return _tri_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=np.int64, device="cpu"):
+    """The (row, column) indices of the upper triangle (j - i >= offset), as (2, N).
+
+    Example::
+
+        mc.triu_indices(2, 2)              # [[0, 0, 1], [0, 1, 1]]
+    """
+    return _tri_indices("triu_indices", row, col, offset, dtype, device)
+
+
+def vander(x, N=None, increasing=False):
+    """The Vandermonde matrix: column j is x ** (N - 1 - j) (x ** j when ``increasing``).
+    Integer and bool inputs give int64. Built with cumprod, so the gradient is exact
+    (PyTorch 2.13's backward of vander raises an in-place error; minicv differentiates).
+
+    Shape: (n,) -> (n, N), N = n by default.
+
+    Example::
+
+        mc.vander(mc.tensor([1, 2, 3]))     # [[1, 1, 1], [4, 2, 1], [9, 3, 1]]
+    """
+    from .shape import cat, flip
+    from .reduce import cumprod
+    t = as_tensor_arg(x)
+    if t.ndim != 1:
+        raise ValueError(f"vander: x must be a one-dimensional tensor, got shape "
+                         f"{list(t.shape)}")
+    N = t.shape[0] if N is None else int(N)
+    if N < 0:
+        raise ValueError(f"vander: N must be non-negative, got {N}")
+    if t.dtype.kind in "iub":
+        t = t.to(np.int64)
+    col = t.reshape(-1, 1)                                         # (n, 1)
+    ones = col.new_ones(t.shape[0], min(N, 1))                     # (n, 1), or (n, 0)
+    powers = cumprod(col.expand(t.shape[0], max(N - 1, 0)), 1)     # x, x², ..., (n, N-1)
+    out = cat([ones, powers], 1)                                   # (n, N)
+    return out if increasing else flip(out, 1)
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices; the first may be a 1-D row vector and the last
+    a 1-D column vector (``mc.linalg.multi_dot``). Multiplied left to right.
+
+    Example::
+
+        mc.linalg.multi_dot([mc.ones(3), mc.ones(3, 4), mc.ones(4)])    # tensor(12.)
+    """
+    ts = [as_tensor_arg(t) for t in tensors]
+    if len(ts) < 2:
+        raise ValueError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    for i, t in enumerate(ts):
+        ok = (1, 2) if i in (0, len(ts) - 1) else (2,)
+        if t.ndim not in ok:
+            where = "first" if i == 0 else "last" if i == len(ts) - 1 else f"{i}th"
+            raise ValueError(f"multi_dot(): the {where} tensor must be "
+                             f"{' or '.join(f'{n}D' for n in ok)} but got {t.ndim}D")
+    for i in range(len(ts) - 1):
+        k = ts[i].shape[-1]
+        if k != ts[i + 1].shape[0]:
+            raise ValueError(f"multi_dot(): tensors {i} and {i + 1} with shapes "
+                             f"{list(ts[i].shape)} and {list(ts[i + 1].shape)} cannot be "
+                             f"multiplied")
+    out = ts[0]
+    for t in ts[1:]:
+        out = matmul(out, t)
+    return out
+
+
+def chain_matmul(*matrices):
+    """The product of 2-D matrices, left to right (PyTorch deprecates it for
+    ``linalg.multi_dot``); one matrix is returned as it is.
+
+    Example::
+
+        mc.chain_matmul(mc.ones(2, 3), mc.ones(3, 4)).shape       # (2, 4)
+    """
+    ms = [as_tensor_arg(m) for m in matrices]
+    for m in ms:
+        if m.ndim != 2:
+            raise ValueError(f"chain_matmul(): tensors must be 2D, got shape "
+                             f"{list(m.shape)}")
+    return ms[0] if len(ms) == 1 else multi_dot(ms)
+
+
+def matrix_power(input, n):
+    """input ** n for square matrices (batched), by repeated squaring; n = 0 gives the
+    identity (gradient 0), n < 0 the power of the inverse.
+
+    Example::
+
+        mc.matrix_power(mc.tensor([[2., 1.], [1., 3.]]), 2)    # [[5., 5.], [5., 10.]]
+    """
+    from .elementwise import where
+    a = as_tensor_arg(input)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"matrix_power: n must be an int, not {type(n).__name__}")
+    _square("linalg.matrix_power", a, floating=n < 0)
+    if n == 0:                        # the identity, in the graph with gradient 0
+        xp = get_array_module(a.data)
+        eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+        return where(xp.asarray(False), a, Tensor(eye))
+    if n < 0:
+        a, n = inv(a), -n
+    result, square = None, a
+    while n:
+        if n & 1:
+            result = square if result is None else matmul(result, square)
+        n >>= 1
+        if n:
+            square = matmul(square, square)
+    return result
+
+
+# ----------------------------------------------------------------------------- cdist
+
+class Cdist(Function):
+    """d[..., i, j] = ‖x1[..., i, :] - x2[..., j, :]‖_p, from the explicit differences.
+
+    With δ = x1_i - x2_j and d its norm, d/dδ is PyTorch's ``_cdist_backward``:
+    p = 0: 0;  p = 1: sign δ;  p = 2: δ / d;  p = inf: sign δ where |δ| == d (every tie);
+    other p: sign δ·|δ|^(p-1) / d^(p-1). It is 0 where d == 0 (and, for p < 1, where
+    δ == 0). dx2 is -Σ_i of the same terms. Saved: x1, x2 and d.
+    """
+    @staticmethod
+    def forward(ctx, x1, x2, p):
+        xp = get_array_module(x1, x2)
+        diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])          # (..., P, R, M)
+        if p == 0:
+            d = (diff != 0).sum(-1).astype(x1.dtype)
+        elif p == np.inf:                    # (CuPy's max has no initial=: M == 0 apart)
+            d = diff.max(-1) if diff.shape[-1] else xp.zeros(diff.shape[:-1], x1.dtype)
+        else:
+            d = (diff ** p).sum(-1) ** (1 / p)
+        ctx.save_for_backward(x1, x2, d)
+        ctx.p = p
+        return d.astype(x1.dtype, copy=False)                              # (..., P, R)
+
+    @staticmethod
+    def backward(ctx, gd):
+        x1, x2, d = ctx.saved_tensors
+        xp, p = get_array_module(gd), ctx.p
+        diff = x1[..., :, None, :] - x2[..., None, :, :]                   # (..., P, R, M)
+        dd, g, zero = d[..., None], gd[..., None], gd.dtype.type(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 0:
+                w = xp.zeros_like(diff)
+            elif p == 1:
+                w = xp.sign(diff) * g
+            elif p == 2:
+                w = xp.where(dd == 0, zero, diff * g / dd)
+            elif p == np.inf:
+                w = xp.sign(diff) * (xp.abs(diff) == dd) * g
+            else:
+                w = xp.sign(diff) * xp.abs(diff) ** (p - 1) * g / dd ** (p - 1)
+                w = xp.where((dd == 0) | ((diff == 0) if p < 1 else False), zero, w)
+        g1 = w.sum(-2) if ctx.needs_input_grad[0] else None                # (..., P, M)
+        g2 = -w.sum(-3) if ctx.needs_input_grad[1] else None               # (..., R, M)
+        return g1, g2, None
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The p-norm distance between each row of x1 and each row of x2, batch dims
+    broadcasting. ``compute_mode`` is accepted and ignored: minicv always sums the
+    explicit differences (PyTorch may use a matmul for p = 2, which rounds differently).
+
+    Shape: (..., P, M) and (..., R, M) -> (..., P, R).
+
+    Example::
+
+        mc.cdist(mc.tensor([[0., 0.], [3., 4.]]), mc.tensor([[0., 0.]]))   # [[0.], [5.]]
+    """
+    a, b = as_tensor_arg(x1), as_tensor_arg(x2)
+    modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+             "donot_use_mm_for_euclid_dist")
+    if compute_mode not in modes:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode; use one "
+                         f"of {modes}")
+    for name, t in (("X1", a), ("X2", b)):
+        if t.ndim < 2:
+            raise ValueError(f"cdist only supports at least 2D tensors, {name} got: "
+                             f"{t.ndim}D")
+        if t.dtype.kind != "f":
+            raise TypeError(f"cdist only supports floating-point dtypes, {name} got: "
+                            f"{t.dtype}")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"X1 and X2 must have the same number of columns. X1: "
+                         f"{a.shape[-1]} X2: {b.shape[-1]}")
+    _check_same_dtype("cdist", a, b)
+    if not p >= 0:
+        raise ValueError(f"cdist only supports non-negative p values, got {p}")
+    _check_batch("cdist", a, b)
+    return Cdist.apply(a, b, float(p))
+
+
+# ----------------------------------------------------------------------------- det, inverse
+
+class LinAlgError(RuntimeError):
+    """A linear-algebra routine failed on its input (a singular matrix), as
+    ``torch.linalg.LinAlgError``."""
+
+
+def _square(op, a, floating=True):
+    """Check that ``a`` is a (batch of) square matrices, of a floating dtype if asked."""
+    if a.ndim < 2:
+        raise ValueError(f"{op}: The input tensor A must have at least 2 dimensions, got "
+                         f"shape {list(a.shape)}")
+    if a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{op}: A must be batches of square matrices, but they are "
+                         f"{a.shape[-2]} by {a.shape[-1]} matrices")
+    if floating and a.dtype.kind != "f":
+        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}: "
+                        f"convert it with .float() or .double()")
+
+
+def _lapack(op, fn, *arrays):
+    """``fn(*arrays)`` (an ``xp.linalg`` routine), NumPy's singular-matrix error as
+    :class:`LinAlgError`. On a GPU no check is made (it would synchronise)."""
+    try:
+        return fn(*arrays)
+    except np.linalg.LinAlgError as e:
+        raise LinAlgError(f"{op}: the input matrix is singular ({e}); no inverse or solution "
+                          f"exists") from None
+
+
+def _mT(a):
+    return get_array_module(a).swapaxes(a, -1, -2)
+
+
+def _safe_inverse_T(a, singular):
+    """inv(a)ᵀ where ``singular`` (shape a.shape[:-2]) is False; the identity elsewhere,
+    so that no LAPACK error can come from a singular batch element."""
+    xp = get_array_module(a)
+    eye = xp.eye(a.shape[-1], dtype=a.dtype)
+    return _mT(xp.linalg.inv(xp.where(singular[..., None, None], eye, a)))
+
+
+class Det(Function):
+    """y = det(A); dA = g·y·A⁻ᵀ (the cofactor matrix). At an exactly singular matrix the
+    gradient is 0, as PyTorch's (the cofactors there may be nonzero). Saved: A, y."""
+    @staticmethod
+    def forward(ctx, a):
+        y = get_array_module(a).linalg.det(a)
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, y = ctx.saved_tensors
+        xp = get_array_module(a)
+        singular = y == 0
+        scale = xp.where(singular, gy.dtype.type(0), gy * y)[..., None, None]
+        return scale * _safe_inverse_T(a, singular)
+
+
+def det(input):
+    """The determinant of square matrices (batched).
+
+    Shape: (..., n, n) -> (...).
+
+    Example::
+
+        mc.det(mc.tensor([[2., 1.], [1., 3.]]))     # tensor(5.)
+    """
+    a = as_tensor_arg(input)
+    _square("linalg.det", a)
+    return Det.apply(a)
+
+
+class SlogDet(Function):
+    """(sign, log|det A|); d log|det A| / dA = A⁻ᵀ, the sign has no gradient. At a
+    singular matrix the gradient is NaN (PyTorch: ±inf from its LU solve)."""
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabs = get_array_module(a).linalg.slogdet(a)
+        ctx.save_for_backward(a, sign)
+        return sign.astype(a.dtype, copy=False), logabs.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gsign, glog):
+        a, sign = ctx.saved_tensors
+        singular = sign == 0
+        inv_t = _safe_inverse_T(a, singular)
+        nan = glog.dtype.type(np.nan)
+        return get_array_module(a).where(singular[..., None, None], nan,
+                                         glog[..., None, None] * inv_t)
+
+
+SlogDetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def slogdet(input):
+    """The sign and the log of the absolute value of the determinant, a named tuple
+    ``(sign, logabsdet)``; sign is 0 and logabsdet -inf for a singular matrix.
+
+    Example::
+
+        sign, logabsdet = mc.slogdet(mc.tensor([[0., 1.], [1., 0.]]))   # -1., 0.
+    """
+    a = as_tensor_arg(input)
+    _square("linalg.slogdet", a)
+    return SlogDetResult(*SlogDet.apply(a))
+
+
+def logdet(input):
+    """log det(input): NaN for a negative determinant, -inf for a singular matrix.
+
+    Example::
+
+        mc.logdet(mc.tensor([[2., 0.], [0., 3.]]))   # tensor(1.7918) = log 6
+    """
+    from .elementwise import lt, where
+    sign, logabs = slogdet(input)
+    return where(lt(sign.detach(), 0), float("nan"), logabs)
+
+
+class Inverse(Function):
+    """Y = A⁻¹; dA = -Yᵀ·g·Yᵀ. Saved: Y."""
+    @staticmethod
+    def forward(ctx, a):
+        y = _lapack("linalg.inv", get_array_module(a).linalg.inv, a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        yt = _mT(y)
+        return -(yt @ gy @ yt)
+
+
+def inv(input):
+    """The inverse of square matrices (batched); a singular one raises
+    :class:`LinAlgError` on the CPU (on a GPU the result is undefined, as PyTorch's
+    ``inv_ex`` without checks).
+
+    Example::
+
+        mc.inverse(mc.tensor([[2., 0.], [0., 4.]]))     # [[0.5, 0.], [0., 0.25]]
+    """
+    a = as_tensor_arg(input)
+    _square("linalg.inv", a)
+    return Inverse.apply(a)
+
+
+inverse = inv
+
+
+class Solve(Function):
+    """X = A⁻¹B (both batch-broadcast, B a matrix); dB = A⁻ᵀ·g, dA = -dB·Xᵀ.
+    Saved: A and X."""
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = get_array_module(a, b)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = xp.broadcast_to(a, batch + a.shape[-2:])                  # (..., n, n)
+        b = xp.broadcast_to(b, batch + b.shape[-2:])                  # (..., n, k)
+        x = _lapack("linalg.solve", xp.linalg.solve, a, b)
+        ctx.save_for_backward(a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        a, x = ctx.saved_tensors
+        gb = get_array_module(a).linalg.solve(_mT(a), gx)             # (..., n, k)
+        ga = -(gb @ _mT(x)) if ctx.needs_input_grad[0] else None
+        return ga, gb
+
+
+def solve(A, B, *, left=True):
+    """The solution X of A X = B (``left=False``: X A = B) for square, invertible A, batch
+    dims broadcasting (``mc.linalg.solve``). B is a batch of vectors when it is 1-D or has
+    the shape A.shape[:-1], as in PyTorch; a singular A raises :class:`LinAlgError` on
+    the CPU.
+
+    Shape: A (..., n, n), B (..., n, k) or (..., n) -> the shape of B, batch-broadcast.
+
+    Example::
+
+        mc.linalg.solve(mc.tensor([[2., 0.], [0., 4.]]), mc.tensor([2., 2.]))   # [1., 0.5]
+    """
+    a, b = promote(as_tensor_arg(A), as_tensor_arg(B))
+    _square("linalg.solve", a)
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    if vector:
+        b = b.unsqueeze(-1)                                           # (..., n, 1)
+    if not left:
+        if vector:
+            raise ValueError("linalg.solve: Vector broadcasting of the left hand side is "
+                             "not supported for left=False. In this case linalg.solve is "
+                             "equivalent to B / A.squeeze(-1)")
+        a, b = a.transpose(-1, -2), b.transpose(-1, -2)       # X A = B is Aᵀ Xᵀ = Bᵀ
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                         f"{'AX = B' if left else 'XA = B'} ({list(A.shape)} and "
+                         f"{list(B.shape)})")
+    _check_batch("linalg.solve", a, b)
+    x = Solve.apply(a, b)
+    if not left:
+        x = x.transpose(-1, -2)
+    return x.squeeze(-1) if vector else x

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from . import _core, _stats, cuda
+from . import _core, _stats, cuda, lib, linalg
 from ._array import API, call, ndarray, unwrap, wrap
 from ._kernels import RawKernel, RawModule
 
