@@ -54,6 +54,14 @@ from .ops.linalg import (trace, diagonal, diag_embed, diagflat, block_diag, kron
                          vander, chain_matmul, matrix_power, cdist, det, logdet, slogdet,
                          inverse)
 from . import linalg
+from .ops.shape import (rot90, fliplr, flipud, hstack, vstack, row_stack, dstack,
+                        column_stack, atleast_1d, atleast_2d, atleast_3d, tensor_split,
+                        hsplit, vsplit, dsplit, split_with_sizes, unflatten, moveaxis,
+                        swapdims, ravel, select, narrow_copy, broadcast_tensors,
+                        broadcast_shapes, unravel_index)
+from .ops.index import (take, index_add, index_copy, index_fill, scatter_reduce,
+                        masked_scatter, select_scatter, slice_scatter, diagonal_scatter,
+                        unique_consecutive)
 from .tensor import _install_methods
 
 _install_methods()

@@ -890,6 +890,17 @@ def _install_methods():
         setattr(T, name, getattr(L, name))
     for name in ("addmm", "addmv", "addr", "baddbmm", "addbmm", "addcmul", "addcdiv"):
         setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
+    # more shape and indexing ops (ops/shape.py, ops/index.py)
+    for name in ("rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
+                 "split_with_sizes", "unflatten", "moveaxis", "swapdims", "ravel", "select",
+                 "narrow_copy", "unfold", "sum_to_size", "t_", "transpose_", "swapdims_"):
+        setattr(T, name, getattr(S, name))
+    T.swapaxes_ = S.swapdims_
+    for name in ("take", "index_add", "index_add_", "index_copy", "index_copy_",
+                 "index_fill", "index_fill_", "scatter_reduce", "scatter_reduce_",
+                 "masked_scatter", "masked_scatter_", "select_scatter", "slice_scatter",
+                 "diagonal_scatter", "unique_consecutive"):
+        setattr(T, name, getattr(I, name))
     T.__iadd__, T.__isub__, T.__imul__ = T.add_, T.sub_, T.mul_
     T.__itruediv__, T.__ipow__, T.__imod__ = T.div_, T.pow_, T.remainder_
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")

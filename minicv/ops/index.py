@@ -333,16 +333,21 @@ def masked_select(input, mask):
         mc.masked_select(x, x > 0)                 # tensor([1., 3.])
     """
     x = as_tensor_arg(input)
+    m, _ = _bool_mask("masked_select", x, mask)
+    return MaskedSelect.apply(x, m)
+
+
+def _bool_mask(name, x, mask):
+    """``mask`` as a bool array on x's device, and the shape x and mask broadcast to."""
     m = _index_array(mask, x.data)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_select: mask must be a bool tensor, got {m.dtype}: compare "
+        raise TypeError(f"{name}: mask must be a bool tensor, got {m.dtype}: compare "
                         f"first (e.g. x > 0) or use mask.bool()")
     try:
-        np.broadcast_shapes(x.shape, m.shape)
+        return m, np.broadcast_shapes(x.shape, m.shape)
     except ValueError:
-        raise ValueError(f"masked_select: mask of shape {list(m.shape)} and input of shape "
+        raise ValueError(f"{name}: mask of shape {list(m.shape)} and input of shape "
                          f"{list(x.shape)} do not broadcast") from None
-    return MaskedSelect.apply(x, m)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -615,3 +620,501 @@ def bincount(input, weights=None, minlength=0):
                            "them with .to(device)")
     dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
     return Tensor(xp.bincount(d, weights=w, minlength=minlength).astype(dtype))
+
+
+# ----------------------------------------------------------------------------- take
+
+def take(input, index):
+    """``input`` read as a flat 1-D tensor at the int64 positions in ``index`` (negative
+    positions count from the end); the result has ``index``'s shape.
+
+    Example::
+
+        mc.take(mc.tensor([[4., 5.], [6., 7.]]), mc.tensor([0, -1]))   # [4., 7.]
+    """
+    x = as_tensor_arg(input)
+    idx = _index_array(index, x.data)
+    if idx.dtype != np.int64:
+        raise TypeError(f"take(): expected an int64 (long) tensor for index, but got "
+                        f"{idx.dtype}: convert it with .long()")
+    n = x.numel()
+    if idx.size and n == 0:
+        raise IndexError("take(): tried to take from an empty tensor")
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx[(idx < -n) | (idx >= n)].reshape(-1)[0]
+        raise IndexError(f"take(): out of range: tried to access index {int(bad)} on a "
+                         f"tensor of {n} elements")
+    xp = get_array_module(idx)
+    flat = xp.where(idx < 0, idx + n, idx).reshape(-1)
+    return IndexSelect.apply(x.reshape(-1), 0, flat).reshape(idx.shape)
+
+
+# ----------------------------------------------------------------------------- index_add, ...
+
+def _along(name, x, dim, index, source=None, negative=False):
+    """Check ``index`` (1-D or 0-d, int32/int64, in range) for writing slices of ``x``
+    along ``dim``, and ``source``'s shape and dtype; return the key ``(slice, ..., index)``
+    that addresses those slices (what PyTorch's ``index_*`` ops read or write)."""
+    d = _dim(dim, x.ndim)
+    idx = _index_array(index, x.data)
+    if idx.dtype not in (np.int64, np.int32):
+        raise TypeError(f"{name}(): expected dtype int32/int64 for index but got "
+                        f"{idx.dtype}: convert it with .long()")
+    if idx.ndim > 1:
+        raise IndexError(f"{name}(): index is supposed to be a vector, but got shape "
+                         f"{list(idx.shape)}")
+    idx = idx.reshape(-1)
+    n = x.shape[d]
+    low = -n if negative else 0
+    if idx.size and (idx.min() < low or idx.max() >= n):
+        bad = idx[(idx < low) | (idx >= n)][0]
+        raise IndexError(f"{name}(): index {int(bad)} is out of bounds for dimension {d} "
+                         f"with size {n}")
+    if source is not None:
+        if source.dtype != x.dtype:
+            raise TypeError(f"{name}(): self ({x.dtype}) and source ({source.dtype}) must "
+                            f"have the same dtype: convert source with .to({x.dtype.name})")
+        want = x.shape[:d] + (idx.size,) + x.shape[d + 1:]
+        if source.shape != want:
+            raise ValueError(f"{name}(): source of shape {list(source.shape)} must have "
+                             f"self's shape {list(x.shape)} with {idx.size} (the number of "
+                             f"indices) in dimension {d}: expected {list(want)}")
+    return (slice(None),) * d + (idx,)
+
+
+def _on_1d(fn, x, *tensors):
+    """Run ``fn`` on a 0-d ``x`` (and 0-d operands) as 1-D, and return a 0-d result."""
+    if x.ndim:
+        return fn(x, *tensors)
+    return fn(x.reshape(1), *[t if t.ndim else t.reshape(1) for t in tensors]).reshape(())
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    """A copy of ``input`` with ``alpha * source`` added to the slices at ``index`` along
+    ``dim``; a repeated index adds every time. ``source`` has input's shape with
+    len(index) in dimension ``dim``, and input's dtype.
+
+    Example::
+
+        mc.zeros(3).index_add(0, mc.tensor([0, 0]), mc.tensor([1., 2.]))   # [3, 0, 0]
+    """
+    x, src = as_tensor_arg(input), as_tensor_arg(source)
+
+    def add(x, src):
+        key = _along("index_add", x, dim, index, src)
+        a = alpha if x.dtype.kind == "f" else int(alpha)   # PyTorch truncates, too
+        return IndexPutAdd.apply(x, src if a == 1 else src * a, (), key)
+    return _on_1d(add, x, src)
+
+
+def index_copy(input, dim, index, source):
+    """A copy of ``input`` with the slices of ``source`` written at ``index`` along
+    ``dim`` (for a repeated index one write wins: minicv keeps the last).
+
+    Example::
+
+        mc.zeros(3).index_copy(0, mc.tensor([2]), mc.tensor([5.]))     # [0, 0, 5]
+    """
+    x, src = as_tensor_arg(input), as_tensor_arg(source)
+
+    def copy(x, src):
+        return SetItem.apply(x, src, (), _along("index_copy", x, dim, index, src))
+    return _on_1d(copy, x, src)
+
+
+def index_fill(input, dim, index, value):
+    """A copy of ``input`` with ``value`` (a number or a 0-d tensor, which then gets the
+    summed gradient) in the slices at ``index`` along ``dim``; negative indices count
+    from the end.
+
+    Example::
+
+        mc.zeros(2, 3).index_fill(1, mc.tensor([0, 2]), -1.)  # [[-1, 0, -1], [-1, 0, -1]]
+    """
+    x = as_tensor_arg(input)
+    if isinstance(value, Tensor) and value.ndim:
+        raise ValueError(f"index_fill only supports a 0-dimensional value tensor, but got "
+                         f"a tensor of shape {list(value.shape)}")
+    v = x._as_value(value)
+
+    def fill(x):
+        return SetItem.apply(x, v, (), _along("index_fill", x, dim, index, negative=True))
+    return _on_1d(fill, x)
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    """In-place :func:`index_add`."""
+    return self._update("index_add_", lambda t: index_add(t, dim, index, source,
+                                                          alpha=alpha), source)
+
+
+def index_copy_(self, dim, index, source):
+    """In-place :func:`index_copy`."""
+    return self._update("index_copy_", lambda t: index_copy(t, dim, index, source), source)
+
+
+def index_fill_(self, dim, index, value):
+    """In-place :func:`index_fill`."""
+    return self._update("index_fill_", lambda t: index_fill(t, dim, index, value), value)
+
+
+# ----------------------------------------------------------------------------- scatter_reduce
+
+def _flat_positions(xp, index, dim, shape):
+    """For scatter along ``dim``: each index entry's position in the flattened target of
+    ``shape``, as a 1-D array in index's (C) order."""
+    grid = _index_grid(xp, index, dim)
+    strides = np.cumprod((1,) + shape[:0:-1])[::-1]          # C-order strides, in elements
+    flat = sum(g * int(s) for g, s in zip(grid, strides))
+    return xp.broadcast_to(flat, index.shape).reshape(-1)
+
+
+def _scatter_prod(xp, out, flat, v):
+    """out[flat[i]] *= v[i] for all i, repeated positions multiplying together.
+
+    NumPy's ``multiply.at`` has no CuPy counterpart, so one path for both: sort by target,
+    a segmented inclusive product scan (log2(n) rounds; an entry combines with the one
+    ``shift`` back only within its group), then each group's last entry multiplies its
+    target. Other entries write to a spare slot past the end, so no target is written
+    twice."""
+    if flat.size == 0:
+        return out
+    order = xp.argsort(flat, kind="stable")
+    t, p = flat[order], v[order]
+    shift = 1
+    while shift < t.size:
+        same = t[shift:] == t[:-shift]
+        p = xp.concatenate([p[:shift], xp.where(same, p[shift:] * p[:-shift], p[shift:])])
+        shift *= 2
+    last = xp.concatenate([t[1:] != t[:-1], xp.ones(1, dtype=bool)])
+    dest = xp.where(last, t, out.size)
+    ext = xp.concatenate([out, xp.ones(1, out.dtype)])
+    ext[dest] = ext[dest] * p
+    return ext[:-1]
+
+
+def _scatter_extreme(xp, out, flat, v, reduce):
+    """out[flat[i]] = max (or min) of itself and v[i], repeated positions included
+    (``ufunc.at``, which CuPy has for maximum and minimum)."""
+    with np.errstate(invalid="ignore"):                        # NaN is handled after
+        (xp.maximum if reduce == "amax" else xp.minimum).at(out, flat, v)
+
+
+def _counts(xp, n, flat, hits):
+    """How many of ``hits`` (bools, one per scattered entry) land on each of n places."""
+    c = xp.zeros(n, np.int64)
+    _scatter_add_arrays(xp, c, flat, hits.astype(np.int64))
+    return c
+
+
+class ScatterReduce(Function):
+    """out = input with the ``src`` entries reduced into the places ``index`` names along
+    ``dim`` (sum, prod, mean, amax or amin), input's own value joining the reduction when
+    ``include_self``. Works on the flattened input: place k gets the entries i with
+    flat[i] == k, and ``count[k]`` is their number.
+
+    d input = d out where nothing was scattered. Elsewhere: sum: d out (include_self) or
+    0; mean: d out / (count + include_self) to every member; amax/amin: d out shared evenly
+    by the members equal to the result (PyTorch's rule for ties, which counts input's
+    value even without include_self); prod: d out times the product of the other members
+    of the group (exact with zeros).
+    """
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce, include_self):
+        xp = get_array_module(x)
+        flat = _flat_positions(xp, index, dim, x.shape)            # (k,)
+        v = _head(src, index.shape).reshape(-1)                    # (k,)
+        count = _counts(xp, x.size, flat, xp.ones(flat.shape, bool))
+        out = x.reshape(-1).copy()
+        if not include_self:
+            start = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
+            out[flat] = _extreme_start(x.dtype, reduce) if start is None else start
+        if reduce in ("sum", "mean"):
+            _scatter_add_arrays(xp, out, flat, v)
+            if reduce == "mean":
+                n = xp.maximum(count + include_self, 1)
+                out = out / n.astype(out.dtype) if out.dtype.kind == "f" else out // n
+        elif reduce == "prod":
+            out = _scatter_prod(xp, out, flat, v)
+        else:
+            _scatter_extreme(xp, out, flat, v, reduce)
+            if out.dtype.kind == "f":                      # NaN wins, as in PyTorch
+                nan = _counts(xp, x.size, flat, xp.isnan(v)) > 0
+                if include_self:
+                    nan |= xp.isnan(x.reshape(-1))
+                out = xp.where(nan, xp.asarray(np.nan, out.dtype), out)
+        out = out.reshape(x.shape)
+        ctx.flat, ctx.count, ctx.reduce, ctx.self_ = flat, count, reduce, include_self
+        ctx.src_shape, ctx.index_shape = src.shape, index.shape
+        if reduce in ("prod", "amax", "amin"):
+            ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        flat, reduce, with_self = ctx.flat, ctx.reduce, ctx.self_
+        g, hit = gy.reshape(-1), ctx.count > 0
+        if reduce in ("sum", "mean"):
+            n = xp.maximum(ctx.count + with_self, 1).astype(g.dtype) if reduce == "mean" \
+                else 1
+            g_self, g_src = g / n, (g / n)[flat]
+        else:
+            x, src, out = ctx.saved_tensors
+            x, v, r = x.reshape(-1), _head(src, ctx.index_shape).reshape(-1), out.reshape(-1)
+            if reduce == "prod":
+                others_self, others_src = _prod_of_others(xp, x, v, flat, with_self)
+                g_self, g_src = g * others_self, g[flat] * others_src
+            else:
+                # PyTorch counts input's tie even without include_self (it then gets 0)
+                eq_src, eq_self = v == r[flat], x == r
+                ties = _counts(xp, x.size, flat, eq_src) + eq_self
+                with np.errstate(divide="ignore", invalid="ignore"):   # NaN result: NaN
+                    share = g / ties.astype(g.dtype)
+                    g_self, g_src = eq_self * share, eq_src * share[flat]
+        gx = xp.where(hit, g_self if with_self else 0, g).reshape(gy.shape)
+        gsrc = None
+        if ctx.needs_input_grad[1]:
+            gsrc = xp.zeros(ctx.src_shape, gy.dtype)
+            gsrc[tuple(slice(0, n) for n in ctx.index_shape)] = g_src.reshape(ctx.index_shape)
+        return gx, gsrc, None, None, None, None
+
+
+def _extreme_start(dtype, reduce):
+    """The identity of max (min): -inf (+inf), or the integer dtype's smallest (largest)."""
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
+def _prod_of_others(xp, x, v, flat, with_self):
+    """For every member of a prod group (x's entries when ``with_self``, and v's): the
+    product of the other members, computed without dividing by zero: the nonzero members'
+    product over the member when the group has no zero, that product for its only zero,
+    and 0 otherwise."""
+    zero_x = (x == 0) & with_self
+    zeros = _counts(xp, x.size, flat, v == 0) + zero_x              # zeros per group
+    start = xp.where(zero_x | (not with_self), xp.ones_like(x), x)
+    nonzero = _scatter_prod(xp, start, flat, xp.where(v == 0, xp.ones_like(v), v))
+
+    def others(a, k):
+        safe = xp.where(a == 0, xp.ones_like(a), a)
+        return xp.where(zeros[k] == 0, nonzero[k] / safe,
+                        xp.where((zeros[k] == 1) & (a == 0), nonzero[k], 0))
+    return others(x, xp.arange(x.size)), others(v, flat)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """A copy of ``input`` where each place named by ``index`` along ``dim`` (as in
+    :func:`scatter`) becomes the ``reduce`` of the ``src`` entries sent there, and of its
+    own value if ``include_self``. ``reduce``: 'sum', 'prod', 'mean', 'amax' or 'amin';
+    integer 'mean' rounds down. Places that receive nothing keep their value.
+
+    Gradients as PyTorch's: ties of amax/amin share the gradient evenly; prod's is the
+    product of the other members (also with zeros).
+
+    Example::
+
+        x = mc.tensor([1., 2.])
+        x.scatter_reduce(0, mc.tensor([0, 0, 1]), mc.tensor([5., 3., 1.]), "amax")  # [5, 2]
+    """
+    x, s = as_tensor_arg(input), as_tensor_arg(src)
+    if reduce not in _REDUCTIONS:
+        raise ValueError(f"scatter_reduce: reduce argument must be one of {_REDUCTIONS}, "
+                         f"got {reduce!r}")
+    if s.dtype != x.dtype:
+        raise TypeError(f"scatter_reduce: src has dtype {s.dtype} but the input has "
+                        f"{x.dtype}: convert one of them (e.g. src.to({x.dtype.name}))")
+    d = _dim(dim, x.ndim)
+    idx = _index_array(index, x.data)
+    _check_index("scatter_reduce", x, d, idx, s if s.ndim else None)
+    if x.ndim == 0:
+        return ScatterReduce.apply(x.reshape(1), s.reshape(-1), 0, idx.reshape(-1), reduce,
+                                   bool(include_self)).reshape(())
+    return ScatterReduce.apply(x, s, d, idx, reduce, bool(include_self))
+
+
+def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    """In-place :func:`scatter_reduce`."""
+    return self._update("scatter_reduce_", lambda t: scatter_reduce(
+        t, dim, index, src, reduce, include_self=include_self), src)
+
+
+# ----------------------------------------------------------------------------- masked_scatter
+
+class MaskedScatter(Function):
+    """out = input (broadcast with mask) with the masked places filled, in order, from
+    the leading entries of ``source`` (flattened): the j-th true place takes source[j].
+
+    d input = d out where the mask is false; d source[j] = d out at the j-th true place.
+    Position j comes from a running count of the mask, so nothing here waits for the
+    number of true places (a GPU synchronisation)."""
+    @staticmethod
+    def forward(ctx, x, src, mask):
+        xp = get_array_module(x)
+        shape = np.broadcast_shapes(x.shape, mask.shape)
+        m = xp.broadcast_to(mask, shape)
+        pos = xp.cumsum(m.reshape(-1)) - 1                      # source entry per place
+        pos = xp.where(m.reshape(-1), pos, src.size)            # unmasked: a spare slot
+        ctx.pos, ctx.mask, ctx.src_shape = pos, m, src.shape
+        spare = xp.zeros(1, x.dtype)
+        values = xp.concatenate([src.reshape(-1), spare])[pos].reshape(shape)
+        return xp.where(m, values, x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        gx = xp.where(ctx.mask, xp.zeros((), gy.dtype), gy)
+        n = int(np.prod(ctx.src_shape))
+        gsrc = xp.zeros(n + 1, gy.dtype)
+        _scatter_add_arrays(xp, gsrc, ctx.pos, gy.reshape(-1))
+        return gx, gsrc[:n].reshape(ctx.src_shape), None
+
+
+def masked_scatter(input, mask, source):
+    """A copy of ``input`` whose places where the bool ``mask`` is true take the entries
+    of ``source`` in order (row-major); ``source`` needs at least as many entries as the
+    mask has true values, and input's dtype. Input and mask broadcast together.
+
+    Example::
+
+        m = mc.tensor([True, False, True])
+        mc.zeros(3).masked_scatter(m, mc.tensor([1., 2., 3.]))    # [1, 0, 2]
+    """
+    x, s = as_tensor_arg(input), as_tensor_arg(source)
+    m, shape = _bool_mask("masked_scatter", x, mask)
+    if s.dtype != x.dtype:
+        raise TypeError(f"masked_scatter: expected self and source to have same dtypes but "
+                        f"got {x.dtype} and {s.dtype}")
+    needed = int(get_array_module(m).broadcast_to(m, shape).sum())   # (a GPU sync)
+    if needed > s.numel():
+        raise ValueError(f"masked_scatter: number of elements of source ({s.numel()}) < "
+                         f"number of ones in mask ({needed})")
+    return MaskedScatter.apply(x, s, m)
+
+
+def masked_scatter_(self, mask, source):
+    """In-place :func:`masked_scatter` (the mask must broadcast to self's shape)."""
+    return self._update("masked_scatter_", lambda t: masked_scatter(t, mask, source), source)
+
+
+# ----------------------------------------------------------------------------- *_scatter
+
+def _embed(name, x, src, basic, adv=None):
+    """A copy of ``x`` with ``src`` written at ``x[basic][adv]``, whose shape ``src`` must
+    have exactly (no broadcasting, as PyTorch); src is converted to x's dtype."""
+    target = x.data[basic] if adv is None else x.data[basic][adv]
+    if src.shape != target.shape:
+        raise ValueError(f"{name}: expected src to have a size equal to the slice of self. "
+                         f"src size = {list(src.shape)}, slice size = {list(target.shape)}")
+    return SetItem.apply(x, x._as_value(src), basic, adv)
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of ``input`` with ``src`` written at ``select(input, dim, index)``.
+
+    Example::
+
+        mc.zeros(2, 2).select_scatter(mc.ones(2), 0, 1)    # [[0, 0], [1, 1]]
+    """
+    from .shape import select
+    x, s = as_tensor_arg(input), as_tensor_arg(src)
+    select(x, dim, index)                               # PyTorch's checks and errors
+    return _embed("select_scatter", x, s, (slice(None),) * _dim(dim, x.ndim) + (index,))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """A copy of ``input`` with ``src`` written at ``input[..., start:end:step, ...]``
+    (the slice on dimension ``dim``).
+
+    Example::
+
+        mc.zeros(5).slice_scatter(mc.ones(2), start=1, step=2)   # [0, 1, 0, 1, 0]
+    """
+    x, s = as_tensor_arg(input), as_tensor_arg(src)
+    if step <= 0:
+        raise ValueError(f"slice_scatter: slice step must be positive, got {step}")
+    key = (slice(None),) * _dim(dim, x.ndim) + (slice(start, end, step),)
+    return _embed("slice_scatter", x, s, key)
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``input`` with ``src`` written on the diagonal that
+    ``input.diagonal(offset, dim1, dim2)`` reads: src has input's other dimensions, then
+    the diagonal's length (offset > 0: above the main diagonal, < 0: below).
+
+    Example::
+
+        mc.zeros(2, 3).diagonal_scatter(mc.tensor([1., 2.]), 1)  # [[0, 1, 0], [0, 0, 2]]
+    """
+    from .shape import movedim
+    x, s = as_tensor_arg(input), as_tensor_arg(src)
+    d1, d2 = _dim(dim1, x.ndim), _dim(dim2, x.ndim)
+    if d1 == d2:
+        raise ValueError(f"diagonal_scatter: diagonal dimensions cannot be identical "
+                         f"{dim1}, {dim2}")
+    n1, n2 = x.shape[d1], x.shape[d2]
+    length = max(min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2), 0)
+    xp = get_array_module(x.data)
+    i = xp.arange(length)
+    rows, cols = (i, i + offset) if offset >= 0 else (i - offset, i)
+    moved = movedim(x, (d1, d2), (-2, -1))              # (..., n1, n2), a view
+    out = _embed("diagonal_scatter", moved, s, (), (Ellipsis, rows, cols))
+    return movedim(out, (-2, -1), (d1, d2))
+
+
+# ----------------------------------------------------------------------------- unique_consecutive
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Collapse each run of equal consecutive values (slices along ``dim`` when given)
+    into one: ``[1, 1, 2, 1] -> [1, 2, 1]``. Without ``dim`` the input is flattened.
+
+    Args:
+        return_inverse: also return, for each element (each slice with ``dim``), the
+            index of its run in the output (input's shape; 1-D with ``dim``).
+        return_counts: also return the length of each run.
+
+    Returns ``out`` or a tuple with the asked-for parts (int64). Not differentiable: the
+    output does not require grad (PyTorch's requires grad, and raises in backward). NaNs
+    never equal each other, so each is a run of its own, as in PyTorch.
+
+    Example::
+
+        mc.unique_consecutive(mc.tensor([1, 1, 2, 1]), return_counts=True)  # ([1, 2, 1], [2, 1, 1])
+    """
+    d = as_tensor_arg(input).data
+    xp = get_array_module(d)
+    if dim is None:
+        rows, inverse_shape = d.reshape(d.size, 1), d.shape
+    else:
+        if d.ndim == 0:
+            raise IndexError(f"unique_consecutive: dimension specified as {dim} but the "
+                             f"tensor has no dimensions")
+        axis = _dim(dim, d.ndim)
+        moved = xp.moveaxis(d, axis, 0)
+        if moved.shape[0] and 0 in moved.shape[1:]:
+            raise ValueError(f"unique_consecutive: there are 0 sized dimensions in shape "
+                             f"{list(d.shape)}, and they aren't selected (dim={dim}), so "
+                             f"the slices cannot be compared")
+        n_rows = moved.shape[0]
+        rows, inverse_shape = moved.reshape(n_rows, moved.size // max(n_rows, 1)), (n_rows,)
+    n = rows.shape[0]
+    change = xp.ones(n, dtype=bool)
+    if n > 1:
+        change[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    starts = xp.nonzero(change)[0]                      # first row of each run
+    if dim is None:
+        values = d.reshape(-1)[starts]
+    else:
+        values = xp.moveaxis(xp.take(moved, starts, axis=0), 0, axis)
+    out = [Tensor(values)]
+    if return_inverse:
+        out.append(Tensor((xp.cumsum(change) - 1).astype(np.int64).reshape(inverse_shape)))
+    if return_counts:
+        ends = xp.concatenate([starts[1:], xp.asarray([n], starts.dtype)])
+        out.append(Tensor((ends - starts).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)

@@ -16,7 +16,7 @@ from ..tensor import Tensor, as_tensor_arg, _like_array
 
 
 def _dim(d, ndim):
-    if not -ndim <= d < max(ndim, 1):
+    if not -max(ndim, 1) <= d < max(ndim, 1):
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
     return d % max(ndim, 1)
@@ -294,10 +294,10 @@ def permute(input, *dims_, dims=None):
 
 def transpose(input, dim0, dim1):
     x = as_tensor_arg(input)
-    if x.ndim < 2 and x.ndim == 0:
+    d0, d1 = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
+    if x.ndim == 0:
         return x
     axes = list(range(x.ndim))
-    d0, d1 = _dim(dim0, x.ndim), _dim(dim1, x.ndim)
     axes[d0], axes[d1] = axes[d1], axes[d0]
     return Permute.apply(x, tuple(axes))
 
@@ -475,10 +475,6 @@ def _index_key(key, data):
                 has_array = True
                 if type(data) is not np.ndarray and is_cupy_array(data):
                     k = get_array_module(data).asarray(k)   # the index on the GPU too
-                elif type(k) is not np.ndarray and is_cupy_array(k):
-                    raise RuntimeError("indices should be either on cpu or on the same "
-                                       "device as the indexed tensor (cpu): move them with "
-                                       "idx.cpu()")
                 elif type(k) is not np.ndarray and is_cupy_array(k):
                     raise RuntimeError("indices should be either on cpu or on the same "
                                        "device as the indexed tensor (cpu): move them with "
@@ -891,3 +887,529 @@ def _repeat_index(repeats, n, output_size):
         raise ValueError(f"repeat_interleave: output_size={output_size} does not match the "
                          f"sum of the repeats ({index.size})")
     return index
+
+
+# ----------------------------------------------------------------------------- rot90, fliplr
+
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first axis
+    towards the second (a copy, as in PyTorch): k=1 is a flip of dims[1] then a
+    transpose, k=2 a flip of both, k=3 (or -1) a flip of dims[0] then a transpose.
+
+    Shape: dims[0] and dims[1] swap sizes when k is odd.
+
+    Example::
+
+        mc.rot90(mc.tensor([[1, 2], [3, 4]]))             # [[2, 4], [1, 3]]
+    """
+    x = as_tensor_arg(input)
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise ValueError(f"rot90: expected total rotation dims == 2, but got dims = "
+                         f"{len(dims)}: give two dimensions, e.g. dims=(0, 1)")
+    if x.ndim < 2:
+        raise ValueError(f"rot90: expected total dims >= 2, but got total dims = {x.ndim} "
+                         f"(shape {list(x.shape)})")
+    d0, d1 = _dim(dims[0], x.ndim), _dim(dims[1], x.ndim)
+    if d0 == d1:
+        raise ValueError(f"rot90: expected rotation dims to be different, but got dim0 = "
+                         f"{dims[0]} and dim1 = {dims[1]}")
+    k = k % 4
+    if k == 1:
+        return transpose(flip(x, d1), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return transpose(flip(x, d0), d0, d1)
+    return x.clone()
+
+
+def fliplr(input):
+    """Reverse the columns (dimension 1) of a tensor of at least 2 dimensions (a copy).
+
+    Example::
+
+        mc.fliplr(mc.tensor([[1, 2, 3]]))                 # [[3, 2, 1]]
+    """
+    x = as_tensor_arg(input)
+    if x.ndim < 2:
+        raise ValueError(f"fliplr: input must be >= 2-d, got shape {list(x.shape)}")
+    return flip(x, 1)
+
+
+def flipud(input):
+    """Reverse the rows (dimension 0) of a tensor of at least 1 dimension (a copy).
+
+    Example::
+
+        mc.flipud(mc.tensor([1, 2, 3]))                   # [3, 2, 1]
+    """
+    x = as_tensor_arg(input)
+    if x.ndim < 1:
+        raise ValueError("flipud: input must be >= 1-d, got a 0-d tensor")
+    return flip(x, 0)
+
+
+# ----------------------------------------------------------------------------- atleast, *stack
+
+def _atleast(tensors, n):
+    """The tensors given (one, several, or one list) with at least ``n`` dimensions: one
+    tensor back for one tensor, else a tuple. Tensors that already have them are returned
+    as they are; others become views with size-1 dimensions added (NumPy's placement)."""
+    single = len(tensors) == 1 and not isinstance(tensors[0], (list, tuple))
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    out = []
+    for t in tensors:
+        t = as_tensor_arg(t)
+        if t.ndim < n:
+            if n == 3 and t.ndim == 1:
+                shape = (1,) + t.shape + (1,)            # (n,) -> (1, n, 1)
+            elif n == 3 and t.ndim == 2:
+                shape = t.shape + (1,)                   # (m, n) -> (m, n, 1)
+            else:
+                shape = (1,) * (n - t.ndim) + t.shape
+            t = reshape(t, shape)
+        out.append(t)
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each input with at least 1 dimension (a 0-d tensor becomes shape (1,)).
+
+    Example::
+
+        mc.atleast_1d(mc.tensor(1.)).shape                # (1,)
+    """
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors):
+    """Each input with at least 2 dimensions: () -> (1, 1), (n,) -> (1, n).
+
+    Example::
+
+        mc.atleast_2d(mc.arange(3)).shape                 # (1, 3)
+    """
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors):
+    """Each input with at least 3 dimensions: () -> (1, 1, 1), (n,) -> (1, n, 1),
+    (m, n) -> (m, n, 1), as NumPy.
+
+    Example::
+
+        mc.atleast_3d(mc.arange(3)).shape                 # (1, 3, 1)
+    """
+    return _atleast(tensors, 3)
+
+
+def _stack_list(tensors, name):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{name} expects a non-empty list of tensors")
+    return tensors
+
+
+def hstack(tensors):
+    """Concatenate horizontally: along dimension 0 for 1-D tensors, else dimension 1
+    (0-d tensors count as 1-D).
+
+    Example::
+
+        mc.hstack([mc.tensor([1, 2]), mc.tensor([3])])    # [1, 2, 3]
+    """
+    ts = atleast_1d(_stack_list(tensors, "hstack"))
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate vertically (along dimension 0) after :func:`atleast_2d`.
+
+    Example::
+
+        mc.vstack([mc.tensor([1, 2]), mc.tensor([3, 4])])   # [[1, 2], [3, 4]]
+    """
+    return cat(atleast_2d(_stack_list(tensors, "vstack")), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors):
+    """Concatenate in depth (along dimension 2) after :func:`atleast_3d`.
+
+    Example::
+
+        mc.dstack([mc.tensor([1, 2]), mc.tensor([3, 4])]).shape   # (1, 2, 2)
+    """
+    return cat(atleast_3d(_stack_list(tensors, "dstack")), 2)
+
+
+def column_stack(tensors):
+    """Put tensors side by side as columns: 0-d and 1-D tensors become (n, 1) columns,
+    then all are concatenated along dimension 1.
+
+    Example::
+
+        mc.column_stack([mc.tensor([1, 2]), mc.tensor([3, 4])])   # [[1, 3], [2, 4]]
+    """
+    ts = [as_tensor_arg(t) for t in _stack_list(tensors, "column_stack")]
+    return cat([reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in ts], 1)
+
+
+# ----------------------------------------------------------------------------- tensor_split
+
+def _slice_along(x, d, start, stop):
+    """x[..., start:stop, ...] on dimension d: a view (Python's slice rules)."""
+    return x[(slice(None),) * d + (slice(start, stop),)]
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split into views along ``dim``: an int ``n`` gives n pieces whose sizes differ by
+    at most one (the first ``size % n`` one longer); a list of indices (or a 1-D int64
+    tensor) cuts before each index, with Python's slice rules (negative counts from the
+    end, out-of-range clips, a smaller index after a larger one gives an empty piece).
+
+    Example::
+
+        mc.arange(7).tensor_split(3)                      # sizes 3, 2, 2
+        mc.arange(7).tensor_split([1, 5])                 # sizes 1, 4, 2
+    """
+    x = as_tensor_arg(input)
+    if x.ndim == 0:
+        raise ValueError("tensor_split expected at least a 1-dimensional tensor, but got a "
+                         "tensor with 0 dims")
+    d = _dim(dim, x.ndim)
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        if ios.dtype != np.int64:
+            raise TypeError(f"tensor_split expected tensor_indices_or_sections to have "
+                            f"dtype of int64 (long), but got {ios.dtype}")
+        if ios.ndim > 1:
+            raise ValueError(f"tensor_split expected tensor_indices_or_sections to be a "
+                             f"zero-dimensional or one-dimensional tensor, but got a "
+                             f"tensor with {ios.ndim} dims")
+        ios = int(ios.item()) if ios.ndim == 0 else [int(i) for i in to_numpy(ios.data)]
+    if isinstance(ios, (int, np.integer)):
+        sections, n = int(ios), x.shape[d]
+        if sections <= 0:
+            raise ValueError(f"tensor_split: number of sections must be larger than 0, "
+                             f"got {sections}")
+        sizes = [n // sections + (i < n % sections) for i in range(sections)]
+        ios = np.cumsum(sizes)[:-1].tolist()
+    bounds = [0] + [int(i) for i in ios] + [None]
+    return tuple(_slice_along(x, d, a, b) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def _split_named(name, input, indices_or_sections, dim, min_ndim):
+    """hsplit/vsplit/dsplit: tensor_split along ``dim``, an int must divide the size."""
+    x = as_tensor_arg(input)
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} requires a tensor with at least {min_ndim} dimension, "
+                         f"but got a tensor with {x.ndim} dimensions")
+    ios = indices_or_sections
+    if isinstance(ios, (int, np.integer)):
+        n = x.shape[dim]
+        if ios == 0 or n % ios:
+            raise ValueError(f"{name} attempted to split along dimension {dim}, but the "
+                             f"size of the dimension {n} is not divisible by the "
+                             f"split_size {ios}; give indices to split unevenly")
+    return tensor_split(x, ios, dim)
+
+
+def hsplit(input, indices_or_sections):
+    """:func:`tensor_split` along dimension 1 (dimension 0 for a 1-D tensor); an int
+    number of sections must divide the size.
+
+    Example::
+
+        mc.hsplit(mc.arange(6), 3)                        # three pieces of 2
+    """
+    x = as_tensor_arg(input)
+    return _split_named("hsplit", x, indices_or_sections, 1 if x.ndim > 1 else 0, 1)
+
+
+def vsplit(input, indices_or_sections):
+    """:func:`tensor_split` along dimension 0 of a tensor of at least 2 dimensions.
+
+    Example::
+
+        mc.vsplit(mc.zeros(4, 2), [1])                    # shapes (1, 2), (3, 2)
+    """
+    return _split_named("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input, indices_or_sections):
+    """:func:`tensor_split` along dimension 2 of a tensor of at least 3 dimensions.
+
+    Example::
+
+        mc.dsplit(mc.zeros(2, 2, 4), 2)[0].shape          # (2, 2, 2)
+    """
+    return _split_named("dsplit", input, indices_or_sections, 2, 3)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    """Views of ``input`` along ``dim`` with the listed sizes, which must be non-negative
+    and sum to the size of ``dim``.
+
+    Example::
+
+        mc.arange(7).split_with_sizes([3, 4])             # sizes 3, 4
+    """
+    x = as_tensor_arg(input)
+    d = _dim(dim, x.ndim)
+    sizes = [int(s) for s in split_sizes]
+    if any(s < 0 for s in sizes):
+        raise ValueError(f"split_with_sizes expects split_sizes have only non-negative "
+                         f"entries, but got split_sizes={sizes}")
+    if sum(sizes) != x.shape[d]:
+        raise ValueError(f"split_with_sizes expects split_sizes to sum exactly to "
+                         f"{x.shape[d]} (input tensor's size at dimension {d}), but got "
+                         f"split_sizes={sizes}")
+    ends = np.cumsum([0] + sizes).tolist()
+    return tuple(_slice_along(x, d, a, b) for a, b in zip(ends[:-1], ends[1:]))
+
+
+# ----------------------------------------------------------------------------- unflatten, ...
+
+def unflatten(input, dim, sizes):
+    """Expand dimension ``dim`` into ``sizes`` (a view); one size may be -1 (inferred).
+
+    Shape: (*, prod(sizes), *) -> (*, *sizes, *).
+
+    Example::
+
+        mc.arange(6).unflatten(0, (2, -1)).shape          # (2, 3)
+    """
+    x = as_tensor_arg(input)
+    if x.ndim == 0:
+        raise IndexError(f"unflatten: Dimension specified as {dim} but tensor has no "
+                         f"dimensions")
+    d = _dim(dim, x.ndim)
+    sizes = [int(s) for s in sizes]
+    if not sizes:
+        raise ValueError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise ValueError(f"unflatten: only one dimension can be inferred, got sizes "
+                         f"{sizes}")
+    n, known = x.shape[d], int(np.prod([s for s in sizes if s != -1]))
+    if -1 in sizes:
+        if known == 0:
+            raise ValueError(f"unflatten: cannot infer the -1 of sizes {sizes} for a "
+                             f"dimension of size {n}: the other sizes multiply to 0")
+        sizes[sizes.index(-1)] = n // known
+    if int(np.prod(sizes)) != n:
+        raise ValueError(f"unflatten: Provided sizes {sizes} don't multiply up to the size "
+                         f"of dim {d} ({n}) in the input tensor")
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
+def moveaxis(input, source, destination):
+    """Alias of :func:`movedim` (NumPy's name)."""
+    return movedim(input, source, destination)
+
+
+def swapdims(input, dim0, dim1):
+    """Alias of :func:`transpose`: a view with ``dim0`` and ``dim1`` exchanged."""
+    return transpose(input, dim0, dim1)
+
+
+def ravel(input):
+    """The elements as a 1-D tensor: a view when the layout allows, else a copy.
+
+    Example::
+
+        mc.arange(6).reshape(2, 3).t().ravel()            # [0, 3, 1, 4, 2, 5]
+    """
+    return reshape(input, -1)
+
+
+def select(input, dim, index):
+    """The slice at ``index`` along ``dim``, that dimension removed (a view):
+    ``select(x, 1, i)`` is ``x[:, i]``.
+
+    Example::
+
+        mc.arange(6).reshape(2, 3).select(1, -1)          # [2, 5]
+    """
+    x = as_tensor_arg(input)
+    if x.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _dim(dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(x.shape)} at dimension {d}")
+    return x[(slice(None),) * d + (int(index),)]
+
+
+def narrow_copy(input, dim, start, length):
+    """:func:`narrow` into a new tensor (not a view); differentiable as narrow."""
+    x = as_tensor_arg(input)
+    out = narrow(x, dim, start, length)
+    return Tensor(out.data.copy()) if not out.requires_grad else out.clone()
+
+
+# ----------------------------------------------------------------------------- Tensor.unfold
+
+class Unfold(Function):
+    """Sliding windows along ``dim`` as a strided view: out[..., i, ..., j] =
+    x[..., i * step + j, ...], the window index j in a new last dimension.
+
+    d x = the sum, over the window positions j, of d out[..., :, ..., j] added at the
+    rows j, j + step, ...: a Python loop over the ``size`` window positions.
+    """
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        xp = get_array_module(x)
+        m = (x.shape[dim] - size) // step + 1                  # number of windows
+        ctx.shape, ctx.dim, ctx.size, ctx.step, ctx.m = x.shape, dim, size, step, m
+        shape = x.shape[:dim] + (m,) + x.shape[dim + 1:] + (size,)
+        st = x.strides
+        strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
+        return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        d, step, m = ctx.dim, ctx.step, ctx.m
+        gx = xp.zeros(ctx.shape, gy.dtype)
+        for j in range(ctx.size):            # positions within one window are distinct
+            rows = (slice(None),) * d + (slice(j, j + step * (m - 1) + 1, step),)
+            gx[rows] += gy[..., j]
+        return gx, None, None, None
+
+
+def unfold(input, dimension, size, step):
+    """``Tensor.unfold``: all windows of ``size`` elements along ``dimension``, ``step``
+    apart, as a view with the window in a new last dimension (``F.unfold``, im2col, is
+    another function).
+
+    Shape: dimension becomes (n - size) // step + 1, plus a last dimension of ``size``.
+
+    Example::
+
+        mc.arange(7.).unfold(0, 3, 2)          # [[0, 1, 2], [2, 3, 4], [4, 5, 6]]
+    """
+    x = as_tensor_arg(input)
+    d = _dim(dimension, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if size < 0:
+        raise ValueError(f"unfold: size is {size} but must be >= 0")
+    if size > n:
+        raise ValueError(f"unfold: maximum size for tensor at dimension {d} is {n} but "
+                         f"size is {size}")
+    if step <= 0:
+        raise ValueError(f"unfold: step is {step} but must be > 0")
+    if x.ndim == 0:
+        return reshape(x, (size,))
+    return Unfold.apply(x, d, int(size), int(step))
+
+
+# ----------------------------------------------------------------------------- broadcasting
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` (ints or sequences of ints) broadcast to,
+    as a tuple (PyTorch returns a ``torch.Size``).
+
+    Example::
+
+        mc.broadcast_shapes((2, 1), (3,))                 # (2, 3)
+    """
+    shapes = [(int(s),) if isinstance(s, (int, np.integer)) else _int_tuple(s)
+              for s in shapes]
+    for s in shapes:
+        if any(n < 0 for n in s):
+            raise ValueError(f"broadcast_shapes: attempting to broadcast a dimension with "
+                             f"negative length, in shape {list(s)}")
+    try:
+        return tuple(int(n) for n in np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError(f"broadcast_shapes: shapes {[list(s) for s in shapes]} cannot be "
+                         f"broadcast to a single shape: sizes must be equal or 1 in each "
+                         f"dimension (counted from the last)") from None
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common broadcast shape, as views (gradients sum
+    back over the stretched dimensions).
+
+    Example::
+
+        a, b = mc.broadcast_tensors(mc.zeros(2), mc.zeros(3, 1))    # (3, 2) each
+    """
+    ts = [as_tensor_arg(t) for t in tensors]
+    shape = broadcast_shapes(*[t.shape for t in ts])
+    return tuple(t if t.shape == shape else expand(t, size=shape) for t in ts)
+
+
+def unravel_index(indices, shape):
+    """Turn flat indices into coordinates of an array of ``shape``: a tuple with one
+    int64 tensor per dimension, each of ``indices``' shape. As in PyTorch, indices
+    outside [0, prod(shape)) wrap around (Python's modulo), without an error.
+
+    Example::
+
+        mc.unravel_index(mc.tensor([4, 1]), (2, 3))       # ([1, 0], [1, 1])
+    """
+    idx = as_tensor_arg(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"unravel_index: expected 'indices' to be integer dtype, but got "
+                        f"{idx.dtype}")
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else _int_tuple(shape)
+    if any(n < 0 for n in shape):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got "
+                         f"{shape}")
+    if 0 in shape:
+        raise ValueError(f"unravel_index: 'shape' {shape} has a zero size, so no index "
+                         f"lies in it")
+    xp = get_array_module(idx.data)
+    rest, coords = idx.data.astype(np.int64), []
+    for n in reversed(shape):                  # last dimension varies fastest
+        coords.append(Tensor(xp.remainder(rest, n)))
+        rest = xp.floor_divide(rest, n)
+    return tuple(reversed(coords))
+
+
+def sum_to_size(input, *sizes, size=None):
+    """``Tensor.sum_to_size``: sum ``input`` down to ``size``, which must broadcast to
+    input's shape (the reverse of ``expand``): dimensions that ``size`` lacks or has as 1
+    are summed. Returns ``input`` itself when the shape is already ``size``.
+
+    Example::
+
+        mc.ones(2, 3).sum_to_size(1, 3)                   # [[2, 2, 2]]
+    """
+    x = as_tensor_arg(input)
+    size = _shape_arg(sizes if size is None else (size,))
+    lead = x.ndim - len(size)
+    if lead < 0 or any(s != 1 and s != x.shape[lead + i] for i, s in enumerate(size)):
+        raise ValueError(f"sum_to_size: size {list(size)} is not expandable to size "
+                         f"{list(x.shape)}")
+    if size == x.shape:
+        return x
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size)
+                                      if s == 1 and x.shape[lead + i] != 1)
+    return reshape(x.sum(dim=axes, keepdim=True), size)
+
+
+# ----------------------------------------------------------------------------- in-place
+
+def t_(self):
+    """In-place :func:`t`: self becomes its transpose (same memory)."""
+    return self._reshape_("t_", t(self))
+
+
+def transpose_(self, dim0, dim1):
+    """In-place :func:`transpose`: self's dimensions ``dim0`` and ``dim1`` exchanged."""
+    return self._reshape_("transpose_", transpose(self, dim0, dim1))
+
+
+def swapdims_(self, dim0, dim1):
+    """In-place :func:`swapdims` (``transpose_``)."""
+    return self._reshape_("swapdims_", transpose(self, dim0, dim1))
