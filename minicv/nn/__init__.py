@@ -24,4 +24,11 @@ from .flatten import Flatten, Unflatten
 from .loss import (CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss,
                    SmoothL1Loss, HuberLoss, KLDivLoss, CosineEmbeddingLoss,
                    MarginRankingLoss, TripletMarginLoss)
+from .activation import (Hardswish, Hardsigmoid, SELU, CELU, LogSigmoid, Softsign,
+                         Softshrink, Hardshrink, Tanhshrink, Threshold, GLU, PReLU, RReLU,
+                         Softmin, Softmax2d)
+from .dropout import Dropout1d, Dropout3d, AlphaDropout, FeatureAlphaDropout
+from .norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm, RMSNorm
+from .linear import Bilinear
+from .embedding import EmbeddingBag
 from . import functional, init, utils

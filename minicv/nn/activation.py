@@ -2,8 +2,13 @@
 
 Shape: every layer here maps (*) -> (*) (same shape); Softmax/LogSoftmax act along ``dim``.
 """
+import numpy as np
+
+from ..backend import get_default_dtype
 from . import functional as F
+from . import init as nn_init
 from .module import Module
+from .parameter import Parameter
 
 
 def _inplace(inplace):
@@ -224,3 +229,222 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class _Elementwise(Module):
+    """An activation without arguments (but PyTorch's optional ``inplace``)."""
+    _fn = None
+    _repr_inplace = True            # PyTorch's Hardswish/Hardsigmoid do not print it
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return type(self)._fn(input)
+
+    def extra_repr(self):
+        return _inplace(self.inplace) if self._repr_inplace else ""
+
+
+class Hardswish(_Elementwise):
+    """x·relu6(x + 3)/6 (MobileNetV3). Example: ``y = nn.Hardswish()(mc.randn(4))``."""
+    _fn = staticmethod(F.hardswish)
+    _repr_inplace = False
+
+
+class Hardsigmoid(_Elementwise):
+    """relu6(x + 3)/6. Example: ``y = nn.Hardsigmoid()(mc.randn(4))``."""
+    _fn = staticmethod(F.hardsigmoid)
+    _repr_inplace = False
+
+
+class SELU(_Elementwise):
+    """scale·elu(x, alpha), alpha ≈ 1.6733, scale ≈ 1.0507 (self-normalising networks).
+
+    Example::
+
+        y = nn.SELU()(mc.randn(4))
+    """
+    _fn = staticmethod(F.selu)
+
+
+class CELU(Module):
+    """max(0, x) + min(0, alpha·(exp(x/alpha) - 1)).
+
+    Example::
+
+        y = nn.CELU(alpha=0.5)(mc.randn(4))
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class _NoArgs(Module):
+    _fn = None
+
+    def forward(self, input):
+        return type(self)._fn(input)
+
+
+class LogSigmoid(_NoArgs):
+    """log(sigmoid(x)). Example: ``y = nn.LogSigmoid()(mc.randn(4))``."""
+    _fn = staticmethod(F.logsigmoid)
+
+
+class Softsign(_NoArgs):
+    """x / (1 + |x|). Example: ``y = nn.Softsign()(mc.randn(4))``."""
+    _fn = staticmethod(F.softsign)
+
+
+class Tanhshrink(_NoArgs):
+    """x - tanh(x). Example: ``y = nn.Tanhshrink()(mc.randn(4))``."""
+    _fn = staticmethod(F.tanhshrink)
+
+
+class Softshrink(Module):
+    """x ∓ lambd outside [-lambd, lambd], 0 inside.
+
+    Example::
+
+        y = nn.Softshrink(0.5)(mc.randn(4))
+    """
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input):
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Softshrink):
+    """x outside [-lambd, lambd], 0 inside. Example: ``y = nn.Hardshrink()(mc.randn(4))``."""
+
+    def forward(self, input):
+        return F.hardshrink(input, self.lambd)
+
+
+class Threshold(Module):
+    """x where x > threshold, else value.
+
+    Example::
+
+        y = nn.Threshold(0.1, 20.0)(mc.randn(4))
+    """
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input):
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self):
+        return f"threshold={self.threshold}, value={self.value}" + (
+            ", inplace=True" if self.inplace else "")
+
+
+class GLU(Module):
+    """a·sigmoid(b) for the two halves a, b of the input along ``dim``.
+
+    Shape: (*, 2n, *) -> (*, n, *).
+
+    Example::
+
+        y = nn.GLU()(mc.randn(4, 6))        # (4, 3)
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a·x with a learnt slope a: one shared (``num_parameters=1``) or one
+    per channel (``num_parameters=C``, channels in dim 1), all starting at ``init``.
+
+    Shape: (N, C, *) or any shape with one shared slope -> same shape.
+
+    Example::
+
+        act = nn.PReLU(16)
+        y = act(mc.randn(2, 16, 8, 8))
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = int(num_parameters), init
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.weight = Parameter(np.empty(self.num_parameters, dtype))
+        self.reset_parameters()
+        self._place(device)
+
+    def reset_parameters(self):
+        nn_init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: slopes ~ U(lower, upper) for x <= 0 in training (minicv's
+    generator), the mean slope (lower + upper)/2 in eval.
+
+    Example::
+
+        y = nn.RReLU(0.1, 0.3)(mc.randn(4))
+    """
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training)
+
+    def extra_repr(self):
+        return f"lower={self.lower}, upper={self.upper}" + (
+            ", inplace=True" if self.inplace else "")
+
+
+class Softmin(Softmax):
+    """softmax(-x) along ``dim``. Example: ``p = nn.Softmin(dim=1)(mc.randn(2, 3))``."""
+
+    def forward(self, input):
+        return F.softmin(input, self.dim)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of every pixel: dim -3 of (N, C, H, W) or (C, H, W).
+
+    Example::
+
+        p = nn.Softmax2d()(mc.randn(2, 3, 4, 4))    # p.sum(1) is all ones
+    """
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D "
+                             f"instead")
+        return F.softmax(input, -3)

@@ -1,4 +1,5 @@
-"""``Dropout`` and ``Dropout2d``: random zeroing in training, identity in eval.
+"""``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``, ``FeatureAlphaDropout``: random
+zeroing in training, identity in eval.
 
 Masks come from minicv's generator, so ``mc.manual_seed`` reproduces them.
 """
@@ -45,3 +46,61 @@ class Dropout2d(_DropoutNd):
 
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p``; scale the rest by
+    1/(1-p).
+
+    Shape: (N, C, L) or (C, L) -> same shape.
+
+    Example::
+
+        y = nn.Dropout1d(0.2)(mc.randn(4, 16, 32))
+    """
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``.
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) -> same shape.
+
+    Example::
+
+        y = nn.Dropout3d(0.2)(mc.randn(2, 4, 3, 8, 8))
+    """
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout for SELU networks: keeps zero mean and unit variance (Klambauer et al. 2017).
+    Dropped elements take SELU's negative saturation before an affine correction.
+
+    Shape: any -> same shape.
+
+    Example::
+
+        y = nn.AlphaDropout(0.2)(mc.randn(20, 16))
+    """
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels of (N, C, *).
+
+    Shape: (N, C, *) -> same shape.
+
+    Example::
+
+        y = nn.FeatureAlphaDropout(0.2)(mc.randn(2, 16, 8, 8))
+    """
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -1,4 +1,5 @@
-"""``Embedding``: a lookup table of learnable vectors indexed by integers."""
+"""``Embedding``: a lookup table of learnable vectors indexed by integers; ``EmbeddingBag``:
+sums, means or maxima of bags of them."""
 import numpy as np
 
 from ..backend import get_default_dtype
@@ -82,4 +83,63 @@ class Embedding(Module):
             s += ", scale_grad_by_freq=True"
         if self.sparse:
             s += ", sparse=True"
+        return s
+
+
+class EmbeddingBag(Embedding):
+    """Sums, means or maxima of bags of embeddings, without materialising the lookups:
+    ``EmbeddingBag(mode='sum')(x)`` is ``Embedding(x).sum(1)`` for a (B, L) input.
+
+    Args:
+        num_embeddings, embedding_dim, max_norm, norm_type, scale_grad_by_freq, sparse,
+            padding_idx: as in ``Embedding`` (entries equal to padding_idx are left out of
+            their bag).
+        mode: 'sum', 'mean' (default) or 'max'.
+        include_last_offset: ``offsets`` has one more entry, the input's length.
+
+    Shape: (B, L), or (N,) with ``offsets`` (B,) -> (B, embedding_dim).
+
+    Example::
+
+        bag = nn.EmbeddingBag(10, 3, mode="sum")
+        y = bag(mc.tensor([1, 2, 4, 5, 4, 3]), mc.tensor([0, 4]))     # (2, 3)
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, mode="mean", sparse=False, _weight=None,
+                 include_last_offset=False, padding_idx=None, device=None, dtype=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
+                         scale_grad_by_freq, sparse, _weight, device=device, dtype=dtype)
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, mode="mean", sparse=False,
+                        include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag holding ``embeddings`` (a 2-D tensor), frozen by default."""
+        if embeddings.ndim != 2:
+            raise ValueError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        w = embeddings if isinstance(embeddings, Tensor) else Tensor(np.asarray(embeddings))
+        bag = cls(rows, cols, max_norm, norm_type, scale_grad_by_freq, mode, sparse, w,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
+        s += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
         return s

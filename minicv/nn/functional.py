@@ -26,6 +26,13 @@ from ..ops.loss import (cross_entropy, nll_loss, binary_cross_entropy,
                         binary_cross_entropy_with_logits, mse_loss, l1_loss, smooth_l1_loss,
                         huber_loss, kl_div, cosine_embedding_loss, margin_ranking_loss,
                         triplet_margin_loss, pairwise_distance)
+from ..ops.activation import (selu, celu, hardswish, hardsigmoid, logsigmoid, softsign,
+                              softshrink, hardshrink, tanhshrink, threshold, glu, prelu,
+                              rrelu, softmin, gumbel_softmax, relu_, elu_, leaky_relu_,
+                              hardtanh_, threshold_, celu_, selu_, rrelu_)
+from ..ops.nn_basic import (bilinear, dropout1d, dropout3d, alpha_dropout,
+                            feature_alpha_dropout, embedding_bag)
+from ..ops.norm import instance_norm, local_response_norm, rms_norm
 from ..ops import elementwise as _E
 from ..ops import reduce as _R
 

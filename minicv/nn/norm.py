@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``.
+"""Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``,
+``InstanceNorm1d/2d/3d``, ``LocalResponseNorm``, ``RMSNorm``.
 
 BatchNorm keeps running statistics in buffers. In training it normalises with the batch
 mean and biased variance, and updates
@@ -9,6 +10,8 @@ mean and biased variance, and updates
 (momentum=None: a cumulative average, factor 1/num_batches_tracked). In eval mode it uses
 the running statistics and never changes a buffer.
 """
+import warnings
+
 import numpy as np
 
 from ..backend import get_default_dtype
@@ -25,6 +28,13 @@ def _affine_parameters(module, shape, affine, bias, dtype):
     module.register_parameter("weight", Parameter(np.ones(shape, dtype)) if affine else None)
     module.register_parameter("bias", Parameter(np.zeros(shape, dtype))
                               if affine and bias else None)
+
+
+def _shape_tuple(normalized_shape):
+    """An int or a sequence of ints as a tuple (LayerNorm's and RMSNorm's argument)."""
+    if isinstance(normalized_shape, int):
+        return (normalized_shape,)
+    return tuple(int(s) for s in normalized_shape)
 
 
 def _reset_affine(module):
@@ -174,9 +184,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(s) for s in normalized_shape)
+        self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = np.dtype(dtype or get_default_dtype())
         _affine_parameters(self, self.normalized_shape, elementwise_affine, bias, dtype)
@@ -228,3 +236,142 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
                 f"affine={self.affine}, bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalisation layers: a _BatchNorm's parameters and buffers (so state dicts
+    match PyTorch's), with instance statistics. Batched input has ``_dims[1]`` dims; one
+    dim fewer is a single unbatched sample."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype)
+
+    def forward(self, input):
+        if input.ndim not in self._dims:
+            raise ValueError(f"{type(self).__name__}: expected {self._dims_text} input (got "
+                             f"{input.ndim}D input)")
+        unbatched = input.ndim == self._dims[0]
+        channel_dim = 0 if unbatched else 1
+        if input.shape[channel_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={channel_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[channel_dim]}.")
+            warnings.warn(f"input's size at dim={channel_dim} does not match num_features. "
+                          f"You can silence this warning by not passing in num_features, "
+                          f"which is not used because affine=False", stacklevel=2)
+        x = input.unsqueeze(0) if unbatched else input
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
+        return y.squeeze(0) if unbatched else y
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L): each channel of each sample
+    normalised over L (Ulyanov et al. 2016).
+
+    Args:
+        num_features: C. eps: added to the variance. momentum: running-average factor.
+        affine: learn per-channel γ, β (default False). track_running_stats: keep running
+            mean/var and use them in eval mode (default False: instance statistics always).
+
+    Shape: (N, C, L) or (C, L) -> same shape.
+
+    Example::
+
+        y = nn.InstanceNorm1d(16)(mc.randn(4, 16, 32))
+    """
+    _dims = (2, 3)
+    _dims_text = "2D or 3D"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) (style transfer's normaliser).
+
+    Args: as InstanceNorm1d.
+
+    Shape: (N, C, H, W) or (C, H, W) -> same shape.
+
+    Example::
+
+        y = nn.InstanceNorm2d(3, affine=True)(mc.randn(2, 3, 8, 8))
+    """
+    _dims = (3, 4)
+    _dims_text = "3D or 4D"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W).
+
+    Args: as InstanceNorm1d.
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) -> same shape.
+
+    Example::
+
+        y = nn.InstanceNorm3d(4)(mc.randn(2, 4, 3, 5, 5))
+    """
+    _dims = (4, 5)
+    _dims_text = "4D or 5D"
+
+
+class LocalResponseNorm(Module):
+    """Local response normalisation across channels:
+    b_c = a_c / (k + alpha/size · Σ_{c' near c} a_c'²)^beta (AlexNet).
+
+    Shape: (N, C, *) -> same shape.
+
+    Example::
+
+        y = nn.LocalResponseNorm(5)(mc.randn(2, 16, 8, 8))
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the trailing ``normalized_shape`` dims, times a
+    learnt γ (ones): y = x / √(mean(x²) + eps) · γ.
+
+    Args:
+        normalized_shape: int or tuple (the last dims). eps: None means the dtype's
+            machine epsilon. elementwise_affine: learn γ.
+
+    Shape: (*, *normalized_shape) -> same shape.
+
+    Example::
+
+        y = nn.RMSNorm(64)(mc.randn(8, 10, 64))
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = np.dtype(dtype or get_default_dtype())
+        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype))
+                                if elementwise_affine else None)
+        self._place(device)
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

@@ -1,5 +1,7 @@
 """Activations: relu, hardtanh, leaky_relu, elu, gelu, sigmoid, tanh, softplus, softmax,
-log_softmax.
+log_softmax; selu, celu, hardswish, hardsigmoid, logsigmoid, softsign, softshrink,
+hardshrink, tanhshrink, threshold, glu, prelu, rrelu, softmin, gumbel_softmax, and the
+in-place forms relu_, elu_, leaky_relu_, hardtanh_, threshold_, celu_, selu_, rrelu_.
 
 Each saves the cheaper of input and output: sigmoid and tanh differentiate through their
 output, relu through a mask. Softmax and log-softmax subtract the row maximum first so
@@ -9,13 +11,18 @@ Integer input follows PyTorch: relu and hardtanh keep the integer dtype (they ar
 integers), sigmoid and tanh return the default float dtype, and the others raise TypeError.
 """
 import math
+import warnings
 
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_default_dtype, is_cupy_array
-from ..tensor import as_tensor_arg
+from ..backend import (get_array_module, get_default_dtype, get_rng, is_cupy_array,
+                       put_along_axis)
+from ..tensor import Tensor, as_tensor_arg, _inplace_method
+from .elementwise import abs as _abs, add as _add, div as _div, sub as _sub
+from .nn_basic import MaskMul
 from .reduce import _floating
+from .shape import _dim
 
 
 def _float(x):
@@ -104,18 +111,29 @@ class LeakyReLU(Function):
 
 
 class ELU(Function):
-    """x if x > 0 else alpha·(exp(x) - 1); d/dx = 1 or y + alpha; saved: x, output."""
+    """scale·(x if x > 0 else alpha·(exp(input_scale·x) - 1)): elu, selu and celu.
+
+    d/dx = scale for x > 0, else input_scale·(y + scale·alpha) (at x = 0 too, as PyTorch's
+    elu_backward); saved: x, output.
+    """
     @staticmethod
-    def forward(ctx, x, alpha):
-        y = np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
+    def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
+        t = x.dtype.type
+        neg = t(alpha) * np.expm1(np.minimum(x, 0) * t(input_scale))
+        y = np.where(x > 0, x, neg)
+        if scale != 1.0:
+            y = y * t(scale)
         ctx.save_for_backward(x, y)
-        ctx.alpha = alpha
+        ctx.coef = (alpha, scale, input_scale)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
-        return gy * np.where(x > 0, 1, y + x.dtype.type(ctx.alpha)).astype(gy.dtype), None
+        alpha, scale, input_scale = ctx.coef
+        t = x.dtype.type
+        d = np.where(x > 0, t(scale), t(input_scale) * (y + t(scale * alpha)))
+        return gy * d.astype(gy.dtype, copy=False), None, None, None
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -253,6 +271,117 @@ class LogSoftmax(Function):
         return gy - np.exp(y) * gy.sum(axis=ctx.dim, keepdims=True), None
 
 
+class Hardswish(Function):
+    """x·relu6(x + 3)/6 (Howard et al. 2019); d/dx = 0 for x <= -3, x/3 + 1/2 for
+    -3 < x < 3, 1 for x >= 3 (PyTorch's values at the kinks); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
+        return gy * d.astype(gy.dtype, copy=False)
+
+
+class Hardsigmoid(Function):
+    """relu6(x + 3)/6; d/dx = 1/6 strictly inside (-3, 3), 0 elsewhere; saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.minimum(np.maximum(x + 3, 0), 6) / 6
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        inside = (x > -3) & (x < 3)
+        return np.where(inside, gy / 6, 0).astype(gy.dtype, copy=False)
+
+
+class LogSigmoid(Function):
+    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)) (no overflow);
+    d/dx = sigmoid(-x); saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        e = np.exp(-np.abs(x))
+        s = np.where(x >= 0, e / (1 + e), 1 / (1 + e))        # sigmoid(-x)
+        return gy * s.astype(gy.dtype, copy=False)
+
+
+class Shrink(Function):
+    """hardshrink: x where |x| > λ, else 0; softshrink: x - λ·sign(x) there, else 0.
+    d/dx = 1 where |x| > λ, 0 elsewhere (also at |x| = λ); saved: the mask."""
+    @staticmethod
+    def forward(ctx, x, lambd, soft):
+        lam = x.dtype.type(lambd)
+        keep = (x > lam) | (x < -lam)
+        ctx.keep = keep
+        y = np.where(x > 0, x - lam, x + lam) if soft else x
+        return np.where(keep, y, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return np.where(ctx.keep, gy, 0).astype(gy.dtype, copy=False), None, None
+
+
+class Threshold(Function):
+    """x where x > threshold, else value; d/dx = 1 where x > threshold, else 0.
+    Saved: the mask."""
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        keep = x > threshold
+        ctx.keep = keep
+        return np.where(keep, x, value).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return np.where(ctx.keep, gy, 0).astype(gy.dtype, copy=False), None, None
+
+
+class GLU(Function):
+    """a·sigmoid(b), where a and b are the two halves of x along ``dim`` (Dauphin et al.
+    2017); da = dy·s, db = dy·a·s·(1 - s) with s = sigmoid(b); saved: a, s."""
+    @staticmethod
+    def forward(ctx, x, dim):
+        a, b = np.split(x, 2, axis=dim)
+        s = 0.5 * (1 + np.tanh(0.5 * b))                        # sigmoid, overflow-free
+        ctx.save_for_backward(a, s)
+        ctx.dim = dim
+        return a * s
+
+    @staticmethod
+    def backward(ctx, gy):
+        a, s = ctx.saved_tensors
+        xp = get_array_module(gy)
+        return xp.concatenate((gy * s, gy * a * s * (1 - s)), axis=ctx.dim), None
+
+
+class PReLU(Function):
+    """x if x > 0 else w·x, with w broadcast against x (one slope per channel);
+    dx = dy where x > 0, else w·dy; dw = x·dy where x <= 0 (summed by the engine); saved:
+    x, w."""
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return np.where(x > 0, x, w * x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, w = ctx.saved_tensors
+        pos = x > 0
+        gx = np.where(pos, gy, w * gy) if ctx.needs_input_grad[0] else None
+        gw = np.where(pos, 0, x * gy) if ctx.needs_input_grad[1] else None
+        return gx, gw
+
+
 # ----------------------------------------------------------------------------- wrappers
 
 def relu(input, inplace=False):
@@ -291,7 +420,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return ELU.apply(_floating_only(input, "elu"), alpha)
+    return ELU.apply(_floating_only(input, "elu"), alpha, 1.0, 1.0)
 
 
 def gelu(input, approximate="none"):
@@ -338,3 +467,262 @@ def log_softmax(input, dim=None, dtype=None):
     if d is None:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, d)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale·elu(x, alpha) with alpha ≈ 1.6733, scale ≈ 1.0507 (Klambauer et al. 2017), the
+    constants that keep activations near zero mean and unit variance.
+
+    Example::
+
+        F.selu(mc.tensor([-1.0, 1.0]))            # [-1.1113, 1.0507]
+    """
+    return ELU.apply(_floating_only(input, "selu"), _SELU_ALPHA, _SELU_SCALE, 1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha·(exp(x/alpha) - 1)) (Barron 2017): elu with a slope of 1 at
+    0 for every alpha.
+
+    Example::
+
+        F.celu(mc.tensor([-1.0, 2.0]), alpha=0.5)   # [-0.4323, 2.0]
+    """
+    x = _floating_only(input, "celu")
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU (it divides x)")
+    return ELU.apply(x, alpha, 1.0, 1.0 / alpha)
+
+
+def hardswish(input, inplace=False):
+    """x·relu6(x + 3)/6, the cheap swish of MobileNetV3.
+
+    Example::
+
+        F.hardswish(mc.tensor([-4.0, 1.0, 4.0]))  # [0.0, 0.6667, 4.0]
+    """
+    return Hardswish.apply(_floating_only(input, "hardswish"))
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3)/6: 0 below -3, 1 above 3, linear in between.
+
+    Example::
+
+        F.hardsigmoid(mc.tensor([-4.0, 0.0, 1.0]))  # [0.0, 0.5, 0.6667]
+    """
+    return Hardsigmoid.apply(_floating_only(input, "hardsigmoid"))
+
+
+def logsigmoid(input):
+    """log(1 / (1 + exp(-x))), computed without overflow.
+
+    Example::
+
+        F.logsigmoid(mc.tensor([0.0]))             # [-0.6931]
+    """
+    return LogSigmoid.apply(_floating_only(input, "logsigmoid"))
+
+
+def softsign(input):
+    """x / (1 + |x|); integer input gives the default float dtype (as PyTorch).
+
+    Example::
+
+        F.softsign(mc.tensor([-3.0, 1.0]))         # [-0.75, 0.5]
+    """
+    x = as_tensor_arg(input)
+    return _div(x, _add(_abs(x), 1))
+
+
+def tanhshrink(input):
+    """x - tanh(x); integer input gives the default float dtype (as PyTorch).
+
+    Example::
+
+        F.tanhshrink(mc.tensor([1.0]))             # [0.2384]
+    """
+    x = as_tensor_arg(input)
+    return _sub(x, tanh(x))
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd where x > lambd, x + lambd where x < -lambd, 0 in between.
+
+    Example::
+
+        F.softshrink(mc.tensor([-2.0, 0.3, 1.0]))  # [-1.5, 0.0, 0.5]
+    """
+    x = _floating_only(input, "softshrink")
+    if not lambd >= 0:
+        raise RuntimeError(f"softshrink: lambda must be in range [0, inf) for input dtype "
+                           f"{x.dtype}, but found {lambd}")
+    return Shrink.apply(x, lambd, True)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, 0 elsewhere.
+
+    Example::
+
+        F.hardshrink(mc.tensor([-2.0, 0.3, 1.0]))  # [-2.0, 0.0, 1.0]
+    """
+    return Shrink.apply(_floating_only(input, "hardshrink"), lambd, False)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``; integer input keeps its dtype.
+
+    Example::
+
+        F.threshold(mc.tensor([-1.0, 0.5, 2.0]), 1.0, -5.0)   # [-5.0, -5.0, 2.0]
+    """
+    return Threshold.apply(_not_bool(input, "threshold"), threshold, value)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: a·sigmoid(b), with a, b the first and second half along ``dim``.
+
+    Shape: (*, 2n, *) -> (*, n, *).
+
+    Example::
+
+        F.glu(mc.randn(4, 6)).shape               # (4, 3)
+    """
+    x = _floating_only(input, "glu")
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = _dim(dim, x.ndim)
+    if x.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size "
+                           f"{x.shape[d]}")
+    return GLU.apply(x, d)
+
+
+def prelu(input, weight):
+    """x if x > 0 else weight·x, with one learnt slope per channel (dim 1) or one shared.
+
+    Args:
+        input: (N, C, *) floating tensor, or (N,) / 0-d with a single slope.
+        weight: (C,) or (1,) (or 0-d) tensor of input's dtype.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        F.prelu(mc.tensor([[-1.0, 2.0]]), mc.tensor([0.25, 0.5]))   # [[-0.25, 2.0]]
+    """
+    x, w = _floating_only(input, "prelu"), as_tensor_arg(weight)
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {w.ndim}")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {x.dtype} input and "
+                           f"{w.dtype} weight: convert one of them (x.to(weight.dtype))")
+    n = w.data.size
+    if n != 1:
+        if x.ndim == 0:
+            raise RuntimeError("prelu: Not allow zero-dim input tensor.")
+        channels = x.shape[1] if x.ndim >= 2 else 1
+        if n != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {channels}.")
+        w = w.reshape((n,) + (1,) * (x.ndim - 2))           # (C, 1, ..., 1)
+    elif w.ndim and x.ndim == 0:
+        w = w.reshape(())
+    return PReLU.apply(x, w)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al. 2015): in training every x <= 0 is multiplied by
+    its own slope a ~ U(lower, upper) (drawn from minicv's generator, so ``mc.manual_seed``
+    repeats it); in eval the slope is the mean, (lower + upper)/2.
+
+    Example::
+
+        F.rrelu(mc.tensor([-1.0, 2.0]))           # eval: [-0.2292, 2.0]
+    """
+    x = _floating_only(input, "rrelu")
+    if lower > upper:
+        raise RuntimeError(f"rrelu: Lower bound should be less than or equal to the upper "
+                           f"bound, got lower={lower} and upper={upper}")
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2)
+    xp = get_array_module(x.data)
+    slopes = get_rng().uniform(lower, upper, x.shape).astype(x.dtype)
+    slopes = slopes if xp is np else xp.asarray(slopes)
+    return MaskMul.apply(x, xp.where(x.data <= 0, slopes, x.dtype.type(1)), None)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along ``dim``: the smallest entries get the largest weights.
+
+    Example::
+
+        F.softmin(mc.tensor([1.0, 2.0]), dim=0)   # [0.7311, 0.2689]
+    """
+    return softmax(-as_tensor_arg(input), dim, dtype)
+
+
+def _inplace_fn(fn):
+    """The in-place form ``F.<fn>_`` of an activation: writes fn(input) into input (and
+    records it for autograd as ``Tensor`` in-place methods do)."""
+    name = fn.__name__ + "_"
+    method = _inplace_method(fn, name)
+
+    def inplace(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be a Tensor, not "
+                            f"{type(input).__name__}")
+        return method(input, *args, **kwargs)
+    inplace.__name__ = name
+    inplace.__doc__ = f"In-place ``{fn.__name__}``: writes the result into ``input``."
+    return inplace
+
+
+relu_ = _inplace_fn(relu)
+elu_ = _inplace_fn(elu)
+leaky_relu_ = _inplace_fn(leaky_relu)
+hardtanh_ = _inplace_fn(hardtanh)
+threshold_ = _inplace_fn(threshold)
+celu_ = _inplace_fn(celu)
+selu_ = _inplace_fn(selu)
+rrelu_ = _inplace_fn(rrelu)
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """A differentiable sample from the categorical distribution softmax(logits) (Jang et
+    al. 2016): softmax((logits + g)/tau) along ``dim``, g ~ Gumbel(0, 1) drawn from minicv's
+    generator. ``hard=True`` returns the one-hot of the argmax in the forward pass and the
+    soft sample's gradient in the backward pass (straight-through: y_hard - sg(y) + y).
+
+    Args:
+        tau: temperature (> 0; small values approach one-hot). eps: deprecated, unused.
+
+    Shape: output has the logits' shape.
+
+    Example::
+
+        y = F.gumbel_softmax(mc.randn(4, 10), tau=0.5, hard=True)   # rows are one-hot
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    x = _floating_only(logits, "gumbel_softmax")
+    xp = get_array_module(x.data)
+    gumbels = (-np.log(get_rng().exponential(size=x.shape))).astype(x.dtype)   # (*)
+    gumbels = gumbels if xp is np else xp.asarray(gumbels)
+    y_soft = softmax((x + Tensor(gumbels)) / tau, dim)
+    if not hard:
+        return y_soft
+    d = dim % max(x.ndim, 1)
+    index = y_soft.data.argmax(axis=d if x.ndim else None, keepdims=True)
+    y_hard = xp.zeros_like(y_soft.data)
+    if x.ndim:
+        put_along_axis(xp, y_hard, index, 1, d)
+    else:
+        y_hard[...] = 1
+    return Tensor(y_hard) - y_soft.detach() + y_soft

@@ -1,15 +1,18 @@
-"""Building blocks of layers: ``linear``, ``dropout``/``dropout2d``, ``embedding``, ``one_hot``.
+"""Building blocks of layers: ``linear``, ``bilinear``, the dropouts (``dropout``,
+``dropout1d/2d/3d``, ``alpha_dropout``, ``feature_alpha_dropout``), ``embedding``,
+``embedding_bag``, ``one_hot``.
 
 ``linear`` is one fused op (matmul + bias in one node, hand-written backward), since it is
 called in every MLP and classifier head; ``dropout`` draws its mask from minicv's global
 generator (``backend.get_rng``), so ``mc.manual_seed`` makes it reproducible.
 """
+import math
 import warnings
 
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_rng, get_array_module, scatter_add, put_along_axis
+from ..backend import get_rng, get_array_module, scatter_add, put_along_axis, to_numpy
 from ..tensor import Tensor, as_tensor_arg
 from .linalg import _matmul, matmul
 
@@ -96,18 +99,81 @@ def _linear_error(x, weight):
         f"{weight.shape[-1]} (flatten conv features first, e.g. x.flatten(1))")
 
 
-# ----------------------------------------------------------------------------- dropout
-
-class MaskMul(Function):
-    """y = x · mask (mask already holds 0 or 1/(1-p)); dx = dy · mask. Saved: mask."""
+class Bilinear(Function):
+    """y[n, o] = Σ_ij x1[n, i]·W[o, i, j]·x2[n, j] + b[o] on (N, I), (N, J) inputs;
+    dx1 = Σ_oj dy·W·x2, dx2 = Σ_oi dy·W·x1, dW = Σ_n dy⊗x1⊗x2, db = Σ_n dy.
+    Saved: x1, x2, W."""
     @staticmethod
-    def forward(ctx, x, mask):
-        ctx.mask = mask
-        return x * mask
+    def forward(ctx, x1, x2, w, b):
+        xp = get_array_module(x1)
+        ctx.save_for_backward(x1, x2, w)
+        y = xp.einsum("ni,oij,nj->no", x1, w, x2)                # (N, O)
+        return y if b is None else y + b
 
     @staticmethod
     def backward(ctx, gy):
-        return gy * ctx.mask, None
+        x1, x2, w = ctx.saved_tensors
+        xp = get_array_module(gy)
+        need = ctx.needs_input_grad
+        g1 = xp.einsum("no,oij,nj->ni", gy, w, x2) if need[0] else None
+        g2 = xp.einsum("no,oij,ni->nj", gy, w, x1) if need[1] else None
+        gw = xp.einsum("no,ni,nj->oij", gy, x1, x2) if need[2] else None
+        gb = gy.sum(axis=0) if need[3] else None
+        return g1, g2, gw, gb
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """Bilinear map ``y = x1ᵀ A x2 + b``, one matrix A = weight[o] per output feature.
+
+    Args:
+        input1: (*, in1_features). input2: (*, in2_features), the same leading shape.
+        weight: (out_features, in1_features, in2_features). bias: (out_features,) or None.
+
+    Shape: (*, in1), (*, in2) -> (*, out).
+
+    Example::
+
+        y = F.bilinear(mc.randn(4, 2), mc.randn(4, 3), mc.randn(5, 2, 3))   # (4, 5)
+    """
+    x1, x2, w = as_tensor_arg(input1), as_tensor_arg(input2), as_tensor_arg(weight)
+    check_float(x1, "bilinear", "input1")
+    if not x1.dtype == x2.dtype == w.dtype or (bias is not None and bias.dtype != w.dtype):
+        raise TypeError(f"bilinear: all tensors must have the same dtype, got input1: "
+                        f"{x1.dtype}, input2: {x2.dtype}, weight: {w.dtype}: convert them "
+                        f"first (e.g. x.to(weight.dtype))")
+    if w.ndim != 3:
+        raise ValueError(f"bilinear(): weight must be 3-D (out_features, in1_features, "
+                         f"in2_features), got shape {list(w.shape)}")
+    if x1.ndim == 0 or x2.ndim != x1.ndim or x1.shape[:-1] != x2.shape[:-1]:
+        raise ValueError(f"bilinear(): input batch dimensions do not match: got shapes "
+                         f"{list(x1.shape)} and {list(x2.shape)}")
+    for name, got, want in (("input1", x1.shape[-1], w.shape[1]),
+                            ("input2", x2.shape[-1], w.shape[2])):
+        if got != want:
+            raise ValueError(f"bilinear(): {name} size does not match weight size: got "
+                             f"{got} but expected {want}")
+    if bias is not None and tuple(bias.shape) != (w.shape[0],):
+        raise ValueError(f"bilinear(): bias size does not match weight size: got "
+                         f"{list(bias.shape)} but expected [{w.shape[0]}]")
+    lead = x1.shape[:-1]
+    y = Bilinear.apply(x1.reshape(-1, w.shape[1]), x2.reshape(-1, w.shape[2]), w, bias)
+    return y.reshape(lead + (w.shape[0],))                      # (*, O)
+
+
+# ----------------------------------------------------------------------------- dropout
+
+class MaskMul(Function):
+    """y = x · mask (+ shift); dx = dy · mask. The mask holds 0 or 1/(1-p) for dropout, the
+    random slopes for rrelu; alpha dropout adds a constant ``shift``. Saved: mask."""
+    @staticmethod
+    def forward(ctx, x, mask, shift=None):
+        ctx.mask = mask
+        y = x * mask
+        return y if shift is None else y + shift
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy * ctx.mask, None, None
 
 
 def _dropout_mask(shape, p, dtype, like):
@@ -129,6 +195,17 @@ def _check_p(p, name):
         raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
 
 
+def _warn_rank(ndim, spatial):
+    """PyTorch's deprecation warning for dropout2d/dropout3d on an input of another rank."""
+    name = f"dropout{spatial}d"
+    warnings.warn(f"{name}: Received a {ndim}-D input to {name}, which is deprecated and "
+                  f"will result in an error in a future release. To retain the behavior "
+                  f"and silence this warning, please use dropout instead. Note that {name} "
+                  f"exists to provide channel-wise dropout on inputs with {spatial} spatial "
+                  f"dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                  f"{spatial + 1}D or {spatial + 2}D inputs).", stacklevel=3)
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training).
 
@@ -147,7 +224,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return x
     check_float(x, "dropout")
-    return MaskMul.apply(x, _dropout_mask(x.shape, p, x.dtype, x.data))
+    return MaskMul.apply(x, _dropout_mask(x.shape, p, x.dtype, x.data), None)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -165,12 +242,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     _check_p(p, "dropout2d")
     x = as_tensor_arg(input)
     if x.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is "
-                      f"deprecated and will result in an error in a future release. To "
-                      f"retain the behavior and silence this warning, please use dropout "
-                      f"instead. Note that dropout2d exists to provide channel-wise dropout "
-                      f"on inputs with 2 spatial dimensions, a channel dimension, and an "
-                      f"optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+        _warn_rank(x.ndim, 2)
     if not training or p == 0 or x.data.size == 0:
         return x
     check_float(x, "dropout2d")
@@ -178,7 +250,128 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout2d: feature dropout requires at least 2 dimensions "
                          f"(N, C, ...), got shape {list(x.shape)}: use F.dropout instead")
     mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)      # (N, C, 1, 1)
-    return MaskMul.apply(x, _dropout_mask(mask_shape, p, x.dtype, x.data))
+    return MaskMul.apply(x, _dropout_mask(mask_shape, p, x.dtype, x.data), None)
+
+
+def _feature_noise(x, p, name, alpha=False):
+    """Dropout of x (N, C, *) with one Bernoulli draw per (sample, channel): the mask is
+    (N, C, 1, ..., 1). ``alpha`` gives alpha dropout's affine noise instead (below).
+    p = 1 zeroes any input, as in PyTorch (whose rank check comes after that shortcut)."""
+    if p == 1:
+        return _zeroed(x)
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: Feature dropout requires at least 2 dimensions in the "
+                           f"input, got shape {list(x.shape)}")
+    shape = x.shape[:2] + (1,) * (x.ndim - 2)            # (N, C, 1, ..., 1)
+    return _alpha_noise(x, p, shape) if alpha else \
+        MaskMul.apply(x, _dropout_mask(shape, p, x.dtype, x.data), None)
+
+
+def _unbatched_feature_dropout(input, p, training, name, batched_ndim):
+    """dropout1d/dropout3d: an input of ``batched_ndim`` dims is (N, C, *), anything else
+    is treated as one unbatched sample (C, *), as in PyTorch."""
+    _check_p(p, name)
+    x = as_tensor_arg(input)
+    if not training or p == 0 or x.data.size == 0:
+        return x
+    check_float(x, name)
+    if x.ndim == batched_ndim:
+        return _feature_noise(x, p, name)
+    return _feature_noise(x.unsqueeze(0), p, name).squeeze(0)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p``, scaling the rest
+    by 1/(1-p); identity when not ``training``.
+
+    Shape: (N, C, L) or (C, L) -> same shape; the mask is (N, C, 1).
+
+    Example::
+
+        y = F.dropout1d(mc.ones(2, 8, 5), p=0.25)     # each row y[n, c] all 0 or all 4/3
+    """
+    x = as_tensor_arg(input)
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D "
+                           f"input. Note that dropout1d exists to provide channel-wise dropout "
+                           f"on inputs with 1 spatial dimension, a channel dimension, and an "
+                           f"optional batch dimension (i.e. 2D or 3D inputs).")
+    return _unbatched_feature_dropout(x, p, training, "dropout1d", 3)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``,
+    scaling the rest by 1/(1-p). Other ranks warn as in PyTorch and are treated as one
+    unbatched sample whose channels are dim 0.
+
+    Shape: (N, C, D, H, W) or (C, D, H, W) -> same shape; the mask is (N, C, 1, 1, 1).
+
+    Example::
+
+        y = F.dropout3d(mc.ones(2, 4, 3, 3, 3), p=0.5)
+    """
+    x = as_tensor_arg(input)
+    if x.ndim not in (4, 5):
+        _warn_rank(x.ndim, 3)
+    return _unbatched_feature_dropout(x, p, training, "dropout3d", 5)
+
+
+def _zeroed(x):
+    """x · 0 (PyTorch's result for p = 1, alpha dropout included), gradient 0."""
+    return MaskMul.apply(x, get_array_module(x.data).zeros((), x.dtype), None)
+
+
+_SELU_SAT = 1.7580993408473766         # -selu(-inf) = scale·alpha: where SELU saturates
+
+
+def _alpha_noise(x, p, shape):
+    """Alpha dropout (Klambauer et al. 2017): dropped values are set to SELU's saturation
+    -α' (α' = scale·alpha), and the result is mapped by a·y + b so that zero mean and unit
+    variance survive: a = 1/√((α'²p + 1)(1 - p)), b = a·α'·p. Kept: a·x + a·α'·p;
+    dropped: a·α'·(p - 1). dy/dx = a where kept, 0 where dropped."""
+    if p == 1:
+        return _zeroed(x)
+    keep = _dropout_mask(shape, p, x.dtype, x.data) * x.dtype.type(1 - p)   # 0 or 1
+    a = 1.0 / math.sqrt((_SELU_SAT ** 2 * p + 1) * (1 - p))
+    shift = (keep - 1 + x.dtype.type(p)) * x.dtype.type(_SELU_SAT * a)
+    return MaskMul.apply(x, keep * x.dtype.type(a), shift)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for self-normalising (SELU) networks: each element is dropped with
+    probability ``p`` to SELU's negative saturation, then the output is rescaled so its
+    mean and variance match the input's. Identity when not ``training`` (False by default,
+    as in PyTorch).
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        y = F.alpha_dropout(mc.randn(100), p=0.2, training=True)
+    """
+    _check_p(p, "alpha_dropout")
+    x = as_tensor_arg(input)
+    if not training or p == 0 or x.data.size == 0:
+        return x
+    check_float(x, "alpha_dropout")
+    return _alpha_noise(x, p, x.shape)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels: one draw per (N, C), as ``alpha_dropout`` otherwise.
+
+    Shape: (N, C, *) -> same shape (at least 2 dimensions).
+
+    Example::
+
+        y = F.feature_alpha_dropout(mc.randn(2, 8, 4, 4), p=0.2, training=True)
+    """
+    _check_p(p, "feature_alpha_dropout")
+    x = as_tensor_arg(input)
+    if not training or p == 0 or x.data.size == 0:
+        return x
+    check_float(x, "feature_alpha_dropout")
+    return _feature_noise(x, p, "feature_alpha_dropout", alpha=True)
 
 
 # ----------------------------------------------------------------------------- embedding
@@ -232,23 +425,191 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise TypeError(f"embedding: indices must be an integer tensor, got dtype {idx.dtype}"
                         f": convert with .long()")
     n = weight.shape[0]
-    if idx.data.size and (idx.data.min() < 0 or idx.data.max() >= n):
-        bad = idx.data[(idx.data < 0) | (idx.data >= n)].reshape(-1)[0]
-        raise IndexError(f"embedding: index {bad} is out of range: indices must lie in "
-                         f"[0, {n - 1}] for a table of num_embeddings={n} rows")
+    _check_indices(idx, n, "embedding")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
-        rows = get_array_module(idx.data).unique(idx.data)
-        norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
-        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight.data[rows] *= scale.astype(weight.dtype)
-        weight._vc[0] += 1
+        _renorm_rows_(weight, idx.data, max_norm, norm_type)
     idx_data = idx.data
     xp = get_array_module(weight.data)
     if xp is not np and type(idx_data) is np.ndarray:
         idx_data = xp.asarray(idx_data)         # indices follow the table's device
     return Embedding.apply(weight, idx_data, padding_idx, bool(scale_grad_by_freq))
+
+
+def _check_indices(idx, n, name):
+    """IndexError unless every index lies in [0, n) (reads the indices: a host sync)."""
+    if idx.data.size and (idx.data.min() < 0 or idx.data.max() >= n):
+        bad = idx.data[(idx.data < 0) | (idx.data >= n)].reshape(-1)[0]
+        raise IndexError(f"{name}: index {bad} is out of range: indices must lie in "
+                         f"[0, {n - 1}] for a table of num_embeddings={n} rows")
+
+
+def _renorm_rows_(weight, idx, max_norm, norm_type):
+    """Scale the rows of ``weight`` that ``idx`` looks up to norm <= max_norm, in place
+    (PyTorch's ``embedding_renorm_``; not recorded by autograd)."""
+    rows = get_array_module(idx).unique(idx)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1, keepdims=True)
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    weight.data[rows] *= scale.astype(weight.dtype)
+    weight._vc[0] += 1
+
+
+# ----------------------------------------------------------------------------- embedding bag
+
+class EmbeddingBag(Function):
+    """Bags as a padded (B, L) index matrix ``idx``; ``coef`` (B, L) weighs each slot (0
+    outside a bag and at padding_idx; the per-sample weight; 1/bag size for 'mean').
+
+    sum/mean: y[b] = Σ_l coef[b, l]·W[idx[b, l]]; dW[idx[b, l]] += coef[b, l]·dy[b];
+              dcoef[b, l] = <dy[b], W[idx[b, l]]>.
+    max:      y[b, d] = max over the bag's slots of W[idx[b, l], d] (0 for an empty bag);
+              dW goes to the first maximum.
+    With ``scale_grad_by_freq`` dW[i] is divided by the number of slots holding i.
+    Saved: W, coef (sum/mean); the arg-max slots (max).
+    """
+    @staticmethod
+    def forward(ctx, w, coef, idx, mask, mode, scale_grad_by_freq):
+        xp = get_array_module(w)
+        rows = w[idx]                                           # (B, L, D)
+        ctx.idx, ctx.mask, ctx.mode, ctx.freq = idx, mask, mode, scale_grad_by_freq
+        ctx.w_shape = w.shape
+        if mode != "max":
+            ctx.save_for_backward(w, coef)
+            return (rows * coef[..., None]).sum(axis=1)          # (B, D)
+        arg = xp.where(mask[..., None], rows, -xp.inf).argmax(axis=1)       # (B, D)
+        ctx.arg, ctx.nonempty = arg, mask.any(axis=1)                       # (B,)
+        y = xp.take_along_axis(rows, arg[:, None, :], axis=1)[:, 0]        # (B, D)
+        return xp.where(ctx.nonempty[:, None], y, 0).astype(w.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = get_array_module(gy)
+        idx, (v, d) = ctx.idx, ctx.w_shape
+        gw = gcoef = None
+        if ctx.needs_input_grad[0]:
+            gw = xp.zeros((v, d), gy.dtype)
+            if ctx.mode == "max":
+                src = xp.take_along_axis(idx, ctx.arg, axis=1)          # (B, D) rows
+                flat = (src * d + xp.arange(d)).reshape(-1)             # into gw.ravel()
+                vals = xp.where(ctx.nonempty[:, None], gy, 0).reshape(-1)
+                scatter_add(xp, gw.reshape(-1), flat, vals)
+            else:
+                _, coef = ctx.saved_tensors
+                scatter_add(xp, gw, idx.reshape(-1),
+                            (coef[..., None] * gy[:, None, :]).reshape(-1, d))
+            if ctx.freq:
+                counts = xp.bincount(idx.reshape(-1), weights=ctx.mask.reshape(-1),
+                                     minlength=v)                       # (V,)
+                gw /= xp.maximum(counts, 1).astype(gy.dtype)[:, None]
+        if ctx.needs_input_grad[1]:
+            w, _ = ctx.saved_tensors
+            gcoef = (w[idx] * gy[:, None, :]).sum(axis=-1)              # (B, L)
+        return gw, gcoef, None, None, None, None
+
+
+def _bags(idx, offsets, include_last_offset):
+    """The bags of a 1-D input with ``offsets`` as a (B, L) matrix of input positions and
+    the mask of the slots that hold an element (L: the longest bag). Reads the offsets
+    (a host sync), to validate them and to size L."""
+    off = to_numpy(offsets.data).astype(np.int64)
+    m = idx.shape[0]
+    if off.size and off[0] != 0:
+        raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence "
+                         f"in the mini-batch has to start from position 0. However, got "
+                         f"{off[0]}")
+    if off.size and off[-1] > m:
+        raise ValueError(f"embedding_bag: offsets[-1] can not be greater than input's length "
+                         f"{m} but got offsets[-1] of {off[-1]}")
+    if np.any(np.diff(off) < 0):
+        raise ValueError(f"embedding_bag: offsets must be non-decreasing, got {off.tolist()}")
+    starts = off[:-1] if include_last_offset else off          # the last bag ends at m,
+    ends = np.append(starts[1:], m)                            # as in PyTorch
+    lengths = ends - starts                                     # (B,)
+    longest = int(lengths.max()) if lengths.size else 0
+    slots = np.arange(longest)
+    mask = slots < lengths[:, None]                             # (B, L)
+    return np.where(mask, starts[:, None] + slots, 0), mask
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False,
+                  per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sum, mean or max of the embedding rows of each bag of indices, without building the
+    (bags, length, D) lookup as a tensor of the graph.
+
+    Args:
+        input: (B, L) integer tensor (B bags of length L), or 1-D with ``offsets``.
+        offsets: 1-D integer tensor, where each bag starts in a 1-D input; with
+            ``include_last_offset`` it has one more entry, the input's length (unused).
+        mode: 'sum', 'mean' or 'max'. An empty bag gives zeros.
+        per_sample_weights: input-shaped floating weights of the rows ('sum' only).
+        padding_idx: entries equal to it are left out of their bag (and of its size).
+        max_norm, norm_type: rows looked up are renormalised in place, as in ``embedding``.
+        scale_grad_by_freq: divide dW[i] by how often i occurs in the bags (minicv counts
+            occurrences; PyTorch 2.13 gives other factors). sparse: accepted, dense gradient.
+
+    Shape: (B, L) or (N,) with B offsets -> (B, embedding_dim).
+
+    Example::
+
+        y = F.embedding_bag(mc.tensor([1, 2, 4, 3]), mc.randn(5, 3), mc.tensor([0, 2]))
+    """
+    idx, w = as_tensor_arg(input), as_tensor_arg(weight)
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got "
+                         f"{mode!r}")
+    for name, t in (("input", idx), ("offsets", offsets)):
+        if t is not None and as_tensor_arg(t).dtype.kind not in "iu":
+            raise TypeError(f"embedding_bag: {name} must be an integer tensor (int64 or "
+                            f"int32), got {as_tensor_arg(t).dtype}: convert with .long()")
+    if idx.ndim == 2 and offsets is not None:
+        raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as "
+                         "input is treated is a mini-batch of fixed length sequences")
+    if idx.ndim == 1 and (offsets is None or as_tensor_arg(offsets).ndim != 1):
+        raise ValueError("embedding_bag: offsets has to be a 1D Tensor with a 1-D input")
+    if idx.ndim not in (1, 2):
+        raise ValueError(f"embedding_bag: input has to be 1D or 2D, got shape "
+                         f"{list(idx.shape)}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(
+                f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                f"supported for mode='sum' (got mode='{mode}')")
+        if tuple(per_sample_weights.shape) != idx.shape:
+            raise ValueError(f"embedding_bag: If per_sample_weights "
+                             f"({list(per_sample_weights.shape)}) is not None, then it must "
+                             f"have the same shape as the input ({list(idx.shape)})")
+    if scale_grad_by_freq and mode == "max":
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    v = w.shape[0]
+    if padding_idx is not None:
+        if not -v <= padding_idx < v:
+            raise ValueError(f"padding_idx must be within the number of embeddings, {-v} "
+                             f"through {v - 1}, but got {padding_idx}")
+        padding_idx %= v
+    _check_indices(idx, v, "embedding_bag")
+    if max_norm is not None:
+        _renorm_rows_(w, idx.data, max_norm, norm_type)
+    xp = get_array_module(w.data)
+    flat = xp.asarray(idx.data).reshape(-1)                     # (N,) on the table's device
+    if idx.ndim == 2:
+        pos = np.arange(flat.size).reshape(idx.shape)           # (B, L)
+        mask = np.ones(idx.shape, bool)
+    else:
+        pos, mask = _bags(idx, as_tensor_arg(offsets), include_last_offset)
+    if mask.size == 0 or flat.size == 0:                        # only empty bags
+        return Tensor(xp.zeros((mask.shape[0], w.shape[1]), w.dtype))
+    pos, mask = xp.asarray(pos), xp.asarray(mask)
+    slots = flat[pos]                                           # (B, L) table rows
+    if padding_idx is not None:
+        mask = mask & (slots != padding_idx)
+    coef = mask.astype(w.dtype)                                 # (B, L)
+    if mode == "mean":
+        coef = coef / xp.maximum(coef.sum(axis=1, keepdims=True), 1)
+    if per_sample_weights is not None:
+        coef = as_tensor_arg(per_sample_weights).reshape(-1)[pos] * Tensor(coef)
+    return EmbeddingBag.apply(w, coef, slots, mask, mode, bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes=-1):

@@ -1,4 +1,6 @@
-"""Normalisation ops: ``batch_norm``, ``layer_norm``, ``group_norm`` (one fused node each).
+"""Normalisation ops: ``batch_norm``, ``layer_norm``, ``group_norm`` (one fused node each),
+``instance_norm`` (group norm with one group per channel), ``rms_norm`` and
+``local_response_norm``.
 
 All three compute x̂ = (x - μ) / √(σ² + ε) over some axes and y = γ·x̂ + β per channel;
 they differ only in the axes of μ and σ² (reference.md §9):
@@ -20,8 +22,9 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, is_cupy_array
+from ..backend import get_array_module, get_default_dtype, is_cupy_array
 from ..tensor import as_tensor_arg
+from .shape import pad
 from .nn_basic import check_float, check_same_dtype
 
 
@@ -380,3 +383,150 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     sum_axes = (0,) + tuple(range(2, x.ndim))
     return AffineNorm.apply(x, weight, bias, axes=(2,), eps=eps, view=view, wshape=wshape,
                             sum_axes=sum_axes)
+
+
+# ----------------------------------------------------------------------------- instance norm
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalisation (Ulyanov et al. 2016): every (sample, channel) map normalised
+    by its own mean and variance, then y = γ·x̂ + β per channel.
+
+    With ``use_input_stats`` (the default) it is ``group_norm`` with one group per channel,
+    and running buffers, when given, move towards the batch average of the per-instance
+    statistics (unbiased variance): ``r ← (1 - momentum)·r + momentum·mean_n(stat)``.
+    Otherwise the running statistics normalise, as ``batch_norm`` in eval mode.
+
+    Args:
+        input: (N, C, *) floating tensor with more than one spatial element.
+        running_mean, running_var: (C,) tensors, both or neither.
+        weight, bias: (C,) or None. use_input_stats: normalise by the input's statistics.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        y = F.instance_norm(mc.randn(2, 3, 8, 8))     # every y[n, c] has mean 0, var 1
+    """
+    x = as_tensor_arg(input)
+    check_float(x, "instance_norm")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("instance_norm: running_mean and running_var must either both be "
+                         "None or neither be None")
+    if x.ndim < 2:
+        raise ValueError(f"instance_norm: expected an input (N, C, *), got shape "
+                         f"{list(x.shape)}")
+    c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ValueError(f"instance_norm: {name} should contain {c} elements (one per "
+                             f"channel of input {list(x.shape)}), not {list(t.shape)}")
+    if not use_input_stats:
+        if running_mean is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when "
+                               "use_input_stats is false")
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    if math.prod(x.shape[2:]) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input "
+                         f"size {list(x.shape)}: instance norm needs a map per channel")
+    if running_mean is not None and x.data.size:
+        xv = x.data.reshape(x.shape[0], c, -1)                # (N, C, M)
+        _update_running(running_mean, xv.mean(axis=2).mean(axis=0), momentum)
+        _update_running(running_var, xv.var(axis=2, ddof=1).mean(axis=0), momentum)
+    return group_norm(x, c, weight, bias, eps)
+
+
+# ----------------------------------------------------------------------------- RMS norm
+
+class RMSNorm(Function):
+    """y = x̂·γ with x̂ = x·r, r = 1/√(mean(x²) + ε) over the last axis of the (*, M) view;
+    dx = r·(g - x̂·mean(g·x̂)) with g = dy·γ; dγ = dy·x̂ (summed by the engine).
+    Saved: x̂, r, γ."""
+    @staticmethod
+    def forward(ctx, x, w, eps, view):
+        xv = x.reshape(view)                                    # (*, M)
+        r = 1.0 / np.sqrt(np.mean(np.square(xv), axis=-1, keepdims=True) + eps)
+        xhat = (xv * r.astype(x.dtype, copy=False)).reshape(x.shape)
+        ctx.save_for_backward(xhat, r, w)
+        ctx.view = view
+        return xhat if w is None else xhat * w
+
+    @staticmethod
+    def backward(ctx, gy):
+        xhat, r, w = ctx.saved_tensors
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            g = (gy if w is None else gy * w).reshape(ctx.view)
+            xh = xhat.reshape(ctx.view)
+            gx = (r * (g - xh * np.mean(g * xh, axis=-1, keepdims=True))).reshape(gy.shape)
+        if ctx.needs_input_grad[1]:
+            gw = gy * xhat
+        return gx, gw, None, None
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """Root-mean-square normalisation (Zhang & Sennrich 2019): x / √(mean(x²) + eps) over
+    the last ``len(normalized_shape)`` dims, times ``weight``; no centring, no bias.
+
+    Args:
+        normalized_shape: tuple or list of ints, the trailing shape normalised together.
+        weight: tensor of shape ``normalized_shape`` or None.
+        eps: added to the mean square; None means ``finfo(input.dtype).eps``.
+
+    Shape: output has the input's shape.
+
+    Example::
+
+        y = F.rms_norm(mc.randn(2, 5, 8), (8,))      # each y[i, j] has mean square ~1
+    """
+    x = as_tensor_arg(input)
+    check_float(x, "rms_norm")
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"rms_norm(): argument 'normalized_shape' must be tuple of ints, "
+                        f"not {type(normalized_shape).__name__}")
+    shape = tuple(int(s) for s in normalized_shape)
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise ValueError(f"rms_norm: Given normalized_shape={list(shape)}, expected input "
+                         f"with shape [*, {', '.join(map(str, shape))}], but got input of "
+                         f"size {list(x.shape)}")
+    if weight is not None and tuple(weight.shape) != shape:
+        raise ValueError(f"rms_norm: Expected weight to be of same shape as normalized_shape,"
+                         f" but got weight of shape {list(weight.shape)} and normalized_shape "
+                         f"= {list(shape)}")
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps
+    view = x.shape[:x.ndim - k] + (math.prod(shape),)             # (*, M)
+    return RMSNorm.apply(x, weight, eps, view)
+
+
+# ----------------------------------------------------------------------------- LRN
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalisation (Krizhevsky et al. 2012) across channels:
+    b_c = a_c / (k + alpha/size · Σ a_c'²)^beta, the sum over the ``size`` channels
+    c' in [c - size//2, c + (size-1)//2] that exist (missing ones count as 0).
+
+    Shape: (N, C, *) -> same shape (at least 3 dimensions). Integer input gives the
+    default float dtype (as PyTorch).
+
+    Example::
+
+        y = F.local_response_norm(mc.randn(2, 8, 4, 4), size=5)
+    """
+    x = as_tensor_arg(input)
+    if x.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {x.ndim} "
+                         f"dimensions)")
+    if x.data.size == 0:
+        return x
+    if x.dtype.kind != "f":
+        x = x.to(get_default_dtype())
+    c = x.shape[1]
+    sq = x * x                                                  # (N, C, *)
+    before, after = size // 2, (size - 1) // 2
+    sq = pad(sq, (0, 0) * (x.ndim - 2) + (before, after))       # (N, C + size - 1, *)
+    window = sq[:, 0:c]
+    for i in range(1, size):                                    # Σ over the channel window
+        window = window + sq[:, i:i + c]
+    div = (window * (alpha / size) + k) ** beta
+    return x / div
