@@ -1336,6 +1336,52 @@ def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
     return gx, gw, gb
 
 
+def conv_transpose3d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
+                             dilation=1):
+    """Transposed 3-D convolution: x (N, Cin, D, H, W), w (Cin, Cout/G, kd, kh, kw) ->
+    (N, Cout, OD, OH, OW), O = (L - 1)*s - 2p + d*(k - 1) + output_padding + 1 per axis.
+
+    It is conv3d's input gradient with x in the role of dy, so conv3d_backward computes it;
+    that needs only the shape of conv3d's input (the output here), given as a broadcast
+    zero. Written once for both backends (the module serving ``x`` does the work)."""
+    x, w, b = _as_float_arrays(x, w, b)
+    s, p, d = check_conv_args(x.shape, w.shape, None if b is None else b.shape, stride,
+                              padding, dilation, groups, nd=3, transposed=True,
+                              output_padding=output_padding)
+    op = (output_padding,) * 3 if isinstance(output_padding, int) else tuple(output_padding)
+    cout = w.shape[1] * groups
+    out = [conv_transpose2d_output_size(x.shape[2 + a], w.shape[2 + a], s[a], p[a], d[a],
+                                        op[a]) for a in range(3)]
+    if min(out) < 1:
+        raise ValueError(f"conv_transpose3d: output size {tuple(out)} is too small for "
+                         f"input{_shape_str(x.shape)} and padding {p}")
+    xp = get_array_module(x)
+    y_shape = xp.broadcast_to(xp.zeros((), x.dtype), (x.shape[0], cout, *out))
+    y, _, _ = _kernels(x).conv3d_backward(y_shape, w, x, s, p, d, groups,
+                                          needs=(True, False, False))
+    if b is not None:
+        y += b.reshape(1, cout, 1, 1, 1)
+    return y
+
+
+def conv_transpose3d_backward(x, w, gy, stride=1, padding=0, output_padding=0, groups=1,
+                              dilation=1, needs=(True, True, True)):
+    """Gradients of :func:`conv_transpose3d_forward`: gx = conv3d(gy, w), gw = conv3d's
+    weight gradient with input and output swapped, gb = sum gy (as in 2-D)."""
+    x, w, _ = _as_float_arrays(x, w)
+    gy = get_array_module(gy).asarray(gy).astype(x.dtype, copy=False)
+    K = _kernels(x)
+    gx = gw = gb = None
+    if needs[0]:
+        gx = K.conv3d_forward(gy, w, None, stride, padding, dilation, groups)
+    if needs[1]:
+        _, gw, _ = K.conv3d_backward(gy, w, x, stride, padding, dilation, groups,
+                                     needs=(False, True, False))
+    if needs[2]:
+        gb = gy.sum(axis=(0, 2, 3, 4))
+    return gx, gw, gb
+
+
 # ============================================================================ unfold / fold
 
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):

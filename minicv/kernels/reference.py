@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from ..backend import get_array_module, scatter_add
+
 
 def check_float_dtype(name, *arrays):
     """The kernels take float32 and float64: raise one message for anything else."""
@@ -773,3 +775,131 @@ def col2vol(cols, x_shape, k, s, p, d):
         xp[(slice(None), slice(None)) + sl] += cols[(slice(None), slice(None)) + tap]
     crop = tuple(slice(p[a], p[a] + size[a]) for a in range(3))
     return xp[(slice(None), slice(None)) + crop]
+
+
+# ============================================================================ grid_sample
+#
+# Written with ``xp`` (NumPy or CuPy, from the arrays) so the one text serves both devices.
+# A grid holds normalised (x, y) in [-1, 1]: -1 is the left/top edge of the image (the
+# centre of the first pixel with align_corners=True), +1 the right/bottom one.
+
+def _unnormalize(coord, size, align_corners):
+    """[-1, 1] -> pixel coordinate along an axis of ``size``; also d(pixel)/d(coord)."""
+    if align_corners:
+        return (coord + 1) / 2 * (size - 1), (size - 1) / 2
+    return ((coord + 1) * size - 1) / 2, size / 2
+
+
+def _clip_coordinates(xp, c, size):
+    """Border padding: clamp to [0, size - 1] (NaN -> 0, as PyTorch's CPU kernel). The
+    gradient is 1 strictly inside and 0 on or beyond the border (PyTorch's convention)."""
+    grad = ((c > 0) & (c < size - 1)).astype(c.dtype)
+    return xp.clip(xp.where(xp.isnan(c), 0, c), 0, size - 1), grad
+
+
+def _reflect_coordinates(xp, c, twice_low, twice_high):
+    """Reflection padding: fold c into [low, high] by mirroring at both ends; the
+    gradient is +1 or -1 (an odd number of flips reverses the axis)."""
+    if twice_low == twice_high:
+        return xp.zeros_like(c), xp.zeros_like(c)
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    c = c - low
+    sign = xp.where(c < 0, -1, 1).astype(c.dtype)
+    c = xp.abs(c)
+    extra, flips = xp.fmod(c, span), xp.floor(c / span)
+    even = flips % 2 == 0
+    return xp.where(even, extra + low, span - extra + low), xp.where(even, sign, -sign)
+
+
+def grid_source_coordinates(coord, size, padding_mode, align_corners):
+    """Pixel coordinate read for each normalised ``coord`` along an axis of ``size``,
+    after padding_mode's clamp or reflection, and its derivative d(pixel)/d(coord)."""
+    xp = get_array_module(coord)
+    c, mult = _unnormalize(coord, size, align_corners)
+    grad = xp.full_like(c, mult)
+    if padding_mode == "border":
+        c, g = _clip_coordinates(xp, c, size)
+        grad = grad * g
+    elif padding_mode == "reflection":
+        twice = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+        c, g_reflect = _reflect_coordinates(xp, c, *twice)
+        c, g_clip = _clip_coordinates(xp, c, size)
+        grad = grad * g_reflect * g_clip
+    return c, grad
+
+
+def _grid_taps(x_shape, grid, mode, padding_mode, align_corners):
+    """The input pixels each output reads: a list of taps (flat index into H*W, weight,
+    d weight / d grid_x, d weight / d grid_y), each array (N, P) with P = Ho*Wo.
+
+    bilinear: the 4 pixels around (ix, iy), weights (1 - fx)(1 - fy), fx(1 - fy), ...;
+    nearest: the pixel at (rint(ix), rint(iy)) (ties to even), weight 1, no gradient.
+    A tap outside the image gets weight 0 by a multiplied mask (so a NaN coordinate gives
+    NaN, as in PyTorch)."""
+    xp = get_array_module(grid)
+    n, h, w = x_shape[0], x_shape[2], x_shape[3]
+    g = grid.reshape(n, -1, 2)                                         # (N, P, 2)
+    ix, dix = grid_source_coordinates(g[..., 0], w, padding_mode, align_corners)
+    iy, diy = grid_source_coordinates(g[..., 1], h, padding_mode, align_corners)
+
+    def tap(xi, yi, weight, dwx, dwy):
+        inside = ((xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)).astype(grid.dtype)
+        flat = xp.clip(yi, 0, h - 1) * w + xp.clip(xi, 0, w - 1)      # (N, P), any valid
+        return flat, weight * inside, dwx * inside * dix, dwy * inside * diy
+
+    # integer positions from finite coordinates only (a cast of NaN/inf is undefined)
+    safe = (lambda c: xp.where(xp.isfinite(c), c, -2))
+    if mode == "nearest":
+        xi, yi = xp.rint(safe(ix)).astype(np.int64), xp.rint(safe(iy)).astype(np.int64)
+        one, zero = xp.ones_like(ix), xp.zeros_like(ix)
+        return [tap(xi, yi, one, zero, zero)]
+    x0, y0 = xp.floor(safe(ix)), xp.floor(safe(iy))
+    fx, fy = ix - x0, iy - y0                                          # in [0, 1)
+    x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
+    return [tap(x0, y0, (1 - fx) * (1 - fy), -(1 - fy), -(1 - fx)),
+            tap(x0 + 1, y0, fx * (1 - fy), 1 - fy, -fx),
+            tap(x0, y0 + 1, (1 - fx) * fy, -fy, 1 - fx),
+            tap(x0 + 1, y0 + 1, fx * fy, fy, fx)]
+
+
+def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False):
+    """Sample x (N, C, H, W) at the points of grid (N, Ho, Wo, 2) -> (N, C, Ho, Wo):
+    out[n, c, p] = Σ_taps weight · x[n, c, tap] (Jaderberg et al. 2015, spatial
+    transformer networks)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    ho, wo = grid.shape[1:3]
+    xt = x.transpose(0, 2, 3, 1).reshape(n, h * w, c)                 # (N, H*W, C)
+    rows = xp.arange(n)[:, None]
+    out = xp.zeros((n, ho * wo, c), dtype=x.dtype)                     # (N, P, C)
+    with np.errstate(invalid="ignore"):        # NaN/inf grid points give NaN, silently
+        for flat, weight, _, _ in _grid_taps(x.shape, grid, mode, padding_mode,
+                                             align_corners):
+            out += xt[rows, flat] * weight[..., None]
+    return out.reshape(n, ho, wo, c).transpose(0, 3, 1, 2)
+
+
+def grid_sample_backward(gy, x, grid, mode="bilinear", padding_mode="zeros",
+                         align_corners=False, needs=(True, True)):
+    """(dx, dgrid) of :func:`grid_sample`: dx scatter-adds gy · weight back to each tap;
+    dgrid[..., 0] = Σ_taps Σ_c gy · x[tap] · d weight / d grid_x (same for y)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    ho, wo = grid.shape[1:3]
+    gyt = gy.transpose(0, 2, 3, 1).reshape(n, ho * wo, c)              # (N, P, C)
+    xt = x.transpose(0, 2, 3, 1).reshape(n, h * w, c)                  # (N, H*W, C)
+    rows = xp.broadcast_to(xp.arange(n)[:, None], (n, ho * wo))
+    gxt = xp.zeros((n, h * w, c), dtype=x.dtype) if needs[0] else None
+    ggrid = xp.zeros((n, ho * wo, 2), dtype=grid.dtype) if needs[1] else None
+    with np.errstate(invalid="ignore"):
+        taps = _grid_taps(x.shape, grid, mode, padding_mode, align_corners)
+        for flat, weight, dwx, dwy in taps:
+            if needs[0]:
+                scatter_add(xp, gxt, (rows, flat), gyt * weight[..., None])
+            if needs[1] and mode != "nearest":
+                dot = (gyt * xt[rows, flat]).sum(axis=2)               # (N, P)
+                ggrid[..., 0] += dot * dwx
+                ggrid[..., 1] += dot * dwy
+    dx = None if gxt is None else gxt.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    dgrid = None if ggrid is None else ggrid.reshape(grid.shape)
+    return dx, dgrid

@@ -31,4 +31,14 @@ from .dropout import Dropout1d, Dropout3d, AlphaDropout, FeatureAlphaDropout
 from .norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, LocalResponseNorm, RMSNorm
 from .linear import Bilinear
 from .embedding import EmbeddingBag
+from .pooling import (AvgPool3d, AdaptiveAvgPool1d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,
+                      AdaptiveMaxPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, LPPool1d,
+                      LPPool2d, LPPool3d)
+from .conv import ConvTranspose1d, ConvTranspose3d
+from .padding import (ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d,
+                      ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
+                      CircularPad2d, CircularPad3d)
+from .pixelshuffle import PixelShuffle, PixelUnshuffle, ChannelShuffle
+from .fold import Fold, Unfold
 from . import functional, init, utils

@@ -1,6 +1,6 @@
-"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose2d``.
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``Conv3d``, ``ConvTranspose1d/2d/3d``.
 
-They hold the weight and bias and call ``F.conv{1,2,3}d`` / ``F.conv_transpose2d``
+They hold the weight and bias and call ``F.conv{1,2,3}d`` / ``F.conv_transpose{1,2,3}d``
 (``minicv.ops.conv``). Output size per spatial dim, for input size L:
 
     Conv:            floor((L + 2·padding - dilation·(k - 1) - 1) / stride) + 1
@@ -203,7 +203,75 @@ class Conv3d(_Conv):
     _nd = 3
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """ConvTranspose1d/2d/3d: PyTorch's constructor (output_padding, groups before bias,
+    dilation last) and a forward that accepts ``output_size`` to pick output_padding."""
+    transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}, got '
+                             f'{padding_mode!r}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, not a string")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding, device=device,
+                         dtype=dtype)
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
+            if op >= max(s, d):
+                raise ValueError(f"{name}: output_padding {self.output_padding} must be "
+                                 f"smaller than stride {self.stride} or dilation "
+                                 f"{self.dilation}")
+
+    def _output_padding(self, x, output_size):
+        if output_size is None:
+            return self.output_padding
+        n = self._nd
+        size = list(output_size)
+        if len(size) == x.ndim:
+            size = size[x.ndim - n:]
+        if len(size) != n:
+            raise ValueError(f"{type(self).__name__}: output_size must have {n} or {x.ndim} "
+                             f"elements (got {len(size)})")
+        lo = [(x.shape[x.ndim - n + d] - 1) * self.stride[d] - 2 * self.padding[d]
+              + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        hi = [lo[d] + self.stride[d] - 1 for d in range(n)]
+        for d in range(n):
+            if not lo[d] <= size[d] <= hi[d]:
+                raise ValueError(f"requested an output size of {list(size)}, but valid sizes "
+                                 f"range from {lo} to {hi} (for an input of "
+                                 f"{list(x.shape[x.ndim - n:])})")
+        return tuple(size[d] - lo[d] for d in range(n))
+
+    def forward(self, input, output_size=None):
+        self._check_input(input)
+        op = self._output_padding(input, output_size)
+        conv = getattr(F, f"conv_transpose{self._nd}d")
+        return conv(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
+                    self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C_in, L): upsampling of sequences.
+
+    Args: as ConvTranspose2d, with ints or 1-tuples.
+
+    Shape: (N, C_in, L) -> (N, C_out, L_out),
+        L_out = (L - 1)·stride - 2·padding + dilation·(k - 1) + output_padding + 1.
+
+    Weight shape: (in_channels, out_channels / groups, k).
+
+    Example::
+
+        y = nn.ConvTranspose1d(16, 8, 3, stride=2)(mc.randn(4, 16, 10))   # (4, 8, 21)
+    """
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution (the gradient of Conv2d w.r.t. its input): upsampling.
 
     Args:
@@ -226,47 +294,18 @@ class ConvTranspose2d(_ConvNd):
         y = up(mc.randn(1, 16, 10, 10))        # (1, 8, 20, 20)
     """
     _nd = 2
-    transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
-        if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for '
-                             f'ConvTranspose2d, got {padding_mode!r}')
-        if isinstance(padding, str):
-            raise ValueError("ConvTranspose2d: padding must be an int or a pair, not a string")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, device=device,
-                         dtype=dtype)
-        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
-            if op >= max(s, d):
-                raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} "
-                                 f"must be smaller than stride {self.stride} or dilation "
-                                 f"{self.dilation}")
 
-    def _output_padding(self, x, output_size):
-        if output_size is None:
-            return self.output_padding
-        n = self._nd
-        size = list(output_size)
-        if len(size) == x.ndim:
-            size = size[x.ndim - n:]
-        if len(size) != n:
-            raise ValueError(f"ConvTranspose2d: output_size must have {n} or {x.ndim} "
-                             f"elements (got {len(size)})")
-        lo = [(x.shape[x.ndim - n + d] - 1) * self.stride[d] - 2 * self.padding[d]
-              + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
-        hi = [lo[d] + self.stride[d] - 1 for d in range(n)]
-        for d in range(n):
-            if not lo[d] <= size[d] <= hi[d]:
-                raise ValueError(f"requested an output size of {list(size)}, but valid sizes "
-                                 f"range from {lo} to {hi} (for an input of "
-                                 f"{list(x.shape[x.ndim - n:])})")
-        return tuple(size[d] - lo[d] for d in range(n))
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution over (N, C_in, D, H, W): upsampling of volumes.
 
-    def forward(self, input, output_size=None):
-        self._check_input(input)
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  op, self.groups, self.dilation)
+    Shape: each of D, H, W: (L - 1)·stride - 2·padding + dilation·(k - 1)
+        + output_padding + 1.
+
+    Weight shape: (in_channels, out_channels / groups, kd, kh, kw).
+
+    Example::
+
+        y = nn.ConvTranspose3d(4, 2, 2, stride=2)(mc.randn(1, 4, 3, 3, 3))  # (1, 2, 6, 6, 6)
+    """
+    _nd = 3

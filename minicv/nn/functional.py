@@ -38,10 +38,18 @@ from ..ops import reduce as _R
 
 # name -> module that defines it (imported lazily: these ops land separately)
 _LAZY = {
-    "minicv.ops.conv": ("conv1d", "conv2d", "conv3d", "conv_transpose2d"),
+    "minicv.ops.conv": ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                        "conv_transpose3d"),
     "minicv.ops.pool": ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d",
-                        "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"),
-    "minicv.ops.vision": ("interpolate", "unfold", "fold"),
+                        "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+                        "max_pool1d_with_indices", "max_pool2d_with_indices",
+                        "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool1d",
+                        "adaptive_max_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
+                        "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d",
+                        "max_unpool2d", "max_unpool3d"),
+    "minicv.ops.vision": ("interpolate", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
+                          "channel_shuffle", "upsample", "upsample_nearest",
+                          "upsample_bilinear", "affine_grid", "grid_sample"),
 }
 _LAZY_NAME = {name: mod for mod, names in _LAZY.items() for name in names}
 

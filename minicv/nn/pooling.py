@@ -101,7 +101,29 @@ class AvgPool1d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    """AvgPool2d/3d: PyTorch's arguments (divisor_override included) and one forward that
+    calls ``F.<_fn>``."""
+    _fn = "avg_pool2d"
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding, self.ceil_mode = padding, ceil_mode
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+
+    def forward(self, input):
+        return getattr(F, self._fn)(input, self.kernel_size, self.stride, self.padding,
+                                    self.ceil_mode, self.count_include_pad,
+                                    self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
     """Average over sliding windows of NCHW maps.
 
     Args:
@@ -115,24 +137,48 @@ class AvgPool2d(Module):
 
         y = nn.AvgPool2d(2)(mc.randn(1, 3, 8, 8))  # (1, 3, 4, 4)
     """
+    _fn = "avg_pool2d"
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+
+class AvgPool3d(_AvgPoolNd):
+    """Average over sliding windows of (N, C, D, H, W) volumes.
+
+    Args: as AvgPool2d, with ints or triples.
+
+    Shape: D_out = floor((D + 2p - k)/s) + 1, same for H and W.
+
+    Example::
+
+        y = nn.AvgPool3d(2)(mc.randn(1, 2, 4, 4, 4))  # (1, 2, 2, 2, 2)
+    """
+    _fn = "avg_pool3d"
+
+
+class _AdaptiveAvgPoolNd(Module):
+    _fn = "adaptive_avg_pool2d"
+
+    def __init__(self, output_size):
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
-        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        self.output_size = output_size
 
     def forward(self, input):
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
-                            self.ceil_mode, self.count_include_pad, self.divisor_override)
+        return getattr(F, self._fn)(input, self.output_size)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return f"output_size={self.output_size}"
 
 
-class AdaptiveAvgPool2d(Module):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Average pooling of (N, C, L) to a fixed length, whatever L.
+
+    Example::
+
+        y = nn.AdaptiveAvgPool1d(5)(mc.randn(1, 64, 8))     # (1, 64, 5)
+    """
+    _fn = "adaptive_avg_pool1d"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Average pooling to a fixed output size, whatever the input size (e.g. 1: global).
 
     Shape: (N, C, H, W) -> (N, C, *output_size); window i spans
@@ -142,35 +188,167 @@ class AdaptiveAvgPool2d(Module):
 
         y = nn.AdaptiveAvgPool2d(1)(mc.randn(2, 64, 7, 7))   # (2, 64, 1, 1)
     """
-
-    def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, input):
-        return F.adaptive_avg_pool2d(input, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+    _fn = "adaptive_avg_pool2d"
 
 
-class AdaptiveMaxPool2d(Module):
-    """Max pooling to a fixed output size.
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Average pooling of (N, C, D, H, W) to a fixed size (an int or a triple; None keeps
+    that size).
 
     Example::
 
-        y = nn.AdaptiveMaxPool2d((2, 2))(mc.randn(1, 3, 7, 9))   # (1, 3, 2, 2)
+        y = nn.AdaptiveAvgPool3d((5, 7, 9))(mc.randn(1, 4, 8, 9, 10))   # (1, 4, 5, 7, 9)
     """
+    _fn = "adaptive_avg_pool3d"
+
+
+class _AdaptiveMaxPoolNd(Module):
+    _fn = "adaptive_max_pool2d"
 
     def __init__(self, output_size, return_indices=False):
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, input):
-        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return getattr(F, self._fn)(input, self.output_size, self.return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, L) to a fixed length.
+
+    Example::
+
+        y = nn.AdaptiveMaxPool1d(5)(mc.randn(1, 64, 8))     # (1, 64, 5)
+    """
+    _fn = "adaptive_max_pool1d"
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling to a fixed output size.
+
+    Example::
+
+        y = nn.AdaptiveMaxPool2d((2, 2))(mc.randn(1, 3, 7, 9))   # (1, 3, 2, 2)
+    """
+    _fn = "adaptive_max_pool2d"
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, D, H, W) to a fixed size; indices are flat in D·H·W.
+
+    Example::
+
+        y = nn.AdaptiveMaxPool3d(2)(mc.randn(1, 2, 5, 6, 7))    # (1, 2, 2, 2, 2)
+    """
+    _fn = "adaptive_max_pool3d"
+
+
+class _MaxUnpoolNd(Module):
+    _nd = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        n = self._nd
+        tup = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * n)
+        self.kernel_size = tup(kernel_size)
+        self.stride = tup(stride if stride is not None else kernel_size)
+        self.padding = tup(padding)
+
+    def forward(self, input, indices, output_size=None):
+        fn = getattr(F, f"max_unpool{self._nd}d")
+        return fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool1d: values back at their argmax, zeros elsewhere.
+
+    Shape: L_out = (L - 1)·stride - 2·padding + kernel_size (or ``output_size``).
+
+    Example::
+
+        y, i = nn.MaxPool1d(2, return_indices=True)(mc.randn(1, 1, 8))
+        x = nn.MaxUnpool1d(2)(y, i)                          # (1, 1, 8)
+    """
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool2d; ``forward(input, indices, output_size=None)``.
+
+    Shape: H_out = (H - 1)·stride - 2·padding + kernel_size, same for W.
+
+    Example::
+
+        y, i = nn.MaxPool2d(2, return_indices=True)(mc.randn(1, 1, 4, 4))
+        x = nn.MaxUnpool2d(2)(y, i)                          # (1, 1, 4, 4)
+    """
+    _nd = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Partial inverse of MaxPool3d (indices flat in D·H·W).
+
+    Example::
+
+        y, i = nn.MaxPool3d(2, return_indices=True)(mc.randn(1, 1, 4, 4, 4))
+        x = nn.MaxUnpool3d(2)(y, i)                          # (1, 1, 4, 4, 4)
+    """
+    _nd = 3
+
+
+class _LPPoolNd(Module):
+    _nd = 2
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type, self.kernel_size = norm_type, kernel_size
+        self.stride, self.ceil_mode = stride, ceil_mode
+
+    def forward(self, input):
+        fn = getattr(F, f"lp_pool{self._nd}d")
+        return fn(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+    def extra_repr(self):
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """Power-average pooling of (N, C, L): (Σ_window x^p)^(1/p), p = ``norm_type``.
+
+    Example::
+
+        y = nn.LPPool1d(2, 3, stride=2)(mc.randn(1, 16, 50))   # (1, 16, 24)
+    """
+    _nd = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """Power-average pooling of (N, C, H, W).
+
+    Shape: as AvgPool2d with padding 0.
+
+    Example::
+
+        y = nn.LPPool2d(2, 3, stride=2)(mc.randn(1, 16, 8, 8))  # (1, 16, 3, 3)
+    """
+    _nd = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """Power-average pooling of (N, C, D, H, W).
+
+    Example::
+
+        y = nn.LPPool3d(2, 2)(mc.randn(1, 4, 4, 4, 4))        # (1, 4, 2, 2, 2)
+    """
+    _nd = 3
 
 
 class Upsample(Module):

@@ -1,5 +1,5 @@
 """Convolutions as differentiable ops: ``conv1d``, ``conv2d``, ``conv3d``,
-``conv_transpose2d``, with PyTorch's arguments.
+``conv_transpose1d``, ``conv_transpose2d``, ``conv_transpose3d``, with PyTorch's arguments.
 
 The arithmetic lives in ``minicv.kernels.conv_algo`` (im2col + GEMM, Winograd, direct
 depthwise loops, chosen per layer), or in ``minicv.kernels.gpu.conv`` for CuPy arrays;
@@ -43,20 +43,20 @@ class ConvNd(Function):
         return tuple(g) + (None,) * 6
 
 
-class ConvTranspose2d(Function):
-    """y = col2im(Wᵀx) + b; dx = conv2d(dy, w); saved: x, w."""
+class ConvTransposeNd(Function):
+    """y = col2im(Wᵀx) + b (2-D; col2vol in 3-D); dx = conv(dy, w); saved: x, w."""
     @staticmethod
-    def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
+    def forward(ctx, x, w, b, nd, stride, padding, output_padding, groups, dilation):
         ctx.save_for_backward(x, w)
-        ctx.args = (stride, padding, output_padding, groups, dilation)
-        return kernels_for(x).conv_transpose2d_forward(x, w, b, *ctx.args)
+        ctx.nd, ctx.args = nd, (stride, padding, output_padding, groups, dilation)
+        return getattr(kernels_for(x), f"conv_transpose{nd}d_forward")(x, w, b, *ctx.args)
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
-        g = kernels_for(x).conv_transpose2d_backward(x, w, gy, *ctx.args,
-                                                     needs=ctx.needs_input_grad[:3])
-        return tuple(g) + (None,) * 5
+        bwd = getattr(kernels_for(x), f"conv_transpose{ctx.nd}d_backward")
+        g = bwd(x, w, gy, *ctx.args, needs=ctx.needs_input_grad[:3])
+        return tuple(g) + (None,) * 6
 
 
 def _ntuple(v, nd):
@@ -170,39 +170,94 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
         y = F.conv_transpose2d(mc.randn(1, 4, 5, 5), mc.randn(4, 2, 2, 2), stride=2)  # (1,2,10,10)
     """
-    x, w = _check_tensors("conv_transpose2d", input, weight, bias)
-    if x.ndim == 3:                 # unbatched (C, H, W), as PyTorch accepts
-        return conv_transpose2d(x.unsqueeze(0), w, bias, stride, padding, output_padding,
-                                groups, dilation).squeeze(0)
-    if x.ndim != 4:
-        raise ValueError(f"conv_transpose2d expects a 4-D input (N, C, H, W) or an unbatched "
-                         f"3-D one (C, H, W), got shape {list(x.shape)}")
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Transposed 3-D convolution (the adjoint of conv3d) over (N, C_in, D, H, W) or
+    unbatched (C_in, D, H, W); weight (C_in, C_out/groups, kD, kH, kW), bias (C_out,).
+
+    Shape: each of D, H, W: (L - 1)·stride - 2·padding + dilation·(k - 1)
+        + output_padding + 1.
+
+    Example::
+
+        y = F.conv_transpose3d(mc.randn(1, 4, 3, 3, 3), mc.randn(4, 2, 2, 2, 2), stride=2)
+        # (1, 2, 6, 6, 6)
+    """
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                     groups=1, dilation=1):
+    """Transposed 1-D convolution over (N, C_in, L) or unbatched (C_in, L); weight
+    (C_in, C_out/groups, k). Computed as a 2-D one on rows of height 1.
+
+    Shape: L_out = (L - 1)·stride - 2·padding + dilation·(k - 1) + output_padding + 1.
+
+    Example::
+
+        y = F.conv_transpose1d(mc.randn(1, 4, 5), mc.randn(4, 2, 3), stride=2)  # (1, 2, 11)
+    """
+    x, w = _check_tensors("conv_transpose1d", input, weight, bias)
+    if x.ndim not in (2, 3) or w.ndim != 3:
+        raise ValueError(f"conv_transpose1d expects a 3-D input (N, C, L) or an unbatched "
+                         f"2-D one (C, L) and a 3-D weight, got input of shape "
+                         f"{list(x.shape)} and weight of shape {list(w.shape)}")
+    batched = x.shape if x.ndim == 3 else (1,) + tuple(x.shape)
+    (s,), (p,), (d,) = K.check_conv_args(                  # errors name the 1-D shapes
+        batched, w.shape, None if bias is None else bias.shape, stride, padding, dilation,
+        groups, nd=1, transposed=True, output_padding=output_padding,
+        output_padding_below_dilation=True)
+    (op,) = _ntuple(output_padding, 1)
+    y = _conv_transpose(2, x.unsqueeze(-2), w.unsqueeze(-2), bias, (1, s), (0, p), (0, op),
+                        groups, (1, d), name="conv_transpose1d")
+    return y.squeeze(-2)
+
+
+def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation, name=None):
+    name = name or f"conv_transpose{nd}d"
+    x, w = _check_tensors(name, input, weight, bias)
+    if x.ndim == nd + 1:            # unbatched (C, *spatial), as PyTorch accepts
+        return _conv_transpose(nd, x.unsqueeze(0), w, bias, stride, padding, output_padding,
+                               groups, dilation, name).squeeze(0)
+    if x.ndim != nd + 2:
+        raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, {nd} spatial dims) or an "
+                         f"unbatched {nd + 1}-D one, got shape {list(x.shape)}")
     stride, padding, dilation = K.check_conv_args(
         x.shape, w.shape, None if bias is None else bias.shape, stride, padding, dilation,
-        groups, transposed=True, output_padding=output_padding,
+        groups, nd=nd, transposed=True, output_padding=output_padding,
         output_padding_below_dilation=True)
-    op = _ntuple(output_padding, 2)
+    op = _ntuple(output_padding, nd)
     if any(o >= s for o, s in zip(op, stride)):
-        return _conv_transpose2d_cropped(x, w, bias, stride, padding, op, int(groups),
-                                         dilation)
-    return ConvTranspose2d.apply(x, w, bias, stride, padding, op, int(groups), dilation)
+        return _conv_transpose_cropped(nd, x, w, bias, stride, padding, op, int(groups),
+                                       dilation)
+    return ConvTransposeNd.apply(x, w, bias, nd, stride, padding, op, int(groups), dilation)
 
 
-def _conv_transpose2d_cropped(x, w, b, stride, padding, output_padding, groups, dilation):
+def _conv_transpose_cropped(nd, x, w, b, stride, padding, output_padding, groups, dilation):
     """A transposed conv whose output_padding reaches stride (PyTorch allows it below
-    dilation). No conv2d of that stride maps so tall an output back to H rows, so col2im
+    dilation). No conv of that stride maps so tall an output back to H rows, so col2im
     cannot write it directly. Instead take the uncropped result (padding 0, output_padding
     0: full = (H - 1)·s + d·(k - 1) + 1 rows) and keep its rows [p, p + H_out), with
     H_out = full - 2p + output_padding: F.pad crops p rows at the top and adds
     output_padding - p at the bottom, zeros that no tap reaches (only the bias)."""
-    full = ConvTranspose2d.apply(x, w, None, stride, (0, 0), (0, 0), groups, dilation)
-    out = [full.shape[2 + a] - 2 * padding[a] + output_padding[a] for a in range(2)]
+    zero = (0,) * nd
+    full = ConvTransposeNd.apply(x, w, None, nd, stride, zero, zero, groups, dilation)
+    out = [full.shape[2 + a] - 2 * padding[a] + output_padding[a] for a in range(nd)]
     if min(out) < 1:
-        raise ValueError(f"conv_transpose2d: output size {tuple(out)} is too small for "
+        raise ValueError(f"conv_transpose{nd}d: output size {tuple(out)} is too small for "
                          f"input{list(x.shape)} and padding {padding}")
-    (ph, pw), (oph, opw) = padding, output_padding
-    y = _pad(full, (-pw, opw - pw, -ph, oph - ph))        # (N, C_out, H_out, W_out)
-    return y if b is None else y + b.reshape(1, -1, 1, 1)
+    widths = []
+    for a in reversed(range(nd)):               # F.pad lists the last dimension first
+        widths += [-padding[a], output_padding[a] - padding[a]]
+    y = _pad(full, tuple(widths))               # (N, C_out, *out)
+    return y if b is None else y + b.reshape(1, -1, *(1,) * nd)
 
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d"]

@@ -1,15 +1,23 @@
 """Resampling and patch ops: ``interpolate`` (nearest, nearest-exact, bilinear, bicubic,
-area), ``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)). Kernels in
-``minicv.kernels.conv_algo``, or ``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by
-``kernels.dispatch.kernels_for``)."""
+area), ``unfold`` and ``fold`` (PyTorch's im2col layout (N, C·kH·kW, L)), the
+rearrangements ``pixel_shuffle``, ``pixel_unshuffle``, ``channel_shuffle``, and the spatial
+transformer pair ``affine_grid`` / ``grid_sample``. Kernels in ``minicv.kernels.conv_algo``,
+or ``minicv.kernels.gpu.conv`` for CuPy arrays (chosen by ``kernels.dispatch.kernels_for``);
+grid_sample's in ``minicv.kernels.reference``, written once for both."""
 import math
+import warnings
+
+import numpy as np
 
 from ..autograd import Function
+from ..backend import get_array_module
+from ..kernels import reference as ref
 from ..kernels.dispatch import kernels_for
 from ..kernels.reference import check_float_dtype, nearest_indices
-from ..tensor import as_tensor_arg
+from ..tensor import Tensor, as_tensor_arg
 from .index import index_select
-from .pool import _batched, adaptive_avg_pool2d
+from .linalg import matmul
+from .pool import _batched, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 
 class Interpolate(Function):
@@ -159,19 +167,9 @@ def _nearest_without_shortcut(x, size, scales):
 
 
 def _area(x, size):
-    """mode="area" is adaptive average pooling to ``size`` (as in PyTorch); the 2-D pool
-    serves every rank: (N, C, L) as one image row, (N, C, D, H, W) as (H, W) slices and then
-    (D, H·W) planes (averages over boxes are separable, and H·W -> H·W bins are single
-    pixels)."""
-    if x.ndim == 4:
-        return adaptive_avg_pool2d(x, size)
-    if x.ndim == 3:
-        return adaptive_avg_pool2d(x.unsqueeze(2), (1,) + size).squeeze(2)
-    n, c, d, h, w = x.shape
-    y = adaptive_avg_pool2d(x.reshape(n, c * d, h, w), size[1:])   # (N, C*D, OH, OW)
-    y = y.reshape(n, c, d, size[1] * size[2])
-    y = adaptive_avg_pool2d(y, (size[0], size[1] * size[2]))        # (N, C, OD, OH*OW)
-    return y.reshape(n, c, *size)
+    """mode="area" is adaptive average pooling to ``size`` (as in PyTorch)."""
+    pool = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d, 5: adaptive_avg_pool3d}[x.ndim]
+    return pool(x, size)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -199,3 +197,251 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     # (N, C·kH·kW, L) has one "spatial" dim, L, for _batched's count
     return _batched(x, 1, lambda t: Fold.apply(t, output_size, kernel_size, dilation, padding,
                                                stride))
+
+
+# ============================================================================ rearrangements
+
+def _int_factor(name, what, r):
+    if isinstance(r, bool) or not isinstance(r, (int, np.integer)):
+        raise TypeError(f"{name}(): argument '{what}' must be int, not {type(r).__name__}")
+    if r <= 0:
+        raise ValueError(f"{name} expects a positive {what}, but got {r}")
+    return int(r)
+
+
+def _at_least_3d(name, x):
+    if x.ndim < 3:
+        raise ValueError(f"{name} expects input to have at least 3 dimensions, but got input "
+                         f"with {x.ndim} dimension(s)")
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Move channel blocks into space: (*, C·r², H, W) -> (*, C, H·r, W·r), r =
+    ``upscale_factor``; out[c, h·r + i, w·r + j] = in[c·r² + i·r + j, h, w] (Shi et al.
+    2016, sub-pixel convolution). Any dtype; a pure rearrangement.
+
+    Example::
+
+        F.pixel_shuffle(mc.randn(1, 8, 3, 3), 2).shape      # (1, 2, 6, 6)
+    """
+    x = as_tensor_arg(input)
+    r = _int_factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    _at_least_3d("pixel_shuffle", x)
+    *lead, c, h, w = x.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                         f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                         f"is not divisible by {r * r}")
+    b = len(lead)
+    y = x.reshape(*lead, c // (r * r), r, r, h, w)            # (*, C, r, r, H, W)
+    y = y.permute(*range(b), b, b + 3, b + 1, b + 4, b + 2)   # (*, C, H, r, W, r)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """The inverse of :func:`pixel_shuffle`: (*, C, H·r, W·r) -> (*, C·r², H, W).
+
+    Example::
+
+        F.pixel_unshuffle(mc.randn(1, 2, 6, 6), 2).shape    # (1, 8, 3, 3)
+    """
+    x = as_tensor_arg(input)
+    r = _int_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    _at_least_3d("pixel_unshuffle", x)
+    *lead, c, h, w = x.shape
+    for what, n, dim in (("height", h, -2), ("width", w, -1)):
+        if n % r:
+            raise ValueError(f"pixel_unshuffle expects {what} to be divisible by "
+                             f"downscale_factor, but input.size({dim})={n} is not divisible "
+                             f"by {r}")
+    b = len(lead)
+    y = x.reshape(*lead, c, h // r, r, w // r, r)             # (*, C, H, r, W, r)
+    y = y.permute(*range(b), b, b + 2, b + 4, b + 1, b + 3)   # (*, C, r, r, H, W)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """Interleave the channels of ``groups`` groups (ShuffleNet): (N, C, *) viewed as
+    (N, g, C/g, *), the two group axes swapped, flattened back to (N, C, *).
+
+    Example::
+
+        F.channel_shuffle(mc.arange(6.0).reshape(1, 6, 1), 3)[0, :, 0]   # [0,2,4,1,3,5]
+    """
+    x = as_tensor_arg(input)
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"channel_shuffle(): argument 'groups' must be int, not "
+                        f"{type(groups).__name__}")
+    if groups <= 0:
+        raise ValueError(f"Number of groups to divide channels in must be positive. Value "
+                         f"of groups:{groups}")
+    if x.ndim <= 2:
+        raise ValueError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                         f"sizes {list(x.shape)}")
+    n, c, *rest = x.shape
+    if c % groups:
+        raise ValueError(f"Number of channels must be divisible by groups. Got {c} channels "
+                         f"and {groups} groups.")
+    y = x.reshape(n, int(groups), c // groups, *rest).transpose(1, 2)  # (N, C/g, g, *)
+    return y.reshape(n, c, *rest)
+
+
+# ============================================================================ deprecated
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of :func:`interpolate` (PyTorch warns; so does minicv)."""
+    warnings.warn("nn.functional.upsample is deprecated. Use nn.functional.interpolate "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(input, size, scale_factor, mode='nearest')``."""
+    warnings.warn("nn.functional.upsample_nearest is deprecated. Use "
+                  "nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(input, size, scale_factor, mode='bilinear',
+    align_corners=True)`` (4-D input)."""
+    warnings.warn("nn.functional.upsample_bilinear is deprecated. Use "
+                  "nn.functional.interpolate instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ============================================================================ spatial transformers
+
+class GridSample(Function):
+    """y[n, c, p] = Σ_taps weight(grid[n, p]) · x[n, c, tap]; dx scatters dy · weight to
+    the taps, dgrid = Σ_c dy · x[tap] · d weight / d grid. saved: x, grid."""
+    @staticmethod
+    def forward(ctx, x, grid, mode, padding_mode, align_corners):
+        ctx.save_for_backward(x, grid)
+        ctx.args = (mode, padding_mode, align_corners)
+        return ref.grid_sample(x, grid, *ctx.args)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, grid = ctx.saved_tensors
+        dx, dgrid = ref.grid_sample_backward(gy, x, grid, *ctx.args,
+                                             needs=ctx.needs_input_grad[:2])
+        return dx, dgrid, None, None, None
+
+
+_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to "
+                  "align_corners=False since 1.3.0. Please specify align_corners=True if the "
+                  "old behavior is desired. See the documentation of grid_sample for details.")
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` at the normalised points of ``grid``: the resampler of spatial
+    transformer networks (Jaderberg et al. 2015) and of warping augmentations.
+
+    Args:
+        input: (N, C, H_in, W_in). grid: (N, H_out, W_out, 2), (x, y) in [-1, 1]: -1 is the
+            left/top edge (the first pixel's centre with ``align_corners=True``).
+        mode: 'bilinear' or 'nearest' (ties round to even). minicv samples 4-D input
+            only and has no 'bicubic' mode.
+        padding_mode: outside points read 'zeros', the 'border' pixels, or the image
+            mirrored at its edges ('reflection').
+        align_corners: None means False, with PyTorch's warning.
+
+    Differentiable in ``input`` and (bilinear) ``grid``; PyTorch's gradient conventions
+    at the border and at reflections.
+
+    Shape: (N, C, H_out, W_out).
+
+    Example::
+
+        grid = F.affine_grid(mc.tensor([[[1.0, 0, 0], [0, 1, 0]]]), (1, 3, 8, 8), False)
+        y = F.grid_sample(mc.randn(1, 3, 8, 8), grid, align_corners=False)   # identity
+    """
+    if mode not in ("bilinear", "nearest"):
+        raise ValueError(f"grid_sample: mode must be 'bilinear' or 'nearest' (minicv has no "
+                         f"'bicubic'), got {mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    x, g = as_tensor_arg(input), as_tensor_arg(grid)
+    check_float_dtype("grid_sample", x, g)
+    if x.dtype != g.dtype:
+        raise TypeError(f"grid_sample: input ({x.dtype}) and grid ({g.dtype}) must have the "
+                        f"same dtype: convert the grid with .to({x.dtype})")
+    if x.ndim != 4 or g.ndim != 4:
+        raise ValueError(f"grid_sample: minicv samples a 4-D input (N, C, H, W) with a 4-D "
+                         f"grid (N, H_out, W_out, 2), got input of shape {list(x.shape)} and "
+                         f"grid of shape {list(g.shape)}")
+    if g.shape[-1] != 2:
+        raise ValueError(f"grid_sampler(): expected grid to have size 2 in last dimension, "
+                         f"but got grid with sizes {list(g.shape)}")
+    if x.shape[0] != g.shape[0]:
+        raise ValueError(f"grid_sampler(): expected grid and input to have same batch size, "
+                         f"but got input with sizes {list(x.shape)} and grid with sizes "
+                         f"{list(g.shape)}")
+    if min(x.shape[2:]) == 0:
+        raise ValueError(f"grid_sampler(): expected input to have non-empty spatial "
+                         f"dimensions, but input has sizes {list(x.shape)}")
+    return GridSample.apply(x, g, mode, padding_mode, bool(align_corners))
+
+
+def _base_coordinates(n, align_corners, xp, dtype):
+    """n evenly spaced normalised coordinates: pixel centres in [-1, 1] (align_corners),
+    or the same scaled by (n - 1)/n; a single one is 0 (PyTorch's linspace_from_neg_one)."""
+    if n <= 1:
+        return xp.zeros((n,), dtype)
+    c = xp.linspace(-1, 1, n, dtype=dtype)
+    return c if align_corners else c * ((n - 1) / n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid of an affine map, for :func:`grid_sample`: grid[n, ..., :] =
+    theta[n] @ (x, y, 1) (2-D) or theta[n] @ (x, y, z, 1) (3-D) over the output's
+    normalised pixel coordinates.
+
+    Args:
+        theta: (N, 2, 3) for size (N, C, H, W), (N, 3, 4) for size (N, C, D, H, W).
+        size: the output size. align_corners: as in grid_sample (None: False, warning).
+
+    Shape: (N, H, W, 2) or (N, D, H, W, 3). Differentiable in theta.
+
+    Example::
+
+        theta = mc.tensor([[[0.0, -1, 0], [1, 0, 0]]])         # rotate by 90 degrees
+        grid = F.affine_grid(theta, (1, 3, 4, 4), align_corners=False)    # (1, 4, 4, 2)
+    """
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, stacklevel=2)
+        align_corners = False
+    t = as_tensor_arg(theta)
+    if t.dtype.kind != "f":
+        raise ValueError(f"Expected theta to have floating point type, but got {t.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    nd = len(size) - 2
+    if t.ndim != 3 or tuple(t.shape[1:]) != (nd, nd + 1):
+        raise ValueError(f"Expected a batch of {nd}D affine matrices of shape "
+                         f"Nx{nd}x{nd + 1} for size {size}. Got {list(t.shape)}.")
+    if t.shape[0] != size[0]:
+        raise ValueError(f"affine_grid: theta holds {t.shape[0]} matrices but size asks for "
+                         f"a batch of {size[0]}")
+    if align_corners and min(size[2:]) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
+                      "grids when align_corners=True. This is not an intended use case of "
+                      "affine_grid. See the documentation of affine_grid for details.",
+                      stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    xp = get_array_module(t.data)
+    # spatial axes in (D,) H, W order; the point's coordinates are listed x (W) first
+    axes = [_base_coordinates(s, align_corners, xp, t.dtype) for s in size[2:]]
+    mesh = xp.meshgrid(*axes, indexing="ij")                         # nd arrays (D, H, W)
+    base = xp.stack(list(mesh[::-1]) + [xp.ones_like(mesh[0])], axis=-1)  # (*spatial, nd+1)
+    base = Tensor(base.reshape(1, -1, nd + 1))                       # (1, P, nd + 1)
+    grid = matmul(base, t.transpose(1, 2))                           # (N, P, nd)
+    return grid.reshape(size[0], *size[2:], nd)

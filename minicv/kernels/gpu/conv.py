@@ -249,6 +249,9 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
 
 # Backward of the transposed conv is conv2d forward/backward only: written once.
 conv_transpose2d_backward = _cpu.conv_transpose2d_backward
+# So is the 3-D transposed conv: conv3d's backward and forward (this module's) do it.
+conv_transpose3d_forward = _cpu.conv_transpose3d_forward
+conv_transpose3d_backward = _cpu.conv_transpose3d_backward
 
 
 # ============================================================================ conv1d / 3d
