@@ -41,4 +41,8 @@ from .padding import (ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPa
                       CircularPad2d, CircularPad3d)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle, ChannelShuffle
 from .fold import Fold, Unfold
+from .loss import (SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
+                   MultiLabelMarginLoss, HingeEmbeddingLoss, PoissonNLLLoss, GaussianNLLLoss,
+                   TripletMarginWithDistanceLoss, CTCLoss)
+from .distance import PairwiseDistance, CosineSimilarity
 from . import functional, init, utils

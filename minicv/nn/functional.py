@@ -33,6 +33,9 @@ from ..ops.activation import (selu, celu, hardswish, hardsigmoid, logsigmoid, so
 from ..ops.nn_basic import (bilinear, dropout1d, dropout3d, alpha_dropout,
                             feature_alpha_dropout, embedding_bag)
 from ..ops.norm import instance_norm, local_response_norm, rms_norm
+from ..ops.loss import (soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss,
+                        multilabel_margin_loss, hinge_embedding_loss, poisson_nll_loss,
+                        gaussian_nll_loss, triplet_margin_with_distance_loss, ctc_loss)
 from ..ops import elementwise as _E
 from ..ops import reduce as _R
 

@@ -235,3 +235,167 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p,
                                      eps=self.eps, swap=self.swap, reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss log(1 + exp(-y·x)) for targets ±1.
+
+    Example::
+
+        loss = nn.SoftMarginLoss()(mc.randn(4), mc.tensor([1., -1., 1., 1.]))
+    """
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """One-vs-all logistic loss over C classes, averaged over classes.
+
+    Shape: input (N, C) logits, target (N, C) of 0/1; 'none' gives (N,).
+
+    Example::
+
+        loss = nn.MultiLabelSoftMarginLoss()(mc.randn(2, 3), mc.tensor([[1, 0, 1], [0, 1, 1]]))
+    """
+
+    def forward(self, input, target):
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight,
+                                             reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss (1/C) Σ_{j≠y} w_y·max(0, margin - x_y + x_j)^p, p = 1 or 2.
+
+    Shape: input (N, C) or (C,), target (N,) class indices; 'none' gives (N,).
+
+    Example::
+
+        loss = nn.MultiMarginLoss(margin=0.5)(mc.randn(3, 5), mc.tensor([1, 0, 4]))
+    """
+
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                 reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 supported, got p={p}")
+        if weight is not None and as_tensor_arg(weight).ndim != 1:
+            raise ValueError(f"MultiMarginLoss: weight must be one-dimensional, got shape "
+                             f"{list(as_tensor_arg(weight).shape)}")
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
+                                   weight=self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss; targets are class indices padded with -1.
+
+    Shape: input (N, C) or (C,), target of the same shape; 'none' gives (N,).
+
+    Example::
+
+        loss = nn.MultiLabelMarginLoss()(mc.randn(1, 4), mc.tensor([[3, 0, -1, 1]]))
+    """
+
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class HingeEmbeddingLoss(_Loss):
+    """x where y = 1, max(0, margin - x) where y = -1.
+
+    Example::
+
+        loss = nn.HingeEmbeddingLoss(margin=2.0)(mc.tensor([0.3, 1.0]), mc.tensor([1., -1.]))
+    """
+
+    def __init__(self, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return F.hinge_embedding_loss(input, target, margin=self.margin,
+                                      reduction=self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood: exp(x) - y·x (log_input) or x - y·log(x + eps).
+
+    Example::
+
+        loss = nn.PoissonNLLLoss()(mc.randn(5), mc.tensor([0., 1., 3., 2., 0.]))
+    """
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input,
+                                  full=self.full, eps=self.eps, reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood ½·(log var + (input - target)² / var).
+
+    Shape: var of the input's shape, or with its last dim dropped or one dim of size 1.
+
+    Example::
+
+        loss = nn.GaussianNLLLoss()(mc.randn(4, 2), mc.randn(4, 2), mc.rand(4, 1) + 0.1)
+    """
+
+    def __init__(self, *, full=False, eps=1e-6, reduction="mean"):
+        super().__init__(reduction=reduction)
+        self.full, self.eps = full, eps
+
+    def forward(self, input, target, var):
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps,
+                                   reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """max(d(a, p) - d(a, n) + margin, 0) with any distance function (default: 2-norm).
+
+    Example::
+
+        loss = nn.TripletMarginWithDistanceLoss(margin=0.5)(mc.randn(4, 8), mc.randn(4, 8),
+                                                            mc.randn(4, 8))
+    """
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
+                             f"than 0, got {margin} instead")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(
+            anchor, positive, negative, distance_function=self.distance_function,
+            margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist Temporal Classification loss (see ``F.ctc_loss``).
+
+    Shape: log_probs (T, N, C) or (T, C); targets (N, S) padded or 1-D concatenated;
+    input_lengths and target_lengths (N,); output a scalar, or (N,) with 'none'.
+
+    Example::
+
+        ctc = nn.CTCLoss(zero_infinity=True)
+        loss = ctc(F.log_softmax(mc.randn(30, 2, 10), 2), mc.tensor([[1, 2, 2], [3, 4, 0]]),
+                   [30, 25], [3, 2])
+    """
+
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
-from ..backend import device_of, get_array_module, put_along_axis
+from ..backend import (device_of, get_array_module, get_default_dtype, put_along_axis,
+                       to_numpy)
 from ..tensor import Tensor, _fits, as_tensor_arg
 from . import elementwise as E
 from .elementwise import _sign
@@ -803,3 +804,516 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
         d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
     loss = E.clamp(E.add(E.sub(d_pos, d_neg), margin), min=0)
     return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with any distance d (default: pairwise_distance).
+
+    Args:
+        distance_function: a callable (x1, x2) -> distances, e.g.
+            ``lambda x, y: 1 - F.cosine_similarity(x, y)``; None means the 2-norm distance.
+        swap: use min(d(a, n), d(p, n)) as the negative distance.
+
+    Shape: anchor, positive, negative (N, D) or (D,) for the default distance; 'none'
+    gives d's output shape, (N,).
+
+    Example::
+
+        loss = F.triplet_margin_with_distance_loss(mc.randn(8, 16), mc.randn(8, 16),
+                                                   mc.randn(8, 16), margin=0.5)
+    """
+    _check_reduction(reduction, "triplet_margin_with_distance_loss")
+    if not margin > 0:
+        raise ValueError(f"triplet_margin_with_distance_loss: margin must be greater than 0, "
+                         f"got {margin}")
+    a, pos, neg = as_tensor_arg(anchor), as_tensor_arg(positive), as_tensor_arg(negative)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ValueError(f"triplet_margin_with_distance_loss: anchor, positive and negative "
+                         f"must have the same number of dimensions, got {list(a.shape)}, "
+                         f"{list(pos.shape)} and {list(neg.shape)}")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(a, pos), distance(a, neg)
+    if swap:
+        d_neg = E.minimum(d_neg, distance(pos, neg))
+    loss = E.clamp(E.sub(E.add(d_pos, margin), d_neg), min=0)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- soft margins
+
+class SoftMargin(Function):
+    """loss = log(1 + exp(-y·x)), computed as softplus(-y·x) (stable).
+
+    dx = -y·σ(-y·x), dy = -x·σ(-y·x). Saved: x, y.
+    """
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return np.logaddexp(0, -y * x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        s = g * 0.5 * (1 + np.tanh(-0.5 * y * x))               # g·sigmoid(-y·x), stable
+        return (-y * s if ctx.needs_input_grad[0] else None,
+                -x * s if ctx.needs_input_grad[1] else None)
+
+
+def _input_dtype_target(x, t, name):
+    """A floating input, and a target that broadcasts to it, cast to the input's dtype (the
+    result dtype of PyTorch's fused pointwise losses)."""
+    check_float(x, name)
+    _check_broadcast_to(x, t, name, "target")
+    _check_device(x, t, name, "target")
+    return t if t.dtype == x.dtype else t.to(x.dtype)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Two-class logistic loss log(1 + exp(-y·x)) for targets y = 1 / -1.
+
+    Computed stably: where -y·x overflows exp, PyTorch returns inf, minicv the finite value.
+    A target that requires grad gets its gradient (PyTorch refuses such a target).
+
+    Shape: target broadcasts to the input's shape; 'none' keeps the input's shape.
+
+    Example::
+
+        loss = F.soft_margin_loss(mc.randn(4), mc.tensor([1., -1., 1., 1.]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "soft_margin_loss")
+    x = as_tensor_arg(input)
+    t = _input_dtype_target(x, as_tensor_arg(target), "soft_margin_loss")
+    return _reduce(SoftMargin.apply(x, t), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """One-vs-all logistic loss for multi-label targets in {0, 1}, averaged over classes:
+
+        loss_n = -(1/C) Σ_c w_c·(y_c·log σ(x_c) + (1 - y_c)·log σ(-x_c))
+
+    Args:
+        input: logits (N, C) or (C,). target: 0/1 labels broadcasting to the input.
+        weight: per-class rescaling broadcasting to the input, e.g. (C,).
+
+    Shape: 'none' gives (N,) (or () for a (C,) input).
+
+    Example::
+
+        loss = F.multilabel_soft_margin_loss(mc.randn(2, 3), mc.tensor([[1, 0, 1], [0, 0, 1]]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "multilabel_soft_margin_loss")
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    check_float(x, "multilabel_soft_margin_loss")
+    if x.ndim == 0:
+        raise ValueError("multilabel_soft_margin_loss: input must have a class dimension "
+                         "((N, C) or (C,)), got a 0-d tensor")
+    _check_broadcast_to(x, t, "multilabel_soft_margin_loss", "target")
+    _check_device(x, t, "multilabel_soft_margin_loss", "target")
+    x, t = _promote(x, t)
+    loss = BCEWithLogits.apply(x, t)                      # -(y log σ(x) + (1-y) log σ(-x))
+    if weight is not None:
+        _check_broadcast_to(loss, weight, "multilabel_soft_margin_loss", "weight")
+        loss = E.mul(loss, weight)
+    loss = E.div(R.sum(loss, dim=-1), x.shape[-1])       # (N,)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- multi-class margins
+
+def _margin_input(x, t, name):
+    """Input as (N, C) and class-index target as (N,) arrays for the multi-class margin
+    losses (a (C,) or 0-d input is one sample), with PyTorch's shape checks."""
+    check_float(x, name)
+    _check_device(x, t, name, "target")
+    if x.ndim > 2 or x.ndim == 2 and x.shape[1] == 0 or x.ndim == 1 and x.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty (C,) or (N, C) input (N may be 0), "
+                         f"got shape {list(x.shape)}")
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices, got dtype {t.dtype}")
+
+
+class MultiMargin(Function):
+    """loss_n = (1/C) Σ_{j≠y} w_y·max(0, margin - x_y + x_j)^p over a row x (N, C).
+
+    With h_j = w_y·p·z_j^(p-1)/C on the rows' active terms (z_j > 0, j ≠ y), dx_j = g·h_j
+    and dx_y = -g·Σ_j h_j (0 at the kink z_j = 0, as PyTorch). Saved: z.
+    """
+    @staticmethod
+    def forward(ctx, x, y, p=1, margin=1.0, w=None):
+        xp = get_array_module(x)
+        c = x.shape[1]
+        onehot = xp.arange(c)[None, :] == y[:, None]                        # (N, C)
+        xy = xp.take_along_axis(x, y[:, None], axis=1)                       # (N, 1)
+        z = margin - xy + x                                                   # (N, C)
+        active = (z > 0) & ~onehot
+        wy = 1 if w is None else w[y][:, None]
+        h = xp.where(active, z if p == 1 else z * z, 0) * wy
+        ctx.state = (xp.where(active, 1 if p == 1 else 2 * z, 0) * wy / c, onehot)
+        return (h.sum(axis=1) / c).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        dz, onehot = ctx.state
+        gj = g[:, None] * dz                                                  # (N, C)
+        return gj - onehot * gj.sum(axis=1, keepdims=True), None
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """Multi-class hinge loss: (1/C) Σ_{j≠y} w_y·max(0, margin - x_y + x_j)^p per sample.
+
+    Args:
+        input: scores (N, C) or (C,). target: class indices (N,) (or () / (1,)) in
+            [0, C-1]. p: 1 or 2. weight: (C,) weight of each target class.
+
+    Shape: 'none' gives the target's shape.
+
+    Example::
+
+        loss = F.multi_margin_loss(mc.randn(3, 5), mc.tensor([1, 0, 4]), margin=0.5)
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "multi_margin_loss")
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got p={p}")
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    _margin_input(x, t, "multi_margin_loss")
+    n = x.shape[0] if x.ndim == 2 else 1
+    c = x.shape[-1] if x.ndim else 1
+    if (t.ndim != 1 or t.shape[0] != n) and not (x.ndim < 2 and t.shape in ((), (1,))):
+        raise ValueError(f"multi_margin_loss: target should be 1-D with one class index per "
+                         f"sample: expected shape [{n}] for input of shape {list(x.shape)}, "
+                         f"got {list(t.shape)}")
+    w = None
+    if weight is not None:
+        _check_device(x, weight, "multi_margin_loss", "weight")
+        if weight.ndim != 1 or weight.shape[0] != c:
+            raise ValueError(f"multi_margin_loss: weight must be one-dimensional with one "
+                             f"value per class, shape [{c}], got {list(weight.shape)}")
+        w = _arr(weight).astype(x.dtype, copy=False)
+    y = _class_target(x, t).reshape(n)
+    _check_labels(y, c, 0, "multi_margin_loss")
+    loss = MultiMargin.apply(x.reshape(n, c), y.astype(np.int64), p=p, margin=margin, w=w)
+    return _reduce(loss.reshape(t.shape), reduction)
+
+
+def _check_labels(y, c, low, name):
+    """Raise unless every label lies in [low, C-1] (reads the labels: a sync on a GPU, as
+    the class-index check of cross_entropy)."""
+    bad = (y < low) | (y >= c)
+    if bad.any():
+        v = int(y[bad].reshape(-1)[0])
+        raise TargetOutOfRangeError(f"{name}: target {v} is out of range: labels must lie "
+                                    f"in [{low}, {c - 1}] for an input with C={c} classes")
+
+
+class MultilabelMargin(Function):
+    """loss_n = (1/C) Σ_{j ∈ targets} Σ_{k ∉ targets} max(0, 1 - (x_j - x_k)).
+
+    The targets of a row are its entries before the first -1 (a repeated one counts
+    twice, as in PyTorch). On the active terms (> 0; 0 at the kink) dx_k gets +g/C and
+    dx_j gets -g/C per term. Saved: the active terms (N, P, C) and the target one-hots.
+    """
+    @staticmethod
+    def forward(ctx, x, y):
+        xp = get_array_module(x)
+        c = x.shape[1]
+        valid = xp.cumprod(y >= 0, axis=1).astype(bool)                      # (N, P)
+        pick = xp.where(valid, y, 0)
+        onehot = (pick[:, :, None] == xp.arange(c)) & valid[:, :, None]      # (N, P, C)
+        is_target = onehot.any(axis=1)                                        # (N, C)
+        xj = xp.take_along_axis(x, pick, axis=1)                              # (N, P)
+        z = 1 - xj[:, :, None] + x[:, None, :]                                # (N, P, C)
+        active = (z > 0) & valid[:, :, None] & ~is_target[:, None, :]
+        ctx.state = (active, onehot)
+        return (xp.where(active, z, 0).sum(axis=(1, 2)) / c).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        active, onehot = ctx.state
+        xp = get_array_module(g)
+        a = active * (g / active.shape[2])[:, None, None]                    # (N, P, C)
+        per_target = a.sum(axis=2)[:, None, :]                                # (N, 1, P)
+        gj = xp.matmul(per_target, onehot.astype(a.dtype))[:, 0]              # (N, C)
+        return a.sum(axis=1) - gj, None
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss: each target class should score 1 above every other class.
+
+        loss_n = (1/C) Σ_{j ∈ targets} Σ_{k ∉ targets} max(0, 1 - (x_j - x_k))
+
+    Args:
+        input: scores (N, C) or (C,). target: class indices of the input's shape, the
+            targets first, then padded with -1 (entries after the first -1 are ignored).
+
+    Shape: 'none' gives (N,) (or () for a (C,) input).
+
+    Example::
+
+        loss = F.multilabel_margin_loss(mc.randn(1, 4), mc.tensor([[3, 0, -1, 1]]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "multilabel_margin_loss")
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    _margin_input(x, t, "multilabel_margin_loss")
+    if t.shape != x.shape:
+        raise ValueError(f"multilabel_margin_loss: target must have the input's shape "
+                         f"{list(x.shape)} (class indices padded with -1), got "
+                         f"{list(t.shape)}")
+    n = x.shape[0] if x.ndim == 2 else 1
+    c = x.shape[-1] if x.ndim else 1
+    y = _class_target(x, t).reshape(n, c)
+    _check_labels(y, c, -1, "multilabel_margin_loss")
+    loss = MultilabelMargin.apply(x.reshape(n, c), y.astype(np.int64))
+    return _reduce(loss if x.ndim == 2 else loss.reshape(()), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
+    """x where y = 1, max(0, margin - x) where y = -1 (x: a distance, y: similar or not).
+
+    As PyTorch, a target other than ±1 adds both terms.
+
+    Shape: input and target broadcast together; 'none' gives that shape.
+
+    Example::
+
+        loss = F.hinge_embedding_loss(mc.tensor([0.3, 2.0]), mc.tensor([1., -1.]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "hinge_embedding_loss")
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    check_float(x, "hinge_embedding_loss")
+    _check_device(x, t, "hinge_embedding_loss", "target")
+    zero = x.dtype.type(0)
+    below_margin = E.where(E.ne(t, 1), E.clamp(E.sub(margin, x), min=0), zero)
+    itself = E.where(E.ne(t, -1), x, zero)
+    return _reduce(E.add(below_margin, itself), reduction)
+
+
+# ----------------------------------------------------------------------------- likelihoods
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Negative log-likelihood of a Poisson target with rate λ:
+
+        exp(x) - y·x          (log_input=True, x = log λ)
+        x - y·log(x + eps)    (log_input=False, x = λ)
+
+    ``full`` adds Stirling's approximation of log(y!), y·log y - y + ½·log(2πy), where
+    y > 1. (Its gradient with respect to a target y <= 1 is 0; PyTorch's is NaN at y = 0.)
+
+    Shape: input and target broadcast together.
+
+    Example::
+
+        loss = F.poisson_nll_loss(mc.randn(5), mc.tensor([0., 1., 3., 2., 0.]))
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction, "poisson_nll_loss")
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    _check_device(x, t, "poisson_nll_loss", "target")
+    if log_input:
+        loss = E.sub(E.exp(x), E.mul(t, x))
+    else:
+        loss = E.sub(x, E.mul(t, E.log(E.add(x, eps))))
+    if full:
+        counts = E.gt(t, 1)
+        y = E.where(counts, t, 1.0)                       # log y stays finite where masked
+        stirling = E.add(E.sub(E.mul(y, E.log(y)), y), E.mul(E.log(E.mul(y, 2 * math.pi)),
+                                                              0.5))
+        loss = E.add(loss, E.where(counts, stirling, loss.dtype.type(0)))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log-likelihood of ``target`` under N(input, var):
+
+        ½·(log max(var, eps) + (input - target)² / max(var, eps))   (+ ½·log 2π if full)
+
+    The clamp to eps is left out of the gradient (var's gradient flows as if unclamped),
+    as in PyTorch.
+
+    Args:
+        var: a tensor of the input's shape (heteroscedastic), or of the input's shape
+            without its last dim or with one dim of size 1 (homoscedastic), or a number.
+
+    Example::
+
+        loss = F.gaussian_nll_loss(mc.randn(4, 2), mc.randn(4, 2), mc.rand(4, 1) + 0.1)
+    """
+    x, t = as_tensor_arg(input), as_tensor_arg(target)
+    if isinstance(var, (int, float)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+        dtype = x.dtype if x.dtype.kind == "f" else get_default_dtype()
+        var = Tensor(get_array_module(x.data).full(x.shape, var, dtype=dtype))
+    v = as_tensor_arg(var)
+    if v.dtype.kind != "f":
+        raise TypeError(f"gaussian_nll_loss: var must be a floating tensor, got dtype "
+                        f"{v.dtype}: convert it with .float()")
+    _check_device(x, t, "gaussian_nll_loss", "target")
+    _check_device(x, v, "gaussian_nll_loss", "var")
+    if v.data.size and (v.data < 0).any():
+        raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    if v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v = v.unsqueeze(-1)                           # one variance per row
+        elif x.ndim != v.ndim or sum(b for a, b in zip(x.shape, v.shape) if a != b) != 1:
+            raise ValueError(f"gaussian_nll_loss: var is of incorrect size {list(v.shape)} "
+                             f"for input of shape {list(x.shape)}: give the input's shape, "
+                             f"the input's shape without its last dim, or one dim of size 1")
+    _check_reduction(reduction, "gaussian_nll_loss")
+    xp = get_array_module(v.data)
+    lifted = xp.maximum(v.data, v.dtype.type(eps)) - v.data
+    v = E.add(v, Tensor(lifted))                          # max(var, eps), identity gradient
+    loss = E.mul(E.add(E.log(v), E.div(E.pow(E.sub(x, t), 2), v)), 0.5)
+    if full:
+        loss = E.add(loss, 0.5 * math.log(2 * math.pi))
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------- CTC
+
+class CTC(Function):
+    """-log p(target | log_probs) per sample by the forward-backward recursions of
+    :mod:`minicv.kernels.ctc` (the forward pass runs α only, backward runs β).
+
+    d/d log_probs = exp(log_probs) - γ (PyTorch's convention, see ``ctc_grad``) for the
+    frames of each sample, 0 after; zero_infinity turns an infinite loss and its gradient
+    into 0. Saved: log_probs, the emissions and α.
+    """
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, blank=0,
+                zero_infinity=False):
+        from ..kernels import ctc as K             # (kernels load on first use)
+        xp = get_array_module(log_probs)
+        ext, skip_log = K.extended_labels(targets, target_lengths, blank)
+        emit = K.emissions(log_probs, ext)                                    # (T, N, S')
+        alpha = K.ctc_alpha(emit, skip_log)
+        ll = K.ctc_log_likelihood(alpha, input_lengths, target_lengths)      # (N,)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(log_probs)
+            ctx.state = (emit, alpha, ext, skip_log, ll, input_lengths, target_lengths)
+        ctx.zero_infinity = zero_infinity
+        nll = -ll
+        return xp.where(xp.isinf(nll), 0, nll).astype(nll.dtype) if zero_infinity else nll
+
+    @staticmethod
+    def backward(ctx, g):
+        from ..kernels import ctc as K
+        xp = get_array_module(g)
+        log_probs, = ctx.saved_tensors
+        emit, alpha, ext, skip_log, ll, input_lengths, target_lengths = ctx.state
+        beta = K.ctc_beta(emit, skip_log, input_lengths, target_lengths)
+        grad = K.ctc_grad(log_probs, emit, alpha, beta, ext, ll, input_lengths)
+        grad = grad * g[None, :, None]
+        if ctx.zero_infinity:
+            grad = xp.where(xp.isinf(ll)[None, :, None], 0, grad).astype(grad.dtype)
+        return grad, None, None, None
+
+
+def _ctc_lengths(lengths, n, arg):
+    """Lengths (a tensor, array or sequence of ints) as a host int64 array (n,). PyTorch
+    reads them on the host too; they size the padded targets."""
+    if isinstance(lengths, (int, float)) or lengths is None:
+        raise TypeError(f"ctc_loss: {arg} must be a tensor or a sequence of ints (one per "
+                        f"sample), got {type(lengths).__name__}")
+    a = np.asarray(to_numpy(_arr(lengths)))
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"ctc_loss: {arg} must hold integers, got dtype {a.dtype}")
+    if a.size != n or a.ndim > 1:
+        raise ValueError(f"ctc_loss: {arg} must be of size batch_size: expected {n} "
+                         f"lengths, got shape {list(a.shape)}")
+    return a.reshape(n).astype(np.int64)
+
+
+def _ctc_padded_targets(targets, lengths, n, xp):
+    """Targets as an (N, S) int64 array on the input's device, S = the longest target:
+    from padded (N, S0 >= S) targets, or from 1-D targets concatenated sample after
+    sample."""
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    t = xp.asarray(t).astype(np.int64)
+    s = int(lengths.max()) if n else 0
+    if t.ndim == 2:
+        if t.shape[0] != n or t.shape[1] < s:
+            raise ValueError(f"ctc_loss: padded targets must have shape (N={n}, S) with S "
+                             f"at least the longest target length {s}, got "
+                             f"{list(t.shape)}")
+        return t[:, :s]
+    total = int(lengths.sum())
+    if t.ndim != 1 or t.shape[0] != total:
+        raise ValueError(f"ctc_loss: targets must be padded (N, S) or 1-D concatenated with "
+                         f"sum(target_lengths)={total} entries, got shape {list(t.shape)}")
+    if total == 0:
+        return xp.zeros((n, 0), np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    index = np.minimum(starts[:, None] + np.arange(s)[None, :], total - 1)   # (N, S)
+    return t[xp.asarray(index)]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+             zero_infinity=False):
+    """Connectionist Temporal Classification loss (Graves et al. 2006): -log of the total
+    probability of every alignment of the target to the input frames (blank-separated,
+    repeats collapsed), by the forward-backward recursions in log space.
+
+    Args:
+        log_probs: (T, N, C) or unbatched (T, C) log-probabilities (log_softmax over C).
+        targets: (N, S) padded labels, or the N targets concatenated (sum(target_lengths),),
+            or (S,) unbatched; labels in [0, C-1] other than ``blank``.
+        input_lengths, target_lengths: (N,) tensors or sequences of ints (() or (1,) when
+            unbatched); input lengths at most T.
+        reduction: 'mean' divides each loss by its target length (at least 1), then
+            averages over the batch; 'sum'; 'none' gives (N,) (or ()).
+        zero_infinity: impossible alignments (T too short for the target and its repeats)
+            give an infinite loss and NaN gradients; True makes both 0.
+
+    The gradient is PyTorch's: exact when log_probs come from log_softmax (see
+    :func:`minicv.kernels.ctc.ctc_grad`), also for a target holding the blank label, where
+    PyTorch's gradient does not match its loss. Labels outside [0, C-1] raise (PyTorch does
+    not check them); lengths may mix tensors and sequences.
+
+    Example::
+
+        lp = F.log_softmax(mc.randn(50, 4, 20, requires_grad=True), dim=2)
+        loss = F.ctc_loss(lp, mc.randint(1, 20, (4, 10)), [50] * 4, [10, 8, 9, 5])
+    """
+    _check_reduction(reduction, "ctc_loss")
+    x = as_tensor_arg(log_probs)
+    check_float(x, "ctc_loss", "log_probs")
+    if x.ndim not in (2, 3) or x.data.size == 0:
+        raise ValueError(f"ctc_loss: log_probs must be a non-empty (T, N, C) or (T, C) "
+                         f"tensor, got shape {list(x.shape)}")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(1)                                                    # (T, 1, C)
+        targets = as_tensor_arg(targets).reshape(1, -1)
+    t_len, n, c = x.shape
+    if not 0 <= blank < c:
+        raise ValueError(f"ctc_loss: blank must be in label range [0, {c - 1}], got {blank}")
+    il = _ctc_lengths(input_lengths, n, "input_lengths")
+    tl = _ctc_lengths(target_lengths, n, "target_lengths")
+    for arg, lengths in (("input_lengths", il), ("target_lengths", tl)):
+        if (lengths < 0).any():
+            raise ValueError(f"ctc_loss: {arg} must be non-negative, got {lengths.tolist()}")
+    if (il > t_len).any():
+        raise ValueError(f"ctc_loss: input_lengths must be at most T={t_len} (the frames of "
+                         f"log_probs (T, N, C)), got {il.tolist()}")
+    xp = get_array_module(x.data)
+    padded = _ctc_padded_targets(targets, tl, n, xp)                          # (N, S)
+    kept = xp.arange(padded.shape[1])[None, :] < xp.asarray(tl)[:, None]
+    _check_labels(xp.where(kept, padded, 0), c, 0, "ctc_loss")
+    loss = CTC.apply(x, padded, xp.asarray(il), xp.asarray(tl), blank=blank,
+                     zero_infinity=zero_infinity)                             # (N,)
+    if reduction == "mean":
+        per_label = xp.asarray(np.maximum(tl, 1), dtype=x.dtype)
+        return R.mean(E.div(loss, Tensor(per_label)))
+    if reduction == "sum":
+        return R.sum(loss)
+    return loss.reshape(()) if unbatched else loss
