@@ -1,4 +1,5 @@
-"""``minicv.optim``: optimizers (SGD, Adam, AdamW, RMSprop) and ``lr_scheduler``.
+"""``minicv.optim``: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam,
+RAdam, ASGD, Rprop, LBFGS), ``lr_scheduler`` and ``swa_utils`` (weight averaging).
 
 Example::
 
@@ -9,4 +10,12 @@ from .optimizer import Optimizer
 from .sgd import SGD
 from .adam import Adam, AdamW
 from .rmsprop import RMSprop
-from . import lr_scheduler
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .adamax import Adamax
+from .nadam import NAdam
+from .radam import RAdam
+from .asgd import ASGD
+from .rprop import Rprop
+from .lbfgs import LBFGS
+from . import lr_scheduler, swa_utils

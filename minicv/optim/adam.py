@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, check_hyper, gpu_batches, gpu_grads
+from .optimizer import Optimizer, check_adam_hypers, gpu_batches, gpu_grads
 
 
 class Adam(Optimizer):
@@ -37,12 +37,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        check_hyper("lr", lr, "lr")
-        check_hyper("eps", eps, "epsilon")
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
-        check_hyper("weight_decay", weight_decay)
+        check_adam_hypers(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,

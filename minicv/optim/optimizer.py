@@ -8,17 +8,19 @@ parameter's version counter, so a graph that saved the old values refuses to bac
 
 ``state_dict()`` has PyTorch's layout: ``{"state": {index: {name: Tensor | number}},
 "param_groups": [{..., "params": [indices]}]}``; parameters are numbered in group order.
+
+``register_step_pre_hook``/``register_step_post_hook`` run functions around every ``step``.
 """
 import copy
 import functools
 import types
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
 from ..autograd import enable_grad
-from ..backend import device_of, get_array_module, is_cupy_array, to_device
+from ..backend import device_of, get_array_module, get_default_dtype, is_cupy_array, to_device
 from ..tensor import Tensor
 
 
@@ -34,7 +36,9 @@ class Optimizer:
     """Base class: subclasses define ``step`` using ``self.param_groups`` and ``self.state``.
 
     Args:
-        params: an iterable of Tensors, or of dicts (parameter groups) with a "params" key.
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs (``named_parameters()``:
+            the groups then keep ``"param_names"``), or of dicts (parameter groups) with a
+            "params" key.
         defaults: default hyper-parameters for groups that do not set them.
     """
 
@@ -50,6 +54,8 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
         self.state = defaultdict(dict)
         self.param_groups = []
         if isinstance(params, Tensor):
@@ -89,6 +95,14 @@ class Optimizer:
                             "Please use a list instead.")
         else:
             params = list(params)
+        param_group = dict(param_group)
+        names = [p[0] for p in params if isinstance(p, tuple)]    # model.named_parameters()
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            params = [p[1] for p in params]
+            param_group["param_names"] = names
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but one of the params "
@@ -101,6 +115,13 @@ class Optimizer:
                 raise ValueError(f"parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
+        for group in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in group):
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 "cannot add param group "
+                                 + ("with names" if "param_names" in param_group
+                                    else "without names")
+                                 + " to the optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -114,18 +135,38 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
-        """Drop every parameter's gradient (``set_to_none``) or fill it with zeros."""
+        """Drop every parameter's gradient (``set_to_none``) or fill it with zeros in place
+        (then, as PyTorch, the gradient leaves any graph: ``detach_``)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     if set_to_none:
                         p.grad = None
                     else:
+                        p.grad.detach_()
                         p.grad.data[...] = 0
+
+    def register_step_pre_hook(self, hook):
+        """Call ``hook(optimizer, args, kwargs)`` before every ``step``; it may return
+        ``(new_args, new_kwargs)`` to replace ``step``'s arguments (``args`` starts with the
+        optimizer itself). Returns a handle whose ``remove()`` unregisters it."""
+        from ..nn.module import RemovableHandle
+        handle = RemovableHandle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook):
+        """Call ``hook(optimizer, args, kwargs)`` after every ``step``. Returns a handle whose
+        ``remove()`` unregisters it."""
+        from ..nn.module import RemovableHandle
+        handle = RemovableHandle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} must define step(): Optimizer is "
-                                  f"the base class; use SGD, Adam, AdamW or RMSprop")
+                                  f"the base class; use SGD, Adam or another optimizer of "
+                                  f"minicv.optim")
 
     def _step_by_parameter(self, closure):
         """``step`` for optimizers with a per-parameter rule ``_update(p, group)`` and a
@@ -133,12 +174,13 @@ class Optimizer:
         kernel can update go there together (one launch per device and dtype), the others
         one by one."""
         loss = self._closure(closure)
+        has_kernel = hasattr(self, "_update_on_gpu")
         for group in self.param_groups:
             on_gpu = []
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if fusable(p):
+                if has_kernel and fusable(p):
                     on_gpu.append(p)
                 else:
                     self._update(p, group)
@@ -191,7 +233,7 @@ class Optimizer:
                                  f"match the size of optimizer's group: group {i} has "
                                  f"{len(s['params'])} parameters in the checkpoint and "
                                  f"{len(g['params'])} in the optimizer")
-        id_map = {}
+        id_map, old_groups = {}, self.param_groups
         for g, s in zip(self.param_groups, saved_groups):
             id_map.update({int(i): p for i, p in zip(s["params"], g["params"])})
         self.state = defaultdict(dict)
@@ -199,14 +241,21 @@ class Optimizer:
             p = id_map.get(int(key))
             if p is None:
                 continue
-            self.state[p] = {name: _cast_state(name, v, p) for name, v in values.items()}
+            self.state[p] = {name: _cast_state(name, v, p, self._state_like_params)
+                             for name, v in values.items()}
         self.param_groups = [dict(copy.deepcopy({k: v for k, v in s.items() if k != "params"}),
                                   params=g["params"])
                              for g, s in zip(self.param_groups, saved_groups)]
+        for group, old in zip(self.param_groups, old_groups):
+            if "param_names" in old:         # the checkpoint's names win, as PyTorch
+                group.setdefault("param_names", old["param_names"])
         for group in self.param_groups:
             for name, default in self.defaults.items():
                 if default is not required:
                     group.setdefault(name, default)
+
+    # whether every array in a parameter's state has the parameter's shape (not LBFGS's)
+    _state_like_params = True
 
     def _state_follows_params(self):
         """Copy state buffers to the device of their parameter if it moved (``model.to``
@@ -253,11 +302,30 @@ class Optimizer:
 
 
 def _recording_call(step):
-    """``step`` that first sets ``optimizer._opt_called`` (see ``__init_subclass__``)."""
+    """``step`` that first sets ``optimizer._opt_called`` (see ``__init_subclass__``) and
+    runs the step hooks around it, once per outermost call (a subclass's ``step`` calling
+    ``super().step()`` runs them once, as PyTorch)."""
     @functools.wraps(step)
     def recorded_step(self, *args, **kwargs):
         self._opt_called = True
-        return step(self, *args, **kwargs)
+        if getattr(self, "_in_step", False):
+            return step(self, *args, **kwargs)
+        args = (self,) + args
+        for hook in list(getattr(self, "_optimizer_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in list(getattr(self, "_optimizer_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
     recorded_step._records_call = True
     return recorded_step
 
@@ -299,7 +367,7 @@ def gpu_grads(params):
     return [cupy.ascontiguousarray(p.grad.data, dtype=p.data.dtype) for p in params]
 
 
-def _cast_state(name, value, p):
+def _cast_state(name, value, p, like_param=True):
     if name == "step":
         return float(value.item() if hasattr(value, "item") else value)
     arr = value.data if isinstance(value, Tensor) else value
@@ -309,7 +377,7 @@ def _cast_state(name, value, p):
             arr = arr.astype(p.dtype)
         else:
             arr = arr.copy()
-        if arr.shape != p.shape:
+        if like_param and arr.shape != p.shape:
             raise ValueError(f"optimizer state '{name}' has shape {list(arr.shape)} but its "
                              f"parameter has shape {list(p.shape)}: the checkpoint belongs "
                              f"to another model")
@@ -327,3 +395,43 @@ def check_hyper(name, value, text=None, nan_ok=False):
     if (value < 0.0) if nan_ok else not 0.0 <= value:
         raise ValueError(f"Invalid {text or name} value: {value}" if text != "lr" else
                          f"Invalid learning rate: {value}")
+
+
+def check_adam_hypers(lr, eps, betas, weight_decay):
+    """PyTorch's checks of the Adam family (Adam, AdamW, Adamax, NAdam, RAdam), in its
+    order: lr, eps and weight_decay ≥ 0, each of ``betas`` in [0, 1) (NaN fails all)."""
+    check_hyper("lr", lr, "lr")
+    check_hyper("eps", eps, "epsilon")
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+    check_hyper("weight_decay", weight_decay)
+
+
+def grad_of(p, maximize=False, weight_decay=0):
+    """``p``'s gradient as an array of ``p``'s dtype, negated to ``maximize``, with the L2
+    term ``weight_decay·p`` added (a new array whenever it differs from ``p.grad``)."""
+    g = p.grad.data
+    if g.dtype != p.data.dtype:
+        g = g.astype(p.data.dtype)
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p.data
+    return g
+
+
+def decayed_grad(p, group):
+    """``grad_of(p)`` with the group's ``weight_decay``: added to the gradient (L2), or, with
+    ``decoupled_weight_decay``, applied to the parameter itself: p ← p·(1 - lr·wd)."""
+    wd = group["weight_decay"]
+    if group.get("decoupled_weight_decay") and wd != 0:
+        p.data *= 1 - group["lr"] * wd
+        return grad_of(p, group["maximize"])
+    return grad_of(p, group["maximize"], wd)
+
+
+def scalar_state(value):
+    """A Python number rounded as PyTorch's 0-d state tensors round it (they have the default
+    float dtype: ``mu_product`` of NAdam, ``eta``/``mu`` of ASGD)."""
+    return float(np.asarray(value, dtype=get_default_dtype()))
