@@ -6,7 +6,16 @@ requires grad by default and shares memory with the array or tensor it wraps.
 """
 import numpy as np
 
+from ..backend import is_cupy_array
 from ..tensor import Tensor
+
+
+def _array(data):
+    """The array a Parameter or Buffer wraps: a tensor's own, a CuPy array as it is (on
+    its GPU), anything else through ``np.asarray``."""
+    if isinstance(data, Tensor):
+        return data.data
+    return data if is_cupy_array(data) else np.asarray(data)
 
 
 class Parameter(Tensor):
@@ -24,7 +33,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty((0,), np.float32)
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = _array(data)
         super().__init__(arr)
         if isinstance(data, Tensor):
             self._vc = data._vc               # same memory, same version counter
@@ -50,6 +59,6 @@ class Buffer(Tensor):
     (``self.running = nn.Buffer(mc.zeros(3))``), like ``torch.nn.Buffer``."""
 
     def __init__(self, data, persistent=True):
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = _array(data)
         super().__init__(arr)
         self.persistent = persistent

@@ -1,4 +1,5 @@
-"""The random functions and fills on GPU tensors: the same seed gives the same values as
+"""The random functions and fills on GPU tensors (and a deep copy of a GPU model): the same
+seed gives the same values as
 on the CPU (draws happen on the host), results stay on the GPU, and a probability tensor
 that requires grad gives a zero gradient there too."""
 import numpy as np
@@ -55,3 +56,13 @@ def test_gpu_attributes():
     assert x.is_cuda and not x.is_cpu and x.get_device() == 0 and x.nbytes == 12
     assert x.data_ptr() != 0
 
+
+def test_deepcopy_of_a_gpu_model_stays_on_the_gpu():
+    import copy
+    model = mc.nn.Sequential(mc.nn.Linear(3, 2), mc.nn.BatchNorm1d(2)).to("cuda")
+    twin = copy.deepcopy(model)
+    for a, b in zip(model.parameters(), twin.parameters()):
+        assert b.device.type == "cuda" and b is not a and b.requires_grad
+        np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+    assert twin[1].running_var.device.type == "cuda"
+    assert mc.nn.Parameter(mc.zeros(2, device="cuda").data).device.type == "cuda"
