@@ -1,7 +1,8 @@
 """Gradient clipping and state-dict helpers: ``get_total_norm``, ``clip_grads_with_norm_``,
 ``clip_grad_norm_``, ``clip_grad_value_``, ``parameters_to_vector``, ``vector_to_parameters``,
 ``consume_prefix_in_state_dict_if_present``, and BatchNorm folding for inference
-(``fuse_conv_bn_eval``, ``fuse_linear_bn_eval`` and their ``*_weights`` forms).
+(``fuse_conv_bn_eval``, ``fuse_linear_bn_eval`` and their ``*_weights`` forms); the weight
+reparametrisations ``weight_norm`` and ``spectral_norm`` live in :mod:`.reparam`.
 """
 import math
 
@@ -10,6 +11,7 @@ import numpy as np
 from ..backend import get_array_module
 from ..ops.shape import cat
 from ..tensor import Tensor
+from .reparam import weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm
 
 
 def _as_list(tensors):
