@@ -7,9 +7,10 @@
   :func:`~minicv.data.get_worker_info` or every worker yields everything.
 
 The helpers here compose datasets without copying data: :class:`TensorDataset` indexes
-arrays along their first axis, :class:`ConcatDataset` chains datasets (:class:`ChainDataset` streams),
-:class:`StackDataset` zips them, :class:`Subset`
-views a list of indices, and :func:`random_split` cuts one dataset into disjoint subsets.
+arrays along their first axis, :class:`ConcatDataset` chains datasets
+(:class:`ChainDataset` streams iterable ones), :class:`StackDataset` zips them,
+:class:`Subset` views a list of indices, and :func:`random_split` cuts one dataset into
+disjoint subsets.
 """
 import bisect
 import math
