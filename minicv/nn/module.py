@@ -586,8 +586,11 @@ class Module:
                            "never be called: override both get_extra_state and "
                            "set_extra_state")
 
-    def _has_extra_state(self):
+    def _saves_extra_state(self):
         return type(self).get_extra_state is not Module.get_extra_state
+
+    def _loads_extra_state(self):
+        return type(self).set_extra_state is not Module.set_extra_state
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
@@ -596,7 +599,7 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
-        if self._has_extra_state():
+        if self._saves_extra_state():
             destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
     def register_state_dict_pre_hook(self, hook):
@@ -640,7 +643,9 @@ class Module:
                 m.state_dict(destination=destination, prefix=prefix + name + ".",
                              keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
-            hook(self, destination, prefix, {})
+            if hook(self, destination, prefix, {}) is not None:
+                raise RuntimeError("a state_dict post hook must return None (it edits the "
+                                   "state dict in place)")
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict,
@@ -678,7 +683,7 @@ class Module:
             with no_grad():
                 param.data[...] = arr
                 param._vc[0] += 1
-        if self._has_extra_state():
+        if self._loads_extra_state():
             if prefix + _EXTRA_STATE in state_dict:
                 self.set_extra_state(state_dict[prefix + _EXTRA_STATE])
             elif strict:
@@ -688,7 +693,7 @@ class Module:
                 if key.startswith(prefix):
                     head = key[len(prefix):].split(".", 1)[0]
                     if head not in self._modules and head not in local and not (
-                            head == _EXTRA_STATE and self._has_extra_state()):
+                            head == _EXTRA_STATE and self._loads_extra_state()):
                         unexpected_keys.append(key)
 
     def _assign_loaded(self, name, old, value):
@@ -737,14 +742,13 @@ class Module:
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
-
-        load(self, "")
-        keys = _IncompatibleKeys(missing, unexpected)
-        for module in self.modules():
-            for hook in module._load_state_dict_post_hooks.values():
+            for hook in module._load_state_dict_post_hooks.values():     # children first
                 if hook(module, keys) is not None:
                     raise RuntimeError("a load_state_dict post hook must return None (it "
                                        "edits incompatible_keys in place)")
+
+        keys = _IncompatibleKeys(missing, unexpected)     # the lists fill in as load runs
+        load(self, "")
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(

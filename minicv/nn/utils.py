@@ -198,6 +198,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, trans
     """
     from ..autograd import no_grad
     from .parameter import Parameter
+    bias_dtype = conv_w.dtype if conv_b is None else conv_b.dtype
     with no_grad():
         zeros = bn_rm.new_zeros(bn_rm.shape)
         conv_b = zeros if conv_b is None else conv_b
@@ -206,7 +207,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, trans
         scale = bn_w * (bn_rv + bn_eps).rsqrt()                      # (C_out,)
         shape = [1, -1] if transpose else [-1, 1]
         w = (conv_w * scale.reshape(shape + [1] * (conv_w.ndim - 2))).to(conv_w.dtype)
-        b = ((conv_b - bn_rm) * scale + bn_b).to(conv_b.dtype)
+        b = ((conv_b - bn_rm) * scale + bn_b).to(bias_dtype)
     return Parameter(w, conv_w.requires_grad), Parameter(b, conv_b.requires_grad)
 
 

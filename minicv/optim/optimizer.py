@@ -367,8 +367,13 @@ def gpu_grads(params):
     return [cupy.ascontiguousarray(p.grad.data, dtype=p.data.dtype) for p in params]
 
 
+# State that minicv keeps as a Python number and PyTorch as a 0-d tensor (a PyTorch
+# checkpoint's value is converted): the step count, NAdam's mu_product, ASGD's eta and mu.
+_SCALAR_STATE = ("step", "mu_product", "eta", "mu")
+
+
 def _cast_state(name, value, p, like_param=True):
-    if name == "step":
+    if name in _SCALAR_STATE:
         return float(value.item() if hasattr(value, "item") else value)
     arr = value.data if isinstance(value, Tensor) else value
     if isinstance(arr, np.ndarray) or is_cupy_array(arr):

@@ -138,3 +138,24 @@ def test_fuse_linear_bn_eval_and_errors():
     no_stats = nn.BatchNorm2d(1, track_running_stats=False).eval()
     with pytest.raises(RuntimeError, match="running statistics"):
         U.fuse_conv_bn_eval(nn.Conv2d(1, 1, 1).eval(), no_stats)
+
+
+def test_hook_order_and_return_checks_follow_pytorch():
+    order = []
+    net = nn.Sequential(nn.Sequential(nn.Linear(1, 1)), nn.Linear(1, 1))
+    for name, m in [("root", net), ("0", net[0]), ("0.0", net[0][0]), ("1", net[1])]:
+        m.register_load_state_dict_post_hook(lambda mod, keys, name=name: order.append(name))
+    net.load_state_dict(net.state_dict())
+    assert order == ["0.0", "0", "1", "root"]                   # children first
+    lin = nn.Linear(1, 1)
+    lin.register_state_dict_post_hook(lambda *args: {"x": 1})
+    with pytest.raises(RuntimeError, match="must return None"):
+        lin.state_dict()
+
+
+def test_fused_conv_without_bias_takes_the_weight_dtype():
+    conv = nn.Conv2d(3, 4, 3, bias=False).double().eval()
+    bn = nn.BatchNorm2d(4).eval()                               # float32 statistics
+    fused = U.fuse_conv_bn_eval(conv, bn)
+    assert fused.weight.dtype == fused.bias.dtype == mc.float64
+    fused(mc.randn(1, 3, 5, 5, dtype=mc.float64))               # runs: one dtype

@@ -581,3 +581,19 @@ def test_swalr_anneals_to_swa_lr_as_torch():
                         (dict(swa_lr=[0.1, 0.2]), "swa_lr must have the same length")):
         with pytest.raises(ValueError, match=message):
             swa_utils.SWALR(opt, **{"swa_lr": 0.1, **kw})
+
+
+@pytest.mark.parametrize("name, keys", [("NAdam", ("mu_product",)), ("ASGD", ("eta", "mu"))])
+def test_scalar_state_saved_as_0d_tensors_loads(name, keys):
+    """PyTorch saves these as 0-d tensors; minicv keeps Python numbers and converts them."""
+    p = mc.nn.Parameter(mc.ones(3, dtype=mc.float64))
+    opt = getattr(mc.optim, name)([p], lr=0.1)
+    p.grad = mc.ones(3, dtype=mc.float64)
+    opt.step()
+    sd = opt.state_dict()
+    for key in keys:
+        sd["state"][0][key] = mc.tensor(sd["state"][0][key], dtype=mc.float32)   # 0-d
+    twin = getattr(mc.optim, name)([mc.nn.Parameter(mc.ones(3, dtype=mc.float64))], lr=0.1)
+    twin.load_state_dict(sd)
+    for key in keys:
+        assert isinstance(twin.state_dict()["state"][0][key], float)
