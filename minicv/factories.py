@@ -61,19 +61,37 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     """``obj`` as a tensor, sharing memory when it can (``copy=None``), always copying
-    (``copy=True``) or refusing to copy (``copy=False`` raises if a copy is needed)."""
-    t = as_tensor(obj, dtype=dtype, device=device)
-    shares = isinstance(obj, Tensor) and t is obj or (
-        isinstance(obj, np.ndarray) or is_cupy_array(obj)) and t.data is obj
-    if copy and shares:
-        t = Tensor(t.data.copy())
-    elif copy is False and not shares:
-        raise ValueError(f"asarray(copy=False): a {type(obj).__name__} cannot become a "
-                         f"tensor of dtype {t.dtype} without a copy; pass copy=None")
-    if requires_grad:
-        t = t if t is not obj else t.detach()
+    (``copy=True``) or refusing to copy (``copy=False`` raises if a copy is needed).
+
+    A tensor stays in the graph: a copy or a dtype change of a tensor that requires grad
+    is recorded (as ``clone``/``to``), and ``requires_grad=None`` (the default, as in
+    PyTorch 2.13) follows ``obj``; ``requires_grad=False`` gives a detached result.
+    """
+    if isinstance(obj, Tensor):
+        t = obj
+        if dtype is not None and t.dtype != np.dtype(dtype):
+            t = t.to(dtype)
+        if device is not None and t.device != Device(device):
+            t = t.to(device)
+        if t is obj and copy:
+            t = obj.clone()
+        elif t is not obj and copy is False:
+            raise ValueError(f"asarray(copy=False): the tensor ({obj.dtype}, {obj.device}) "
+                             f"cannot become {t.dtype} on {t.device} without a copy")
+    else:
+        t = as_tensor(obj, dtype=dtype, device=device)
+        shares = (isinstance(obj, np.ndarray) or is_cupy_array(obj)) and t.data is obj
+        if copy and shares:
+            t = Tensor(t.data.copy())
+        elif copy is False and not shares:
+            raise ValueError(f"asarray(copy=False): a {type(obj).__name__} cannot become a "
+                             f"tensor of dtype {t.dtype} without a copy; pass copy=None")
+    if requires_grad is False and t.requires_grad:
+        return t.detach()
+    if requires_grad and not t.requires_grad:
+        t = t.detach() if t is obj else t
         t.requires_grad_(True)
     return t
 

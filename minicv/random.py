@@ -144,9 +144,10 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     grads = [t for t in (m, s) if t is not None and t.requires_grad]
     if not grads:
         return Tensor(out)
-    from .ops.elementwise import ZeroGrad
+    from .ops.elementwise import ZeroGrad, add
     from .ops.shape import broadcast_to
-    return ZeroGrad.apply(broadcast_to(grads[0], shape), lambda _: out)
+    anchor = grads[0] if len(grads) == 1 else add(*grads)      # both get a zero gradient
+    return ZeroGrad.apply(broadcast_to(anchor, shape), lambda _: out)
 
 
 def _check_std(std):

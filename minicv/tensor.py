@@ -846,7 +846,7 @@ def _install_methods():
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
     T.reciprocal = lambda self: E.div(1.0, self)
     from . import random as RND
-    for name in RND.FILLS:                              # x.bernoulli_(0.5), x.random_(10)...
+    for name in RND.FILLS + ("bernoulli", "multinomial"):   # x.bernoulli_(0.5), x.random_(10)
         setattr(T, name, getattr(RND, name))
     # In-place forms: x.add_(y) writes x.add(y) into x; x += y is x.add_(y).
     for name in ("add", "sub", "mul", "div", "pow", "remainder", "clamp", "clamp_min",

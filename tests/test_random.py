@@ -241,3 +241,25 @@ def test_retains_grad_property():
     assert not y.retains_grad
     y.retain_grad()
     assert y.retains_grad and not x.retains_grad
+
+
+def test_asarray_keeps_a_tensor_in_the_graph_as_pytorch():
+    t = mc.tensor([1.0, 2.0], requires_grad=True)
+    assert mc.asarray(t) is t
+    c = mc.asarray(t, copy=True)                       # PyTorch: CloneBackward
+    assert c.requires_grad and c.grad_fn is not None and c.data is not t.data
+    d = mc.asarray(t, dtype=mc.float64)                # PyTorch: ToCopyBackward
+    (c.sum() + d.sum() * 2).backward()
+    assert d.dtype == mc.float64 and t.grad.tolist() == [3.0, 3.0]
+    assert not mc.asarray(t, requires_grad=False).requires_grad and t.requires_grad
+    with pytest.raises(ValueError, match="without a copy"):
+        mc.asarray(t, dtype=mc.float64, copy=False)
+
+
+def test_sampling_methods_and_normal_gradients_to_both_inputs():
+    p = mc.full((4, 3), 0.5)
+    assert p.bernoulli().shape == (4, 3)
+    assert p.multinomial(2).shape == (4, 2)
+    m, s = mc.zeros(3, requires_grad=True), mc.ones(3, requires_grad=True)
+    mc.normal(m, s).sum().backward()
+    assert m.grad.tolist() == [0.0] * 3 and s.grad.tolist() == [0.0] * 3

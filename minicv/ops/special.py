@@ -16,7 +16,7 @@ from ..backend import get_array_module, is_cupy_array
 from ..tensor import Tensor, as_tensor_arg, _inplace_method
 from . import elementwise as E
 from .elementwise import promote, _float_operands, _binary, _predicate, same_module, _arr
-from .trig import OfInput, OfOutput, floating, float_pair
+from .trig import OfInput, OfOutput, floating, float_pair, need_tensor
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 
@@ -238,8 +238,10 @@ class Digamma(OfInput):
 # ----------------------------------------------------------------------------- special functions
 
 def _in_float64(fn, x):
-    """``fn`` (written for float64) applied to x, the result in x's dtype."""
-    return fn(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
+    """``fn`` (written for float64) applied to x, the result in x's dtype (a value past
+    the dtype's range rounds to inf, silently as in PyTorch)."""
+    with np.errstate(over="ignore"):
+        return fn(x.astype(np.float64, copy=False)).astype(x.dtype, copy=False)
 
 
 def _horner(x, coefficients):
@@ -378,13 +380,6 @@ def _trigamma(x):
 
 # ----------------------------------------------------------------------------- wrappers
 
-def _need_tensor(name, **operands):
-    for arg, value in operands.items():
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not "
-                            f"{type(value).__name__}; wrap numbers with mc.tensor(...)")
-
-
 def fmod(input, other):
     """C-style remainder input - trunc(input / other)·other: the result has the sign of
     ``input`` (``remainder`` takes the sign of ``other``). Integer dtypes are kept;
@@ -396,7 +391,7 @@ def fmod(input, other):
 
         mc.fmod(mc.tensor([5, -5]), 3)            # tensor([2, -2])
     """
-    _need_tensor("fmod", input=input)
+    need_tensor("fmod", input=input)
     a, b = promote(input, other)
     E._check_int_divisor("fmod", a, b)
     return _binary(Fmod, a, b)
@@ -424,7 +419,7 @@ def copysign(input, other):
 
         mc.copysign(mc.tensor([1., -2.]), -1.)    # tensor([-1., -2.])
     """
-    _need_tensor("copysign", input=input)
+    need_tensor("copysign", input=input)
     return _binary(Copysign, *_float_operands(input, other))
 
 
@@ -438,7 +433,7 @@ def heaviside(input, values):
 
         mc.heaviside(mc.tensor([-1., 0., 2.]), mc.tensor([0.5]))   # tensor([0., 0.5, 1.])
     """
-    _need_tensor("heaviside", input=input, values=values)
+    need_tensor("heaviside", input=input, values=values)
     if input.dtype != values.dtype:
         raise RuntimeError(f"heaviside is not yet implemented for tensors with different "
                            f"dtypes ({input.dtype} and {values.dtype}): convert values "
@@ -464,7 +459,7 @@ def fmax(input, other):
 
         mc.fmax(mc.tensor([1., nan]), mc.tensor([nan, 2.]))   # tensor([1., 2.])
     """
-    _need_tensor("fmax", input=input, other=other)
+    need_tensor("fmax", input=input, other=other)
     return _binary(Fmax, *promote(input, other))
 
 
@@ -475,7 +470,7 @@ def fmin(input, other):
 
         mc.fmin(mc.tensor([1., nan]), mc.tensor([nan, 2.]))   # tensor([1., 2.])
     """
-    _need_tensor("fmin", input=input, other=other)
+    need_tensor("fmin", input=input, other=other)
     return _binary(Fmin, *promote(input, other))
 
 
@@ -631,7 +626,7 @@ def subtract(input, other, *, alpha=1):
 
 def rsub(input, other, *, alpha=1):
     """other - alpha·input (subtraction with the operands swapped)."""
-    _need_tensor("rsub", input=input)
+    need_tensor("rsub", input=input)
     return E.sub(other, input, alpha=alpha)
 
 

@@ -13,7 +13,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, get_default_dtype, scatter_add as _scatter_add_arrays
+from ..backend import (get_array_module, get_default_dtype, device_of,
+                       scatter_add as _scatter_add_arrays)
 from ..tensor import Tensor, as_tensor_arg
 from . import elementwise as E, reduce as R
 from .index import Gather, _index_grid, _order, sort
@@ -68,7 +69,9 @@ class NanSum(Function):
         y = xp.where(keep, x, 0).sum(axis=axes, keepdims=keepdim)
         ctx.keep, ctx.axes, ctx.keepdim, ctx.count = keep, axes, keepdim, None
         if mean:
-            ctx.count = keep.sum(axis=axes, keepdims=True).astype(x.dtype)
+            # counted in float64 at least: a float16 count overflows past 65504 elements
+            ctx.count = keep.sum(axis=axes, keepdims=True).astype(
+                np.promote_types(x.dtype, np.float64))
             with np.errstate(divide="ignore", invalid="ignore"):
                 y = y / R._squeeze(ctx.count, axes, keepdim)
         return xp.asarray(y, dtype=x.dtype)
@@ -586,6 +589,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                          f"left while right was True")
     seq = _search_operand(sorted_sequence, None, "sorted_sequence", op)
     values = _search_operand(input, seq, "input", op)
+    if isinstance(input, Tensor) and device_of(values) != device_of(seq):
+        raise RuntimeError(f"{op}(): sorted_sequence is on {device_of(seq)} but input is on "
+                           f"{device_of(values)}: move both to one device")
     if seq.ndim == 0 or (seq.ndim > 1 and (values.ndim != seq.ndim or
                                           values.shape[:-1] != seq.shape[:-1])):
         raise ValueError(f"{op}(): boundaries tensor should be 1 dimension or the first "
@@ -797,9 +803,10 @@ def corrcoef(input):
         mc.corrcoef(mc.tensor([[1., 2., 3.], [3., 2., 1.]]))  # [[1., -1.], [-1., 1.]]
     """
     c = cov(_variables(input, "corrcoef"))
-    if c.ndim == 0:
-        return c / c
-    std = E.sqrt(diag(c))                                       # (V,)
-    c = c / std.unsqueeze(1)
-    c = c / std.unsqueeze(0)
+    with np.errstate(divide="ignore", invalid="ignore"):        # a constant variable: NaN
+        if c.ndim == 0:
+            return c / c
+        std = E.sqrt(diag(c))                                   # (V,)
+        c = c / std.unsqueeze(1)
+        c = c / std.unsqueeze(0)
     return E.clamp(c, -1, 1)

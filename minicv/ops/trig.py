@@ -20,13 +20,13 @@ class OfInput(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return ctx.f(x)
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return gy * ctx.df(x)
 
 
@@ -122,7 +122,8 @@ class Sinc(OfInput):
     @staticmethod
     def df(x):
         px = x * math.pi
-        return np.where(x == 0, x.dtype.type(0), (px * np.cos(px) - np.sin(px)) / (px * x))
+        # 0 at 0, and where px·x underflows (|x| < 2e-23 in float32): the limit there
+        return np.where(px * x == 0, x.dtype.type(0), (px * np.cos(px) - np.sin(px)) / (px * x))
 
 
 class Scale(Function):
@@ -286,15 +287,20 @@ def floating(input):
     return x if x.dtype.kind == "f" else x.to(get_default_dtype())
 
 
+def need_tensor(name, **operands):
+    """Raise PyTorch's TypeError for an operand (given by keyword) that is not a tensor."""
+    for arg, value in operands.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not "
+                            f"{type(value).__name__}; wrap numbers with mc.tensor(...)")
+
+
 def float_pair(name, input, other):
     """Both operands of a floating-only binary op (hypot, logaddexp...): they must be
     tensors, and promote to a floating dtype (an int64 tensor with a float32 one is fine,
     two integer tensors are not). Deliberate difference: TypeError where PyTorch raises
     NotImplementedError for an integer dtype."""
-    for arg, value in (("input", input), ("other", other)):
-        if not isinstance(value, Tensor):
-            raise TypeError(f"{name}(): argument '{arg}' must be Tensor, not "
-                            f"{type(value).__name__}; wrap numbers with mc.tensor(...)")
+    need_tensor(name, input=input, other=other)
     a, b = promote(input, other)
     if a.dtype.kind != "f":
         raise TypeError(f"{name}: expected floating-point tensors, got {input.dtype} and "

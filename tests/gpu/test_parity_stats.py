@@ -102,3 +102,8 @@ def test_differentiable_ops_do_not_synchronise():
             mc.nanquantile(x, q, 2, interpolation="midpoint")]
     sum(o.nansum() for o in outs).backward()
     assert not _stats.syncs, _stats.syncs
+
+
+def test_searchsorted_names_both_devices():
+    with pytest.raises(RuntimeError, match="cuda.*cpu|move both"):
+        mc.searchsorted(mc.tensor([1.0, 2.0, 3.0], device="cuda"), mc.tensor([2.5]))

@@ -615,3 +615,15 @@ def test_cov_errors():
         mc.cov(x, aweights=mc.tensor([1., -2., 3.]))
     with pytest.raises(ValueError, match="sum to zero"):
         mc.cov(x, fweights=mc.tensor([0, 0, 0]))
+
+
+def test_nanmean_counts_past_float16s_range():
+    x = mc.full((70000,), 0.5).half()
+    assert mc.nanmean(x).item() == 0.5                  # the count 70000 overflowed float16
+
+
+def test_corrcoef_of_a_constant_variable_is_nan_without_a_warning():
+    import warnings as w
+    with w.catch_warnings():
+        w.simplefilter("error")
+        assert mc.corrcoef(mc.tensor([1.0, 1.0, 1.0])).isnan().item()
