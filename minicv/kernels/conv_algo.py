@@ -45,6 +45,7 @@ the float32 im2col path): F(2x2) 0.4-1.3x (bound 2x), F(4x4) with the paper's po
 7.5-18x (target 8x: missed).  So ``auto`` uses only F(2x2), only on float32 data;
 F(4x4) stays available to the tests and through the reference.
 """
+import math
 import os
 import threading
 
@@ -1305,7 +1306,7 @@ def conv3d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     ks = w.shape[2:]
     out = [conv_output_size(x.shape[2 + a], ks[a], s[a], p[a], d[a]) for a in range(3)]
     cols = ref.vol2col(x, ks, s, p, d)  # (N, C*kd*kh*kw, OD*OH*OW)
-    cols = cols.reshape(n, groups, -1, cols.shape[-1])  # (N, G, CKKK/G, P)
+    cols = cols.reshape(n, groups, cols.shape[1] // groups, cols.shape[-1])  # (N,G,CKKK/G,P)
     wm = w.reshape(groups, k // groups, -1)  # (G, K/G, CKKK/G)
     y = np.matmul(wm[None], cols).reshape(n, k, *out)  # (N, K, OD, OH, OW)
     if b is not None:
@@ -1327,9 +1328,10 @@ def conv3d_backward(x, w, gy, stride=1, padding=0, dilation=1, groups=1,
     gx = gw = gb = None
     if needs[0]:
         dcols = np.matmul(wm.transpose(0, 2, 1)[None], gy_g)  # (N, G, CKKK/G, P)
-        gx = ref.col2vol(dcols.reshape(n, -1, q), x.shape, ks, s, p, d)
+        gx = ref.col2vol(dcols.reshape(n, c * math.prod(ks), q), x.shape, ks, s, p, d)
     if needs[1]:
-        cols = ref.vol2col(x, ks, s, p, d).reshape(n, groups, -1, q)  # (N, G, CKKK/G, P)
+        cols = ref.vol2col(x, ks, s, p, d).reshape(n, groups, c // groups * math.prod(ks),
+                                                   q)  # (N, G, CKKK/G, P)
         gw = np.einsum("ngkp,ngrp->gkr", gy_g, cols).reshape(w.shape)
     if needs[2]:
         gb = gy.sum(axis=(0, 2, 3, 4))

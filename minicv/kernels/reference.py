@@ -397,7 +397,7 @@ def _scatter_to_argmax(gy, indices, x_shape):
     n, c = x_shape[:2]
     q = int(np.prod(x_shape[2:]))
     gx = np.zeros((n * c, q), dtype=gy.dtype)
-    idx = indices.reshape(n * c, -1)
+    idx = indices.reshape(n * c, math.prod(indices.shape[2:]))
     flat = (idx + np.arange(n * c)[:, None] * q).ravel()
     keep = idx.ravel() >= 0
     np.add.at(gx.reshape(-1), flat[keep], gy.ravel()[keep])
@@ -507,7 +507,7 @@ def adaptive_max_pool2d(x, output_size):
         for b in range(ow):
             win = x[:, :, hs[a]:he[a], ws[b]:we[b]]
             bw = we[b] - ws[b]
-            flat = win.reshape(n, c, -1)  # (N, C, bin_h*bin_w), row-major scan order
+            flat = win.reshape(n, c, win.shape[2] * win.shape[3])  # (N, C, bin_h*bin_w)
             nan = np.isnan(flat)
             last_nan = flat.shape[2] - 1 - np.argmax(nan[..., ::-1], axis=2)
             # first maximum; a NaN wins, the last one in scan order (PyTorch's rule)
@@ -838,7 +838,7 @@ def _grid_taps(x_shape, grid, mode, padding_mode, align_corners):
     NaN, as in PyTorch)."""
     xp = get_array_module(grid)
     n, h, w = x_shape[0], x_shape[2], x_shape[3]
-    g = grid.reshape(n, -1, 2)                                         # (N, P, 2)
+    g = grid.reshape(n, grid.shape[1] * grid.shape[2], 2)             # (N, P, 2)
     ix, dix = grid_source_coordinates(g[..., 0], w, padding_mode, align_corners)
     iy, diy = grid_source_coordinates(g[..., 1], h, padding_mode, align_corners)
 

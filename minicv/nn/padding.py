@@ -34,7 +34,7 @@ class _PadNd(Module):
 class _ConstantPadNd(_PadNd):
     def __init__(self, padding, value):
         super().__init__(padding)
-        self.value = float(value)
+        self.value = value                      # kept as given: PyTorch prints value=2
 
     def forward(self, input):
         return F.pad(input, self.padding, "constant", self.value)

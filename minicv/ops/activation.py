@@ -7,8 +7,9 @@ Each saves the cheaper of input and output: sigmoid and tanh differentiate throu
 output, relu through a mask. Softmax and log-softmax subtract the row maximum first so
 large logits never overflow (reference.md §9).
 
-Integer input follows PyTorch: relu and hardtanh keep the integer dtype (they are exact on
-integers), sigmoid and tanh return the default float dtype, and the others raise TypeError.
+Integer input follows PyTorch: relu, relu6, hardtanh and threshold keep the integer dtype
+(they are exact on integers); sigmoid, tanh, softsign and tanhshrink return the default
+float dtype; the others raise TypeError (PyTorch: NotImplementedError).
 """
 import math
 import warnings
@@ -113,8 +114,8 @@ class LeakyReLU(Function):
 class ELU(Function):
     """scale·(x if x > 0 else alpha·(exp(input_scale·x) - 1)): elu, selu and celu.
 
-    d/dx = scale for x > 0, else input_scale·(y + scale·alpha) (at x = 0 too, as PyTorch's
-    elu_backward); saved: x, output.
+    d/dx = input_scale·(y + scale·alpha) for x <= 0 (at x = 0 too, as PyTorch's
+    elu_backward), else scale (NaN included); saved: x, output.
     """
     @staticmethod
     def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
@@ -132,7 +133,8 @@ class ELU(Function):
         x, y = ctx.saved_tensors
         alpha, scale, input_scale = ctx.coef
         t = x.dtype.type
-        d = np.where(x > 0, t(scale), t(input_scale) * (y + t(scale * alpha)))
+        # x <= 0 picks the exponential branch, so a NaN x takes scale (PyTorch's rule)
+        d = np.where(x <= 0, t(input_scale) * (y + t(scale * alpha)), t(scale))
         return gy * d.astype(gy.dtype, copy=False), None, None, None
 
 
@@ -317,33 +319,35 @@ class LogSigmoid(Function):
 
 
 class Shrink(Function):
-    """hardshrink: x where |x| > λ, else 0; softshrink: x - λ·sign(x) there, else 0.
-    d/dx = 1 where |x| > λ, 0 elsewhere (also at |x| = λ); saved: the mask."""
+    """hardshrink: 0 where -λ <= x <= λ, else x; softshrink: 0 there, else x - λ·sign(x).
+    d/dx = 0 where -λ <= x <= λ (ends included), else 1. The test is the one for zeroing,
+    so a NaN passes through with its gradient (PyTorch's scalar kernel; its vectorised
+    kernel gives a NaN a zero gradient). Saved: the mask."""
     @staticmethod
     def forward(ctx, x, lambd, soft):
         lam = x.dtype.type(lambd)
-        keep = (x > lam) | (x < -lam)
-        ctx.keep = keep
+        zero = (x >= -lam) & (x <= lam)
+        ctx.zero = zero
         y = np.where(x > 0, x - lam, x + lam) if soft else x
-        return np.where(keep, y, 0).astype(x.dtype, copy=False)
+        return np.where(zero, 0, y).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
-        return np.where(ctx.keep, gy, 0).astype(gy.dtype, copy=False), None, None
+        return np.where(ctx.zero, 0, gy).astype(gy.dtype, copy=False), None, None
 
 
 class Threshold(Function):
-    """x where x > threshold, else value; d/dx = 1 where x > threshold, else 0.
-    Saved: the mask."""
+    """value where x <= threshold, else x; d/dx = 0 where x <= threshold, else 1. A NaN
+    fails the test, so it passes through with its gradient (as PyTorch). Saved: the mask."""
     @staticmethod
     def forward(ctx, x, threshold, value):
-        keep = x > threshold
-        ctx.keep = keep
-        return np.where(keep, x, value).astype(x.dtype, copy=False)
+        drop = x <= threshold
+        ctx.drop = drop
+        return np.where(drop, value, x).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
-        return np.where(ctx.keep, gy, 0).astype(gy.dtype, copy=False), None, None
+        return np.where(ctx.drop, 0, gy).astype(gy.dtype, copy=False), None, None
 
 
 class GLU(Function):

@@ -9,10 +9,20 @@ forward with its backward.
 import numpy as np
 
 from ..autograd import Function
+from ..backend import get_array_module
 from ..kernels import conv_algo as K
 from ..kernels.dispatch import kernels_for
 from ..tensor import as_tensor_arg
 from .shape import pad as _pad
+
+
+def _zero_if_missing(grads, arrays, needs):
+    """``grads`` with zeros for a needed (dx, dw) a kernel left None: the GPU kernels loop
+    over batch chunks, so an empty batch (N = 0) gives no chunk and no dw."""
+    grads = tuple(grads)
+    fixed = tuple(get_array_module(a).zeros(a.shape, a.dtype) if need and g is None else g
+                  for g, a, need in zip(grads, arrays, needs))
+    return fixed + grads[len(fixed):]
 
 
 class ConvNd(Function):
@@ -40,7 +50,7 @@ class ConvNd(Function):
             g = K.conv3d_backward(x, w, gy, stride, padding, dilation, groups, needs)
         else:
             g = K.conv2d_backward(x, w, gy, stride, padding, dilation, groups, algo, needs)
-        return tuple(g) + (None,) * 6
+        return _zero_if_missing(g, (x, w), needs) + (None,) * 6
 
 
 class ConvTransposeNd(Function):
@@ -56,7 +66,7 @@ class ConvTransposeNd(Function):
         x, w = ctx.saved_tensors
         bwd = getattr(kernels_for(x), f"conv_transpose{ctx.nd}d_backward")
         g = bwd(x, w, gy, *ctx.args, needs=ctx.needs_input_grad[:3])
-        return tuple(g) + (None,) * 6
+        return _zero_if_missing(g, (x, w), ctx.needs_input_grad[:3]) + (None,) * 6
 
 
 def _ntuple(v, nd):

@@ -378,7 +378,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (c,):
             raise ValueError(f"group_norm: {name} must have shape [{c}], got {list(t.shape)}")
-    view = (n, num_groups, -1)                                  # (N, G, C/G·H·W)
+    view = (n, num_groups, c // num_groups * math.prod(x.shape[2:]))   # (N, G, C/G·H·W)
     wshape = (1, c) + (1,) * (x.ndim - 2)
     sum_axes = (0,) + tuple(range(2, x.ndim))
     return AffineNorm.apply(x, weight, bias, axes=(2,), eps=eps, view=view, wshape=wshape,
@@ -429,10 +429,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if math.prod(x.shape[2:]) <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input "
                          f"size {list(x.shape)}: instance norm needs a map per channel")
-    if running_mean is not None and x.data.size:
-        xv = x.data.reshape(x.shape[0], c, -1)                # (N, C, M)
-        _update_running(running_mean, xv.mean(axis=2).mean(axis=0), momentum)
-        _update_running(running_var, xv.var(axis=2, ddof=1).mean(axis=0), momentum)
+    if running_mean is not None:
+        xv = x.data.reshape(x.shape[0], c, math.prod(x.shape[2:]))   # (N, C, M)
+        if xv.shape[0]:
+            mean, var = xv.mean(axis=2).mean(axis=0), xv.var(axis=2, ddof=1).mean(axis=0)
+        else:                       # no instances: PyTorch's buffers become NaN
+            mean = var = get_array_module(xv).full((c,), np.nan, dtype=xv.dtype)
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var, momentum)
     return group_norm(x, c, weight, bias, eps)
 
 
@@ -449,7 +453,7 @@ class RMSNorm(Function):
         xhat = (xv * r.astype(x.dtype, copy=False)).reshape(x.shape)
         ctx.save_for_backward(xhat, r, w)
         ctx.view = view
-        return xhat if w is None else xhat * w
+        return xhat if w is None else (xhat * w).astype(x.dtype, copy=False)  # x's dtype
 
     @staticmethod
     def backward(ctx, gy):
@@ -459,8 +463,9 @@ class RMSNorm(Function):
             g = (gy if w is None else gy * w).reshape(ctx.view)
             xh = xhat.reshape(ctx.view)
             gx = (r * (g - xh * np.mean(g * xh, axis=-1, keepdims=True))).reshape(gy.shape)
+            gx = gx.astype(xhat.dtype, copy=False)
         if ctx.needs_input_grad[1]:
-            gw = gy * xhat
+            gw = (gy * xhat).astype(w.dtype, copy=False)
         return gx, gw, None, None
 
 
@@ -473,7 +478,8 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         weight: tensor of shape ``normalized_shape`` or None.
         eps: added to the mean square; None means ``finfo(input.dtype).eps``.
 
-    Shape: output has the input's shape.
+    Shape: output has the input's shape and dtype (a float64 weight on float32 input gives
+    float32, as PyTorch).
 
     Example::
 

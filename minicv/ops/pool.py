@@ -7,6 +7,8 @@ routes the gradient there, so a tie sends the whole gradient to one input (style
 The kernels are in ``minicv.kernels.conv_algo`` (``minicv.kernels.gpu.conv`` on a GPU).
 """
 
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -38,6 +40,8 @@ class MaxPool(Function):
 
     @staticmethod
     def backward(ctx, gy, gidx):
+        if gy.size == 0:                        # empty batch: the kernels need a plane
+            return (get_array_module(gy).zeros(ctx.shape, gy.dtype),) + (None,) * 6
         bwd = getattr(kernels_for(gy), _MAX[ctx.nd][1])
         return (bwd(gy, ctx.idx, ctx.shape),) + (None,) * 6
 
@@ -198,7 +202,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     flat position of each maximum within its H*W plane."""
     x = _float_input("adaptive_max_pool2d", input, 2)
     output_size = _output_size("adaptive_max_pool2d", x, output_size)
-    if 0 in output_size:
+    if 0 in output_size or x.numel() == 0:      # empty input or output: nothing to pool
         y = _empty(x, output_size)
         return (y, as_tensor_arg(y.data.astype(np.int64))) if return_indices else y
 
@@ -404,25 +408,25 @@ class MaxUnpool(Function):
     def forward(ctx, x, idx, out_size):
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        planes = idx.reshape(n * c, -1)                                   # (N*C, L_in)
-        numel = int(np.prod(out_size))
+        numel, l_in = math.prod(out_size), math.prod(x.shape[2:])
+        planes = idx.reshape(n * c, l_in)                                 # (N*C, L_in)
         if xp is np and planes.size and (planes.min() < 0 or planes.max() >= numel):
             bad = planes[(planes < 0) | (planes >= numel)][0]
             raise IndexError(f"max_unpool: found an invalid max index {bad} (output volumes "
                              f"are of size {'x'.join(map(str, out_size))})")
         y = xp.zeros((n * c, numel), dtype=x.dtype)                       # (N*C, prod(out))
-        y[xp.arange(n * c)[:, None], planes] = x.reshape(n * c, -1)
-        ctx.planes, ctx.shape = planes, x.shape
+        y[xp.arange(n * c)[:, None], planes] = x.reshape(n * c, l_in)
+        ctx.planes, ctx.shape, ctx.numel = planes, x.shape, numel
         return y.reshape(n, c, *out_size)
 
     @staticmethod
     def backward(ctx, gy):
         xp = get_array_module(gy)
-        g = xp.take_along_axis(gy.reshape(ctx.planes.shape[0], -1), ctx.planes, axis=1)
+        g = xp.take_along_axis(gy.reshape(ctx.planes.shape[0], ctx.numel), ctx.planes, axis=1)
         return g.reshape(ctx.shape), None, None
 
 
-def _unpool_output_size(name, x, nd, kernel_size, stride, padding, output_size):
+def _unpool_output_size(x, nd, kernel_size, stride, padding, output_size):
     """PyTorch's rule: default (L - 1)·stride - 2·padding + kernel_size; a given size (nd
     or nd + 2 numbers) must lie strictly within stride of the default."""
     default = [(x.shape[x.ndim - nd + a] - 1) * stride[a] + kernel_size[a] - 2 * padding[a]
@@ -459,7 +463,7 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
     tup = (lambda v: (int(v),) * nd if isinstance(v, (int, np.integer)) else tuple(v))
     k = tup(kernel_size)
     s = k if stride is None else tup(stride)
-    size = _unpool_output_size(name, x, nd, k, s, tup(padding), output_size)
+    size = _unpool_output_size(x, nd, k, s, tup(padding), output_size)
     if x.ndim == nd + 1:                    # unbatched: one sample
         return MaxUnpool.apply(x.unsqueeze(0), idx.data[None], size).squeeze(0)
     return MaxUnpool.apply(x, idx.data, size)

@@ -87,3 +87,22 @@ def test_grid_sample_and_affine_grid(mode, padding_mode, align):
     _same(lambda th: F.affine_grid(th, (1, 2, 2, 3, 2), align), randn(1, 3, 4))
     _same_error(lambda t, g: F.grid_sample(t, g, mode, padding_mode, align),
                 randn(1, 1, 3, 3), randn(2, 2, 2, 2))
+
+
+def test_review_fixes_nan_and_empty_batch():
+    # NaN passes threshold/shrink with its gradient; elu-family gradient at NaN is scale
+    x = np.array([np.nan, -1.0, 0.5, 0.0, 2.0])
+    for fn in (lambda t: F.threshold(t, 0.0, 5.0), F.hardshrink, F.softshrink, F.selu,
+               lambda t: F.celu(t, 2.0)):
+        _same(fn, x)
+    # N = 0: empty results of the right shape and gradients on both devices
+    _same(lambda t: F.max_pool2d(t, 2), randn(0, 2, 4, 4))
+    _same(lambda t: F.adaptive_max_pool3d(t, 2), randn(0, 2, 4, 4, 4))
+    _same(lambda t: F.max_unpool2d(t, mc.zeros(0, 2, 2, 2, dtype=mc.int64, device=t.device),
+                                   2), randn(0, 2, 2, 2))
+    _same(lambda t: F.group_norm(t, 2), randn(0, 4, 3))
+    _same(lambda t, g: F.grid_sample(t, g, align_corners=False), randn(0, 2, 3, 3),
+          randn(0, 4, 5, 2))
+    _same(lambda t, w: F.conv3d(t, w), randn(0, 2, 3, 3, 3), randn(4, 2, 2, 2, 2))
+    _same(lambda t, w: F.conv2d(t, w), randn(0, 2, 3, 3), randn(4, 2, 2, 2))
+    _same(lambda t, w: F.conv_transpose3d(t, w), randn(0, 2, 3, 3, 3), randn(2, 4, 2, 2, 2))
