@@ -100,26 +100,30 @@ def _linear_error(x, weight):
 
 
 class Bilinear(Function):
-    """y[n, o] = Σ_ij x1[n, i]·W[o, i, j]·x2[n, j] + b[o] on (N, I), (N, J) inputs;
-    dx1 = Σ_oj dy·W·x2, dx2 = Σ_oi dy·W·x1, dW = Σ_n dy⊗x1⊗x2, db = Σ_n dy.
-    Saved: x1, x2, W."""
+    """y[n, o] = Σ_ij x1[n, i]·W[o, i, j]·x2[n, j] on (N, I), (N, J) inputs (``bilinear``
+    adds the bias); dx1 = Σ_oj dy·W·x2, dx2 = Σ_oi dy·W·x1, dW = Σ_n dy⊗x1⊗x2.
+    Each is one matmul against an outer product (x1⊗x2, dy⊗x1, dy⊗x2). Saved: x1, x2, W."""
     @staticmethod
-    def forward(ctx, x1, x2, w, b):
-        xp = get_array_module(x1)
+    def forward(ctx, x1, x2, w):
+        o, i, j = w.shape
         ctx.save_for_backward(x1, x2, w)
-        y = xp.einsum("ni,oij,nj->no", x1, w, x2)                # (N, O)
-        return y if b is None else y + b
+        x12 = (x1[:, :, None] * x2[:, None, :]).reshape(-1, i * j)    # (N, I·J)
+        return _matmul(x12, w.reshape(o, i * j).T)                      # (N, O)
 
     @staticmethod
     def backward(ctx, gy):
         x1, x2, w = ctx.saved_tensors
-        xp = get_array_module(gy)
+        (o, i, j), n = w.shape, gy.shape[0]
         need = ctx.needs_input_grad
-        g1 = xp.einsum("no,oij,nj->ni", gy, w, x2) if need[0] else None
-        g2 = xp.einsum("no,oij,ni->nj", gy, w, x1) if need[1] else None
-        gw = xp.einsum("no,ni,nj->oij", gy, x1, x2) if need[2] else None
-        gb = gy.sum(axis=0) if need[3] else None
-        return g1, g2, gw, gb
+        g1 = g2 = gw = None
+        if need[0]:
+            gy2 = (gy[:, :, None] * x2[:, None, :]).reshape(n, o * j)      # (N, O·J)
+            g1 = _matmul(gy2, w.transpose(0, 2, 1).reshape(o * j, i))     # (N, I)
+        if need[1] or need[2]:
+            gy1 = (gy[:, :, None] * x1[:, None, :]).reshape(n, o * i)      # (N, O·I)
+            g2 = _matmul(gy1, w.reshape(o * i, j)) if need[1] else None    # (N, J)
+            gw = _matmul(gy1.T, x2).reshape(o, i, j) if need[2] else None
+        return g1, g2, gw
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -156,7 +160,9 @@ def bilinear(input1, input2, weight, bias=None):
         raise ValueError(f"bilinear(): bias size does not match weight size: got "
                          f"{list(bias.shape)} but expected [{w.shape[0]}]")
     lead = x1.shape[:-1]
-    y = Bilinear.apply(x1.reshape(-1, w.shape[1]), x2.reshape(-1, w.shape[2]), w, bias)
+    y = Bilinear.apply(x1.reshape(-1, w.shape[1]), x2.reshape(-1, w.shape[2]), w)
+    if bias is not None:
+        y = y + bias
     return y.reshape(lead + (w.shape[0],))                      # (*, O)
 
 
@@ -395,8 +401,9 @@ class Embedding(Function):
         gw = xp.zeros(ctx.w_shape, gy.dtype)
         scatter_add(xp, gw, flat, gy.reshape(-1, ctx.w_shape[1]))
         if ctx.scale_grad_by_freq:
-            counts = xp.bincount(flat.astype(np.int64), minlength=ctx.w_shape[0])  # (V,)
-            gw /= xp.maximum(counts, 1).astype(gy.dtype)[:, None]  # unused rows: 0 / 1
+            ones = xp.ones(flat.shape, gy.dtype)
+            counts = scatter_add(xp, xp.zeros(ctx.w_shape[0], gy.dtype), flat, ones)  # (V,)
+            gw /= xp.maximum(counts, 1)[:, None]   # unused rows: 0 / 1
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return gw, None, None, None
@@ -458,29 +465,30 @@ def _renorm_rows_(weight, idx, max_norm, norm_type):
 # ----------------------------------------------------------------------------- embedding bag
 
 class EmbeddingBag(Function):
-    """Bags as a padded (B, L) index matrix ``idx``; ``coef`` (B, L) weighs each slot (0
-    outside a bag and at padding_idx; the per-sample weight; 1/bag size for 'mean').
+    """Bags in the flat layout: entry n looks up table row ``idx[n]`` for bag ``bag[n]``
+    (non-decreasing: each bag is a run of entries); ``coef`` (N,) weighs each entry (0 at
+    padding_idx; the per-sample weight; 1/bag size for 'mean'); ``keep`` (N,) marks the
+    entries that count (not padding_idx). ``segs``: (starts, ids) of the bags holding
+    entries, and the number of bags B.
 
-    sum/mean: y[b] = Σ_l coef[b, l]·W[idx[b, l]]; dW[idx[b, l]] += coef[b, l]·dy[b];
-              dcoef[b, l] = <dy[b], W[idx[b, l]]>.
-    max:      y[b, d] = max over the bag's slots of W[idx[b, l], d] (0 for an empty bag);
+    sum/mean: y[b] = Σ_{n in b} coef[n]·W[idx[n]]; dW[idx[n]] += coef[n]·dy[bag[n]];
+              dcoef[n] = <dy[bag[n]], W[idx[n]]>.
+    max:      y[b, d] = max over the bag's kept entries of W[idx[n], d] (0 for an empty bag);
               dW goes to the first maximum.
-    With ``scale_grad_by_freq`` dW[i] is divided by the number of slots holding i.
-    Saved: W, coef (sum/mean); the arg-max slots (max).
+    With ``scale_grad_by_freq`` dW[i] is divided by the number of kept entries holding i.
+    Saved: W, coef (sum/mean); the table row of each maximum (max).
     """
     @staticmethod
-    def forward(ctx, w, coef, idx, mask, mode, scale_grad_by_freq):
+    def forward(ctx, w, coef, idx, bag, keep, segs, mode, scale_grad_by_freq):
         xp = get_array_module(w)
-        rows = w[idx]                                           # (B, L, D)
-        ctx.idx, ctx.mask, ctx.mode, ctx.freq = idx, mask, mode, scale_grad_by_freq
-        ctx.w_shape = w.shape
+        ctx.idx, ctx.bag, ctx.keep, ctx.mode = idx, bag, keep, mode
+        ctx.freq, ctx.w_shape = scale_grad_by_freq, w.shape
         if mode != "max":
             ctx.save_for_backward(w, coef)
-            return (rows * coef[..., None]).sum(axis=1)          # (B, D)
-        arg = xp.where(mask[..., None], rows, -xp.inf).argmax(axis=1)       # (B, D)
-        ctx.arg, ctx.nonempty = arg, mask.any(axis=1)                       # (B,)
-        y = xp.take_along_axis(rows, arg[:, None, :], axis=1)[:, 0]        # (B, D)
-        return xp.where(ctx.nonempty[:, None], y, 0).astype(w.dtype, copy=False)
+            y = xp.zeros((segs[2], w.shape[1]), w.dtype)                    # (B, D)
+            return scatter_add(xp, y, bag, w[idx] * coef[:, None])
+        y, ctx.src, ctx.found = _segment_max(xp, w, idx, bag, keep, segs)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
@@ -490,28 +498,45 @@ class EmbeddingBag(Function):
         if ctx.needs_input_grad[0]:
             gw = xp.zeros((v, d), gy.dtype)
             if ctx.mode == "max":
-                src = xp.take_along_axis(idx, ctx.arg, axis=1)          # (B, D) rows
-                flat = (src * d + xp.arange(d)).reshape(-1)             # into gw.ravel()
-                vals = xp.where(ctx.nonempty[:, None], gy, 0).reshape(-1)
-                scatter_add(xp, gw.reshape(-1), flat, vals)
+                flat = (ctx.src * d + xp.arange(d)).reshape(-1)         # into gw.ravel()
+                scatter_add(xp, gw.reshape(-1), flat, xp.where(ctx.found, gy, 0).reshape(-1))
             else:
                 _, coef = ctx.saved_tensors
-                scatter_add(xp, gw, idx.reshape(-1),
-                            (coef[..., None] * gy[:, None, :]).reshape(-1, d))
+                scatter_add(xp, gw, idx, coef[:, None] * gy[ctx.bag])  # (N, D) rows
             if ctx.freq:
-                counts = xp.bincount(idx.reshape(-1), weights=ctx.mask.reshape(-1),
-                                     minlength=v)                       # (V,)
-                gw /= xp.maximum(counts, 1).astype(gy.dtype)[:, None]
+                counts = scatter_add(xp, xp.zeros(v, gy.dtype), idx,
+                                     ctx.keep.astype(gy.dtype))        # (V,)
+                gw /= xp.maximum(counts, 1)[:, None]
         if ctx.needs_input_grad[1]:
             w, _ = ctx.saved_tensors
-            gcoef = (w[idx] * gy[:, None, :]).sum(axis=-1)              # (B, L)
-        return gw, gcoef, None, None, None, None
+            gcoef = (w[idx] * gy[ctx.bag]).sum(axis=-1)                 # (N,)
+        return gw, gcoef, None, None, None, None, None, None
+
+
+def _segment_max(xp, w, idx, bag, keep, segs):
+    """Max mode of embedding_bag: y (B, D), the table row of the first maximum of each
+    (bag, d) and whether the bag has a kept entry there (a bag of padding only gives 0).
+    Runs of entries are reduced with ``maximum.reduceat`` (NumPy and CuPy); a NaN wins."""
+    starts, ids, n_bags = segs
+    n, d = idx.shape[0], w.shape[1]
+    y = xp.zeros((n_bags, d), w.dtype)
+    src = xp.zeros((n_bags, d), np.int64)
+    found = xp.zeros((n_bags, d), bool)
+    if starts.shape[0] == 0:                                    # every bag is empty
+        return y, src, found
+    vals = xp.where(keep[:, None], w[idx], -xp.inf)                           # (N, D)
+    y[ids] = xp.maximum.reduceat(vals, starts, axis=0)                         # (K, D)
+    at = ((vals == y[bag]) | xp.isnan(vals)) & keep[:, None]                  # maxima
+    first = xp.minimum.reduceat(xp.where(at, xp.arange(n)[:, None], n), starts, axis=0)
+    found[ids] = first < n
+    src[ids] = idx[xp.minimum(first, n - 1)]
+    return xp.where(found, y, 0).astype(w.dtype, copy=False), src, found
 
 
 def _bags(idx, offsets, include_last_offset):
-    """The bags of a 1-D input with ``offsets`` as a (B, L) matrix of input positions and
-    the mask of the slots that hold an element (L: the longest bag). Reads the offsets
-    (a host sync), to validate them and to size L."""
+    """Where the bags of a 1-D input start and how many entries each holds (host arrays,
+    (B,) each). Reads the offsets (a host sync) to validate them. The last bag runs to the
+    end of the input, also with ``include_last_offset`` (see ``embedding_bag``)."""
     off = to_numpy(offsets.data).astype(np.int64)
     m = idx.shape[0]
     if off.size and off[0] != 0:
@@ -523,25 +548,23 @@ def _bags(idx, offsets, include_last_offset):
                          f"{m} but got offsets[-1] of {off[-1]}")
     if np.any(np.diff(off) < 0):
         raise ValueError(f"embedding_bag: offsets must be non-decreasing, got {off.tolist()}")
-    starts = off[:-1] if include_last_offset else off          # the last bag ends at m,
-    ends = np.append(starts[1:], m)                            # as in PyTorch
-    lengths = ends - starts                                     # (B,)
-    longest = int(lengths.max()) if lengths.size else 0
-    slots = np.arange(longest)
-    mask = slots < lengths[:, None]                             # (B, L)
-    return np.where(mask, starts[:, None] + slots, 0), mask
+    starts = off[:-1] if include_last_offset else off
+    ends = np.append(starts[1:], m)[:starts.size]
+    return starts, ends - starts
 
 
 def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
                   scale_grad_by_freq=False, mode="mean", sparse=False,
                   per_sample_weights=None, include_last_offset=False, padding_idx=None):
-    """Sum, mean or max of the embedding rows of each bag of indices, without building the
-    (bags, length, D) lookup as a tensor of the graph.
+    """Sum, mean or max of the embedding rows of each bag of indices, computed on the flat
+    (entries, D) lookup: bags are never padded to (bags, longest bag, D).
 
     Args:
         input: (B, L) integer tensor (B bags of length L), or 1-D with ``offsets``.
         offsets: 1-D integer tensor, where each bag starts in a 1-D input; with
-            ``include_last_offset`` it has one more entry, the input's length (unused).
+            ``include_last_offset`` it has one more entry, the input's length: the last bag
+            runs to the end of the input whatever that entry says (as PyTorch's float64,
+            max-mode and padding_idx kernels; its float32 sum/mean kernel stops at it).
         mode: 'sum', 'mean' or 'max'. An empty bag gives zeros.
         per_sample_weights: input-shaped floating weights of the rows ('sum' only).
         padding_idx: entries equal to it are left out of their bag (and of its size).
@@ -592,24 +615,24 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if max_norm is not None:
         _renorm_rows_(w, idx.data, max_norm, norm_type)
     xp = get_array_module(w.data)
-    flat = xp.asarray(idx.data).reshape(-1)                     # (N,) on the table's device
-    if idx.ndim == 2:
-        pos = np.arange(flat.size).reshape(idx.shape)           # (B, L)
-        mask = np.ones(idx.shape, bool)
+    if idx.ndim == 2:                                           # B bags of length L
+        starts, lengths = np.arange(idx.shape[0]) * idx.shape[1], np.full(idx.shape[0],
+                                                                          idx.shape[1])
     else:
-        pos, mask = _bags(idx, as_tensor_arg(offsets), include_last_offset)
-    if mask.size == 0 or flat.size == 0:                        # only empty bags
-        return Tensor(xp.zeros((mask.shape[0], w.shape[1]), w.dtype))
-    pos, mask = xp.asarray(pos), xp.asarray(mask)
-    slots = flat[pos]                                           # (B, L) table rows
-    if padding_idx is not None:
-        mask = mask & (slots != padding_idx)
-    coef = mask.astype(w.dtype)                                 # (B, L)
+        starts, lengths = _bags(idx, as_tensor_arg(offsets), include_last_offset)
+    n = int(lengths.sum())                      # (host) N, short of len(input) only if B = 0
+    flat = xp.asarray(idx.data).reshape(-1)[:n]                 # (N,) on the table's device
+    bag = xp.asarray(np.repeat(np.arange(lengths.size), lengths))   # (N,) bag of each entry
+    keep = flat != padding_idx if padding_idx is not None else xp.ones(n, bool)
+    coef = keep.astype(w.dtype)                                 # (N,)
     if mode == "mean":
-        coef = coef / xp.maximum(coef.sum(axis=1, keepdims=True), 1)
+        sizes = scatter_add(xp, xp.zeros(lengths.size, w.dtype), bag, coef)   # (B,)
+        coef = coef / xp.maximum(sizes, 1)[bag]
     if per_sample_weights is not None:
-        coef = as_tensor_arg(per_sample_weights).reshape(-1)[pos] * Tensor(coef)
-    return EmbeddingBag.apply(w, coef, slots, mask, mode, bool(scale_grad_by_freq))
+        coef = as_tensor_arg(per_sample_weights).reshape(-1)[:n] * Tensor(coef)
+    full = lengths > 0
+    segs = (xp.asarray(starts[full]), xp.asarray(np.flatnonzero(full)), lengths.size)
+    return EmbeddingBag.apply(w, coef, flat, bag, keep, segs, mode, bool(scale_grad_by_freq))
 
 
 def one_hot(tensor, num_classes=-1):

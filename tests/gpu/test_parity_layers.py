@@ -119,3 +119,39 @@ def test_embedding_bag(mode):
               w, idx, off, R.standard_normal(7))
     _same_error(lambda t, i, o: F.embedding_bag(i, t, o, mode=mode), w, idx,
                 np.array([1, 2]), match="offsets\\[0\\] has to be 0")
+
+
+def test_embedding_bag_long_empty_and_padding_only_bags():
+    w = R.standard_normal((6, 4))
+    lengths = np.array([3, 0, 40, 2, 0, 1])
+    idx = R.integers(0, 6, lengths.sum())
+    idx[43:45] = 5                                              # a bag of padding only
+    off = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    for mode in ("sum", "mean", "max"):
+        _same(lambda t, i, o: F.embedding_bag(i, t, o, mode=mode, padding_idx=5), w, idx, off)
+        _same(lambda t, i, o: F.embedding_bag(i, t, o, mode=mode, include_last_offset=True),
+              w, idx, off[:4])                                  # last bag runs to the end
+        _same(lambda t, i, o: F.embedding_bag(i, t, o, mode=mode), w,
+              np.zeros(0, np.int64), np.zeros(3, np.int64))       # only empty bags
+    _same(lambda t, i, o: F.embedding_bag(i, t, o, mode="mean", scale_grad_by_freq=True),
+          w.astype(np.float32), idx, off, rtol=1e-6, atol=1e-6)
+
+
+def test_embedding_backwards_do_not_synchronise(monkeypatch):
+    """cupy.bincount reads its input's maximum on the host: the counts of
+    scale_grad_by_freq are scatter-adds. The emulator counts host syncs."""
+    def bincount(*args, **kwargs):
+        raise AssertionError("cupy.bincount synchronises with the host")
+    monkeypatch.setattr(cp, "bincount", bincount)
+    w = mc.tensor(R.standard_normal((5, 3)), device="cuda", requires_grad=True)
+    idx = mc.tensor([1, 2, 4, 4, 3, 0, 2], device="cuda")
+    off = mc.tensor([0, 2, 2, 5], device="cuda")
+    outs = [F.embedding(idx, w, padding_idx=0, scale_grad_by_freq=True),
+            F.embedding_bag(idx, w, off, mode="max", padding_idx=2)]
+    outs += [F.embedding_bag(idx, w, off, mode=m, padding_idx=2, scale_grad_by_freq=True)
+             for m in ("sum", "mean")]
+    stats = getattr(cp, "_stats", None)
+    if stats is not None:
+        stats.reset()
+    sum(o.sum() for o in outs).backward()
+    assert stats is None or not stats.syncs, stats.syncs

@@ -273,6 +273,24 @@ def test_bilinear_gradcheck(x1, x2, w, b):
     gradcheck(lambda a, c, v: F.bilinear(a.T.T, c, v), (x1, x2, w))
 
 
+def test_bilinear_large_matches_float64_einsums():
+    """N = 256, 128 x 128 x 128 in float32 (the matmul forms; three-operand einsums took
+    1.8 s here, measured outside the tests): values and gradients as float64 einsums."""
+    rng = np.random.default_rng(0)
+    a, c, v = (rng.standard_normal(s).astype(np.float32) for s in ((256, 128), (256, 128),
+                                                                   (128, 128, 128)))
+    gy = rng.standard_normal((256, 128)).astype(np.float32)
+    x1, x2, w = (mc.tensor(t, requires_grad=True) for t in (a, c, v))
+    y = F.bilinear(x1, x2, w)
+    y.backward(mc.tensor(gy))
+    a, c, g, v = *(t[:16].astype(np.float64) for t in (a, c, gy)), v.astype(np.float64)
+    for got, spec, ops in ((y, "ni,oij,nj->no", (a, v, c)), (x1.grad, "no,oij,nj->ni", (g, v, c)),
+                           (x2.grad, "no,oij,ni->nj", (g, v, a))):
+        want = np.einsum(spec, *ops)
+        np.testing.assert_allclose(got.detach().numpy()[:16], want, rtol=1e-3,
+                                   atol=1e-4 * np.abs(want).max())
+
+
 def test_bilinear_errors_and_module():
     w = mc.zeros(2, 2, 3)
     with pytest.raises(ValueError, match="batch dimensions do not match"):
@@ -399,6 +417,70 @@ def test_embedding_bag_per_sample_weights_and_offsets():
     np.testing.assert_allclose(y.numpy(), [[0.125, 0.375, 0.625], [0.95, 1.2, 1.45]])
     empty = F.embedding_bag(mc.zeros(0, dtype=mc.int64), mc.tensor(W_BAG), mc.tensor([0, 0]))
     assert empty.tolist() == [[0.0] * 3] * 2
+
+
+# torch (float64) for input [1, 2, 4, 5, 4, 3, 2, 9], W = arange(10)[:, None], offsets
+# [0, 3, 5], include_last_offset, dy = [[1], [-2]]: the last bag runs to the end of the input
+# (torch's float32 sum/mean kernel stops at offsets[-1]: a deliberate difference)
+LAST_OFFSET_CASES = {
+    ("sum", None): ([7., 23.], [0., 1., -1., -2., -1., -2., 0., 0., 0., -2.]),
+    ("sum", 4): ([3., 19.], [0., 1., -1., -2., 0., -2., 0., 0., 0., -2.]),
+    ("mean", None): ([7 / 3, 4.6], [0., 1 / 3, -1 / 15, -0.4, -1 / 15, -0.4, 0., 0., 0., -0.4]),
+    ("mean", 4): ([1.5, 4.75], [0., 0.5, 0., -0.5, 0., -0.5, 0., 0., 0., -0.5]),
+    ("max", None): ([4., 9.], [0., 0., 0., 0., 1., 0., 0., 0., 0., -2.]),
+    ("max", 4): ([2., 9.], [0., 0., 1., 0., 0., 0., 0., 0., 0., -2.]),
+}
+
+
+@pytest.mark.parametrize("mode,pad", LAST_OFFSET_CASES)
+def test_embedding_bag_include_last_offset_short_of_the_input(mode, pad):
+    w = mc.arange(10., dtype=mc.float64).reshape(10, 1).requires_grad_()
+    y = F.embedding_bag(mc.tensor([1, 2, 4, 5, 4, 3, 2, 9]), w, mc.tensor([0, 3, 5]),
+                        mode=mode, include_last_offset=True, padding_idx=pad)
+    y.backward(mc.tensor([[1.], [-2.]], dtype=mc.float64))
+    want, want_grad = LAST_OFFSET_CASES[mode, pad]
+    np.testing.assert_allclose(y.detach().numpy().ravel(), want, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy().ravel(), want_grad, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_of_only_empty_bags_is_in_the_graph(mode):
+    w = mc.tensor(W_BAG, requires_grad=True)
+    for idx, off in ((mc.zeros(0, dtype=mc.int64), mc.tensor([0, 0])),
+                     (mc.tensor([2, 2]), mc.tensor([0, 0, 2]))):    # padding only
+        y = F.embedding_bag(idx, w, off, mode=mode, padding_idx=2)
+        assert y.tolist() == [[0.0] * 3] * (off.shape[0]) and y.requires_grad
+        y.sum().backward()
+        assert w.grad.tolist() == [[0.0] * 3] * 5
+    assert F.embedding_bag(mc.tensor([1, 2]), w, mc.tensor([0]), mode=mode,
+                           include_last_offset=True).shape == (0, 3)
+
+
+def test_embedding_bag_long_bag_is_not_padded():
+    """200 bags of 1 entry and one of 3000, D = 16: a (bags, longest, D) float64 lookup
+    would take 77 MB; the flat one takes 3200 x 16."""
+    import tracemalloc
+    rng = np.random.default_rng(0)
+    lengths = np.array([1] * 200 + [3000])
+    idx = rng.integers(0, 50, lengths.sum())
+    off = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    wd = rng.standard_normal((50, 16))
+    ends = np.cumsum(lengths)
+    for mode, ref in (("sum", np.add), ("mean", np.add), ("max", np.maximum)):
+        w = mc.tensor(wd, requires_grad=True)
+        tracemalloc.start()
+        y = F.embedding_bag(mc.tensor(idx), w, mc.tensor(off), mode=mode)
+        y.sum().backward()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < 8e6, f"{mode}: peak {peak / 1e6:.0f} MB"
+        want = ref.reduceat(wd[idx], off, axis=0) / (lengths[:, None] if mode == "mean" else 1)
+        np.testing.assert_allclose(y.detach().numpy(), want, rtol=1e-12)
+        if mode == "max":                    # each bag's maximum row gets dy = 1 per column
+            hits = np.zeros_like(wd)
+            for s, e in zip(off, ends):
+                np.add.at(hits, (idx[s + wd[idx[s:e]].argmax(0)], np.arange(16)), 1)
+            np.testing.assert_array_equal(w.grad.numpy(), hits)
 
 
 @given(w=st.tensors(shape=(4, 2), unique=True), psw=st.tensors(shape=(5,)))
