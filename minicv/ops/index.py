@@ -106,6 +106,31 @@ def gather(input, dim, index, *, sparse_grad=False):
     return Gather.apply(x, d, idx)
 
 
+# the dtypes that CuPy's add.at (cupyx.scatter_add) and maximum/minimum.at accept
+_CUPY_AT_DTYPES = frozenset(map(np.dtype, ("int32", "int64", "uint32", "uint64", "float32",
+                                            "float64")))
+
+
+def _at(xp, op, target, index, values):
+    """``target[index] op= values`` with repeated indices reducing (``ufunc.at``; op is
+    "add", "maximum" or "minimum"). CuPy supports few dtypes there: others go through
+    int32/float32 and are cast back (the same wrap-around for small integers)."""
+    if xp is np:
+        return _scatter_add_arrays(xp, target, index, values) if op == "add" else \
+            getattr(np, op).at(target, index, values)
+    ok = _CUPY_AT_DTYPES | ({np.dtype(np.float16)} if op == "add" else set())
+    work = target if target.dtype in ok else target.astype(
+        np.float32 if target.dtype.kind == "f" else np.int32)
+    values = values.astype(work.dtype, copy=False)
+    if op == "add":
+        _scatter_add_arrays(xp, work, index, values)
+    else:
+        getattr(xp, op).at(work, index, values)
+    if work is not target:
+        target[...] = work.astype(target.dtype)
+    return target
+
+
 # ----------------------------------------------------------------------------- scatter
 
 class Scatter(Function):
@@ -122,7 +147,7 @@ class Scatter(Function):
         values = xp.broadcast_to(src, index.shape) if src.ndim == 0 else \
             _head(src, index.shape)
         if add:
-            _scatter_add_arrays(xp, out, key, values)
+            _at(xp, "add", out, key, values)
         else:
             out[key] = values
         return out
@@ -486,7 +511,7 @@ class IndexPutAdd(Function):
         if adv is None:
             out[basic] += v
         else:
-            _scatter_add_arrays(get_array_module(x), out[basic], adv, v)  # out[basic]: view
+            _at(get_array_module(x), "add", out[basic], adv, v)   # out[basic]: a view
         return out
 
     @staticmethod
@@ -718,6 +743,8 @@ def index_copy(input, dim, index, source):
     x, src = as_tensor_arg(input), as_tensor_arg(source)
 
     def copy(x, src):
+        if x.ndim == 1 and src.ndim == 0:                 # a scalar source, as PyTorch
+            src = src.reshape(1)
         return SetItem.apply(x, src, (), _along("index_copy", x, dim, index, src))
     return _on_1d(copy, x, src)
 
@@ -797,7 +824,7 @@ def _scatter_extreme(xp, out, flat, v, reduce):
     """out[flat[i]] = max (or min) of itself and v[i], repeated positions included
     (``ufunc.at``, which CuPy has for maximum and minimum)."""
     with np.errstate(invalid="ignore"):                        # NaN is handled after
-        (xp.maximum if reduce == "amax" else xp.minimum).at(out, flat, v)
+        _at(xp, "maximum" if reduce == "amax" else "minimum", out, flat, v)
 
 
 def _counts(xp, n, flat, hits):
@@ -830,7 +857,7 @@ class ScatterReduce(Function):
             start = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
             out[flat] = _extreme_start(x.dtype, reduce) if start is None else start
         if reduce in ("sum", "mean"):
-            _scatter_add_arrays(xp, out, flat, v)
+            _at(xp, "add", out, flat, v)
             if reduce == "mean":
                 n = xp.maximum(count + include_self, 1)
                 out = out / n.astype(out.dtype) if out.dtype.kind == "f" else out // n

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_array_module
 from .elementwise import promote
+from .shape import _dim
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -425,14 +426,6 @@ def diag(input, diagonal=0):
 
 # ----------------------------------------------------------------------------- diagonals
 
-def _dim(d, ndim):
-    """``d`` as a non-negative axis of an ``ndim``-D tensor (IndexError as PyTorch)."""
-    if not -ndim <= d < ndim:
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-ndim}, {ndim - 1}], but got {d})")
-    return d % ndim
-
-
 def _diagonal_view(a, offset, dim1, dim2):
     """A view of diagonal ``offset`` of ``a`` over (dim1, dim2), moved last; writable
     when ``a`` is, as CuPy's (NumPy's is read-only only to warn about the sharing)."""
@@ -648,6 +641,8 @@ def tensordot(a, b, dims=2):
         mc.tensordot(mc.ones(2, 3, 4), mc.ones(4, 3), ([1, 2], [1, 0]))   # (2,), all 12
     """
     x, y = promote(as_tensor_arg(a), as_tensor_arg(b))
+    if isinstance(dims, Tensor) and dims.numel() == 1:      # a one-element tensor: k
+        dims = int(dims.item())
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise ValueError(f"tensordot expects dims >= 0, but got dims={dims}")
@@ -729,13 +724,28 @@ def mv(input, vec):
     return matmul(a, v)
 
 
+def _product_shape(op, a, b):
+    """The shape of addmv's, addr's, baddbmm's or addbmm's product, the operands checked
+    first (so that a mistake names ``op``, not the mv/outer/bmm that computes it)."""
+    _check_rank(op, a, b, {"addmv": (2, 1), "addr": (1, 1)}.get(op, (3, 3)))
+    if op == "addr":
+        return a.shape[0], b.shape[0]
+    if a.shape[-1] != b.shape[-2 if b.ndim == 3 else 0] or (
+            b.ndim == 3 and a.shape[0] != b.shape[0]):
+        raise ValueError(f"{op}: size mismatch, got shapes {list(a.shape)} and "
+                         f"{list(b.shape)}")
+    if op == "addmv":
+        return a.shape[:1]
+    return a.shape[:2] + b.shape[2:] if op == "baddbmm" else (a.shape[1], b.shape[2])
+
+
 def _add_checked_product(op, product, input, operands, beta, alpha):
     """beta·input + alpha·product(*operands), with the checks of
     :func:`_check_add_product` (``operands``: argument name -> value, for the messages)."""
     c = as_tensor_arg(input)
     ts = {name: as_tensor_arg(t) for name, t in operands.items()}
+    _check_add_product(op, c, ts, _product_shape(op, *ts.values()))
     prod = product(*ts.values())
-    _check_add_product(op, c, ts, prod.shape)
     return _add_product(c, prod, beta, alpha)
 
 
@@ -1097,8 +1107,33 @@ def matrix_power(input, n):
 
 # ----------------------------------------------------------------------------- cdist
 
+def _row_chunks(p_rows, r_rows, m, batch):
+    """Slices of x2's rows such that one chunk's (..., P, chunk, M) differences hold at
+    most about 2**22 elements (bounded memory for any size)."""
+    per_row = max(p_rows * max(m, 1) * batch, 1)
+    step = max(1, (1 << 22) // per_row)
+    return [slice(s, s + step) for s in range(0, max(r_rows, 1), step)]
+
+
+def _cdist_weights(diff, d, g, p, xp):
+    """d d[..., i, j] / d x1_i (times g) from δ = x1_i - x2_j (PyTorch's rules)."""
+    dd, g, zero = d[..., None], g[..., None], g.dtype.type(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 0:
+            return xp.zeros_like(diff)
+        if p == 1:
+            return xp.sign(diff) * g
+        if p == 2:
+            return xp.where(dd == 0, zero, diff * g / dd)
+        if p == np.inf:
+            return xp.sign(diff) * (xp.abs(diff) == dd) * g
+        w = xp.sign(diff) * xp.abs(diff) ** (p - 1) * g / dd ** (p - 1)
+        return xp.where((dd == 0) | ((diff == 0) if p < 1 else False), zero, w)
+
+
 class Cdist(Function):
-    """d[..., i, j] = ‖x1[..., i, :] - x2[..., j, :]‖_p, from the explicit differences.
+    """d[..., i, j] = ‖x1[..., i, :] - x2[..., j, :]‖_p, from the explicit differences,
+    computed in chunks of x2's rows so that memory stays bounded.
 
     With δ = x1_i - x2_j and d its norm, d/dδ is PyTorch's ``_cdist_backward``:
     p = 0: 0;  p = 1: sign δ;  p = 2: δ / d;  p = inf: sign δ where |δ| == d (every tie);
@@ -1108,13 +1143,19 @@ class Cdist(Function):
     @staticmethod
     def forward(ctx, x1, x2, p):
         xp = get_array_module(x1, x2)
-        diff = xp.abs(x1[..., :, None, :] - x2[..., None, :, :])          # (..., P, R, M)
-        if p == 0:
-            d = (diff != 0).sum(-1).astype(x1.dtype)
-        elif p == np.inf:                    # (CuPy's max has no initial=: M == 0 apart)
-            d = diff.max(-1) if diff.shape[-1] else xp.zeros(diff.shape[:-1], x1.dtype)
-        else:
-            d = (diff ** p).sum(-1) ** (1 / p)
+        batch = int(np.prod(np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])))
+        ctx.chunks = _row_chunks(x1.shape[-2], x2.shape[-2], x1.shape[-1], batch)
+        parts = []
+        for rows in ctx.chunks:
+            diff = xp.abs(x1[..., :, None, :] - x2[..., None, rows, :])    # (..., P, c, M)
+            if p == 0:
+                parts.append((diff != 0).sum(-1).astype(x1.dtype))
+            elif p == np.inf:                # (CuPy's max has no initial=: M == 0 apart)
+                parts.append(diff.max(-1) if diff.shape[-1] else
+                             xp.zeros(diff.shape[:-1], x1.dtype))
+            else:
+                parts.append((diff ** p).sum(-1) ** (1 / p))
+        d = parts[0] if len(parts) == 1 else xp.concatenate(parts, -1)
         ctx.save_for_backward(x1, x2, d)
         ctx.p = p
         return d.astype(x1.dtype, copy=False)                              # (..., P, R)
@@ -1122,30 +1163,58 @@ class Cdist(Function):
     @staticmethod
     def backward(ctx, gd):
         x1, x2, d = ctx.saved_tensors
-        xp, p = get_array_module(gd), ctx.p
-        diff = x1[..., :, None, :] - x2[..., None, :, :]                   # (..., P, R, M)
-        dd, g, zero = d[..., None], gd[..., None], gd.dtype.type(0)
+        xp = get_array_module(gd)
+        g1, g2s = None, []
+        for rows in ctx.chunks:
+            diff = x1[..., :, None, :] - x2[..., None, rows, :]            # (..., P, c, M)
+            w = _cdist_weights(diff, d[..., rows], gd[..., rows], ctx.p, xp)
+            if ctx.needs_input_grad[0]:
+                g1 = w.sum(-2) if g1 is None else g1 + w.sum(-2)           # (..., P, M)
+            if ctx.needs_input_grad[1]:
+                g2s.append(-w.sum(-3))                                     # (..., c, M)
+        g2 = None if not g2s else g2s[0] if len(g2s) == 1 else xp.concatenate(g2s, -2)
+        return g1, g2, None                                                # (..., R, M)
+
+
+class EuclideanDist(Function):
+    """d = sqrt(max(‖x1_i‖² + ‖x2_j‖² - 2 x1_i·x2_j, 0)) by one matmul of the padded rows
+    [-2 x1, ‖x1‖², 1] and [x2, 1, ‖x2‖²], as PyTorch's ``_euclidean_dist`` (fast; it
+    rounds differently from the explicit differences, and can give 0 for close rows).
+
+    Backward (PyTorch's ``_euclidean_dist_backward``): r = g / d, 0 where d == 0;
+    dx1 = x1·Σ_j r - r @ x2, dx2 = x2·Σ_i r - rᵀ @ x1. Saved: x1, x2 and d.
+    """
+    @staticmethod
+    def forward(ctx, x1, x2):
+        xp = get_array_module(x1, x2)
+        n1 = (x1 * x1).sum(-1, keepdims=True)                              # (..., P, 1)
+        n2 = (x2 * x2).sum(-1, keepdims=True)                              # (..., R, 1)
+        a = xp.concatenate([x1 * -2, n1, xp.ones_like(n1)], -1)            # (..., P, M+2)
+        b = xp.concatenate([x2, xp.ones_like(n2), n2], -1)                 # (..., R, M+2)
+        d = xp.sqrt(xp.maximum(_matmul(a, xp.swapaxes(b, -1, -2)), 0))     # (..., P, R)
+        ctx.save_for_backward(x1, x2, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, gd):
+        x1, x2, d = ctx.saved_tensors
+        xp = get_array_module(gd)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 0:
-                w = xp.zeros_like(diff)
-            elif p == 1:
-                w = xp.sign(diff) * g
-            elif p == 2:
-                w = xp.where(dd == 0, zero, diff * g / dd)
-            elif p == np.inf:
-                w = xp.sign(diff) * (xp.abs(diff) == dd) * g
-            else:
-                w = xp.sign(diff) * xp.abs(diff) ** (p - 1) * g / dd ** (p - 1)
-                w = xp.where((dd == 0) | ((diff == 0) if p < 1 else False), zero, w)
-        g1 = w.sum(-2) if ctx.needs_input_grad[0] else None                # (..., P, M)
-        g2 = -w.sum(-3) if ctx.needs_input_grad[1] else None               # (..., R, M)
-        return g1, g2, None
+            r = xp.where(d == 0, gd.dtype.type(0), gd / d)                 # (..., P, R)
+        g1 = g2 = None
+        if ctx.needs_input_grad[0]:
+            g1 = x1 * r.sum(-1, keepdims=True) - _matmul(r, x2)
+        if ctx.needs_input_grad[1]:
+            g2 = x2 * r.sum(-2)[..., None] - _matmul(xp.swapaxes(r, -1, -2), x1)
+        return g1, g2
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """The p-norm distance between each row of x1 and each row of x2, batch dims
-    broadcasting. ``compute_mode`` is accepted and ignored: minicv always sums the
-    explicit differences (PyTorch may use a matmul for p = 2, which rounds differently).
+    broadcasting. For p = 2 with ``compute_mode="use_mm_for_euclid_dist"``, or the default
+    ``"use_mm_for_euclid_dist_if_necessary"`` when P > 25 or R > 25, it is computed as
+    PyTorch does, by a matmul (:class:`EuclideanDist`: fast, less exact for close rows);
+    otherwise from the explicit differences (``"donot_use_mm_for_euclid_dist"``).
 
     Shape: (..., P, M) and (..., R, M) -> (..., P, R).
 
@@ -1173,6 +1242,10 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if not p >= 0:
         raise ValueError(f"cdist only supports non-negative p values, got {p}")
     _check_batch("cdist", a, b)
+    mm = compute_mode == "use_mm_for_euclid_dist" or (
+        compute_mode == modes[0] and (a.shape[-2] > 25 or b.shape[-2] > 25))
+    if p == 2 and mm and a.numel() and b.numel():
+        return EuclideanDist.apply(a, b)
     return Cdist.apply(a, b, float(p))
 
 

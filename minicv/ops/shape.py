@@ -1061,6 +1061,17 @@ def column_stack(tensors):
 
 # ----------------------------------------------------------------------------- tensor_split
 
+def _split_views(x, cuts, d):
+    """The pieces of ``x`` between the sorted ``cuts`` along ``d``: views of x (one
+    :class:`Split` node, whose backward concatenates the pieces' gradients once)."""
+    from ..autograd import _mark_view
+    out = Split.apply(x, cuts, d)
+    out = out if isinstance(out, tuple) else (out,)
+    for piece in out:
+        _mark_view(piece, x)
+    return out
+
+
 def _slice_along(x, d, start, stop):
     """x[..., start:stop, ...] on dimension d: a view (Python's slice rules)."""
     return x[(slice(None),) * d + (slice(start, stop),)]
@@ -1099,8 +1110,12 @@ def tensor_split(input, indices_or_sections, dim=0):
                              f"got {sections}")
         sizes = [n // sections + (i < n % sections) for i in range(sections)]
         ios = np.cumsum(sizes)[:-1].tolist()
-    bounds = [0] + [int(i) for i in ios] + [None]
-    return tuple(_slice_along(x, d, a, b) for a, b in zip(bounds[:-1], bounds[1:]))
+    n = x.shape[d]
+    cuts = [min(max(int(i) + n * (int(i) < 0), 0), n) for i in ios]   # Python's slice rules
+    if cuts != sorted(cuts):          # overlapping pieces (an index after a larger one)
+        bounds = [0] + cuts + [None]
+        return tuple(_slice_along(x, d, a, b) for a, b in zip(bounds[:-1], bounds[1:]))
+    return _split_views(x, cuts, d)
 
 
 def _split_named(name, input, indices_or_sections, dim, min_ndim):
@@ -1169,8 +1184,7 @@ def split_with_sizes(input, split_sizes, dim=0):
         raise ValueError(f"split_with_sizes expects split_sizes to sum exactly to "
                          f"{x.shape[d]} (input tensor's size at dimension {d}), but got "
                          f"split_sizes={sizes}")
-    ends = np.cumsum([0] + sizes).tolist()
-    return tuple(_slice_along(x, d, a, b) for a, b in zip(ends[:-1], ends[1:]))
+    return _split_views(x, np.cumsum(sizes)[:-1].tolist(), d)
 
 
 # ----------------------------------------------------------------------------- unflatten, ...
@@ -1306,8 +1320,8 @@ def unfold(input, dimension, size, step):
                          f"size is {size}")
     if step <= 0:
         raise ValueError(f"unfold: step is {step} but must be > 0")
-    if x.ndim == 0:
-        return reshape(x, (size,))
+    if x.ndim == 0:                                       # (size,): 1 or 0 elements
+        return reshape(x, (1,)) if size else getitem(reshape(x, (1,)), slice(0, 0))
     return Unfold.apply(x, d, int(size), int(step))
 
 

@@ -100,3 +100,17 @@ def test_masked_scatter_and_scatters():
     _same(lambda x, s: x.diagonal_scatter(s, 0, 0, 2), randn(2, 3, 4), randn(3, 2))
     _same_error(lambda x, s: x.masked_scatter(mc.tensor(m, device=x.device), s),
                 randn(2, 3), randn(2), match="number of ones")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.uint8, np.int8, np.int16, np.bool_])
+def test_scatters_on_dtypes_that_cupy_at_lacks(dtype):
+    """CuPy's maximum.at/minimum.at (and add.at) refuse these dtypes: minicv widens."""
+    idx = np.array([2, 0, 2, 2])
+    x, s = (np.array([1, 0, 1]).astype(dtype), np.array([1, 1, 0, 1]).astype(dtype))
+    for reduce in ("sum", "amax", "amin") + (("mean",) if dtype != np.bool_ else ()):
+        _same(lambda a, b: a.scatter_reduce(0, mc.tensor(idx, device=a.device), b, reduce),
+              x, s, grad=False, rtol=1e-3)
+    _same(lambda a, b: a.index_add(0, mc.tensor(idx, device=a.device), b), x, s, grad=False,
+          rtol=1e-3)
+    _same(lambda a, b: a.index_put((mc.tensor(idx, device=a.device),), b, accumulate=True),
+          x, s, grad=False, rtol=1e-3)

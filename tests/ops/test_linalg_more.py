@@ -392,6 +392,55 @@ def test_cdist_shapes_ties_and_errors():
         mc.cdist(mc.ones(5, 2, 3), mc.ones(2, 4, 3))
 
 
+def test_cdist_matmul_mode_matches_torch():
+    """p = 2 with more than 25 rows (or compute_mode="use_mm_for_euclid_dist") goes
+    through PyTorch's matmul formula: its rounding (float32 close rows give 0) and its
+    gradient (0 at zero distance: x1 rows 0 and 7 equal x2 rows 0 and 1)."""
+    x, y = mc.tensor([[1e4, 1e4]]), mc.tensor([[1e4, 1e4 + 0.01], [1e4 + 1, 1e4]])
+    assert mc.cdist(x, y, compute_mode="use_mm_for_euclid_dist").tolist() == [[0, 0]]
+    np.testing.assert_allclose(mc.cdist(x, y).data, [[0.009765625, 1.0]])
+    i = mc.arange(30.)
+    x1 = mc.stack([i % 5, (i / 5).floor()], 1).double().requires_grad_()
+    x2 = mc.tensor([[0., 0.], [1., 2.], [0.5, -1.]], dtype=mc.float64, requires_grad=True)
+    d = mc.cdist(x1, x2)
+    (d * mc.arange(90., dtype=mc.float64).reshape(30, 3) / 10).sum().backward()
+    np.testing.assert_allclose(d.data[[0, 4, 7]], [      # torch.cdist, float64
+        [0.0, 2.23606797749979, 1.118033988749895], [4.0, 3.605551275463989, 3.640054944640259],
+        [2.23606797749979, 1.414213562373095, 2.5]], rtol=1e-12)
+    np.testing.assert_allclose(x1.grad.data[[0, 1, 7]], [
+        [-0.1341640786499874, 0.08944271909999159], [0.5236067977499789, 0.047213595499957905],
+        [4.8139320197102276, 1.2235136319395066]], rtol=1e-9)
+    np.testing.assert_allclose(x2.grad.data, [
+        [-62.800869080957305, -103.49204426260424], [-49.538993126021566, -70.02109621365068],
+        [-44.866497644885484, -121.04000599582758]], rtol=1e-9)
+    a = (mc.arange(2 * 26 * 2.).reshape(2, 26, 2) / 7).requires_grad_()
+    b = mc.tensor([[[1., 1.], [0., 3.]]], requires_grad=True)   # batch dims broadcast
+    d = mc.cdist(a, b)
+    (d ** 2).sum().backward()
+    np.testing.assert_allclose(d.sum().item(), 940.4463500976562, rtol=1e-5)
+    np.testing.assert_allclose(b.grad.data, [[[-653.7142944335938, -668.5714721679688],
+                                              [-757.7142944335938, -460.57147216796875]]],
+                               rtol=1e-5)
+    np.testing.assert_allclose(a.grad.sum().item(), 2540.571533203125, rtol=1e-5)
+
+
+def test_cdist_large_inputs_take_the_matmul_path_and_chunks():
+    """1000 x 64 rows: the matmul path for p = 2 (it agrees with the exact path), bounded
+    chunks for other p; the chunked result equals the unchunked one (the first rows,
+    computed alone)."""
+    x1 = mc.randn(1000, 64, requires_grad=True)
+    x2 = mc.randn(1000, 64, requires_grad=True)
+    mc.cdist(x1, x2).sum().backward()
+    exact = mc.cdist(x1[:4], x2[:6], compute_mode="donot_use_mm_for_euclid_dist")
+    np.testing.assert_allclose(mc.cdist(x1, x2).data[:4, :6], exact.data, rtol=1e-4)
+    d = mc.cdist(x1, x2, 1.5)
+    np.testing.assert_allclose(d.data[:3, -5:], mc.cdist(x1[:3], x2[-5:], 1.5).data,
+                               rtol=1e-6)
+    d.sum().backward()
+    np.testing.assert_allclose(x2.grad.data.sum(0), -x1.grad.data.sum(0), rtol=1e-3,
+                               atol=1e-2)
+
+
 @given(a=st.tensors(shape=(2, 2, 3)), b=st.tensors(shape=(3, 3), min_value=3.5, max_value=6),
        p=hs.sampled_from([2.0, 1.0, 0.7, 3.0]))
 def test_cdist_gradcheck(a, b, p):
@@ -559,3 +608,19 @@ def test_random_inputs_match_torch():
         np.testing.assert_allclose(ym.data, yt.detach().numpy(), rtol=1e-9, atol=1e-12)
         for a, b in zip(xm, xt):
             np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_tensordot_tensor_dims_and_add_product_errors_name_the_op():
+    a, b = mc.arange(6.).reshape(2, 3), mc.arange(12.).reshape(3, 4)
+    # torch.tensordot(a, b, torch.tensor(1))
+    want = [[20., 23., 26., 29.], [56., 68., 80., 92.]]
+    assert mc.tensordot(a, b, mc.tensor(1)).tolist() == want
+    assert mc.tensordot(a, b, mc.tensor([1])).tolist() == want
+    with pytest.raises(ValueError, match="addmv: size mismatch"):
+        mc.addmv(mc.zeros(2), mc.ones(2, 3), mc.ones(4))
+    with pytest.raises(ValueError, match="addr expects 1-D"):
+        mc.addr(mc.zeros(2, 3), mc.ones(2), mc.ones(2, 2))
+    with pytest.raises(ValueError, match="baddbmm: size mismatch"):
+        mc.baddbmm(mc.zeros(2, 2, 2), mc.ones(2, 2, 3), mc.ones(3, 3, 2))
+    with pytest.raises(ValueError, match="addbmm: size mismatch"):
+        mc.addbmm(mc.zeros(2, 2), mc.ones(2, 2, 3), mc.ones(2, 4, 2))

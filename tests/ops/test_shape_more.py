@@ -650,3 +650,33 @@ def test_scatters_gradcheck(x, s, off):
     gradcheck(lambda a, b: a.slice_scatter(b.reshape(3, 1), 1, 1, None, 5), (x, s))
     k = 2 if off < 0 else 3                          # the diagonal's length
     gradcheck(lambda a, b: a.t().diagonal_scatter(b[:k], off, 1, 0), (x, s))
+
+
+def test_split_family_backward_is_linear_and_pieces_are_views():
+    """One Split node for all pieces (the backward concatenates once, no zero input per
+    piece); the pieces stay views of the input, as PyTorch's."""
+    x = mc.randn(4000, 8, requires_grad=True)
+    pieces = mc.tensor_split(x, 2000)
+    mc.stack([p.sum() for p in pieces]).sum().backward()
+    assert x.grad.tolist() == np.ones((4000, 8)).tolist()
+    assert pieces[0].grad_fn is pieces[-1].grad_fn
+    a = mc.arange(6.)
+    first, rest = a.split_with_sizes([2, 4])
+    first[0] = 9.
+    assert a.tolist()[0] == 9 and first._base is a
+    # torch.tensor_split(torch.arange(7), [-2, 10]) and ([5, 2]): clipped, overlapping
+    assert [p.tolist() for p in mc.arange(7).tensor_split([-2, 10])] == \
+        [[0, 1, 2, 3, 4], [5, 6], []]
+    assert [p.tolist() for p in mc.arange(7).tensor_split([5, 2])] == \
+        [[0, 1, 2, 3, 4], [], [2, 3, 4, 5, 6]]
+    w = mc.arange(12., requires_grad=True)
+    p, q = mc.hsplit(w, [5])
+    (p * 2).sum().backward()
+    assert w.grad.tolist() == [2.] * 5 + [0.] * 7
+
+
+def test_unfold_of_a_scalar_with_size_0_and_index_copy_of_scalars():
+    # torch.tensor(3.).unfold(0, 0, 1): shape (0,); zeros(3).index_copy(0, tensor(1), tensor(5.))
+    assert mc.tensor(3.).unfold(0, 0, 1).shape == (0,)
+    assert mc.tensor(3.).unfold(0, 1, 1).tolist() == [3.]
+    assert mc.zeros(3).index_copy(0, mc.tensor(1), mc.tensor(5.)).tolist() == [0, 5, 0]

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from . import _core, _stats, cuda, lib, linalg
-from ._array import API, call, ndarray, unwrap, wrap
+from ._array import API, call, check_at_dtype, ndarray, unwrap, wrap
 from ._kernels import RawKernel, RawModule
 
 __version__ = API["version"] + "+emulated"
@@ -59,6 +59,11 @@ class ufunc:
     def __getattr__(self, method):
         if method not in API["ufunc_methods"]:
             raise AttributeError(f"'cupy.ufunc' object has no attribute {method!r}")
+        if method == "at":
+            def at(a, *args, **kwargs):
+                check_at_dtype(self.__name__, a)
+                return _run(f"{self.__name__}.at", self._u.at, (a,) + args, kwargs)
+            return at
         return lambda *args, **kwargs: _run(f"{self.__name__}.{method}",
                                             getattr(self._u, method), args, kwargs)
 

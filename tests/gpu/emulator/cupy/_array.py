@@ -66,6 +66,22 @@ def wrap(obj, sources=()):
 
 
 
+# the target dtypes of CuPy 14's ufunc.at (add: also cupyx.scatter_add); others raise
+AT_DTYPES = {"add": frozenset(map(np.dtype, ("int32", "int64", "uint32", "uint64", "float16",
+                                             "float32", "float64"))),
+             "maximum": frozenset(map(np.dtype, ("int32", "int64", "uint32", "uint64",
+                                                 "float32", "float64")))}
+AT_DTYPES["minimum"] = AT_DTYPES["maximum"]
+
+
+def check_at_dtype(op, target):
+    """Raise TypeError as CuPy does when ``op``.at cannot scatter into ``target``'s dtype."""
+    allowed = AT_DTYPES.get(op)
+    if allowed is not None and np.dtype(target.dtype) not in allowed:
+        raise TypeError(f"cupy.{op}.at does not support dtype {target.dtype} (CuPy "
+                        f"{API['version']}: only {sorted(map(str, allowed))})")
+
+
 def check_kwargs(qualname, signature, kwargs):
     """Refuse keyword arguments that the real CuPy function does not take."""
     if signature is None or signature["varkw"]:
