@@ -8,6 +8,7 @@ d: dilation):
                                                is dropped, as in PyTorch)
 """
 from . import functional as F
+from .conv import _ntuple
 from .module import Module
 
 
@@ -252,10 +253,9 @@ class _MaxUnpoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         n = self._nd
-        tup = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * n)
-        self.kernel_size = tup(kernel_size)
-        self.stride = tup(stride if stride is not None else kernel_size)
-        self.padding = tup(padding)
+        self.kernel_size = _ntuple(kernel_size, n, "kernel_size")
+        self.stride = _ntuple(stride if stride is not None else kernel_size, n, "stride")
+        self.padding = _ntuple(padding, n, "padding")
 
     def forward(self, input, indices, output_size=None):
         fn = getattr(F, f"max_unpool{self._nd}d")

@@ -19,6 +19,7 @@ from ..kernels.reference import triple
 from ..tensor import as_tensor_arg
 from . import elementwise as _E
 from .activation import relu
+from .conv import _ntuple
 
 # kernel function names per rank; the module comes from kernels_for(array): conv_algo on
 # the CPU, kernels.gpu.conv on a GPU
@@ -460,10 +461,9 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
         raise ValueError(f"{name}: expected shape of indices to be same as that of the "
                          f"input tensor ({list(x.shape)}) but got indices tensor with "
                          f"shape: {list(idx.shape)}")
-    tup = (lambda v: (int(v),) * nd if isinstance(v, (int, np.integer)) else tuple(v))
-    k = tup(kernel_size)
-    s = k if stride is None else tup(stride)
-    size = _unpool_output_size(x, nd, k, s, tup(padding), output_size)
+    k = _ntuple(kernel_size, nd)
+    s = k if stride is None else _ntuple(stride, nd)
+    size = _unpool_output_size(x, nd, k, s, _ntuple(padding, nd), output_size)
     if x.ndim == nd + 1:                    # unbatched: one sample
         return MaxUnpool.apply(x.unsqueeze(0), idx.data[None], size).squeeze(0)
     return MaxUnpool.apply(x, idx.data, size)

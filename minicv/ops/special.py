@@ -74,29 +74,25 @@ class Copysign(Function):
 class Fmax(Function):
     """max(a, b) ignoring a NaN operand. The gradient goes to a where a >= b or b is NaN,
     else to b (a tie sends it all to a, as PyTorch). Saved: a, b."""
+    pick = staticmethod(np.fmax)
+    a_wins = staticmethod(np.greater_equal)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.fmax(a, b)
+        return ctx.pick(a, b)
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
-        return _route(gy, (a >= b) | np.isnan(b))
+        return _route(gy, ctx.a_wins(a, b) | np.isnan(b))
 
 
-class Fmin(Function):
+class Fmin(Fmax):
     """min(a, b) ignoring a NaN operand; gradient as :class:`Fmax`, to a where a <= b or
     b is NaN. Saved: a, b."""
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.fmin(a, b)
-
-    @staticmethod
-    def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        return _route(gy, (a <= b) | np.isnan(b))
+    pick = staticmethod(np.fmin)
+    a_wins = staticmethod(np.less_equal)
 
 
 def _route(gy, to_a):
@@ -108,32 +104,24 @@ def _route(gy, to_a):
 class Logaddexp(Function):
     """log(eᵃ + eᵇ) without overflow; d/da = 1 / (1 + e^(b-a)), d/db = 1 / (1 + e^(a-b)).
     Saved: a, b."""
+    combine, power = staticmethod(np.logaddexp), staticmethod(np.exp)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         with np.errstate(invalid="ignore"):                   # NaN operands
-            return np.logaddexp(a, b)
+            return ctx.combine(a, b)
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         with np.errstate(over="ignore", invalid="ignore"):
-            return gy / (1 + np.exp(b - a)), gy / (1 + np.exp(a - b))
+            return gy / (1 + ctx.power(b - a)), gy / (1 + ctx.power(a - b))
 
 
-class Logaddexp2(Function):
+class Logaddexp2(Logaddexp):
     """log2(2ᵃ + 2ᵇ); d/da = 1 / (1 + 2^(b-a)), d/db = 1 / (1 + 2^(a-b)). Saved: a, b."""
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        with np.errstate(invalid="ignore"):                   # NaN operands
-            return np.logaddexp2(a, b)
-
-    @staticmethod
-    def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        with np.errstate(over="ignore", invalid="ignore"):
-            return gy / (1 + np.exp2(b - a)), gy / (1 + np.exp2(a - b))
+    combine, power = staticmethod(np.logaddexp2), staticmethod(np.exp2)
 
 
 class Xlogy(Function):
