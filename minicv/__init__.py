@@ -119,6 +119,11 @@ def rsqrt(input):
     return input.rsqrt()
 
 
+def reciprocal(input):
+    """1 / ``input``; integer inputs give the default float dtype."""
+    return input.reciprocal()
+
+
 def is_nonzero(input):
     """Whether the single element of ``input`` is non-zero."""
     return input.is_nonzero()

@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-from .backend import get_array_module, is_cupy_array, device_of
+from .backend import get_array_module, is_cupy_array, device_of, quiet
 
 Tensor = None            # set by minicv.tensor (which imports this module first)
 # Argument types that are never GPU arrays: skipped by Function.apply's device check.
@@ -321,6 +321,7 @@ def run_backward(roots, retain_graph=False, inputs=None):
             t._accumulate(g)
 
 
+@quiet
 def _propagate(roots, retain_graph, targets=None):
     """The backward pass from ``roots``, a list of (tensor, gradient array).
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import (result_dtype, scalar_dtype, get_default_dtype, get_array_module,
-                       device_of, to_device, is_cupy_array)
+                       device_of, to_device, is_cupy_array, quiet)
 from ..tensor import Tensor, as_tensor_arg
 
 
@@ -63,6 +63,7 @@ def _float_operands(a, b):
 class Cast(Function):
     """Change dtype; the gradient is cast back by the engine."""
     @staticmethod
+    @quiet
     def forward(ctx, x, dtype):
         return x.astype(dtype)
 
@@ -129,6 +130,7 @@ class Mul(Function):
 class Div(Function):
     """d(a/b)/da = 1/b, d(a/b)/db = -a/b²; saved: b, and a only if b needs its gradient."""
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
@@ -159,6 +161,7 @@ class Pow(Function):
     b >= 0 (0^b is 0 or 1 there), and NaN for negative a, where log a is undefined.
     """
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         kind = b.dtype.kind if hasattr(b, "dtype") else np.asarray(b).dtype.kind
         y = _int_pow(a, b) if kind in "iu" else a ** b
@@ -184,6 +187,7 @@ class Pow(Function):
 class Exp(Function):
     """d/dx exp(x) = exp(x); saved: output."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = np.exp(x)
         ctx.save_for_backward(y)
@@ -198,6 +202,7 @@ class Exp(Function):
 class Log(Function):
     """d/dx log(x) = 1/x; saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.log(x)
@@ -211,6 +216,7 @@ class Log(Function):
 class Sqrt(Function):
     """d/dx sqrt(x) = 1 / (2 sqrt(x)); saved: output."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = np.sqrt(x)
         ctx.save_for_backward(y)
@@ -314,6 +320,7 @@ class ZeroGrad(Function):
 class Sin(Function):
     """d/dx sin(x) = cos(x); saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.sin(x)
@@ -327,6 +334,7 @@ class Sin(Function):
 class Cos(Function):
     """d/dx cos(x) = -sin(x); saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.cos(x)
@@ -340,6 +348,7 @@ class Cos(Function):
 class Log1p(Function):
     """d/dx log(1 + x) = 1 / (1 + x); saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.log1p(x)
@@ -353,6 +362,7 @@ class Log1p(Function):
 class Expm1(Function):
     """d/dx (exp(x) - 1) = exp(x) = y + 1; saved: output."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = np.expm1(x)
         ctx.save_for_backward(y)
@@ -367,6 +377,7 @@ class Expm1(Function):
 class Log2(Function):
     """d/dx log2(x) = 1 / (x ln 2); saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.log2(x)
@@ -380,6 +391,7 @@ class Log2(Function):
 class Log10(Function):
     """d/dx log10(x) = 1 / (x ln 10); saved: x."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return np.log10(x)
@@ -393,6 +405,7 @@ class Log10(Function):
 class Tan(Function):
     """d/dx tan(x) = 1 + tan²(x); saved: output."""
     @staticmethod
+    @quiet
     def forward(ctx, x):
         y = np.tan(x)
         ctx.save_for_backward(y)
@@ -501,6 +514,7 @@ class Where(Function):
 class Remainder(Function):
     """a mod b with the divisor's sign (Python's %); d/da = 1, d/db = -floor(a/b)."""
     @staticmethod
+    @quiet
     def forward(ctx, a, b):
         xp = get_array_module(a, b)
         ctx.save_for_backward(a, b)
@@ -593,6 +607,7 @@ class RoundedDiv(Function):
     """input / other rounded down ('floor') or toward zero ('trunc'). Piecewise constant,
     so both gradients are zero, as PyTorch returns."""
     @staticmethod
+    @quiet
     def forward(ctx, a, b, rounding_mode):
         xp = get_array_module(a, b)
         q = xp.floor_divide(a, b) if rounding_mode == "floor" else xp.trunc(a / b)

@@ -1,6 +1,7 @@
 """Elementwise ops: forward against NumPy, float64 gradchecks over broadcastable shapes,
 and PyTorch's edge cases (promotion, gradients at 0 and NaN) with hard-coded values."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -372,3 +373,19 @@ def test_integer_pow_with_negative_exponents_like_pytorch():
 def test_lerp_takes_a_0d_weight_of_another_dtype_as_a_number():
     got = mc.lerp(mc.zeros(2), mc.ones(2), mc.tensor(0.5, dtype=mc.float64))
     assert got.dtype == np.float32 and got.tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: x / 0, lambda x: 1 / x, lambda x: x // 0.0, lambda x: x % 0.0,
+    mc.reciprocal, mc.rsqrt, mc.sqrt, mc.log, mc.log2, mc.log10, mc.exp, mc.expm1,
+    lambda x: mc.log1p(x - 1), lambda x: x ** -1, lambda x: x ** 0.5, lambda x: 0 ** x,
+    mc.sin, mc.tan, lambda x: x.long().float()])
+def test_inf_and_nan_results_come_without_numpy_warnings(op):
+    # PyTorch computes 1/0, log(0), sqrt(-1), exp(1000) silently; NumPy would warn
+    x = mc.tensor([0.0, -1.0, 1000.0, 2.0, float("inf"), float("nan")], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        y = op(x)
+        if y.requires_grad:                              # (the cast has no gradient)
+            y.backward(mc.ones_like(y))
+    assert y.shape == (6,)
