@@ -8,10 +8,10 @@ import math
 
 import numpy as np
 
-from ..backend import get_array_module
-from ..ops.shape import cat
-from ..tensor import Tensor
-from .reparam import weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm
+from ...backend import get_array_module
+from ...ops.shape import cat
+from ...tensor import Tensor
+from ..reparam import weight_norm, remove_weight_norm, spectral_norm, remove_spectral_norm
 
 
 def _as_list(tensors):
@@ -196,8 +196,8 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, trans
     Returns:
         ``(weight, bias)`` as new Parameters, in the conv weight's dtype.
     """
-    from ..autograd import no_grad
-    from .parameter import Parameter
+    from ...autograd import no_grad
+    from ..parameter import Parameter
     bias_dtype = conv_w.dtype if conv_b is None else conv_b.dtype
     with no_grad():
         zeros = bn_rm.new_zeros(bn_rm.shape)
