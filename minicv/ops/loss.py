@@ -496,6 +496,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     check_float(x, "binary_cross_entropy_with_logits")
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     _same_size(x, t, "binary_cross_entropy_with_logits")
+    target_dtype = t.dtype
     x, t = _promote(x, t)
     _check_broadcast_to(x, weight, "binary_cross_entropy_with_logits", "weight")
     _check_broadcast_to(x, pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
@@ -504,6 +505,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = BCEWithLogits.apply(x, t, pos_weight=pw)
     if weight is not None:
         loss = E.mul(loss, weight)
+    if loss.dtype != target_dtype and target_dtype.kind == "f":
+        loss = loss.to(target_dtype)           # PyTorch's loss takes the target's dtype
     return _reduce(loss, reduction)
 
 
@@ -1293,7 +1296,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     unbatched = x.ndim == 2
     if unbatched:
         x = x.unsqueeze(1)                                                    # (T, 1, C)
-        targets = as_tensor_arg(targets).reshape(1, -1)
+        targets = as_tensor_arg(targets).reshape(1, -1)                       # (1, S)
     t_len, n, c = x.shape
     if not 0 <= blank < c:
         raise ValueError(f"ctc_loss: blank must be in label range [0, {c - 1}], got {blank}")
@@ -1302,6 +1305,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     for arg, lengths in (("input_lengths", il), ("target_lengths", tl)):
         if (lengths < 0).any():
             raise ValueError(f"ctc_loss: {arg} must be non-negative, got {lengths.tolist()}")
+    if unbatched and targets.shape[1] != tl[0]:
+        raise ValueError(f"ctc_loss: an unbatched target must hold exactly target_length="
+                         f"{tl[0]} labels, got {targets.shape[1]}")
     if (il > t_len).any():
         raise ValueError(f"ctc_loss: input_lengths must be at most T={t_len} (the frames of "
                          f"log_probs (T, N, C)), got {il.tolist()}")
