@@ -62,6 +62,8 @@ from .ops.shape import (rot90, fliplr, flipud, hstack, vstack, row_stack, dstack
 from .ops.index import (take, index_add, index_copy, index_fill, scatter_reduce,
                         masked_scatter, select_scatter, slice_scatter, diagonal_scatter,
                         unique_consecutive)
+from .ops.decomp import (svd, qr, cholesky, cholesky_solve, cholesky_inverse, pinverse,
+                         triangular_solve, linalg_matrix_exp as matrix_exp)
 from .tensor import _install_methods
 
 _install_methods()

@@ -1,22 +1,33 @@
 """``minicv.linalg``, the counterpart of ``torch.linalg``: norms, det, slogdet, inv, solve,
-cross, diagonal, matmul, multi_dot, vecdot and matrix_power, with PyTorch's names and
-keyword-only arguments. The ops live in :mod:`minicv.ops.linalg` (and the vector norm in
-:mod:`minicv.ops.reduce`); this module gives them their ``torch.linalg`` signatures.
-
-No decompositions (svd, eigh, qr, cholesky): minicv leaves out what it cannot
-differentiate correctly, and 'nuc' and the spectral norms (ord=±2) of ``matrix_norm`` need
-the SVD.
+cross, diagonal, matmul, multi_dot, vecdot and matrix_power; the decompositions svd,
+svdvals, qr, cholesky, cholesky_ex, eigh, eigvalsh; solve_triangular, pinv, lstsq,
+matrix_rank, matrix_exp and cond, with PyTorch's names, keyword-only arguments, named
+tuples and gradients. The ops live in :mod:`minicv.ops.linalg`, :mod:`minicv.ops.decomp`
+(and the vector norm in :mod:`minicv.ops.reduce`); this module gives them their
+``torch.linalg`` signatures.
 """
+from collections import namedtuple
+
 import numpy as np
 
+from .ops import decomp as _D
 from .ops import linalg as _L
 from .ops import reduce as _R
 from .ops.linalg import (LinAlgError, det, slogdet, inv, solve, multi_dot, matmul,
                          matrix_power)
-from .tensor import as_tensor_arg
+from .backend import get_array_module
+from .tensor import Tensor, as_tensor_arg
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
-           "solve", "cross", "diagonal", "matmul", "multi_dot", "vecdot", "matrix_power"]
+           "solve", "cross", "diagonal", "matmul", "multi_dot", "vecdot", "matrix_power",
+           "svd", "svdvals", "qr", "cholesky", "cholesky_ex", "eigh", "eigvalsh",
+           "solve_triangular", "pinv", "lstsq", "matrix_rank", "matrix_exp", "cond"]
+
+svd, svdvals, qr = _D.linalg_svd, _D.linalg_svdvals, _D.linalg_qr
+cholesky, cholesky_ex = _D.linalg_cholesky, _D.linalg_cholesky_ex
+eigh, eigvalsh = _D.linalg_eigh, _D.linalg_eigvalsh
+solve_triangular, pinv, matrix_exp = (_D.linalg_solve_triangular, _D.linalg_pinv,
+                                      _D.linalg_matrix_exp)
 
 
 def _floating(op, x, dtype):
@@ -47,13 +58,26 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return _R.norm(x, p=ord, dim=dim, keepdim=keepdim)
 
 
-_MATRIX_ORDS = ("fro", 1, -1, np.inf, -np.inf)
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
+
+
+def _spectral_norm(A, ord, d0, d1, keepdim):
+    """'nuc' (Σσ), 2 (σ_max) or -2 (σ_min) over the dims (d0, d1), from svdvals."""
+    s = svdvals(A.movedim((d0, d1), (-2, -1)))                        # (..., k)
+    if ord == "nuc":
+        out = _R.sum(s, dim=-1)
+    else:
+        out = (_R.amax if ord == 2 else _R.amin)(s, dim=-1)
+    if keepdim:
+        for d in sorted((d0, d1)):
+            out = out.unsqueeze(d)
+    return out
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
-    """A matrix norm over the two dims ``dim``: 'fro' (√Σa²), 1 / -1 (the largest /
-    smallest column sum of |a|), inf / -inf (the largest / smallest row sum). minicv has
-    no 'nuc', 2 or -2 (they need an SVD with its gradient).
+    """A matrix norm over the two dims ``dim``: 'fro' (√Σa²), 'nuc' (the sum of the
+    singular values), 2 / -2 (the largest / smallest singular value), 1 / -1 (the largest /
+    smallest column sum of |a|), inf / -inf (the largest / smallest row sum).
 
     Example::
 
@@ -64,13 +88,15 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         raise ValueError(f"linalg.matrix_norm: The input tensor A must have at least 2 "
                          f"dimensions, got shape {list(A.shape)}")
     if ord not in _MATRIX_ORDS or isinstance(ord, bool):
-        raise ValueError(f"linalg.matrix_norm: Order {ord!r} not supported; minicv has "
-                         f"'fro', 1, -1, inf and -inf (no 'nuc', 2 or -2)")
+        raise ValueError(f"linalg.matrix_norm: Order {ord!r} not supported; use 'fro', "
+                         f"'nuc', 1, -1, 2, -2, inf or -inf")
     d0, d1 = (_L._dim(d, A.ndim) for d in dim)
     if d0 == d1:
         raise ValueError(f"linalg.matrix_norm: dims must be different, got ({d0}, {d1})")
     if ord == "fro":
         return _R.norm(A, p=2, dim=(d0, d1), keepdim=keepdim)
+    if ord in ("nuc", 2, -2):
+        return _spectral_norm(A, ord, d0, d1, keepdim)
     summed, reduced = (d0, d1) if ord in (1, -1) else (d1, d0)     # columns for ±1
     sums = _R.sum(A.abs(), dim=summed, keepdim=True)
     pick = _R.amax if ord > 0 else _R.amin
@@ -132,3 +158,127 @@ def vecdot(x, y, *, dim=-1):
     """
     from .ops.elementwise import mul
     return _R.sum(mul(x, y), dim=dim)
+
+
+# ----------------------------------------------------------------------------- lstsq, rank
+
+LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def _empty(dtype, device):
+    from .factories import zeros
+    return zeros(0, dtype=dtype, device=device)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """The least-squares solution X of min ‖A X - B‖ (the minimum-norm one for rank-deficient
+    A), computed as pinv(A, rtol=rcond) B, so that its gradient is PyTorch's (which also
+    goes through pinv). ``rcond`` defaults to eps·max(m, n). The other fields follow
+    PyTorch's CPU drivers: ``rank`` for 'gelsy' (the default on the CPU), 'gelsd' and
+    'gelss'; ``singular_values`` for 'gelsd' and 'gelss'; ``residuals`` (the squared
+    residual norm of each column) when m > n, for 'gels', and for 'gelsd'/'gelss' when
+    every matrix has full rank; empty tensors otherwise. On a GPU only 'gels' exists (as in
+    PyTorch). Deliberate difference: ``residuals`` carry their true gradient (PyTorch's
+    backward ignores theirs).
+
+    Shape: A (..., m, n), B (..., m, k) or (..., m) -> solution (..., n, k) or (..., n),
+    residuals (..., k), rank (...), singular_values (..., min(m, n)).
+
+    Example::
+
+        mc.linalg.lstsq(mc.tensor([[1., 0.], [0., 1.], [0., 0.]]), mc.tensor([1., 2., 3.]))
+    """
+    a, b = as_tensor_arg(A), as_tensor_arg(B)
+    _D._matrix("linalg.lstsq", a)
+    if a.dtype != b.dtype:
+        raise TypeError(f"linalg.lstsq: Expected input and other to have the same "
+                        f"dtype, but got input's dtype {a.dtype} and other's dtype {b.dtype}")
+    if b.ndim < 1 or not 0 <= a.ndim - b.ndim <= 1:
+        raise ValueError(f"linalg.lstsq: input.dim() must be greater or equal to "
+                         f"other.dim() and (input.dim() - other.dim()) <= 1, got shapes "
+                         f"{list(a.shape)} and {list(b.shape)}")
+    on_cpu = a.device.type == "cpu"
+    driver = driver or ("gelsy" if on_cpu else "gels")
+    if driver not in _DRIVERS:
+        raise ValueError(f"linalg.lstsq: parameter `driver` should be one of "
+                         f"(gels, gelsy, gelsd, gelss), got {driver!r}")
+    if not on_cpu and driver != "gels":
+        raise ValueError("linalg.lstsq: `driver` other than `gels` is not supported "
+                         "on CUDA")
+    vector = a.ndim - b.ndim == 1
+    if vector:
+        b = b.unsqueeze(-1)                                           # (..., m, 1)
+    if b.shape[-2] != a.shape[-2]:
+        raise ValueError(f"linalg.lstsq: input.size(-2) should match other.size(-2), "
+                         f"got shapes {list(a.shape)} and {list(B.shape)}")
+    m, n = a.shape[-2:]
+    rcond = np.finfo(a.dtype).eps * max(m, n) if rcond is None else rcond
+    x = matmul(pinv(a, rtol=rcond), b)                                # (..., n, k)
+    s = svdvals(a.detach())
+    rank = _empty(np.int64, a.device)
+    if driver != "gels":
+        cut = s[..., :1] * rcond if s.shape[-1] else s
+        rank = (s > cut).sum(dim=-1)
+    residuals = _empty(a.dtype, a.device)
+    if m > n and (driver == "gels" or (driver != "gelsy" and bool((rank == n).all()))):
+        residuals = _R.sum((matmul(a, x) - b) ** 2, dim=-2)           # (..., k)
+    singular = s if driver in ("gelsd", "gelss") else _empty(a.dtype, a.device)
+    return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank, singular)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+    """The number of singular values (|eigenvalues| when ``hermitian``) above
+    max(atol, rtol·σ_max); ``rtol`` defaults to eps·max(m, n), or to 0 when an ``atol`` > 0
+    is given. An int64 tensor, without gradient.
+
+    Shape: (..., m, n) -> (...).
+
+    Example::
+
+        mc.linalg.matrix_rank(mc.tensor([[1., 2.], [2., 4.]]))     # tensor(1)
+    """
+    a = as_tensor_arg(A)
+    _D._matrix("linalg.matrix_rank", a, square=hermitian)
+    xp = get_array_module(a.data)
+    if hermitian:
+        s = xp.abs(xp.linalg.eigvalsh(a.data))                         # (..., n)
+    else:
+        s = xp.linalg.svd(a.data, compute_uv=False)                   # (..., k)
+    if s.shape[-1] == 0:
+        return Tensor(xp.zeros(s.shape[:-1], dtype=np.int64))
+    atol, rtol = _D._tolerances(a, atol, rtol)
+    tol = xp.maximum(atol, rtol * s.max(axis=-1))                     # (...,)
+    return Tensor((s > tol[..., None]).sum(axis=-1).astype(np.int64))
+
+
+_COND_ORDS = ("fro", "nuc", np.inf, -np.inf, 1, -1)
+
+
+def cond(A, p=None):
+    """The condition number of A in the norm ``p``: σ_max/σ_min for p = None or 2, σ_min/σ_max
+    for -2 (any m x n); ‖A‖_p ‖A⁻¹‖_p for 'fro', 'nuc', inf, -inf, 1, -1 (square A, inf
+    where A is singular, as PyTorch).
+
+    Shape: (..., m, n) -> (...).
+
+    Example::
+
+        mc.linalg.cond(mc.tensor([[1., 0.], [0., 4.]]))      # tensor(4.)
+    """
+    from .ops.elementwise import where
+    a = _floating("cond", A, None)
+    _D._matrix("linalg.cond", a)
+    if p is None or (p in (2, -2) and not isinstance(p, bool)):
+        s = svdvals(a)
+        big, small = s[..., 0], s[..., -1]
+        return big / small if p != -2 else small / big
+    if p not in _COND_ORDS or isinstance(p, bool):
+        raise ValueError(f"linalg.cond got an invalid norm type: {p!r}; use None, 2, -2, "
+                         f"'fro', 'nuc', inf, -inf, 1 or -1")
+    _D._matrix(f"linalg.cond(ord={p})", a, square=True)
+    singular = (det(a.detach()) == 0).unsqueeze(-1).unsqueeze(-1)    # (..., 1, 1)
+    from .factories import eye
+    safe = where(singular, eye(a.shape[-1], dtype=a.dtype, device=a.device), a)
+    out = matrix_norm(a, p) * matrix_norm(inv(safe), p)
+    return where(singular[..., 0, 0], float("inf"), out)

@@ -906,3 +906,8 @@ def _install_methods():
     T.__ifloordiv__ = lambda self, other: self.div_(other, rounding_mode="floor")
     for op in ("and", "or", "xor", "lshift", "rshift"):
         setattr(T, f"__i{op}__", _inplace_method(getattr(T, f"__{op}__"), f"__i{op}__"))
+    from .ops import decomp as DC
+    for name in ("svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse", "pinverse",
+                 "triangular_solve"):
+        setattr(T, name, getattr(DC, name))
+    T.matrix_exp = DC.linalg_matrix_exp

@@ -557,8 +557,8 @@ def test_linalg_norms_gradcheck(a, o):
 def test_linalg_norm_errors():
     with pytest.raises(TypeError, match="floating point"):
         mc.linalg.vector_norm(mc.arange(4), dtype=mc.float64)
-    with pytest.raises(ValueError, match="'nuc', 2 or -2"):
-        mc.linalg.matrix_norm(mc.ones(2, 2), "nuc")
+    with pytest.raises(ValueError, match="Order 3 not supported"):
+        mc.linalg.matrix_norm(mc.ones(2, 2), 3)
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         mc.linalg.matrix_norm(mc.ones(2))
     with pytest.raises(ValueError, match="must be 1D or 2D. Got 3D"):

@@ -1,0 +1,793 @@
+"""Matrix decompositions and the functions built on them, each with its gradient: svd,
+qr, cholesky, eigh, solve_triangular, pinv and matrix_exp (``numpy.linalg`` / ``cupy.linalg``
+for the factorizations, scaling-and-squaring with a Padé approximant for the exponential).
+
+The backward formulas are PyTorch's (``torch/csrc/autograd/FunctionsManual.cpp``:
+``svd_backward``, ``linalg_eig_backward``, ``linalg_qr_backward``, ``cholesky_backward``,
+``linalg_solve_triangular_backward``, ``pinv_backward``,
+``differential_analytic_matrix_function``), for real matrices. Every op takes batches
+(..., m, n). The public wrappers carry ``torch.linalg``'s names with a ``linalg_`` prefix
+(``minicv.linalg`` gives them their short names) and the deprecated ``torch.`` forms
+(``svd``, ``qr``, ``cholesky``, ``pinverse``, ``triangular_solve``...).
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd import Function
+from ..backend import get_array_module
+from .elementwise import promote
+from .linalg import LinAlgError, _lapack, _mT, _square
+from ..tensor import as_tensor_arg
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _matrix(op, a, square=False):
+    """Check that ``a`` is a floating (batch of) matrices, square if asked."""
+    if square:
+        return _square(op, a)
+    if a.ndim < 2:
+        raise ValueError(f"{op}: The input tensor A must have at least 2 dimensions, got "
+                         f"shape {list(a.shape)}")
+    if a.dtype.kind != "f":
+        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}: "
+                        f"convert it with .float() or .double()")
+
+
+def _div0(num, den):
+    """num / den, with 0 where num is 0: the terms of a gradient whose cotangent was never
+    given (PyTorch skips them) stay 0 even where den is 0 (repeated singular values)."""
+    xp = get_array_module(num, den)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xp.where(num == 0, num.dtype.type(0), num / den)
+
+
+def _eye_like(a):
+    """The identity of a's matrix size and dtype (broadcasts against a's batch)."""
+    return get_array_module(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _fill_diagonal(x, value):
+    """Copy of x (..., n, n) with ``value`` on the diagonal."""
+    xp = get_array_module(x)
+    eye = xp.eye(x.shape[-1], dtype=bool)
+    return xp.where(eye, x.dtype.type(value), x)
+
+
+def _embed_diag(d):
+    """diag_embed: (..., k) -> (..., k, k)."""
+    return d[..., :, None] * _eye_like(d[..., None, :])
+
+
+def _solve(a, b):
+    """a⁻¹b for batch-broadcast a (..., n, n) and b (..., n, k) (``xp.linalg.solve``)."""
+    xp = get_array_module(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return xp.linalg.solve(xp.broadcast_to(a, batch + a.shape[-2:]),
+                           xp.broadcast_to(b, batch + b.shape[-2:]))
+
+
+def _tril(x, k=0):
+    return get_array_module(x).tril(x, k)
+
+
+def _triu(x, k=0):
+    return get_array_module(x).triu(x, k)
+
+
+# ----------------------------------------------------------------------------- SVD
+
+def _svd_backward(gu, gs, gvh, u, s, vh):
+    """PyTorch's ``svd_backward`` (real): A = U diag(S) Vh, reduced (U (m, k), Vh (k, n)).
+    With E_ij = s_j² - s_i² (1 on the diagonal), skew(X) = X - Xᵀ:
+    gA = U [(skew(UᵀgU) S + S skew(Vhgvᵀ)) / E + diag(gS)] Vh, plus the terms for the
+    complement of U's (m > n) or V's (m < n) columns. Defined for distinct singular values
+    (and nonzero ones when m != n); elsewhere inf/NaN, as PyTorch's."""
+    xp = get_array_module(u)
+    m, n = u.shape[-2], vh.shape[-1]
+    v, gv = _mT(vh), _mT(gvh)
+    skew_u = _mT(u) @ gu
+    skew_u = skew_u - _mT(skew_u)                                 # (..., k, k)
+    skew_v = vh @ gv
+    skew_v = skew_v - _mT(skew_v)                                 # (..., k, k)
+    s2 = s * s
+    e = _fill_diagonal(s2[..., None, :] - s2[..., :, None], 1)    # (..., k, k)
+    ga = _div0(skew_u * s[..., None, :] + s[..., :, None] * skew_v, e)
+    ga = ga + _embed_diag(gs)
+    if m > n:
+        gu_sinv = _div0(gu, xp.broadcast_to(s[..., None, :], gu.shape))     # (..., m, k)
+        ga = u @ ga + gu_sinv - u @ (_mT(u) @ gu_sinv)
+        return ga @ vh
+    if m < n:
+        gv_sinv = _div0(gv, xp.broadcast_to(s[..., None, :], gv.shape))     # (..., n, k)
+        ga = ga @ vh + _mT(gv_sinv) - (_mT(gv_sinv) @ v) @ vh
+        return u @ ga
+    return u @ ga @ vh
+
+
+class SVD(Function):
+    """(U, S, Vh) = svd(A); gradient :func:`_svd_backward` on the leading k = min(m, n)
+    columns of U and rows of Vh (with ``full_matrices`` the others get none, as in
+    PyTorch). Saved: U, S, Vh."""
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = get_array_module(a).linalg.svd(a, full_matrices=full_matrices)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, gu, gs, gvh):
+        u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        return _svd_backward(gu[..., :k], gs, gvh[..., :k, :], u[..., :k], s,
+                             vh[..., :k, :])
+
+
+SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
+TorchSVDResult = namedtuple("svd", ["U", "S", "V"])
+
+
+def linalg_svd(A, full_matrices=True, *, driver=None):
+    """The singular value decomposition A = U diag(S) Vh, a named tuple (U, S, Vh); S is
+    descending. The gradient through U and Vh exists for distinct singular values only
+    (and nonzero ones when A is not square), and U, Vh carry a sign freedom: differentiate
+    gauge-invariant functions of them. ``driver`` is accepted for CUDA's cuSOLVER choice and
+    ignored.
+
+    Shape: A (..., m, n) -> U (..., m, m), S (..., k), Vh (..., n, n) with k = min(m, n);
+    with ``full_matrices=False`` U (..., m, k), Vh (..., k, n).
+
+    Example::
+
+        U, S, Vh = mc.linalg.svd(mc.tensor([[3., 0.], [0., 4.]]))
+        S                                            # tensor([4., 3.])
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.svd", a)
+    return SVDResult(*SVD.apply(a, full_matrices=bool(full_matrices)))
+
+
+def linalg_svdvals(A, *, driver=None):
+    """The singular values of A, descending; their gradient is U diag(gS) Vh.
+
+    Shape: (..., m, n) -> (..., min(m, n)).
+
+    Example::
+
+        mc.linalg.svdvals(mc.tensor([[3., 0.], [0., -4.]]))     # tensor([4., 3.])
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.svdvals", a)
+    return SVD.apply(a, full_matrices=False)[1]
+
+
+def svd(input, some=True, compute_uv=True):
+    """``torch.svd``: (U, S, V) with V = Vhᵀ (not Vh); ``some=False`` gives square U and V.
+    With ``compute_uv=False`` U and V are zero-filled, full-size and without gradient.
+
+    Example::
+
+        U, S, V = mc.svd(mc.tensor([[1., 0.], [0., 2.]]))     # S = [2., 1.]
+    """
+    a = as_tensor_arg(input)
+    _matrix("svd", a)
+    u, s, vh = SVD.apply(a, full_matrices=not some and compute_uv)
+    if not compute_uv:
+        from ..factories import zeros
+        m, n = a.shape[-2:]
+        batch = tuple(a.shape[:-2])
+        return TorchSVDResult(zeros(batch + (m, m), dtype=a.dtype, device=a.device), s,
+                              zeros(batch + (n, n), dtype=a.dtype, device=a.device))
+    return TorchSVDResult(u, s, vh.transpose(-2, -1))
+
+
+# ----------------------------------------------------------------------------- QR
+
+class QR(Function):
+    """(Q, R) = qr(A). PyTorch's ``linalg_qr_backward`` (real), with M = gR Rᵀ - Qᵀ gQ:
+    m >= n: gA = (gQ + Q copyltu(M)) R⁻ᵀ, copyltu(M) = triu(M) + triu(M)ᵀ with the diagonal
+    halved; m < n: gA = [Q tril(-M + Mᵀ) R₁⁻ᵀ, 0] + Q gR, R₁ the leading m x m block.
+    Undefined (raises) for mode='r' and for mode='complete' with m > n. Saved: Q, R."""
+    @staticmethod
+    def forward(ctx, a, mode):
+        xp = get_array_module(a)
+        ctx.mode = mode
+        if mode == "r":
+            r = xp.linalg.qr(a, mode="r")
+            return xp.empty((0,), dtype=a.dtype), r
+        q, r = xp.linalg.qr(a, mode=mode)
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, gq, gr):
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not "
+                               "computed when mode='r'. Please use linalg.qr(A, "
+                               "mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
+        q, r = ctx.saved_tensors
+        m, n = q.shape[-2], r.shape[-1]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when "
+                               "mode='complete' and nrows > ncols.")
+        mh = gr @ _mT(r) - _mT(q) @ gq                                # (..., k, k)
+        if m >= n:
+            up = _triu(mh)
+            sym = up + _mT(_triu(mh, 1))                              # diagonal counted once
+            b = q @ sym + gq                                          # (..., m, n)
+            return _mT(_solve(r, _mT(b)))                             # b R⁻ᵀ
+        low = _tril(-mh + _mT(mh))                                    # (..., m, m)
+        b = q @ low
+        ga = _mT(_solve(r[..., :m], _mT(b)))                          # (..., m, m)
+        xp = get_array_module(ga)
+        pad = xp.zeros(ga.shape[:-1] + (n - m,), dtype=ga.dtype)
+        return xp.concatenate([ga, pad], axis=-1) + q @ gr
+
+
+QRResult = namedtuple("linalg_qr", ["Q", "R"])
+TorchQRResult = namedtuple("qr", ["Q", "R"])
+_QR_MODES = ("reduced", "complete", "r")
+
+
+def linalg_qr(A, mode="reduced"):
+    """The QR decomposition A = QR, Q with orthonormal columns and R upper triangular (from
+    LAPACK's Householder geqrf, as PyTorch's, so the signs agree). ``mode``: 'reduced'
+    (Q (m, k), R (k, n)), 'complete' (Q (m, m), R (m, n)) or 'r' (R (k, n) only; Q is empty
+    and no gradient flows). Differentiable except for mode='r' and for 'complete' with
+    m > n.
+
+    Shape: A (..., m, n), k = min(m, n).
+
+    Example::
+
+        Q, R = mc.linalg.qr(mc.tensor([[3., 1.], [4., 2.]]))    # R[0, 0] = -5.
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.qr", a)
+    if mode not in _QR_MODES:
+        raise ValueError(f"qr received unrecognized mode {mode!r} but expected one of "
+                         f"'reduced' (default), 'r', or 'complete'")
+    return QRResult(*QR.apply(a, mode=mode))
+
+
+def qr(input, some=True):
+    """``torch.qr`` (deprecated): ``linalg.qr(input, 'reduced' if some else 'complete')``.
+
+    Example::
+
+        Q, R = mc.qr(mc.tensor([[1., 0.], [0., 2.]]))    # Q = I, R = diag(1, 2)
+    """
+    a = as_tensor_arg(input)
+    _matrix("qr", a)
+    return TorchQRResult(*QR.apply(a, mode="reduced" if some else "complete"))
+
+
+# ----------------------------------------------------------------------------- Cholesky
+
+def _not_pd_message(op, info):
+    """PyTorch's message for the first batch element whose factorization failed."""
+    flat = info.reshape(-1)
+    i = int(np.flatnonzero(flat)[0])
+    where = f"(Batch element {i}): " if info.ndim else ""
+    return (f"{op}: {where}The factorization could not be completed because the input is "
+            f"not positive-definite (the leading minor of order {flat[i]} is not "
+            f"positive-definite).")
+
+
+def _cholesky_host(a):
+    """(L, info) on the CPU, as LAPACK's potrf leaves them: where the leading minor of
+    order k is not positive-definite, info = k and L holds the factor of the (k-1) minor,
+    row k with its non-positive pivot a_kk - l·l, and A's lower triangle below."""
+    try:
+        return np.linalg.cholesky(a), np.zeros(a.shape[:-2], np.int32)
+    except np.linalg.LinAlgError:
+        pass
+    flat = a.reshape((-1,) + a.shape[-2:])                           # (B, n, n)
+    low, info = np.tril(flat), np.zeros(len(flat), np.int32)
+    for i, m in enumerate(flat):
+        try:
+            low[i] = np.linalg.cholesky(m)
+            continue
+        except np.linalg.LinAlgError:
+            pass
+        k = 1
+        while k < len(m) and np.all(np.linalg.eigvalsh(m[:k, :k]) > 0):
+            k += 1                                                    # first failing minor
+        if k > 1:
+            l1 = np.linalg.cholesky(m[:k - 1, :k - 1])
+            row = np.linalg.solve(l1, m[k - 1, :k - 1])
+            low[i, :k - 1, :k - 1] = l1
+            low[i, k - 1, :k - 1] = row
+            low[i, k - 1, k - 1] = m[k - 1, k - 1] - row @ row
+        info[i] = k
+    return low.reshape(a.shape), info.reshape(a.shape[:-2])
+
+
+def _cholesky_device(a):
+    """(L, info) on a GPU without synchronising: info is read off L's diagonal (the first
+    pivot that is not positive, counted from 1; 0 if none)."""
+    xp = get_array_module(a)
+    low = xp.linalg.cholesky(a)
+    bad = ~(xp.diagonal(low, axis1=-2, axis2=-1) > 0)                # (..., n)
+    first = xp.argmax(bad, axis=-1) + 1
+    return low, xp.where(bad.any(axis=-1), first, 0).astype(np.int32)
+
+
+class Cholesky(Function):
+    """L = cholesky(A) (A = L Lᵀ, read from A's lower triangle; ``upper``: A = UᵀU from the
+    upper one). PyTorch's ``cholesky_backward`` (Murray 2016): with Φ(X) = tril(X) with the
+    diagonal halved, gA = sym(L⁻ᵀ Φ(Lᵀ gL) L⁻¹), sym(X) = (X + Xᵀ)/2. Also returns LAPACK's
+    info (0, or the order of the first leading minor that is not positive-definite);
+    ``check`` raises :class:`LinAlgError` on it (CPU only: a GPU check would synchronise).
+    Saved: L."""
+    @staticmethod
+    def forward(ctx, a, upper, check):
+        if upper:
+            a = _mT(a)                                   # A's upper triangle as a lower one
+        if type(a) is np.ndarray:
+            low, info = _cholesky_host(a)
+            if check and info.any():
+                raise LinAlgError(_not_pd_message(check, info))
+        else:
+            low, info = _cholesky_device(a)
+        ctx.upper = upper
+        ctx.save_for_backward(low)
+        return (_mT(low) if upper else low), info
+
+    @staticmethod
+    def backward(ctx, gl, ginfo):
+        (low,) = ctx.saved_tensors
+        if ctx.upper:
+            gl = _mT(gl)
+        low_inv = _solve(low, _eye_like(low))                         # (..., n, n)
+        phi = _tril(_mT(low) @ gl)
+        phi = phi - 0.5 * _embed_diag(get_array_module(phi).diagonal(phi, 0, -2, -1))
+        ga = _mT(low_inv) @ phi @ low_inv
+        return 0.5 * (ga + _mT(ga))
+
+
+CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
+
+
+def linalg_cholesky(A, *, upper=False):
+    """The Cholesky factor of symmetric positive-definite matrices: lower-triangular L with
+    A = L Lᵀ (read from A's lower triangle), or with ``upper=True`` upper-triangular U with
+    A = UᵀU (read from the upper one). A matrix that is not positive-definite raises
+    :class:`LinAlgError` naming the failing leading minor (on the CPU; on a GPU the result
+    is undefined, as with :func:`linalg_cholesky_ex`). The gradient is symmetric.
+
+    Shape: (..., n, n) -> (..., n, n).
+
+    Example::
+
+        mc.linalg.cholesky(mc.tensor([[4., 2.], [2., 5.]]))    # [[2., 0.], [1., 2.]]
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.cholesky", a, square=True)
+    return Cholesky.apply(a, upper=bool(upper), check="linalg.cholesky")[0]
+
+
+def linalg_cholesky_ex(A, *, upper=False, check_errors=False):
+    """:func:`linalg_cholesky` that reports failures in ``info`` (int32, shape A.shape[:-2]:
+    0, or the order of the first leading minor that is not positive-definite) instead of
+    raising, unless ``check_errors``. On a GPU, info is read off L's diagonal without
+    synchronising (PyTorch reads cuSOLVER's info).
+
+    Example::
+
+        L, info = mc.linalg.cholesky_ex(mc.tensor([[1., 2.], [2., 1.]]))   # info = 2
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.cholesky_ex", a, square=True)
+    check = "linalg.cholesky_ex" if check_errors else None
+    return CholeskyExResult(*Cholesky.apply(a, upper=bool(upper), check=check))
+
+
+def cholesky(input, upper=False):
+    """``torch.cholesky`` (deprecated): :func:`linalg_cholesky` with a positional ``upper``.
+
+    Example::
+
+        mc.cholesky(mc.tensor([[4., 0.], [0., 9.]]))    # [[2., 0.], [0., 3.]]
+    """
+    a = as_tensor_arg(input)
+    _matrix("cholesky", a, square=True)
+    return Cholesky.apply(a, upper=bool(upper), check="cholesky")[0]
+
+
+# ----------------------------------------------------------------------------- eigh
+
+class Eigh(Function):
+    """(L, V) = eigh(A) for symmetric A (read from the ``UPLO`` triangle), L ascending.
+    PyTorch's ``linalg_eig_backward`` (hermitian case): with E_ij = L_j - L_i (1 on the
+    diagonal) and K = skew(VᵀgV)/2, gA = V (K / E + diag(gL)) Vᵀ; defined for distinct
+    eigenvalues. Saved: L, V."""
+    @staticmethod
+    def forward(ctx, a, uplo):
+        w, v = get_array_module(a).linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(w, v)
+        return w, v
+
+    @staticmethod
+    def backward(ctx, gw, gv):
+        w, v = ctx.saved_tensors
+        vhgv = _mT(v) @ gv
+        vhgv = 0.5 * (vhgv - _mT(vhgv))                               # (..., n, n)
+        e = _fill_diagonal(w[..., None, :] - w[..., :, None], 1)
+        ga = _div0(vhgv, e) + _embed_diag(gw)
+        return v @ ga @ _mT(v)
+
+
+EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+
+
+def _uplo(op, UPLO):
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO!r}")
+
+
+def linalg_eigh(A, UPLO="L"):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, a named
+    tuple (eigenvalues, eigenvectors); only the ``UPLO`` ('L' or 'U') triangle of A is
+    read. The eigenvectors' gradient needs distinct eigenvalues, and each has a sign
+    freedom: differentiate gauge-invariant functions of them.
+
+    Shape: (..., n, n) -> (..., n), (..., n, n).
+
+    Example::
+
+        L, V = mc.linalg.eigh(mc.tensor([[2., 1.], [1., 2.]]))    # L = [1., 3.]
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.eigh", a, square=True)
+    _uplo("linalg.eigh", UPLO)
+    return EighResult(*Eigh.apply(a, uplo=UPLO))
+
+
+def linalg_eigvalsh(A, UPLO="L"):
+    """The eigenvalues of symmetric matrices, ascending; their gradient is V diag(gL) Vᵀ.
+
+    Shape: (..., n, n) -> (..., n).
+
+    Example::
+
+        mc.linalg.eigvalsh(mc.tensor([[2., 1.], [1., 2.]]))    # tensor([1., 3.])
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.eigvalsh", a, square=True)
+    _uplo("linalg.eigvalsh", UPLO)
+    return Eigh.apply(a, uplo=UPLO)[0]
+
+
+# ----------------------------------------------------------------------------- triangular
+
+def _triangle(a, upper, unitriangular):
+    """The triangle of a that a triangular solve reads, with a unit diagonal if asked."""
+    t = _triu(a) if upper else _tril(a)
+    return _fill_diagonal(t, 1) if unitriangular else t
+
+
+def _solve_side(t, b, left):
+    """t⁻¹b (left) or b t⁻¹ (right), batch dims broadcasting."""
+    if left:
+        return _solve(t, b)
+    return _mT(_solve(_mT(t), _mT(b)))
+
+
+class SolveTriangular(Function):
+    """X = T⁻¹B (left) or B T⁻¹, T the ``upper``/lower triangle of A (unit diagonal if
+    ``unitriangular``). PyTorch's ``linalg_solve_triangular_backward``: gB = T⁻ᵀg (left)
+    or g T⁻ᵀ; gA = -gB Xᵀ (left) or -Xᵀ gB, restricted to the triangle read (the strict
+    one when unitriangular). Saved: T and X."""
+    @staticmethod
+    def forward(ctx, a, b, upper, left, unitriangular):
+        t = _triangle(a, upper, unitriangular)
+        x = _lapack("linalg.solve_triangular", _solve_side, t, b, left)
+        ctx.flags = upper, left, unitriangular
+        ctx.save_for_backward(t, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        t, x = ctx.saved_tensors
+        upper, left, unit = ctx.flags
+        gb = _solve_side(_mT(t), gx, left)
+        ga = None
+        if ctx.needs_input_grad[0]:
+            ga = -(gb @ _mT(x)) if left else -(_mT(x) @ gb)
+            ga = _triu(ga, int(unit)) if upper else _tril(ga, -int(unit))
+        return ga, gb
+
+
+def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """The solution X of A X = B (``left=False``: X A = B) for triangular A: only the
+    ``upper`` (or lower) triangle of A is read, its diagonal taken as ones when
+    ``unitriangular``. Batch dims broadcast. A zero on the diagonal raises
+    :class:`LinAlgError` on the CPU (PyTorch returns inf/NaN).
+
+    Shape: A (..., n, n), B (..., n, k) (left) or (..., k, n) -> the shape of B,
+    batch-broadcast.
+
+    Example::
+
+        mc.linalg.solve_triangular(mc.tensor([[2., 1.], [0., 4.]]), mc.tensor([[3.], [4.]]),
+                                   upper=True)                       # [[1.], [1.]]
+    """
+    a, b = promote(as_tensor_arg(A), as_tensor_arg(B))
+    _matrix("linalg.solve_triangular", a, square=True)
+    if b.ndim < 2:
+        raise ValueError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
+                         f"dimensions, got shape {list(b.shape)}")
+    n, side = a.shape[-1], (b.shape[-2] if left else b.shape[-1])
+    if n != side:
+        raise ValueError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                         f"equation {'AX = B' if left else 'XA = B'} ({list(a.shape)} and "
+                         f"{list(b.shape)})")
+    np.broadcast_shapes(a.shape[:-2], b.shape[:-2])                  # raises if they clash
+    return SolveTriangular.apply(a, b, upper=bool(upper), left=bool(left),
+                                 unitriangular=bool(unitriangular))
+
+
+TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """``torch.triangular_solve`` (deprecated): X with op(A) X = b, op(A) = Aᵀ if
+    ``transpose``; returns (solution, a copy of A).
+
+    Example::
+
+        mc.triangular_solve(mc.tensor([[2.], [4.]]), mc.tensor([[2., 0.], [0., 4.]])).solution
+    """
+    a = as_tensor_arg(A)
+    if transpose:
+        a, upper = a.transpose(-2, -1), not upper
+    x = linalg_solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
+    return TriangularSolveResult(x, as_tensor_arg(A).clone())
+
+
+def _cholesky_matrix(low, upper):
+    """A = L Lᵀ (or UᵀU) from the triangle of the factor that LAPACK's potrs reads."""
+    return _mT(_triu(low)) @ _triu(low) if upper else _tril(low) @ _mT(_tril(low))
+
+
+class CholeskySolve(Function):
+    """X = A⁻¹B with A = L Lᵀ (``upper``: UᵀU). PyTorch's ``cholesky_solve_backward``:
+    gB = A⁻¹g, gL = -(gB Xᵀ + X gBᵀ) L (``upper``: -U(...)), not restricted to the
+    triangle. Saved: L, A, X."""
+    @staticmethod
+    def forward(ctx, b, low, upper):
+        a = _cholesky_matrix(low, upper)
+        x = _solve(a, b)
+        ctx.upper = upper
+        ctx.save_for_backward(low, a, x)
+        return x
+
+    @staticmethod
+    def backward(ctx, gx):
+        low, a, x = ctx.saved_tensors
+        gb = _solve(a, gx)
+        common = gb @ _mT(x)
+        common = common + _mT(common)
+        gl = -(low @ common) if ctx.upper else -(common @ low)
+        return gb, (gl if ctx.needs_input_grad[1] else None)
+
+
+def cholesky_solve(B, L, upper=False):
+    """The solution X of A X = B given A's Cholesky factor L (A = L Lᵀ, read from L's lower
+    triangle; ``upper``: A = UᵀU). The gradient with respect to L is PyTorch's, which is
+    not restricted to the triangle.
+
+    Shape: B (..., n, k), L (..., n, n) -> (..., n, k), batch-broadcast.
+
+    Example::
+
+        mc.cholesky_solve(mc.tensor([[4.], [2.]]), mc.tensor([[2., 0.], [0., 1.]]))  # [[1.], [2.]]
+    """
+    b, low = promote(as_tensor_arg(B), as_tensor_arg(L))
+    _matrix("cholesky_solve", low, square=True)
+    if b.ndim < 2 or b.shape[-2] != low.shape[-1]:
+        raise ValueError(f"cholesky_solve: Incompatible matrix sizes for B {list(b.shape)} "
+                         f"and L {list(low.shape)}: B must be (..., n, k) for L (..., n, n)")
+    np.broadcast_shapes(b.shape[:-2], low.shape[:-2])
+    return CholeskySolve.apply(b, low, upper=bool(upper))
+
+
+class CholeskyInverse(Function):
+    """Y = A⁻¹ with A = L Lᵀ (``upper``: UᵀU). PyTorch's ``cholesky_inverse_backward``:
+    with C = Y (g + gᵀ) Y, gL = -C L (``upper``: -U C). Saved: L, Y."""
+    @staticmethod
+    def forward(ctx, low, upper):
+        a = _cholesky_matrix(low, upper)
+        y = _lapack("cholesky_inverse", get_array_module(a).linalg.inv, a)
+        ctx.upper = upper
+        ctx.save_for_backward(low, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        low, y = ctx.saved_tensors
+        common = y @ (gy + _mT(gy)) @ y
+        return -(low @ common) if ctx.upper else -(common @ low)
+
+
+def cholesky_inverse(L, upper=False):
+    """A⁻¹ from A's Cholesky factor L (A = L Lᵀ; ``upper``: A = UᵀU), with PyTorch's
+    gradient (not restricted to the triangle).
+
+    Shape: (..., n, n) -> (..., n, n).
+
+    Example::
+
+        mc.cholesky_inverse(mc.tensor([[2., 0.], [0., 1.]]))    # [[0.25, 0.], [0., 1.]]
+    """
+    low = as_tensor_arg(L)
+    _matrix("cholesky_inverse", low, square=True)
+    return CholeskyInverse.apply(low, upper=bool(upper))
+
+
+# ----------------------------------------------------------------------------- pinv
+
+def _pinv_backward(g, p, a):
+    """PyTorch's ``pinv_backward`` for P = pinv(A) (real), arranged so that the products
+    have the smaller of A's dims."""
+    m, n = a.shape[-2:]
+    pt, gt = _mT(p), _mT(g)
+    if m <= n:
+        k = gt @ p                                                    # (..., m, m)
+        kpt = k @ pt
+        return -_mT(p @ k) + kpt - (a @ p) @ kpt + (pt @ p) @ (gt - k @ a)
+    k = p @ gt                                                        # (..., n, n)
+    ptk = pt @ k
+    return -_mT(k @ p) + (gt - a @ k) @ p @ pt + ptk - ptk @ p @ a
+
+
+class Pinv(Function):
+    """P = pinv(A) = V diag(1/s) Uᵀ over the singular values s > max(atol, rtol·s_max)
+    (with ``hermitian``, from eigh: |eigenvalues| and their signs). Gradient
+    :func:`_pinv_backward`, defined where the rank does not change. Saved: A, P."""
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian):
+        xp = get_array_module(a)
+        m, n = a.shape[-2:]
+        if min(m, n) == 0:
+            p = xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+        elif hermitian:
+            w, v = xp.linalg.eigh(a)
+            s = xp.abs(w)                                             # (..., n)
+            keep = s > xp.maximum(atol, rtol * s.max(axis=-1))[..., None]
+            inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0).astype(a.dtype)
+            p = (v * inv_w[..., None, :]) @ _mT(v)
+        else:
+            u, s, vh = xp.linalg.svd(a, full_matrices=False)
+            keep = s > xp.maximum(atol, rtol * s[..., 0])[..., None]
+            inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
+            p = (_mT(vh) * inv_s[..., None, :]) @ _mT(u)             # (..., n, m)
+        ctx.save_for_backward(a, p)
+        return p
+
+    @staticmethod
+    def backward(ctx, gp):
+        a, p = ctx.saved_tensors
+        return _pinv_backward(gp, p, a)
+
+
+def _tolerances(a, atol, rtol):
+    """PyTorch's (atol, rtol) for pinv and matrix_rank as arrays on a's device: rtol defaults
+    to eps·max(m, n), or to 0 where atol > 0 is given."""
+    xp = get_array_module(a.data)
+    default = np.finfo(a.dtype).eps * max(a.shape[-2:])
+
+    def arr(x):
+        x = x.data if hasattr(x, "data") else x
+        return xp.asarray(x, dtype=a.dtype)
+    if rtol is not None:
+        return arr(0 if atol is None else atol), arr(rtol)
+    if atol is None:
+        return arr(0), arr(default)
+    atol = arr(atol)
+    return atol, xp.where(atol > 0, a.dtype.type(0), a.dtype.type(default))
+
+
+def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse, from the SVD (``hermitian=True``: from eigh, for
+    symmetric A, reading its lower triangle): singular values at most
+    max(atol, rtol·σ_max) count as zero. ``rtol`` defaults to eps·max(m, n), or to 0 when
+    an ``atol`` > 0 is given; both may be floats or tensors broadcasting over the batch.
+
+    Shape: (..., m, n) -> (..., n, m).
+
+    Example::
+
+        mc.linalg.pinv(mc.tensor([[2., 0.], [0., 0.]]))     # [[0.5, 0.], [0., 0.]]
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.pinv", a, square=hermitian)
+    atol, rtol = _tolerances(a, atol, rtol)
+    return Pinv.apply(a, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: :func:`linalg_pinv` with ``rtol=rcond``.
+
+    Example::
+
+        mc.pinverse(mc.tensor([[1., 2.]]))      # [[0.2], [0.4]]
+    """
+    return linalg_pinv(input, rtol=rcond)
+
+
+# ----------------------------------------------------------------------------- matrix_exp
+
+# Higham (2005), "The scaling and squaring method for the matrix exponential revisited":
+# the [13/13] Padé coefficients b_0..b_13 and the largest 1-norm θ₁₃ it serves in float64.
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+_MAX_SQUARINGS = 64     # a bound known without reading the norms (no GPU synchronisation)
+
+
+def _expm(a):
+    """exp(A) for a batch (..., n, n): scale A by 2^-s so that ‖A‖₁ ≤ θ₁₃ (s per matrix),
+    take the [13/13] Padé approximant r = (V - U)⁻¹(V + U), square it s times."""
+    xp = get_array_module(a)
+    if a.shape[-1] == 0:
+        return a.copy()
+    norm1 = xp.abs(a).sum(axis=-2).max(axis=-1)                       # (...,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = xp.ceil(xp.log2(norm1 / _THETA13))
+    s = xp.clip(xp.where(xp.isfinite(s), s, 0), 0, _MAX_SQUARINGS)   # (...,)
+    a = a / (2.0 ** s).astype(a.dtype)[..., None, None]
+    b = _PADE13
+    eye = _eye_like(a)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2)
+             + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
+        + b[0] * eye
+    r = xp.linalg.solve(v - u, v + u)
+    steps = int(s.max(initial=0)) if xp is np else _MAX_SQUARINGS     # host value on CPU
+    for i in range(steps):
+        r = xp.where((i < s)[..., None, None], r @ r, r)
+    return r
+
+
+class MatrixExp(Function):
+    """Y = exp(A). Its gradient is the upper-right block of the exponential of a block
+    matrix (Mathias 1996; PyTorch's ``differential_analytic_matrix_function``):
+    exp([[Aᵀ, G], [0, Aᵀ]]) = [[exp(Aᵀ), gA], [0, exp(Aᵀ)]]. Saved: A."""
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _expm(a)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (a,) = ctx.saved_tensors
+        xp = get_array_module(a, gy)
+        n = a.shape[-1]
+        at = xp.broadcast_to(_mT(a), gy.shape)                        # (..., n, n)
+        top = xp.concatenate([at, gy], axis=-1)
+        bottom = xp.concatenate([xp.zeros_like(at), at], axis=-1)
+        block = xp.concatenate([top, bottom], axis=-2)                # (..., 2n, 2n)
+        return _expm(block)[..., :n, n:]
+
+
+def linalg_matrix_exp(A):
+    """The matrix exponential Σ Aᵏ/k! (scaling and squaring with a [13/13] Padé
+    approximant, Higham 2005).
+
+    Shape: (..., n, n) -> (..., n, n).
+
+    Example::
+
+        mc.linalg.matrix_exp(mc.tensor([[0., 1.], [0., 0.]]))     # [[1., 1.], [0., 1.]]
+    """
+    a = as_tensor_arg(A)
+    _matrix("linalg.matrix_exp", a, square=True)
+    return MatrixExp.apply(a)
