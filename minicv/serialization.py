@@ -100,6 +100,8 @@ class _Encoder:
     def encode(self, obj, path="obj"):
         if obj is None or isinstance(obj, (bool, str)):
             return obj
+        if isinstance(obj, np.generic):        # before int/float: np.float64 is a float
+            return {"scalar": self._add(np.asarray(obj), share=False)}
         if isinstance(obj, int) and not isinstance(obj, bool):
             return obj
         if isinstance(obj, float):
@@ -110,8 +112,6 @@ class _Encoder:
             return {"tensor": self._add(obj.data), "requires_grad": bool(obj.requires_grad)}
         if isinstance(obj, np.ndarray):
             return {"ndarray": self._add(obj)}
-        if isinstance(obj, np.generic):
-            return {"scalar": self._add(np.asarray(obj), share=False)}
         if isinstance(obj, dict):
             node = {"dict": [[self.encode(k, f"{path} key"), self.encode(v, f"{path}[{k!r}]")]
                              for k, v in obj.items()]}

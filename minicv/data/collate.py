@@ -67,7 +67,7 @@ def default_collate(batch):
     if isinstance(elem, float):
         return _tensor(np.array(batch, dtype=np.float32))
     if isinstance(elem, (str, bytes)) or elem is None:
-        return list(batch)
+        return batch                      # as it comes: a list, or a tuple inside tuples
     if isinstance(elem, collections.abc.Mapping):
         keys = list(elem.keys())
         for s in batch:
@@ -77,11 +77,11 @@ def default_collate(batch):
                                  f"give every sample the same keys")
         return {k: default_collate([s[k] for s in batch]) for k in keys}
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):         # namedtuple
-        return type(elem)(*(default_collate(list(f)) for f in zip(*batch)))
+        return type(elem)(*(default_collate(f) for f in zip(*batch)))
     if isinstance(elem, (tuple, list)):
         if any(not isinstance(s, (tuple, list)) or len(s) != len(elem) for s in batch):
             return [list(s) for s in batch]          # ragged: keep per-sample lists
-        return [default_collate(list(col)) for col in zip(*batch)]
+        return [default_collate(col) for col in zip(*batch)]
     if hasattr(elem, "__array__") and not hasattr(elem, "getpixel"):
         return default_collate([np.asarray(x) for x in batch])
     raise _fail(elem)

@@ -215,8 +215,7 @@ def random_split(dataset, lengths, generator=None):
     """
     n = len(dataset)
     lengths = list(lengths)
-    if lengths and all(isinstance(x, float) for x in lengths) and \
-            math.isclose(sum(lengths), 1.0, abs_tol=1e-6):
+    if lengths and math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1:   # PyTorch's test
         for i, frac in enumerate(lengths):
             if frac < 0 or frac > 1:
                 raise ValueError(f"fraction at position {i} is {frac}; fractions must lie "

@@ -217,6 +217,9 @@ class DataLoader:
         if sampler is not None and shuffle:
             raise ValueError("sampler and shuffle=True are mutually exclusive; shuffle "
                              "inside the sampler (e.g. RandomSampler)")
+        if batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
                                           or drop_last):
             raise ValueError("batch_sampler is mutually exclusive with batch_size, shuffle, "
