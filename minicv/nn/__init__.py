@@ -46,3 +46,4 @@ from .loss import (SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                    TripletMarginWithDistanceLoss, CTCLoss)
 from .distance import PairwiseDistance, CosineSimilarity
 from . import functional, init, utils
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell

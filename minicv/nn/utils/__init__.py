@@ -250,3 +250,6 @@ def fuse_linear_bn_eval(linear, bn):
                            f"linear.out_features={linear.out_features} and "
                            f"bn.num_features={bn.num_features}")
     return fuse_conv_bn_eval(linear, bn)
+
+
+from . import rnn                      # noqa: E402  (nn.utils.rnn, as in PyTorch)
