@@ -46,4 +46,7 @@ from .loss import (SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
                    TripletMarginWithDistanceLoss, CTCLoss)
 from .distance import PairwiseDistance, CosineSimilarity
 from . import functional, init, utils
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder,
+                          TransformerEncoderLayer, TransformerDecoderLayer)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell

@@ -155,3 +155,5 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = _AtLeast.apply(_R.norm(a, 2, dim=dim, keepdim=True), eps)
     n2 = _AtLeast.apply(_R.norm(b, 2, dim=dim, keepdim=True), eps)
     return _R.sum(_E.mul(_E.div(a, n1), _E.div(b, n2)), dim=dim)
+_LAZY["minicv.nn.attention"] = ("scaled_dot_product_attention", "multi_head_attention_forward")
+_LAZY_NAME.update(dict.fromkeys(_LAZY["minicv.nn.attention"], "minicv.nn.attention"))
