@@ -64,6 +64,24 @@ from .ops.index import (take, index_add, index_copy, index_fill, scatter_reduce,
                         unique_consecutive)
 from .ops.decomp import (svd, qr, cholesky, cholesky_solve, cholesky_inverse, pinverse,
                          triangular_solve, linalg_matrix_exp as matrix_exp)
+from .ops.elementwise import isposinf, isneginf
+from .ops.reduce import dist
+from .ops.linalg import pdist
+from . import _functional_aliases
+for _name in _functional_aliases.NAMES:        # mc.conv2d, mc.batch_norm, mc.kl_div, ...
+    globals()[_name] = getattr(_functional_aliases, _name)
+detach, detach_ = Tensor.detach, Tensor.detach_
+# torch.X_(t, ...) is t.X_(...): every in-place function PyTorch has at top level
+for _name in ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_",
+              "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_",
+              "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_",
+              "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_",
+              "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+              "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
+              "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+              "trunc_", "xlogy_", "zero_"):
+    globals()[_name] = _functional_aliases.method_as_function(_name)
+del _name
 from .tensor import _install_methods
 
 _install_methods()

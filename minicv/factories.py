@@ -124,8 +124,19 @@ def empty(*args, size=None, dtype=None, requires_grad=False, device=None):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    """A tensor of ``size`` filled with ``fill_value``. Without ``dtype``, a Python or NumPy
+    bool gives bool... except that PyTorch counts a NumPy scalar as a Python number: an
+    ``np.int32`` gives int64, an ``np.float64`` or ``np.bool_`` the default float dtype.
+
+    Example::
+
+        mc.full((2, 3), 1.5)          # float32, every element 1.5
+    """
     if dtype is None:
-        dtype = _infer_array(fill_value).dtype
+        dtype = (np.bool_ if type(fill_value) is bool else
+                 np.int64 if isinstance(fill_value, (int, np.integer)) else
+                 get_default_dtype() if isinstance(fill_value, (float, np.number, np.bool_))
+                 else _infer_array(fill_value).dtype)
     return _make(np.full(_size((size,)), fill_value, np.dtype(dtype)), requires_grad, device)
 
 
@@ -169,7 +180,7 @@ def arange(start=None, end=None, step=1, dtype=None, requires_grad=False, device
         dtype = np.int64 if ints else get_default_dtype()
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        return _make(np.arange(start, end, step, dtype=dtype), requires_grad, device)
+        return _make(_integer_arange(start, end, step, dtype), requires_grad, device)
     # start + i * step in float64, rounded once to dtype: PyTorch's scalar formula (its SIMD
     # path may still differ by an ulp). np.arange accumulates in dtype and drifts further.
     n = int(np.ceil((float(end) - float(start)) / float(step)))
@@ -177,9 +188,51 @@ def arange(start=None, end=None, step=1, dtype=None, requires_grad=False, device
     return _make(values.astype(dtype), requires_grad, device)
 
 
+def _integer_arange(start, end, step, dtype):
+    """PyTorch's arange into an integer dtype: the bounds and step are truncated to integers
+    first (``arange(2.5, dtype=int64)`` is [0, 1]); the length comes from the truncated
+    values for int64 and from the float ones for the other integer dtypes
+    (``arange(5, 0, -0.5, dtype=int32)`` is ten 5s: the step truncates to 0)."""
+    xstart, xend, xstep = (int(v) for v in (start, end, step))
+    if dtype == np.int64:
+        if xstep == 0:
+            raise ValueError("arange: step must be nonzero (after truncation to int64: "
+                             f"step={step}); use a float dtype")
+        if (xend - xstart) * xstep < 0:
+            raise ValueError(f"arange: upper bound and lower bound inconsistent with step "
+                             f"sign after truncation to int64: start={xstart}, "
+                             f"end={xend}, step={xstep}")
+        sign = 1 if xstep > 0 else -1
+        n = abs(xend - xstart + xstep - sign) // abs(xstep)        # C's truncating /
+    else:
+        n = int(np.ceil((float(end) - float(start)) / float(step)))
+    return (xstart + np.arange(n, dtype=np.int64) * xstep).astype(dtype)
+
+
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
-    return _make(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
-                 device)
+    """``steps`` evenly spaced values from start to end, both included, computed as
+    PyTorch: the first half as start + i·step, the second as end - (steps-1-i)·step, in
+    the dtype. For an integer dtype start and end are truncated to integers first, and the
+    values computed in float64, then truncated (``linspace(-1, 1, 7, dtype=int64)`` is
+    [-1, 0, 0, 0, 0, 0, 1]).
+
+    Example::
+
+        mc.linspace(0, 1, 5)             # tensor([0.0, 0.25, 0.5, 0.75, 1.0])
+    """
+    dtype = _float_dtype(dtype)
+    calc = np.dtype(np.float64) if dtype.kind in "biu" else dtype
+    if steps < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    i = np.arange(steps, dtype=calc)
+    if dtype.kind in "biu":
+        start, end = int(start), int(end)
+    first, last = calc.type(start), calc.type(end)
+    step = (last - first) / calc.type(max(steps - 1, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = np.where(i < max(steps // 2, 1), first + step * i,
+                          last - step * (steps - 1 - i))
+    return _make(values.astype(dtype), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, device=None):

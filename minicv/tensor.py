@@ -14,13 +14,14 @@ ordinary differentiable op from the old one and becomes the tensor's history (se
 ``Tensor._update``); a leaf that requires grad refuses, since its ``.grad`` would belong to
 a value that no longer exists.
 """
+import functools
 import weakref
 
 import numpy as np
 
 from . import autograd
 from .backend import (get_default_dtype, get_array_module, is_cupy_array, Device, CPU,
-                      device_of, to_numpy)
+                      device_of, to_numpy, promote_types)
 
 _FLOAT_KINDS = "f"
 
@@ -37,6 +38,10 @@ def _infer_array(data, dtype=None):
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, np.ndarray):
         return data.copy()
+    if isinstance(data, (list, tuple)):
+        dtype = _sequence_dtype(data)
+        if dtype is not None:
+            return np.array(data, dtype=dtype)
     arr = np.array(data)
     if arr.dtype == np.float64 and not isinstance(data, np.generic):
         arr = arr.astype(get_default_dtype())
@@ -46,6 +51,47 @@ def _infer_array(data, dtype=None):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype "
                         f"{arr.dtype}: give numbers, nested lists or a numeric array")
     return arr
+
+
+def _leaf_types(data, types):
+    """Add the types of the leaves of the nested lists/tuples ``data`` to ``types``."""
+    for item in data:
+        if isinstance(item, (list, tuple)):
+            _leaf_types(item, types)
+        else:
+            types.update(map(type, data))
+            return types
+    return types
+
+
+def _leaf_dtypes(data, dtypes):
+    """Add the dtype PyTorch gives each leaf of ``data`` to ``dtypes``: a Python float the
+    default dtype, an int int64, a bool bool, a NumPy scalar, array or tensor its own."""
+    for item in data:
+        if isinstance(item, (list, tuple)):
+            _leaf_dtypes(item, dtypes)
+        elif isinstance(item, (bool, int, float)) and not isinstance(item, np.generic):
+            dtypes.add(np.dtype(np.bool_) if isinstance(item, bool) else
+                       np.dtype(np.int64) if isinstance(item, int) else get_default_dtype())
+        else:
+            dtypes.add(np.dtype(item.dtype))
+    return dtypes
+
+
+def _sequence_dtype(data):
+    """The dtype of ``tensor(data)`` for nested lists that hold NumPy scalars, arrays or
+    tensors (PyTorch promotes the dtypes of the leaves: ``[np.float64(1.), 2.]`` is
+    float64, ``[np.int32(1), 2]`` int64); None when the leaves are all Python numbers
+    (the common case, left to NumPy) or of a kind tensors do not hold."""
+    types = _leaf_types(data, set())
+    if types <= {int, float, bool} or not all(
+            t in (int, float, bool) or issubclass(t, (np.bool_, np.integer, np.floating,
+                                                      np.ndarray, Tensor)) for t in types):
+        return None
+    dtypes = _leaf_dtypes(data, set())
+    if any(dt.kind not in "biuf" for dt in dtypes):
+        return None
+    return functools.reduce(promote_types, dtypes)
 
 
 def _constructor_array(data, sizes, dtype):
@@ -63,7 +109,7 @@ def _constructor_array(data, sizes, dtype):
         return np.zeros(shape, get_default_dtype() if dtype is None else dtype)
     if isinstance(data, (list, tuple)):
         arr = _infer_array(data, dtype)
-        return arr if dtype is not None or arr.dtype.kind == "f" else \
+        return arr if dtype is not None or arr.dtype == get_default_dtype() else \
             arr.astype(get_default_dtype())
     if type(data) in (float, bool, complex):      # (np.float64 is a float: it passes)
         raise TypeError(f"Tensor(): data must be a sequence (got {type(data).__name__}); "
@@ -751,6 +797,56 @@ def as_tensor_arg(x):
     return Tensor(x if type(x) is np.ndarray or is_cupy_array(x) else _infer_array(x))
 
 
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """Write ``fill_value`` on the main diagonal (every index equal), in place. All dims
+    must be equal unless the tensor is 2-D; a tall matrix with ``wrap=True`` starts the
+    diagonal again N+1 rows down, as PyTorch and NumPy do. The diagonal's gradient is 0."""
+    if self.ndim < 2:
+        raise ValueError(f"fill_diagonal_: dimensions must be larger than 1, got a "
+                         f"{self.ndim}-D tensor")
+    if self.ndim > 2 and len(set(self.shape)) != 1:
+        raise ValueError(f"fill_diagonal_: all dimensions of input must be of equal "
+                         f"length, got shape {list(self.shape)}")
+    mask = np.zeros(self.shape, np.bool_)
+    # the flat positions of a row-major array: the diagonal steps by sum of strides
+    step = sum(int(np.prod(self.shape[k + 1:])) for k in range(self.ndim))
+    count = self.numel() if wrap and self.ndim == 2 else min(self.shape) * step
+    mask.reshape(-1)[:count:step] = True
+    mask = Tensor(_like_array(self.data, mask))
+    from .ops.elementwise import where
+    return self._update("fill_diagonal_", lambda t: where(mask, self._as_value(fill_value), t),
+                        cast=True)
+
+
+def _storage_offset(self):
+    """Elements between the start of the memory ``self`` views and its first element."""
+    def address(a):
+        return a.data.ptr if is_cupy_array(a) else a.__array_interface__["data"][0]
+    arr = root = self.data
+    while getattr(root.base, "ndim", None) is not None:       # the array that owns it
+        root = root.base
+    return (address(arr) - address(root)) // arr.itemsize
+
+
+def _check_matrix(self, attr, two_d_only=False):
+    if self.ndim < 2 or two_d_only and self.ndim > 2:
+        what = "matrices (2-D tensors)" if two_d_only else "matrices or batches of matrices"
+        raise ValueError(f"tensor.{attr} is only supported on {what}. Got "
+                           f"{self.ndim}-D tensor.")
+    return self.transpose(-2, -1)
+
+
+def _square(self):
+    """self * self; a bool tensor gives int64, as in PyTorch."""
+    t = self.long() if self.dtype == np.bool_ else self
+    return t * t
+
+
+def _H(self):
+    """The conjugate transpose of a matrix (minicv is real: the transpose)."""
+    return self if self.ndim == 0 else _check_matrix(self, "H", two_d_only=True)
+
+
 autograd.Tensor = Tensor
 
 
@@ -842,7 +938,7 @@ def _install_methods():
     T.new_zeros = lambda self, *size, **kw: _new_full(self, size, 0, **kw)
     T.new_ones = lambda self, *size, **kw: _new_full(self, size, 1, **kw)
     T.new_empty = T.new_zeros
-    T.square = lambda self: E.mul(self, self)
+    T.square = _square
     T.rsqrt = lambda self: E.div(1.0, E.sqrt(self))
     T.reciprocal = lambda self: E.div(1.0, self)
     from . import random as RND
@@ -911,3 +1007,23 @@ def _install_methods():
                  "triangular_solve"):
         setattr(T, name, getattr(DC, name))
     T.matrix_exp = DC.linalg_matrix_exp
+    # in-place forms PyTorch has (x.cumsum_(0), x.eq_(y) writes 1/0 in x's dtype, ...)
+    T.dist, T.isposinf, T.isneginf = R.dist, E.isposinf, E.isneginf
+    for name in ("floor_divide", "clip", "expm1", "log1p", "log2", "log10", "tan", "erf",
+                 "lerp", "nan_to_num", "tril", "triu", "cumsum", "cumprod", "eq", "ne",
+                 "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
+                 "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+                 "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+                 "bitwise_left_shift", "bitwise_right_shift"):
+        setattr(T, name + "_", _inplace_method(getattr(T, name), name + "_"))
+    T.fill_diagonal_ = _fill_diagonal_
+    T.byte = lambda self: self.to(np.uint8)
+    T.char = lambda self: self.to(np.int8)
+    # complex conjugation and negation bits: minicv tensors are real, so all identities
+    T.conj = T.resolve_conj = T.resolve_neg = T.conj_physical = lambda self: self
+    T.is_conj = T.is_neg = lambda self: False
+    T.storage_offset = _storage_offset
+    T.H = property(_H)
+    T.mH = property(lambda self: _check_matrix(self, "mH"))
+    T.mT = property(lambda self: _check_matrix(self, "mT"))
+    T.adjoint = lambda self: _check_matrix(self, "adjoint()")

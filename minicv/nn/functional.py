@@ -157,3 +157,4 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return _R.sum(_E.mul(_E.div(a, n1), _E.div(b, n2)), dim=dim)
 _LAZY["minicv.nn.attention"] = ("scaled_dot_product_attention", "multi_head_attention_forward")
 _LAZY_NAME.update(dict.fromkeys(_LAZY["minicv.nn.attention"], "minicv.nn.attention"))
+from ..ops.linalg import pdist                # noqa: E402  (F.pdist, as in PyTorch)

@@ -47,8 +47,9 @@ def _not_bool(x, name):
 
 
 class ReLU(Function):
-    """relu(x) = max(x, 0); the gradient passes where x > 0 and is 0 elsewhere (a select,
-    as PyTorch: a NaN gradient does not leak through a zero output); saved: output."""
+    """relu(x) = max(x, 0); the gradient passes where x > 0 or x is NaN and is 0 elsewhere
+    (a select, as PyTorch: a NaN gradient does not leak through a zero output); saved:
+    output."""
     @staticmethod
     def forward(ctx, x):
         if type(x) is np.ndarray and x.size >= 1 << 12:   # small: skip the Numba import
@@ -73,7 +74,9 @@ class ReLU(Function):
                 and gy.shape == y.shape and gy.dtype in (np.float32, np.float64)):
             from ..kernels.gpu.activation import relu_backward     # one launch, not two
             return relu_backward(gy, y)
-        return np.where(y > 0, gy, 0)     # a select: a NaN gradient stays out where y = 0
+        # a select: a NaN gradient stays out where y = 0; where y is NaN it passes (y <= 0
+        # is False there), as PyTorch's threshold_backward
+        return np.where(y <= 0, 0, gy)
 
 
 class Hardtanh(Function):

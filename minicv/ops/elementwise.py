@@ -547,10 +547,19 @@ def _binary(fn, a, b, *args):
 
 def _check_int_divisor(name, a, b):
     """Integer division by zero has no value to return: raise, as PyTorch does on the CPU
-    (on a GPU it does not check, and neither does minicv: the check would synchronise)."""
+    (on a GPU it does not check, and neither does minicv: the check would synchronise).
+    ``a`` and ``b`` are promoted operands; bool ones raise (PyTorch has no bool kernel)."""
+    if getattr(_arr(a), "dtype", None) == np.bool_:
+        raise TypeError(f"{name} is not implemented for bool operands (PyTorch raises "
+                        f"too): convert them with .int() or .float() first")
     xb = _arr(b)
     if type(xb) is not np.ndarray and is_cupy_array(xb):
         return
+    try:
+        if 0 in np.broadcast_shapes(np.shape(_arr(a)), np.shape(xb)):
+            return                       # an empty result divides nothing
+    except ValueError:
+        return                           # the op itself reports the shapes
     if np.dtype(getattr(xb, "dtype", type(xb))).kind in "biu" and bool((xb == 0).any()):
         raise RuntimeError(f"ZeroDivisionError: integer {name} by zero; convert to float "
                            f"(.float()) to get inf/nan instead")
@@ -571,11 +580,24 @@ def remainder(input, other):
 
 
 def add(input, other, alpha=1):
-    """input + alpha * other, broadcasting, with PyTorch's dtype promotion."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    """input + alpha * other, broadcasting, with PyTorch's dtype promotion (``alpha`` takes
+    no part in it: it is converted to the result dtype, and a float ``alpha`` with an
+    integer or bool result raises)."""
     a, b = promote(input, other)
-    return _binary(Add, a, b)
+    return _binary(Add, a, _times_alpha(a, b, alpha))
+
+
+def _times_alpha(a, b, alpha):
+    """``alpha * b`` in the dtype of the promoted operands ``a``, ``b`` of add/sub."""
+    if alpha == 1 and type(alpha) is not float:
+        return b
+    dt = a.dtype if isinstance(a, Tensor) else b.dtype
+    if dt.kind in "biu" and isinstance(alpha, (float, np.floating)):
+        raise RuntimeError(f"For integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha} for {dt} inputs): "
+                           f"convert the inputs with .float() first")
+    alpha = _scalar_as(alpha, dt)
+    return mul(b, alpha) if isinstance(b, Tensor) else b * alpha
 
 
 def _is_bool(x):
@@ -591,10 +613,8 @@ def sub(input, other, alpha=1):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
                            "supported: use `^` or logical_xor() to combine masks, or "
                            "convert with .int() / .float() first")
-    if alpha != 1:
-        other = mul(other, alpha)
     a, b = promote(input, other)
-    return _binary(Sub, a, b)
+    return _binary(Sub, a, _times_alpha(a, b, alpha))
 
 
 def mul(input, other):
@@ -686,6 +706,12 @@ def pow(input, exponent):
         raise RuntimeError(f"Integers to negative integer powers are not allowed "
                            f"(exponent {exponent}): convert the base with .float() first")
     a, b = promote(input, exponent)
+    if getattr(_arr(a), "dtype", None) == np.bool_:
+        if isinstance(exponent, (bool, np.bool_)) and isinstance(input, Tensor):
+            xp = get_array_module(a.data)              # mask ** True, mask ** False
+            return Tensor(a.data.copy() if exponent else xp.ones_like(a.data))
+        raise TypeError("pow is not implemented for a bool base and a bool exponent tensor "
+                        "(PyTorch raises too): convert with .int() or .float() first")
     return _binary(Pow, a, b)
 
 
@@ -730,9 +756,14 @@ def clamp(input, min=None, max=None):
     x = as_tensor_arg(input)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensor(x, min, max)
-    for bound in (min, max):            # an integer tensor clamped to a float bound
-        if isinstance(bound, float) and x.dtype.kind != "f":
-            x = x.to(get_default_dtype())
+    dtype = x.dtype                     # promoted with the number bounds, as x + bound
+    for bound in (min, max):
+        if bound is not None:
+            dtype = scalar_dtype(bound, dtype)
+    if dtype == np.bool_:
+        raise TypeError("clamp of a bool tensor to bool bounds is not implemented (PyTorch "
+                        "raises too): convert with .int() first")
+    x = x if dtype == x.dtype else x.to(dtype)
     return Clamp.apply(x, _scalar(min, x), _scalar(max, x))
 
 
@@ -936,6 +967,18 @@ def _predicate(ufunc):
 isnan = _predicate(np.isnan)
 isinf = _predicate(np.isinf)
 isfinite = _predicate(np.isfinite)
+
+
+def isposinf(input):
+    """Where ``input`` is +inf, as a bool tensor (all False for integers; no gradient)."""
+    d = as_tensor_arg(input).data
+    return Tensor(get_array_module(d).asarray(d == np.inf))
+
+
+def isneginf(input):
+    """Where ``input`` is -inf, as a bool tensor (all False for integers; no gradient)."""
+    d = as_tensor_arg(input).data
+    return Tensor(get_array_module(d).asarray(d == -np.inf))
 
 
 def maximum(input, other):

@@ -459,8 +459,8 @@ def sort(input, dim=-1, descending=False, stable=False):
         values, indices = mc.tensor([3., 1., 2.]).sort(descending=True)
     """
     x = as_tensor_arg(input)
-    if x.ndim == 0:
-        return values_indices(x * 1, Tensor(get_array_module(x.data).zeros((), np.int64)))
+    if x.ndim == 0:                     # (a copy that keeps x's dtype and graph)
+        return values_indices(x.clone(), Tensor(get_array_module(x.data).zeros((), np.int64)))
     d = _dim(dim, x.ndim)
     idx = _order(x, d, descending)
     return values_indices(Gather.apply(x, d, idx), Tensor(idx))
@@ -483,6 +483,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         values, indices = logits.topk(5, dim=1)      # top-5 classes per row
     """
     x = as_tensor_arg(input)
+    if x.dtype == np.bool_:
+        raise TypeError("topk does not support bool input (PyTorch refuses it too): "
+                        "convert with .int() first")
     d = _dim(dim, x.ndim) if x.ndim else 0
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:

@@ -48,17 +48,18 @@ class MatMul(Function):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = _matmul(gc2, np.swapaxes(b.reshape(sb2), -1, -2))     # (.., n, k)
-            if len(sa) == 1:
-                ga = ga.reshape(-1, sa[0]).sum(axis=0)
+            if len(sa) == 1:                                # sum the batch and row axes
+                ga = ga.sum(axis=tuple(range(ga.ndim - 1)))
         if ctx.needs_input_grad[1]:
             gb = _matmul(np.swapaxes(a.reshape(sa2), -1, -2), gc2)     # (.., k, m)
-            if len(sb) == 1:
-                gb = gb.reshape(-1, sb[0]).sum(axis=0)
+            if len(sb) == 1:                                # (.., k, 1) -> (k,)
+                gb = gb[..., 0].sum(axis=tuple(range(gb.ndim - 2)))
         return ga, gb
 
 
 def matmul(input, other):
-    """Matrix product with broadcasting over batch dimensions (``input @ other``).
+    """Matrix product with broadcasting over batch dimensions (``input @ other``). Both
+    operands must have one dtype, as in PyTorch (mm, bmm, dot and mv call this).
 
     Shape: (*, n, k) @ (*, k, m) -> (*, n, m); a 1-D operand is a vector.
     """
@@ -76,7 +77,10 @@ def matmul(input, other):
                          f"{'first' if b.ndim == 1 else 'second-to-last'} dimension of the "
                          f"second ({kb})")
     _check_batch("matmul", a, b)
-    a, b = promote(a, b)
+    if a.dtype != b.dtype:              # PyTorch does not promote matrix products either
+        raise TypeError(f"matmul: expected both operands to have the same dtype, but got "
+                        f"{a.dtype} and {b.dtype}: convert one first, e.g. "
+                        f"other.to({a.dtype})")
     return MatMul.apply(a, b)
 
 
@@ -124,6 +128,7 @@ def outer(input, vec2):
     """Outer product of two 1-D tensors: (n,) x (m,) -> (n, m)."""
     a, b = as_tensor_arg(input), as_tensor_arg(vec2)
     _check_rank("outer", a, b, (1, 1))
+    a, b = promote(a, b)                # an outer product promotes, as a multiplication
     return matmul(a.reshape(-1, 1), b.reshape(1, -1))
 
 
@@ -1247,6 +1252,31 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if p == 2 and mm and a.numel() and b.numel():
         return EuclideanDist.apply(a, b)
     return Cdist.apply(a, b, float(p))
+
+
+def pdist(input, p=2):
+    """The p-norm distance between every pair of rows i < j of ``input``, in row-major
+    order of the pairs (the upper triangle of ``cdist(input, input, p)``); the gradient of
+    a zero distance is 0, as in PyTorch.
+
+    Shape: (N, M) -> (N·(N-1)/2,).
+
+    Example::
+
+        mc.pdist(mc.tensor([[0., 0.], [3., 4.], [0., 0.]]))   # tensor([5., 0., 5.])
+    """
+    x = as_tensor_arg(input)
+    if x.ndim != 2:
+        raise ValueError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+    if x.dtype.kind != "f":
+        raise TypeError(f"pdist only supports floating-point dtypes, got {x.dtype}: "
+                        f"convert with .float()")
+    if not p >= 0:
+        raise ValueError(f"pdist only supports non-negative p values, got {p}")
+    d = cdist(x, x, p, "donot_use_mm_for_euclid_dist")                      # (N, N)
+    xp = get_array_module(x.data)
+    rows, cols = (Tensor(xp.asarray(v)) for v in np.triu_indices(x.shape[0], 1))
+    return d[rows, cols]                                                    # (N(N-1)/2,)
 
 
 # ----------------------------------------------------------------------------- det, inverse

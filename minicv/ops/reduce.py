@@ -99,20 +99,31 @@ def _squeeze(y, axes, keepdim):
 
 
 class Var(Function):
-    """var = sum((x - mean)²) / (n - correction); dx = 2(x - mean)/(n - correction)."""
+    """var = sum((x - mean)²) / (n - correction); dx = 2(x - mean)/(n - correction).
+
+    With no degrees of freedom left (n - correction <= 0) the forward divides by 0, and the
+    backward follows PyTorch's ``var_backward``: over all elements (dim=None) it is inf,
+    NaN where x == mean; over given dims it keeps the formula with the negative n -
+    correction (``var([1.5], 0, correction=2)`` has gradient -0.).
+    """
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        diff, v, denom = _variance(x, axes, correction)
+        diff, v, _ = _variance(x, axes, correction)
         ctx.save_for_backward(diff)
-        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
+        ctx.axes, ctx.keepdim = axes, keepdim
+        ctx.dof = x.size // builtins.max(v.size, 1) - correction
         return _squeeze(v, axes, keepdim)
 
     @staticmethod
     def backward(ctx, gy):
         (diff,) = ctx.saved_tensors
         g = _expand_back(gy, diff.shape, ctx.axes, ctx.keepdim)
+        if ctx.axes is None and ctx.dof <= 0:
+            xp = get_array_module(diff)
+            gx = g * xp.where(diff == 0, diff.dtype.type(np.nan), diff.dtype.type(np.inf))
+            return gx.astype(gy.dtype, copy=False), None, None, None
         with np.errstate(divide="ignore", invalid="ignore"):
-            gx = g * diff * (2 / diff.dtype.type(ctx.denom))
+            gx = g * diff * (2 / diff.dtype.type(ctx.dof))
         return gx.astype(gy.dtype, copy=False), None, None, None
 
 
@@ -127,7 +138,9 @@ class Std(Function):
         diff, v, denom = _variance(x, axes, correction)
         y = get_array_module(v).sqrt(v)
         ctx.save_for_backward(diff, y)
-        ctx.axes, ctx.keepdim, ctx.denom = axes, keepdim, denom
+        ctx.axes, ctx.keepdim = axes, keepdim
+        # as Var: over given dims a negative n - correction stays in the formula
+        ctx.dof = denom if axes is None else x.size // builtins.max(v.size, 1) - correction
         return _squeeze(y, axes, keepdim)
 
     @staticmethod
@@ -135,7 +148,7 @@ class Std(Function):
         diff, y = ctx.saved_tensors
         g = _expand_back(gy, diff.shape, ctx.axes, ctx.keepdim)
         with np.errstate(divide="ignore", invalid="ignore"):
-            gx = g * diff / (diff.dtype.type(ctx.denom) * y)
+            gx = g * diff / (diff.dtype.type(ctx.dof) * y)
         return np.where(y == 0, gy.dtype.type(0), gx).astype(gy.dtype, copy=False), \
             None, None, None
 
@@ -311,6 +324,18 @@ class CumProd(Function):
         return xp.moveaxis(gx, 0, axis), None
 
 
+def _empty_median(dtype):
+    """The median of no elements, as PyTorch: NaN, or an integer dtype's smallest value."""
+    return np.nan if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _refuse_bool(x, op):
+    """Raise for a bool ``x``: PyTorch has no bool kernel for ``op`` (sorting reductions)."""
+    if x.dtype == np.bool_:
+        raise TypeError(f"{op}() does not support bool input (PyTorch refuses it too): "
+                        f"convert with .int() or .float() first")
+
+
 class MedianAll(Function):
     """The lower median of all elements (NaN if any is NaN); the gradient is shared
     evenly by the elements equal to it, as PyTorch's global median does.
@@ -321,8 +346,8 @@ class MedianAll(Function):
     def forward(ctx, x):
         xp = get_array_module(x)
         flat = xp.sort(x.reshape(-1))                     # NaNs sort last
-        if flat.size == 0:                                # NaN, as PyTorch (floats only)
-            y = np.nan
+        if flat.size == 0:                                # NaN, as PyTorch
+            y = _empty_median(x.dtype)
         else:
             # a select, not an if: on a GPU reading isnan(...) would synchronise
             y = xp.where(xp.isnan(flat[-1]), flat[-1], flat[(flat.size - 1) // 2])
@@ -416,10 +441,19 @@ def _floating(x, op):
 
 
 def mean(input, dim=None, keepdim=False, dtype=None):
-    """Mean over ``dim`` (all elements when None); needs a floating tensor."""
+    """Mean over ``dim`` (all elements when None); needs a floating tensor, or a floating
+    ``dtype`` to convert it to first."""
     x = as_tensor_arg(input)
+    _floating_dtype_arg(dtype, "mean")
     x = x.to(dtype) if dtype is not None else _floating(x, "mean")
     return Mean.apply(x, normalize_dims(dim, x.ndim), keepdim)
+
+
+def _floating_dtype_arg(dtype, op):
+    """Raise unless ``dtype`` (the ``dtype=`` of mean-like reductions) is None or floating."""
+    if dtype is not None and np.dtype(dtype).kind != "f":
+        raise TypeError(f"{op}(): could not infer output dtype. Optional dtype must be "
+                        f"either a floating point or complex dtype. Got: {np.dtype(dtype)}")
 
 
 def _correction(unbiased, correction):
@@ -518,6 +552,7 @@ def amin(input, dim=None, keepdim=False):
 
 
 def _arg_extreme(x, dim, keepdim, fn, name):
+    _refuse_bool(as_tensor_arg(x), name)
     data = as_tensor_arg(x).data
     xp = get_array_module(data)
     if dim is None and data.size == 0:
@@ -635,6 +670,21 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return NormP.apply(x, p, axes, keepdim)
 
 
+def dist(input, other, p=2):
+    """The p-norm of ``input - other`` (broadcasting): ``norm(input - other, p)``, a 0-d
+    tensor; see :func:`norm` for ``p`` and the gradients at 0.
+
+    Example::
+
+        mc.dist(mc.tensor([1., 2.]), mc.tensor([4., 6.]))      # tensor(5.)
+    """
+    from . import elementwise as E
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError(f"dist(): input and other must be tensors, got "
+                        f"{type(input).__name__} and {type(other).__name__}")
+    return norm(E.sub(input, other), p)
+
+
 def _nonzero_indicator(a):
     return (a != 0).astype(a.dtype)
 
@@ -664,6 +714,7 @@ def median(input, dim=None, keepdim=False):
     """
     from .index import Gather, _order
     x = as_tensor_arg(input)
+    _refuse_bool(x, "median")
     if dim is None:
         return MedianAll.apply(x)
     xp = get_array_module(x.data)

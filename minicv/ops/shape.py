@@ -123,16 +123,21 @@ def _assign(a, basic, adv, v):
 
 
 class Cat(Function):
-    """Concatenate along ``dim``; backward slices the gradient back into pieces."""
+    """Concatenate along ``dim``; backward slices the gradient back into pieces. The inputs
+    at the positions ``skip`` (empty 1-D tensors, which ``cat`` ignores) take no part and
+    get an empty gradient."""
     @staticmethod
-    def forward(ctx, *xs, dim):
-        ctx.dim = dim
+    def forward(ctx, *xs, dim, skip=()):
+        ctx.dim, ctx.skip, ctx.n = dim, skip, len(xs)
+        xs = [x for i, x in enumerate(xs) if i not in skip]
         ctx.bounds = np.cumsum([x.shape[dim] for x in xs])[:-1]
         return np.concatenate(xs, axis=dim)
 
     @staticmethod
     def backward(ctx, gy):
-        return tuple(np.split(gy, ctx.bounds, axis=ctx.dim))
+        pieces = iter(np.split(gy, ctx.bounds, axis=ctx.dim))
+        empty = get_array_module(gy).zeros((0,), gy.dtype)
+        return tuple(empty if i in ctx.skip else next(pieces) for i in range(ctx.n))
 
 
 class Stack(Function):
@@ -263,11 +268,17 @@ def reshape(input, *sizes, shape=None):
                          f"(shape {list(x.shape)})") from None
 
 
-def view(input, *sizes, size=None):
+def view(input, *sizes, size=None, dtype=None):
     """``reshape`` that must not copy, as PyTorch's ``view``: a shape the memory layout
     cannot express (e.g. flattening a transposed tensor) raises instead of silently
-    copying, so writes through the result always reach ``input``."""
+    copying, so writes through the result always reach ``input``.
+
+    ``x.view(dtype)`` reinterprets the bits as another dtype (see :func:`_view_dtype`)."""
     x = as_tensor_arg(input)
+    if len(sizes) == 1 and _is_dtype(sizes[0]) and size is None and dtype is None:
+        dtype = sizes[0]
+    if dtype is not None:
+        return _view_dtype(x, dtype)
     out = reshape(x, *sizes, shape=size)
     if type(x.data) is np.ndarray and x.data.size and out.data.size and \
             not np.may_share_memory(out.data, x.data):
@@ -276,6 +287,38 @@ def view(input, *sizes, size=None):
                            f"{[st // x.data.itemsize for st in x.data.strides]}): at least "
                            f"one dimension spans across two contiguous subspaces. Use "
                            f".reshape(...) instead (it copies when it must)")
+    return out
+
+
+def _is_dtype(obj):
+    return isinstance(obj, np.dtype) or isinstance(obj, type) and issubclass(obj, np.generic)
+
+
+def _view_dtype(x, dtype):
+    """The same memory read as ``dtype`` (no copy, not differentiable, as in PyTorch). A
+    dtype of another size rescales the last dimension, which must then be contiguous:
+    float32 (N, 4) viewed as float64 is (N, 2), as float16 (N, 8).
+
+    Example::
+
+        mc.tensor([1., 2.]).view(mc.int32)       # tensor([1065353216, 1073741824])
+    """
+    dtype = np.dtype(dtype)
+    old = x.data.dtype
+    if dtype.itemsize != old.itemsize:
+        what = f"to view {old} as {dtype} (different element sizes)"
+        if x.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if x.data.size and x.shape[-1] != 1 and x.data.strides[-1] != old.itemsize:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got "
+                               f"{x.data.strides[-1] // old.itemsize}")
+        if dtype.itemsize > old.itemsize and \
+                x.shape[-1] * old.itemsize % dtype.itemsize:
+            raise RuntimeError(f"self.size(-1) must be divisible by "
+                               f"{dtype.itemsize // old.itemsize} {what}, but got "
+                               f"{x.shape[-1]}")
+    out = Tensor(x.data.view(dtype))
+    out._vc = x._vc                     # writes through either are seen by both
     return out
 
 
@@ -375,19 +418,20 @@ def cat(tensors, dim=0):
         i = next(i for i, t in enumerate(tensors) if t.ndim == 0)
         raise ValueError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                          f"concatenated; use stack, or unsqueeze it first")
+    skip = tuple(i for i, t in enumerate(tensors) if t.shape == (0,))
     kept = [t for t in tensors if t.shape != (0,)]
     if not kept:
         return Cat.apply(*tensors, dim=0)
-    tensors = kept
-    nd = tensors[0].ndim
+    nd = kept[0].ndim
     d = _dim(dim, nd)
-    for i, t in enumerate(tensors):
+    for i, t in enumerate(kept):
         if t.ndim != nd or t.shape[:d] + t.shape[d + 1:] != \
-                tensors[0].shape[:d] + tensors[0].shape[d + 1:]:
+                kept[0].shape[:d] + kept[0].shape[d + 1:]:
             raise ValueError(f"cat: sizes of tensors must match except in dimension {d}; "
-                             f"tensor 0 has shape {list(tensors[0].shape)}, tensor {i} has "
+                             f"tensor 0 has shape {list(kept[0].shape)}, tensor {i} has "
                              f"{list(t.shape)}")
-    return Cat.apply(*tensors, dim=d)
+    # the skipped empties stay inputs, so that one requiring grad gets its (empty) gradient
+    return Cat.apply(*tensors, dim=d, skip=skip)
 
 
 def stack(tensors, dim=0):

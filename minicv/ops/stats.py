@@ -108,6 +108,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
         mc.nanmean(mc.tensor([[1., float("nan")], [2., 4.]]), dim=1)   # [1., 3.]
     """
+    R._floating_dtype_arg(dtype, "nanmean")
     x = R._floating(input, "nanmean")
     if dtype is not None:
         x = x.to(dtype)
@@ -122,7 +123,7 @@ class NanMedianAll(R.MedianAll):
         xp = get_array_module(x)
         flat = xp.sort(x.reshape(-1))                       # NaNs sort last
         if flat.size == 0:                                  # NaN, as PyTorch
-            y = xp.asarray(np.nan, dtype=x.dtype)
+            y = xp.asarray(R._empty_median(x.dtype), dtype=x.dtype)
         elif x.dtype.kind == "f":                           # an index array: no sync
             valid = (~xp.isnan(flat)).sum()
             y = xp.take(flat, xp.maximum((valid - 1) // 2, 0))
@@ -166,6 +167,7 @@ def nanmedian(input, dim=None, keepdim=False):
         mc.nanmedian(mc.tensor([3., float("nan"), 1.]))       # tensor(1.)
     """
     x = as_tensor_arg(input)
+    R._refuse_bool(x, "nanmedian")
     if dim is None:
         return NanMedianAll.apply(x)
     xp = get_array_module(x.data)
@@ -433,6 +435,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         mc.kthvalue(mc.tensor([3., 1., 2.]), 2)          # values 2., indices 2
     """
     x = as_tensor_arg(input)
+    R._refuse_bool(x, "kthvalue")
     xp = get_array_module(x.data)
     d = _axis(dim, x.ndim, "kthvalue")
     _nonempty_dim(x, d, "kthvalue")
