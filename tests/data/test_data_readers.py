@@ -24,6 +24,8 @@ def test_mnist_round_trip(tmp_path, gz):
     assert len(ds) == 5 and np.array_equal(ds.data, imgs)
     img, y = ds[2]
     assert img.dtype == np.uint8 and np.array_equal(img, imgs[2]) and y == 4
+    same = MNIST(tmp_path, False, None, None, True)      # torchvision's positional download
+    assert np.array_equal(same.data, imgs)
     fm = FashionMNIST(tmp_path, train=False, target_transform=lambda t: t * 10)
     assert fm[0][1] == 30 and fm.classes[0] == "T-shirt/top"
 
@@ -44,7 +46,7 @@ def test_mnist_rejects_bad_files(tmp_path):
     with pytest.raises(ValueError, match="truncated"):
         read_idx(bad / "x.gz")
     with pytest.raises(FileNotFoundError, match="does not download"):
-        MNIST(tmp_path / "nowhere")
+        MNIST(tmp_path / "nowhere", download=True)
 
 
 def test_cifar10_and_100_round_trip(tmp_path):
@@ -53,14 +55,14 @@ def test_cifar10_and_100_round_trip(tmp_path):
     folder = tmp_path / "cifar-10-batches-bin"
     folder.mkdir()
     write_cifar_bin(folder / "test_batch.bin", imgs, [0, 9, 2, 3])
-    ds = CIFAR10(tmp_path, train=False)
+    ds = CIFAR10(tmp_path, train=False, download=True)
     assert np.array_equal(ds.data, imgs) and ds[1][1] == 9
     # the file layout is label byte, then the R, G, B planes
     raw = (folder / "test_batch.bin").read_bytes()
     assert raw[0] == 0 and raw[1] == imgs[0, 0, 0, 0] and raw[1 + 1024] == imgs[0, 0, 0, 1]
     write_cifar_bin(tmp_path / "train.bin", imgs, [[1, 11], [2, 22], [3, 33], [19, 99]])
     fine = CIFAR100(tmp_path, train=True)
-    coarse = CIFAR100(tmp_path, train=True, label_type="coarse")
+    coarse = CIFAR100(tmp_path, train=True, label_type="coarse", download=True)
     assert fine.targets.tolist() == [11, 22, 33, 99] and coarse[3][1] == 19
     assert np.array_equal(fine[2][0], imgs[2])
     (tmp_path / "test.bin").write_bytes(b"\x00" * 3073)
@@ -74,7 +76,7 @@ def test_cifar_python_version_is_read_without_running_code(tmp_path):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     write_cifar_python(folder / "test_batch", imgs, [0, 9, 2, 3])
-    ds = CIFAR10(tmp_path, train=False)
+    ds = CIFAR10(tmp_path, train=False, download=True)
     assert ds.targets.tolist() == [0, 9, 2, 3] and np.array_equal(ds[1][0], imgs[1])
     py100 = tmp_path / "c100" / "cifar-100-python"
     py100.mkdir(parents=True)

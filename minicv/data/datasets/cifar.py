@@ -105,7 +105,10 @@ class _CIFAR(LabelledImages):
     py_test_files = []
     py_label_keys = ()
 
-    def __init__(self, root, train=True, transform=None, target_transform=None):
+    def __init__(self, root, train=True, transform=None, target_transform=None,
+                 download=False):
+        # download: torchvision's argument, accepted; minicv never downloads (the files
+        # must be there, the error says where it looked)
         self._setup(root, train, transform, target_transform)
         images, labels = [], []
         binary = self.train_files if train else self.test_files
@@ -175,12 +178,12 @@ class CIFAR100(_CIFAR):
     py_label_keys = ("coarse_labels", "fine_labels")     # the binary files' column order
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
-                 label_type="fine"):
+                 download=False, label_type="fine"):
         if label_type not in ("fine", "coarse"):
             raise ValueError(f"label_type must be 'fine' or 'coarse', got {label_type!r}")
         self.label_type = label_type
         self.num_classes = 100 if label_type == "fine" else 20
-        super().__init__(root, train, transform, target_transform)
+        super().__init__(root, train, transform, target_transform, download)
 
     def _select_targets(self):
         return self._labels[:, 1 if self.label_type == "fine" else 0]

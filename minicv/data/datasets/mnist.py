@@ -77,13 +77,16 @@ class MNIST(LabelledImages):
         train: the 60,000 training images, else the 10,000 test images.
         transform, target_transform: applied to the image (a (28, 28) uint8 ndarray)
             and to the label (an int).
+        download: accepted for torchvision's signature; minicv never downloads, so the
+            files must already be there (the error says where it looked).
 
     ``data`` is the (N, 28, 28) uint8 array, ``targets`` the (N,) int64 labels.
     """
 
     classes = [str(d) for d in range(10)]
 
-    def __init__(self, root, train=True, transform=None, target_transform=None):
+    def __init__(self, root, train=True, transform=None, target_transform=None,
+                 download=False):
         self._setup(root, train, transform, target_transform)
         prefix = "train" if train else "t10k"
         images = self._find(f"{prefix}-images-idx3-ubyte")
