@@ -1,8 +1,9 @@
 // Element-wise activation backward passes that array operations would split into several
 // launches: the GPU face of minicv/kernels/cpu/activation.py.
 //
-// relu_bwd: gx = gy where y > 0, else 0 (a select, as PyTorch's threshold_backward, so a
-// NaN gradient does not leak through a zero output); one thread per element. As array
+// relu_bwd: gx = 0 where y <= 0, else gy (a select, as PyTorch's threshold_backward, so a
+// NaN gradient does not leak through a zero output and y = NaN passes gy); one thread per
+// element. As array
 // operations it is two launches (y > 0, then a product or a select).
 // NVRTC: no host headers, extern "C" entry points, 32-bit int arguments.
 
@@ -10,7 +11,7 @@ template <typename T>
 __device__ void relu_bwd_impl(const T* gy, const T* y, int total, T* gx) {
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += blockDim.x * gridDim.x) {
-        gx[i] = y[i] > T(0) ? gy[i] : T(0);
+        gx[i] = y[i] <= T(0) ? T(0) : gy[i];
     }
 }
 

@@ -371,6 +371,11 @@ WINOGRAD_CHUNK_BYTES = 1 << 20
 WINOGRAD_MIN_TILES = 128
 
 
+def _sample_bytes(a):
+    """Bytes of one sample of batch array ``a`` (also when the batch is empty)."""
+    return a.itemsize * int(np.prod(a.shape[1:]))
+
+
 def _chunking(n, per_sample, flops=None, chunk_bytes=None):
     """(samples per chunk, worker threads) for a batch of n samples of ``per_sample``
     column bytes each: chunks near :data:`CHUNK_BYTES`, all workers' buffers within the
@@ -622,7 +627,7 @@ def _depthwise_forward(x, w, b, stride, padding, dilation):
     oh = conv_output_size(x.shape[2], w.shape[2], stride[0], padding[0], dilation[0])
     ow = conv_output_size(x.shape[3], w.shape[3], stride[1], padding[1], dilation[1])
     y = _out((n, k, oh, ow), dtype=x.dtype)
-    nb, workers = _chunking(n, 2 * x[0].nbytes + k * oh * ow * x.itemsize)
+    nb, workers = _chunking(n, 2 * _sample_bytes(x) + k * oh * ow * x.itemsize)
     if _depthwise3x3(w, stride) and _native(workers):
         bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
         _par.depthwise3x3_forward(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
@@ -641,7 +646,7 @@ def _depthwise_backward(x, w, gy, stride, padding, dilation, needs):
     n = x.shape[0]
     gx = _out(x.shape, dtype=x.dtype) if needs[0] else None
     gws = {}
-    nb, workers = _chunking(n, 3 * x[0].nbytes + 2 * gy[0].nbytes)
+    nb, workers = _chunking(n, 3 * _sample_bytes(x) + 2 * _sample_bytes(gy))
     if _depthwise3x3(w, stride) and _native(workers) and (needs[0] or needs[1]):
         gwp = np.zeros((workers,) + w.shape, dtype=x.dtype)
         _par.depthwise3x3_backward(np.ascontiguousarray(x), np.ascontiguousarray(w, x.dtype),
@@ -686,7 +691,7 @@ def _direct_forward(x, w, b, padding):
     oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 1, padding, 1)
     bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b)
     y = _out((n, k, oh, ow), dtype=x.dtype)
-    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes)
+    nb, workers = _chunking(n, _sample_bytes(x) + _sample_bytes(y))
     if _native(workers):
         _par.conv3x3_forward(x, w, bias, ph, pw, hq, wq, y, nb, workers)
         return y
@@ -715,7 +720,7 @@ def _direct_backward(x, w, gy, padding, needs):
         _, _, hq, wq = _im.wide_geometry(*gy.shape[2:], 3, 3, 1, (2 - ph, 2 - pw), 1)
         gx = _out(x.shape, dtype=x.dtype)
         gw = np.zeros(w.shape, dtype=x.dtype)
-        nb, _ = _chunking(n, x[0].nbytes + gy[0].nbytes)
+        nb, _ = _chunking(n, _sample_bytes(x) + _sample_bytes(gy))
         _par.conv3x3_backward(x, gy, wt, np.zeros(c, x.dtype), ph, pw, hq, wq, gx, gw, nb)
         return gx, gw
 
@@ -745,7 +750,7 @@ def _summed_over_chunks(kernel, x, gy, shapes, *args, native=None):
     ``native``: the kernel's driver in ``cpu/parallel.py`` (same arguments, then ``nb,
     workers``): the same chunks and sums on the native team."""
     n = x.shape[0]
-    nb, workers = _chunking(n, x[0].nbytes + gy[0].nbytes,
+    nb, workers = _chunking(n, _sample_bytes(x) + _sample_bytes(gy),
                             2 * gy.size * int(np.prod(shapes[0][1:])))
     parts = [np.zeros((workers,) + tuple(shape), dtype=x.dtype) for shape in shapes]
 
@@ -786,7 +791,7 @@ def _direct_s2_forward(x, w, b, padding):
     oh, ow, hq, wq = _im.wide_geometry(h, wd, 3, 3, 2, padding, 1)
     wp, bias = _pad_filters(w, b, x.dtype)
     y = _out((n, k, oh, ow), dtype=x.dtype)
-    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, 18 * n * k * c * oh * wq)
+    nb, workers = _chunking(n, _sample_bytes(x) + _sample_bytes(y), 18 * n * k * c * oh * wq)
 
     if _native(workers):
         _par.conv3x3s2_forward(x, wp, bias, ph, pw, hq, wq, y, nb, workers)
@@ -830,7 +835,7 @@ def _direct5_forward(x, w, b, padding):
     wp, bias = _pad_filters(w, b, x.dtype)
     y = _out((n, k, oh, ow), dtype=x.dtype)
     flops = 2 * n * wp.shape[0] * c * kh * kw * oh * wq
-    nb, workers = _chunking(n, x[0].nbytes + y[0].nbytes, flops)
+    nb, workers = _chunking(n, _sample_bytes(x) + _sample_bytes(y), flops)
 
     if _native(workers):
         _par.conv5_forward(x, wp, bias, *padding, hq, wq, y, nb, workers)

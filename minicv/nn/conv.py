@@ -220,11 +220,8 @@ class _ConvTransposeNd(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device=device,
                          dtype=dtype)
-        for op, s, d in zip(self.output_padding, self.stride, self.dilation):
-            if op >= max(s, d):
-                raise ValueError(f"{name}: output_padding {self.output_padding} must be "
-                                 f"smaller than stride {self.stride} or dilation "
-                                 f"{self.dilation}")
+        # output_padding < max(stride, dilation) is checked in forward, as in PyTorch: it
+        # is unused when forward gets output_size
 
     def _output_padding(self, x, output_size):
         if output_size is None:

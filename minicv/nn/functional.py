@@ -36,6 +36,7 @@ from ..ops.norm import instance_norm, local_response_norm, rms_norm
 from ..ops.loss import (soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss,
                         multilabel_margin_loss, hinge_embedding_loss, poisson_nll_loss,
                         gaussian_nll_loss, triplet_margin_with_distance_loss, ctc_loss)
+from ..ops.linalg import pdist
 from ..ops import elementwise as _E
 from ..ops import reduce as _R
 
@@ -49,10 +50,13 @@ _LAZY = {
                         "max_pool3d_with_indices", "avg_pool3d", "adaptive_avg_pool1d",
                         "adaptive_max_pool1d", "adaptive_avg_pool3d", "adaptive_max_pool3d",
                         "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d",
-                        "max_unpool2d", "max_unpool3d"),
+                        "max_unpool2d", "max_unpool3d", "adaptive_max_pool1d_with_indices",
+                        "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"),
     "minicv.ops.vision": ("interpolate", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle",
                           "channel_shuffle", "upsample", "upsample_nearest",
                           "upsample_bilinear", "affine_grid", "grid_sample"),
+    # nn.attention imports nn.linear, which imports this module: lazily, or in a circle
+    "minicv.nn.attention": ("scaled_dot_product_attention", "multi_head_attention_forward"),
 }
 _LAZY_NAME = {name: mod for mod, names in _LAZY.items() for name in names}
 
@@ -155,6 +159,3 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = _AtLeast.apply(_R.norm(a, 2, dim=dim, keepdim=True), eps)
     n2 = _AtLeast.apply(_R.norm(b, 2, dim=dim, keepdim=True), eps)
     return _R.sum(_E.mul(_E.div(a, n1), _E.div(b, n2)), dim=dim)
-_LAZY["minicv.nn.attention"] = ("scaled_dot_product_attention", "multi_head_attention_forward")
-_LAZY_NAME.update(dict.fromkeys(_LAZY["minicv.nn.attention"], "minicv.nn.attention"))
-from ..ops.linalg import pdist                # noqa: E402  (F.pdist, as in PyTorch)

@@ -197,7 +197,26 @@ def orthogonal_(tensor, gain=1, generator=None):
     return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """A sparse 2-D matrix (Martens 2010): N(0, std²) entries with ``ceil(sparsity·rows)``
+    of them, at random rows, set to zero in every column. The zero rows are drawn from
+    ``generator`` too (PyTorch draws them from its global stream whatever ``generator``).
+
+    Example: ``nn.init.sparse_(mc.empty(5, 3), sparsity=0.4)`` (2 zeros per column).
+    """
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    rng = _rng(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    order = np.argsort(rng.random((rows, cols)), axis=0)   # a random permutation per column
+    np.put_along_axis(values, order[:num_zeros], 0.0, axis=0)
+    return _fill(tensor, values)
+
+
 # PyTorch's deprecated names without the trailing underscore
 uniform, normal, constant = uniform_, normal_, constant_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
 kaiming_uniform, kaiming_normal, orthogonal = kaiming_uniform_, kaiming_normal_, orthogonal_
+sparse = sparse_

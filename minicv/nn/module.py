@@ -250,8 +250,7 @@ class Module:
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call "
                                      "(call super().__init__() first)")
-            if name not in params:          # re-binding keeps its place in state_dict
-                self._forget(name)
+            self._forget(name, keep="_parameters")  # re-binding keeps its place
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -265,7 +264,7 @@ class Module:
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call "
                                      "(call super().__init__() first)")
-            self._forget(name)
+            self._forget(name, keep="_modules")    # a replaced child keeps its slot
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -276,7 +275,6 @@ class Module:
             return
         buffers = d.get("_buffers")
         if isinstance(value, Buffer):
-            self._forget(name)
             self.register_buffer(name, Tensor(value.data), value.persistent)
             return
         if buffers is not None and name in buffers:
@@ -287,12 +285,14 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name):
-        """Remove ``name`` from every registry and the instance dict (before re-binding)."""
+    def _forget(self, name, keep):
+        """Remove ``name`` from the instance dict and every registry but ``keep`` (before
+        re-binding it there: a replaced entry keeps its place in the order, as in PyTorch)."""
         d = self.__dict__
         d.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            d[registry].pop(name, None)
+            if registry != keep:
+                d[registry].pop(name, None)
         d["_non_persistent_buffers_set"].discard(name)
 
     def __delattr__(self, name):

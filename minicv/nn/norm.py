@@ -93,7 +93,9 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            if input.data.size // max(input.shape[1], 1) > 1:   # the op raises otherwise
+            # an empty batch counts, as in PyTorch; one value per channel makes the op
+            # raise, and minicv leaves the count alone then (PyTorch counts it first)
+            if input.data.size // max(input.shape[1], 1) != 1:
                 self.num_batches_tracked.data += 1
                 self.num_batches_tracked._vc[0] += 1
             if self.momentum is None:

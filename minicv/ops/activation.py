@@ -248,6 +248,10 @@ class Softmax(Function):
     """y = exp(x - max) / sum; dx = y·(gy - sum(gy·y)); saved: output."""
     @staticmethod
     def forward(ctx, x, dim):
+        if x.shape[dim] == 0:            # nothing to normalise over: an empty result
+            ctx.save_for_backward(x)
+            ctx.dim = dim
+            return x.copy()
         e = np.exp(x - x.max(axis=dim, keepdims=True))
         y = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(y)
@@ -264,6 +268,10 @@ class LogSoftmax(Function):
     """y = x - max - log(sum(exp(x - max))); dx = gy - softmax·sum(gy); saved: output."""
     @staticmethod
     def forward(ctx, x, dim):
+        if x.shape[dim] == 0:            # nothing to normalise over: an empty result
+            ctx.save_for_backward(x)
+            ctx.dim = dim
+            return x.copy()
         shifted = x - x.max(axis=dim, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(y)

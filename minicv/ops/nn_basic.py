@@ -51,9 +51,10 @@ class Linear(Function):
         gx = _matmul(gy, w) if need_x else None   # (*, in)
         gw = gb = None
         if need_w or need_b:
-            gy2 = gy.reshape(-1, gy.shape[-1])    # (M, out)
+            m = math.prod(gy.shape[:-1])
+            gy2 = gy.reshape(m, gy.shape[-1])     # (M, out); in or out may be 0
             if need_w:
-                gw = _matmul(gy2.T, x.reshape(-1, x.shape[-1]))   # (out, in)
+                gw = _matmul(gy2.T, x.reshape(m, x.shape[-1]))    # (out, in)
             if need_b:
                 gb = gy2.sum(axis=0)
         return gx, gw, gb
@@ -649,7 +650,10 @@ def one_hot(tensor, num_classes=-1):
         raise TypeError(f"one_hot: labels must be an integer tensor, got dtype {t.dtype}")
     labels = t.data
     if num_classes == -1:
-        num_classes = int(labels.max()) + 1 if labels.size else 0
+        if not labels.size:
+            raise ValueError("one_hot: Can not infer total number of classes from empty "
+                             "tensor: give num_classes")
+        num_classes = int(labels.max()) + 1
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes - 1}] for "
                          f"num_classes={num_classes}; got values in [{labels.min()}, "

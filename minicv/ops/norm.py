@@ -225,10 +225,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"batch_norm: {name} should contain {c} elements (one per "
                              f"channel of input {list(x.shape)}), not {list(t.shape)}; "
                              f"is the input NHWC? minicv expects NCHW")
+    if _half_with_float_params(x, weight, bias, running_mean, running_var):
+        return batch_norm(x.float(), running_mean, running_var, weight, bias, training,
+                          momentum, eps).to(x.dtype)
     if weight is not None:
         check_same_dtype(x, weight, "batch_norm")
-    if x.data.size == 0:              # an empty batch normalises to an empty batch
-        return x * 1.0
+    if x.data.size == 0:              # an empty batch normalises to an empty batch; γ and β
+        shape = (c,) + (1,) * (x.ndim - 2)              # get zero gradients, as in PyTorch
+        y = x * 1.0 if weight is None else x * weight.reshape(shape)
+        return y if bias is None else y + bias.reshape(shape)
     if training:
         size = x.data.size // c
         if size == 1:
@@ -259,6 +264,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          "training=False (or pass training=True to use batch statistics)")
     return _batch_norm_fn(x).apply(x, weight, bias, mean=running_mean.data,
                                    var=running_var.data, eps=eps, training=False)
+
+
+def _half_with_float_params(x, *params):
+    """PyTorch's mixed-dtype CPU rule: a float16 input with float32 parameters and buffers
+    is normalised in float32 and the result given back in float16."""
+    given = [t for t in params if t is not None]
+    return x.dtype == np.float16 and bool(given) and all(t.dtype == np.float32 for t in given)
 
 
 def _kernel_ready(a, dtype):
@@ -342,10 +354,13 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if t is not None and tuple(t.shape) != shape:
             raise ValueError(f"layer_norm: {name} must have shape {list(shape)}, got "
                              f"{list(t.shape)}")
-        if t is not None and t.dtype != x.dtype:        # PyTorch refuses mixed dtypes too
+        if t is not None and t.dtype != x.dtype and not _half_with_float_params(
+                x, weight, bias):           # PyTorch refuses other mixed dtypes too
             raise TypeError(f"layer_norm: input dtype {x.dtype} does not match the {name} "
                             f"dtype {t.dtype}: convert the input (x.to({t.dtype.name})) or "
                             f"the module (.double() / .float())")
+    if _half_with_float_params(x, weight, bias):
+        return layer_norm(x.float(), shape, weight, bias, eps).to(x.dtype)
     lead = x.shape[:x.ndim - k]
     view = lead + (math.prod(shape),)                          # (*, M)
     wshape = (1,) * len(lead) + shape
@@ -378,6 +393,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.shape != (c,):
             raise ValueError(f"group_norm: {name} must have shape [{c}], got {list(t.shape)}")
+    size = [n * c // num_groups, num_groups, *x.shape[2:]]     # PyTorch's check
+    if math.prod(size) // num_groups == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {size}: each group needs at least 2 values (more channels "
+                         f"per group, spatial positions, or samples)")
     view = (n, num_groups, c // num_groups * math.prod(x.shape[2:]))   # (N, G, C/G·H·W)
     wshape = (1, c) + (1,) * (x.ndim - 2)
     sum_axes = (0,) + tuple(range(2, x.ndim))

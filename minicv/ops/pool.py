@@ -4,6 +4,9 @@ and max unpooling, with PyTorch's arguments.
 
 Max pooling saves the flat argmax index of each window (first maximum in scan order) and
 routes the gradient there, so a tie sends the whole gradient to one input (style.md §10).
+Max pooling also takes integer tensors (masks, labels) and returns their dtype, as PyTorch's
+2-D and 3-D ones do (minicv's 1-D one too, where PyTorch raises); the argmax is found on a
+float64 copy, so int64 values beyond 2**53 that round together may pick a different one.
 The kernels are in ``minicv.kernels.conv_algo`` (``minicv.kernels.gpu.conv`` on a GPU).
 """
 
@@ -87,10 +90,13 @@ class AdaptiveMaxPool2d(Function):
         return kernels_for(gy).adaptive_max_pool2d_backward(gy, ctx.idx, ctx.shape), None
 
 
-def _float_input(name, x, nd):
+def _float_input(name, x, nd, integers=False):
+    """``x`` as a tensor after the dtype (floating, or also integer with ``integers``) and
+    rank checks."""
     x = as_tensor_arg(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name}: input has dtype {x.dtype}; pooling needs a floating "
+    if x.dtype.kind not in ("fiu" if integers else "f"):
+        kinds = "a floating or integer" if integers else "a floating"
+        raise TypeError(f"{name}: input has dtype {x.dtype}; pooling needs {kinds} "
                         f"tensor: convert with .float()")
     if x.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{name} expects a {nd + 2}-D input (N, C, {nd} spatial dims) or "
@@ -110,11 +116,16 @@ def _batched(x, nd, fn):
 
 def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     name = f"max_pool{nd}d"
-    x = _float_input(name, input, nd)
+    x = _float_input(name, input, nd, integers=True)
     stride = kernel_size if stride is None or stride == () else stride
 
     def run(t):
-        y, idx = MaxPool.apply(t, nd, kernel_size, stride, padding, dilation, ceil_mode)
+        if t.dtype.kind == "f":
+            y, idx = MaxPool.apply(t, nd, kernel_size, stride, padding, dilation, ceil_mode)
+        else:   # integers (masks, labels): argmax of a float64 copy, exact values gathered
+            _, idx = MaxPool.apply(t.double(), nd, kernel_size, stride, padding, dilation,
+                                   ceil_mode)
+            y = t.flatten(2).gather(2, idx.flatten(2)).reshape(idx.shape)
         return (y, idx) if return_indices else y
     return _batched(x, nd, run)
 
@@ -231,6 +242,21 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode=False, return_indices=False):
     """``max_pool3d(..., return_indices=True)``: always (values, indices), as PyTorch."""
     return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool1d(..., return_indices=True)``: always (values, indices)."""
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool2d(..., return_indices=True)``: always (values, indices)."""
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool3d(..., return_indices=True)``: always (values, indices)."""
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 # ============================================================================ 3-D average
@@ -502,4 +528,5 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool3d",
            "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_avg_pool3d",
            "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "max_unpool1d",
-           "max_unpool2d", "max_unpool3d"]
+           "max_unpool2d", "max_unpool3d", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices"]

@@ -94,16 +94,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     copies it (or takes dst // 2 when the size doubles) for 4-D input: PyTorch's shortcuts
     (see ``kernels.reference.nearest_indices``).
 
+    ``antialias=True`` (4-D "bilinear" / "bicubic"): PyTorch's separable antialiased
+    resampling, whose filter widens by the shrink factor (see ``_aa_weights``). Where an
+    output axis has size 1 and the other changes size, PyTorch's CPU kernel repeats the
+    first row; minicv filters every row. The gradient is the forward's exact adjoint
+    (PyTorch's backward filters a same-size axis that its forward copies).
+
     Shape: each spatial size is size[i], or floor(in_i · scale_factor[i]).
 
     Example::
 
         F.interpolate(mc.randn(1, 3, 4, 4), scale_factor=2, mode="bilinear")   # (1, 3, 8, 8)
     """
-    if antialias:
-        raise ValueError("interpolate: antialias=True is not supported by minicv; resize "
-                         "without it or blur first (transforms.GaussianBlur)")
     x = as_tensor_arg(input)
+    if antialias and (mode not in ("bilinear", "bicubic") or x.ndim != 4):
+        raise ValueError(f"Anti-alias option is restricted to bilinear and bicubic modes and "
+                         f"requires a 4-D tensor as input (got mode {mode!r} and shape "
+                         f"{list(x.shape)})")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None and recompute_scale_factor:
@@ -132,9 +139,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          f"{list(x.shape[2:])}); use a larger size or scale_factor")
     if mode == "area":
         return _area(x, size)
+    if antialias:
+        return _antialiased(x, size, mode, align_corners, scales)
+    if mode in ("nearest", "nearest-exact") and x.dtype.kind in "iu":
+        return _nearest_gather(x, size, scales, mode == "nearest-exact", shortcut=nd == 2)
     if mode == "nearest" and nd != 2 and scales is not None and any(
             o in (n, 2 * n) for n, o in zip(x.shape[2:], size)):
-        return _nearest_without_shortcut(x, size, scales)
+        check_float_dtype("interpolate", x)
+        return _nearest_gather(x, size, scales, False, shortcut=False)
     mode2d = {"linear": "bilinear", "trilinear": "bilinear"}.get(mode, mode)
     if nd == 2:
         return Interpolate.apply(x, size, mode, align_corners, scales)
@@ -151,19 +163,66 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return y.reshape(n, c, *size)
 
 
-def _nearest_without_shortcut(x, size, scales):
-    """PyTorch's 1-D and 3-D "nearest" forward computes ``floor(dst / scale_factor)`` on
-    every axis, even where its 2-D kernel (and minicv's kernels) copy a same-size axis or
-    halve dst on a doubled one; so those inputs gather along each axis here instead.
+def _nearest_gather(x, size, scales, exact, shortcut):
+    """Nearest resampling as one gather per axis: for integer tensors (masks, labels; PyTorch
+    takes uint8 only, minicv every integer dtype), and for float input where PyTorch's 1-D
+    and 3-D "nearest" forward computes ``floor(dst / scale_factor)`` on every axis
+    (``shortcut=False``), even where its 2-D kernel (and minicv's kernels) copy a same-size
+    axis or halve dst on a doubled one.
 
     The gradient is this gather's adjoint. PyTorch's backward takes the shortcuts, so the
     two differ in exactly these cases (scale_factor given, an axis of size in -> in or
     in -> 2·in, with in / out unlike 1 / scale_factor): minicv keeps the true gradient.
     """
-    check_float_dtype("interpolate", x)
+    scales = (None,) * len(size) if scales is None else scales
     for axis, (n, o, f) in enumerate(zip(x.shape[2:], size, scales)):
-        x = index_select(x, 2 + axis, nearest_indices(n, o, f, shortcut=False))
+        x = index_select(x, 2 + axis, nearest_indices(n, o, f, exact, shortcut))
     return x
+
+
+def _aa_filter(t, mode):
+    """PyTorch's antialiasing kernels: the triangle (bilinear) or Keys' cubic, a = -0.5."""
+    t = np.abs(t)
+    if mode == "bilinear":
+        return np.maximum(1.0 - t, 0.0)
+    a = -0.5
+    near = ((a + 2) * t - (a + 3)) * t * t + 1                 # |t| < 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a            # 1 <= |t| < 2
+    return np.where(t < 1, near, np.where(t < 2, far, 0.0))
+
+
+def _aa_weights(in_size, out_size, mode, align_corners, scale_factor):
+    """(out, in) resampling matrix of one axis, PyTorch's ``_compute_weights_aa``: output
+    pixel i is centred at ``scale·(i + ½)``; when shrinking (scale >= 1) the filter is
+    stretched by ``scale``, so its support covers every input pixel that the output
+    pixel spans; the weights of the in-range taps are normalised to sum to 1. An axis that
+    keeps its size is copied, whatever ``scale_factor`` says (PyTorch skips that pass)."""
+    if in_size == out_size:
+        return np.eye(in_size)
+    scale = ref._scale(in_size, out_size, align_corners, scale_factor)
+    support = (2 if mode == "bilinear" else 4) * 0.5 * max(scale, 1.0)
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    max_taps = math.ceil(support) * 2 + 1
+    weights = np.zeros((out_size, in_size))
+    for i in range(out_size):
+        center = scale * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        n = min(max(min(int(center + support + 0.5), in_size) - lo, 0), max_taps)
+        w = _aa_filter((np.arange(lo, lo + n) - center + 0.5) * invscale, mode)
+        total = w.sum()
+        weights[i, lo:lo + n] = w / total if total != 0 else w
+    return weights
+
+
+def _antialiased(x, size, mode, align_corners, scales):
+    """``antialias=True`` (bilinear, bicubic): separable resampling, y = A_h · x · A_wᵀ
+    with the matrices of :func:`_aa_weights` (the gradient is their transpose)."""
+    check_float_dtype("interpolate", x)
+    scales = (None, None) if scales is None else scales
+    xp = get_array_module(x.data)
+    a_h, a_w = (Tensor(xp.asarray(_aa_weights(n, o, mode, align_corners, f), x.dtype))
+                for n, o, f in zip(x.shape[2:], size, scales))
+    return matmul(matmul(a_h, x), a_w.T)                  # (OH, H)(N, C, H, W)(W, OW)
 
 
 def _area(x, size):

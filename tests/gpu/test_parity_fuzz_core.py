@@ -68,8 +68,6 @@ def test_view_dtype_alpha_and_bool_ops():
     _same(lambda a: mc.remainder(a, 0), np.zeros(0, np.int64), grad=False)
 
 
-@pytest.mark.xfail(strict=True, reason="the CUDA relu_bwd kernel (csrc/activation.cu) "
-                   "still selects with y > 0; PyTorch's mask is y <= 0")
 def test_relu_gradient_at_nan():
     _same(mc.relu, np.array([NAN, 0., 2., -1.]))
 

@@ -102,7 +102,7 @@ def test_conv_transpose_modules():
     with pytest.raises(ValueError, match="valid sizes range from"):
         m3(mc.randn(1, 2, 3, 4, 5), output_size=(8, 6, 5))
     with pytest.raises(ValueError, match="output_padding"):
-        nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=2)
+        nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=2)(mc.randn(1, 2, 4))
     with pytest.raises(ValueError, match="zeros"):
         nn.ConvTranspose3d(2, 2, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="expected input"):

@@ -303,9 +303,6 @@ def test_relu_gradient_passes_at_nan():
     _same(x.grad, [1, 0, 1, 0, 1], np.float32)
 
 
-@pytest.mark.xfail(strict=True, reason="the Numba relu_backward kernel "
-                   "(kernels/cpu/activation.py, used from 4096 elements) still selects "
-                   "with y > 0; PyTorch's mask is y <= 0")
 def test_relu_gradient_passes_at_nan_on_the_fast_kernel():
     x = mc.zeros(4096, requires_grad=True)
     with mc.no_grad():

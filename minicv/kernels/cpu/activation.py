@@ -36,11 +36,12 @@ def relu_flat(x, y):
 
 @njit(cache=True, nogil=True)
 def relu_backward_flat(gy, y, gx):
-    """gx = gy where y > 0, else 0, over flat arrays (a select, as PyTorch's
-    threshold_backward: a NaN gradient does not leak through a zero output)."""
+    """gx = 0 where y <= 0, else gy, over flat arrays (a select, as PyTorch's
+    threshold_backward: a NaN gradient does not leak through a zero output, and passes
+    where y is NaN)."""
     zero = gy.dtype.type(0)
     for i in range(gy.size):
-        gx[i] = gy[i] if y[i] > 0 else zero
+        gx[i] = zero if y[i] <= 0 else gy[i]
 
 
 @njit(cache=True, nogil=True)
