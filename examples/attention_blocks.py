@@ -1,4 +1,4 @@
-"""Attention blocks: plain ResNet-20 vs SE vs CBAM (study-guide topic 41).
+"""Attention blocks: plain ResNet-20 vs SE vs CBAM vs self-attention (study-guide topic 41).
 
 Trains the three variants for the same number of steps on the Shapes data set (one
 coloured shape per 32x32 image on a textured background, 4 classes) and prints
@@ -22,7 +22,7 @@ def main(steps=150, train_size=3000, val_size=500, batch=32, log=print):
     xt, yt = data.train.tensors
     xv, yv = data.val.tensors
     rows = {}
-    for attention in (None, "se", "cbam"):
+    for attention in (None, "se", "cbam", "self"):
         mc.manual_seed(0)
         model = resnet20(num_classes=data.num_classes, attention=attention)
         opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)

@@ -55,6 +55,7 @@ def test_attention_blocks():
                                        log=_quiet)
     assert r["plain"]["parameters"] < r["se"]["parameters"]
     assert r["plain"]["parameters"] < r["cbam"]["parameters"]
+    assert r["plain"]["parameters"] < r["self"]["parameters"]
 
 
 @pytest.mark.slow

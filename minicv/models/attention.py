@@ -5,6 +5,10 @@
 * CBAM (Woo, Park, Lee & Kweon, "CBAM: Convolutional Block Attention Module", ECCV 2018):
   channel attention from a shared MLP over average- and max-pooled descriptors, then
   spatial attention from a 7x7 conv over the channel-wise mean and max maps.
+* Self-attention over positions (Wang, Girshick, Gupta & He, "Non-local Neural Networks",
+  CVPR 2018; the zero-initialised scale of Zhang et al., "Self-Attention Generative
+  Adversarial Networks", ICML 2019): every position of the map attends to every other,
+  so a block sees the whole image at once where a 3x3 conv sees its neighbours.
 """
 import minicv as mc
 from .. import nn
@@ -62,12 +66,36 @@ class CBAM(nn.Module):
         return self.spatial(self.channel(x))
 
 
+class SelfAttention2d(nn.Module):
+    """Multi-head self-attention over the H·W positions of a feature map, as a residual:
+    y = x + γ · MHA(LN(x)), the sequence being the C-vectors of the positions. γ starts at
+    0, so the block starts as the identity and learns how much attention to mix in.
+    Memory and time grow with (H·W)²: place it on small maps (late stages).
+
+    Shape: (N, C, H, W) -> (N, C, H, W); C must be divisible by ``num_heads``.
+    """
+    def __init__(self, channels, num_heads=1, dropout=0.0):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+        self.attn = nn.MultiheadAttention(channels, num_heads, dropout=dropout,
+                                          batch_first=True)
+        self.gamma = nn.Parameter(mc.zeros(1))
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        seq = self.norm(x.flatten(2).transpose(1, 2))                 # (N, H·W, C)
+        out, _ = self.attn(seq, seq, seq, need_weights=False)         # (N, H·W, C)
+        return x + self.gamma * out.transpose(1, 2).reshape(n, c, h, w)
+
+
 def make_attention(kind, channels):
-    """``None`` / "se" / "cbam" -> a block (Identity when None)."""
+    """``None`` / "se" / "cbam" / "self" -> a block (Identity when None)."""
     if kind is None or kind == "none":
         return nn.Identity()
     if kind == "se":
         return SEBlock(channels)
     if kind == "cbam":
         return CBAM(channels)
-    raise ValueError(f"attention must be None, 'se' or 'cbam', got {kind!r}")
+    if kind == "self":
+        return SelfAttention2d(channels)
+    raise ValueError(f"attention must be None, 'se', 'cbam' or 'self', got {kind!r}")

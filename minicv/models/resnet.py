@@ -21,7 +21,10 @@ projection shortcuts (1x1 conv + BN, option B) where the shape changes.
     resnet50   [3, 4, 6, 3]   25,557,032 (Bottleneck)
 
 ``attention="se"`` or ``"cbam"`` adds an SE or CBAM block to the residual branch of every
-block, before the addition (as in the SE and CBAM papers).
+block, before the addition (as in the SE and CBAM papers). ``attention="self"`` adds a
+self-attention block (:class:`~minicv.models.attention.SelfAttention2d`) to the blocks of
+the last stage only: its cost grows with the square of the number of positions, and the
+non-local paper also places it on late, small maps.
 """
 from .. import nn
 from ..nn import functional as F
@@ -103,6 +106,11 @@ def _init(model):
             nn.init.zeros_(m.bias)
 
 
+def _stage_attention(kind, last):
+    """The attention of a stage's blocks: self-attention only in the last stage."""
+    return kind if kind != "self" or last else None
+
+
 class CifarResNet(nn.Module):
     """ResNet-(6n+2) for 32x32 inputs. Shape: (N, 3, 32, 32) -> (N, num_classes)."""
     def __init__(self, n, num_classes=10, in_channels=3, attention=None):
@@ -113,7 +121,8 @@ class CifarResNet(nn.Module):
             blocks = []
             for j in range(n):
                 stride = 2 if i > 0 and j == 0 else 1
-                blocks.append(BasicBlock(cin, planes, stride, "A", attention))
+                blocks.append(BasicBlock(cin, planes, stride, "A", _stage_attention(
+                    attention, last=i == 2)))
                 cin = planes
             layers.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = layers
@@ -139,7 +148,8 @@ class ResNet(nn.Module):
             blocks = []
             for j in range(n):
                 stride = 2 if i > 0 and j == 0 else 1
-                blocks.append(block(cin, planes, stride, "B", attention))
+                blocks.append(block(cin, planes, stride, "B",
+                                    _stage_attention(attention, last=i == 3)))
                 cin = planes * block.expansion
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages

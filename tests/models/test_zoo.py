@@ -6,6 +6,7 @@ import pytest
 import minicv as mc
 from minicv import models
 from minicv.models import count_parameters
+from minicv.testing import gradcheck
 
 pytest.importorskip("minicv.ops.conv")
 
@@ -63,12 +64,33 @@ def test_forward_shape_and_training_step(name):
     assert not dead, f"parameters without gradient: {dead[:5]}"
 
 
-@pytest.mark.parametrize("attention", ["se", "cbam"])
+@pytest.mark.parametrize("attention", ["se", "cbam", "self"])
 def test_resnet_with_attention(attention):
     model = models.resnet20(attention=attention)
     assert count_parameters(model) > 269_722
     out = model(mc.randn(2, 3, 32, 32))
     assert out.shape == (2, 10)
+
+
+def test_self_attention_goes_to_the_last_stage_only():
+    model = models.resnet20(attention="self")
+    kinds = [type(b.attention).__name__ for layer in (model.layer1, model.layer2, model.layer3)
+             for b in layer]
+    assert kinds == ["Identity"] * 6 + ["SelfAttention2d"] * 3
+
+
+def test_self_attention_block_starts_as_the_identity_and_learns():
+    from minicv.models.attention import SelfAttention2d
+    block = SelfAttention2d(8, num_heads=2).double()
+    x = mc.randn(2, 8, 3, 5, dtype=mc.float64, requires_grad=True)
+    np.testing.assert_array_equal(block(x).data, x.data)           # gamma = 0 at first
+    block.gamma.data[...] = 0.5
+    block(x).square().sum().backward()
+    assert all(p.grad is not None and np.any(p.grad.data) for p in block.parameters())
+    gradcheck(lambda t: block(t), (mc.randn(1, 8, 2, 3, dtype=mc.float64,
+                                            requires_grad=True),))
+    with pytest.raises(ValueError, match="divisible"):
+        SelfAttention2d(6, num_heads=4)
 
 
 def test_unknown_model_is_a_clear_error():
