@@ -207,7 +207,7 @@ def test_native_batch_norm_relu_add_bit_equal(shape, python_threads, used):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m, k, n", [(64, 400, 120), (3, 5, 7), (257, 33, 1)])
+@pytest.mark.parametrize("m, k, n", [(64, 400, 120), (3, 300, 301), (257, 1100, 1)])
 def test_native_matmul_matches_numpy_on_views(dtype, m, k, n, used):
     rng = np.random.default_rng(5)
     a = rng.standard_normal((m, k)).astype(dtype)
@@ -223,6 +223,13 @@ def test_native_matmul_matches_numpy_on_views(dtype, m, k, n, used):
         np.testing.assert_allclose(blas.matmul(left, right), left @ right, rtol=tol,
                                    atol=tol * k)
     assert used == ["matmul"] * len(pairs)
+
+
+def test_products_openblas_runs_serially_skip_the_native_team(used):
+    # m·n·k <= 262144: OpenBLAS uses the calling thread anyway, np.matmul is cheaper
+    a, b = np.ones((16, 64), np.float32), np.ones((64, 256), np.float32)
+    np.testing.assert_array_equal(blas.matmul(a, b), np.full((16, 256), 64, np.float32))
+    assert used == []
 
 
 def _child_conv(queue):

@@ -118,6 +118,10 @@ def _search(dtype):
 
 # Below this many FLOPs :func:`matmul` runs on the calling thread alone.
 MATMUL_SPLIT_FLOPS = 1e6
+# Up to this m·n·k OpenBLAS itself runs a GEMM on the calling thread (its
+# SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD): no pool to wake, so :func:`matmul` hands
+# such products to ``np.matmul`` and saves the native team's ~15 µs hand-off.
+OPENBLAS_SERIAL_MNK = 65536 * 4
 
 
 def matmul(a, b):
@@ -134,12 +138,14 @@ def matmul(a, b):
     if not (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
             and a.dtype == b.dtype and a.shape[1] == b.shape[0] and a.size and b.size):
         return np.matmul(a, b)
+    m, k = a.shape
+    n = b.shape[1]
+    if m * n * k <= OPENBLAS_SERIAL_MNK:
+        return np.matmul(a, b)
     addr = gemm_address(a.dtype)
     workers = _workers()
     if not addr or not _native(workers):
         return np.matmul(a, b)
-    m, k = a.shape
-    n = b.shape[1]
     c = np.empty((m, n), dtype=a.dtype)
     a, trans_a = _operand(a)
     b, trans_b = _operand(b)
