@@ -388,10 +388,23 @@ def _shutdown_pool(processes, index_queues, result_queue, prefix, state, reader)
             pass
 
 
+_GUARD = "`if __name__ == \"__main__\":`"
+_UNGUARDED_MAIN = (
+    f"minicv starts workers with 'forkserver' (never 'fork', which kills a child after "
+    f"Numba/OpenMP kernels), and each worker imports the script that builds the loader, so "
+    f"its unguarded top-level code runs again there. Put the training code in a main() "
+    f"called under {_GUARD} (PyTorch needs the same on macOS and Windows), or use "
+    f"num_workers=0.")
+
+
 class _WorkerPool:
     """The worker processes of one loader and their queues."""
 
     def __init__(self, loader, base_seed):
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise RuntimeError(f"DataLoader: a worker process, importing your script, got to "
+                               f"a loader of its own: the script has no {_GUARD} guard. "
+                               f"{_UNGUARDED_MAIN}")
         ctx = loader._mp_ctx or _context(loader.multiprocessing_context)
         loader._mp_ctx = ctx
         n = loader.num_workers
@@ -419,6 +432,10 @@ class _WorkerPool:
                     daemon=True)
                 self.processes.append(p)
                 p.start()
+        except (BrokenPipeError, EOFError, ConnectionError) as e:   # the child died at once
+            self.shutdown()
+            raise RuntimeError(f"DataLoader: worker {w} died while starting; most often the "
+                               f"script has no {_GUARD} guard. {_UNGUARDED_MAIN}") from e
         except BaseException:
             self.shutdown()
             raise

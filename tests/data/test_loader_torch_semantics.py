@@ -33,3 +33,23 @@ def test_numpy_scalars_keep_their_type_through_save_and_load(tmp_path):
     back = mc.load(tmp_path / "s.mc")
     assert {k: type(v) for k, v in back.items()} == {k: type(v) for k, v in obj.items()}
     assert back == obj
+
+
+def test_a_script_without_main_guard_gets_a_clear_error(tmp_path):
+    # PyTorch forks on Linux, so its scripts often lack the guard; minicv's forkserver
+    # workers import the script, whose top-level loop then tries to start workers again
+    import os
+    import subprocess
+    import sys
+    script = tmp_path / "unguarded.py"
+    script.write_text("import minicv as mc\n"
+                      "from minicv.data import DataLoader, TensorDataset\n"
+                      "ds = TensorDataset(mc.arange(8.))\n"
+                      "for batch in DataLoader(ds, batch_size=4, num_workers=1):\n"
+                      "    pass\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env=env, cwd=tmp_path)
+    assert run.returncode != 0
+    assert 'no `if __name__ == "__main__":` guard' in run.stderr
