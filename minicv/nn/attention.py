@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from ..backend import get_array_module, get_default_dtype
-from ..tensor import Tensor, as_tensor_arg
+from ..tensor import Tensor, as_tensor_arg, _fits
 from ..ops.activation import softmax
 from ..ops.linalg import matmul
 from ..ops.nn_basic import dropout, linear
@@ -88,11 +88,7 @@ def _check_sdpa_mask(mask, q, scores_shape):
     if m.dtype != np.bool_ and m.dtype not in (q.dtype, np.float32):
         raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool, float32 or "
                         f"the query's dtype ({q.dtype}), got {m.dtype}")
-    try:
-        ok = np.broadcast_shapes(m.shape, scores_shape) == tuple(scores_shape)
-    except ValueError:
-        ok = False
-    if not ok:
+    if not _fits(m.shape, tuple(scores_shape)):
         raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {list(m.shape)} "
                          f"does not broadcast to the attention scores' shape (..., L, S) = "
                          f"{list(scores_shape)}")

@@ -12,7 +12,7 @@ from ..autograd import Function
 from ..backend import get_array_module
 from .elementwise import promote
 from .shape import _dim
-from ..tensor import Tensor, as_tensor_arg
+from ..tensor import Tensor, as_tensor_arg, _fits
 
 
 def _matmul(a, b):
@@ -168,11 +168,7 @@ def _check_add_product(op, c, operands, shape):
         raise TypeError(f"{op}: {', '.join(names[:-1])} and {names[-1]} must have the same "
                         f"dtype, got {', '.join(map(str, dtypes[:-1]))} and {dtypes[-1]}: "
                         f"convert them (e.g. .float())")
-    try:
-        fits = np.broadcast_shapes(c.shape, shape) == tuple(shape)
-    except ValueError:
-        fits = False
-    if not fits:
+    if not _fits(c.shape, tuple(shape)):
         raise ValueError(f"{op}: input of shape {list(c.shape)} does not broadcast to the "
                          f"product's shape {list(shape)}")
 
