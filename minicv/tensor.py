@@ -38,11 +38,14 @@ def _infer_array(data, dtype=None):
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, np.ndarray):
         return data.copy()
-    if isinstance(data, (list, tuple)):
+    arr = np.array(data)
+    if isinstance(data, (list, tuple)) and (
+            arr.dtype == np.float64 or arr.dtype.kind in "iu" and arr.dtype != np.int64):
+        # NumPy scalars, arrays or tensors among the leaves decide (PyTorch's rule); where
+        # NumPy gives int64, bool or float32 that already agrees with it (no second look)
         dtype = _sequence_dtype(data)
         if dtype is not None:
-            return np.array(data, dtype=dtype)
-    arr = np.array(data)
+            return arr.astype(dtype, copy=False)
     if arr.dtype == np.float64 and not isinstance(data, np.generic):
         arr = arr.astype(get_default_dtype())
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic):

@@ -589,15 +589,19 @@ def add(input, other, alpha=1):
 
 def _times_alpha(a, b, alpha):
     """``alpha * b`` in the dtype of the promoted operands ``a``, ``b`` of add/sub."""
-    if alpha == 1 and type(alpha) is not float:
+    floating = isinstance(alpha, (float, np.floating))
+    if alpha == 1 and not floating:
         return b
     dt = a.dtype if isinstance(a, Tensor) else b.dtype
-    if dt.kind in "biu" and isinstance(alpha, (float, np.floating)):
+    if dt.kind in "biu" and floating:
         raise RuntimeError(f"For integral input tensors, argument alpha must not be a "
                            f"floating point number (got alpha={alpha} for {dt} inputs): "
                            f"convert the inputs with .float() first")
     alpha = _scalar_as(alpha, dt)
-    return mul(b, alpha) if isinstance(b, Tensor) else b * alpha
+    if isinstance(b, Tensor):
+        return mul(b, alpha)
+    with np.errstate(over="ignore"):            # integers wrap silently, as in PyTorch
+        return b * alpha
 
 
 def _is_bool(x):
@@ -757,9 +761,10 @@ def clamp(input, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensor(x, min, max)
     dtype = x.dtype                     # promoted with the number bounds, as x + bound
-    for bound in (min, max):
-        if bound is not None:
-            dtype = scalar_dtype(bound, dtype)
+    if dtype.kind != "f" or not all(type(b) in (int, float, type(None)) for b in (min, max)):
+        for bound in (min, max):        # (a float tensor keeps its dtype for Python numbers)
+            if bound is not None:
+                dtype = scalar_dtype(bound, dtype)
     if dtype == np.bool_:
         raise TypeError("clamp of a bool tensor to bool bounds is not implemented (PyTorch "
                         "raises too): convert with .int() first")

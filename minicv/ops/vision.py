@@ -15,7 +15,7 @@ from ..kernels import reference as ref
 from ..kernels.dispatch import kernels_for
 from ..kernels.reference import check_float_dtype, nearest_indices
 from ..tensor import Tensor, as_tensor_arg
-from .index import index_select
+from .index import IndexSelect
 from .linalg import matmul
 from .pool import _batched, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -175,8 +175,10 @@ def _nearest_gather(x, size, scales, exact, shortcut):
     in -> 2·in, with in / out unlike 1 / scale_factor): minicv keeps the true gradient.
     """
     scales = (None,) * len(size) if scales is None else scales
+    xp = get_array_module(x.data)
     for axis, (n, o, f) in enumerate(zip(x.shape[2:], size, scales)):
-        x = index_select(x, 2 + axis, nearest_indices(n, o, f, exact, shortcut))
+        index = xp.asarray(nearest_indices(n, o, f, exact, shortcut))  # in range: unchecked
+        x = IndexSelect.apply(x, 2 + axis, index)
     return x
 
 

@@ -491,3 +491,11 @@ def test_reductions_refuse_what_torch_refuses():
             op()
     _same(mc.mean(mc.tensor([1, 2]), dtype=mc.float64), 1.5, np.float64)
     _same(mc.max(b), True, np.bool_)
+
+
+def test_alpha_wraps_integers_silently_and_numpy_float_alpha_is_a_float():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert mc.add(mc.tensor([5], dtype=mc.uint8), 2, alpha=-1).tolist() == [3]
+    with pytest.raises(RuntimeError, match="alpha must not be a floating point"):
+        mc.add(mc.tensor([5]), 2, alpha=np.float64(1.0))

@@ -80,20 +80,12 @@ def _axis_coords(n_out, n_in):
 
 def _antialias_weights(n_out, n_in):
     """(n_out, n_in) weights of antialiased bilinear resampling along one axis (Pillow's
-    BILINEAR, which torch's ``interpolate(..., antialias=True)`` reproduces).
-
-    Output pixel i is centred at input coordinate ``c = (i + 0.5) * n_in / n_out``; it
-    averages the input pixels j under the triangle ``max(0, 1 - |j + 0.5 - c| / s)`` of
-    half-width ``s = max(n_in / n_out, 1)``, weights renormalised to sum to 1 (which also
-    handles the borders). When upscaling (s = 1) this is plain bilinear; when shrinking
-    the triangle widens so that every input pixel contributes (no aliasing).
-    """
-    scale = n_in / n_out
-    support = max(scale, 1.0)
-    centre = (np.arange(n_out) + 0.5) * scale                       # (n_out,)
-    dist = np.arange(n_in) + 0.5 - centre[:, None]                  # (n_out, n_in)
-    wgt = np.maximum(0.0, 1.0 - np.abs(dist) / support)
-    return (wgt / wgt.sum(1, keepdims=True)).astype(np.float32)
+    BILINEAR, which torch's ``interpolate(..., antialias=True)`` reproduces): output pixel
+    i averages the input pixels under a triangle centred at ``(i + 0.5) * n_in / n_out``
+    whose half-width grows with the shrink factor, so that every input pixel contributes
+    (no aliasing); see :func:`minicv.ops.vision._aa_weights`, which builds it."""
+    from ...ops.vision import _aa_weights
+    return _aa_weights(n_in, n_out, "bilinear", False, None).astype(np.float32)
 
 
 def resize_array(a, oh, ow, interpolation="bilinear", antialias=False):
