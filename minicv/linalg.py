@@ -32,12 +32,21 @@ solve_triangular, pinv, matrix_exp = (_D.linalg_solve_triangular, _D.linalg_pinv
 
 def _floating(op, x, dtype):
     """x as a float tensor, converted to ``dtype`` if given; an integer x raises, even with
-    a float ``dtype`` (as PyTorch)."""
+    a float ``dtype``, and so does a ``dtype`` that would narrow x (as PyTorch)."""
     x = as_tensor_arg(x)
     if x.dtype.kind != "f":
         raise TypeError(f"linalg.{op}: Expected a floating point tensor as input. Got "
                         f"{x.dtype}: convert it with .float() first")
-    return x if dtype is None else x.to(dtype)
+    if dtype is None:
+        return x
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"linalg.{op}: dtype should be floating point, but got {dtype}")
+    if np.promote_types(x.dtype, dtype) != dtype:
+        raise TypeError(f"linalg.{op}: the dtype of the input ({x.dtype}) should be "
+                        f"convertible without narrowing to the specified dtype ({dtype}): "
+                        f"convert the input with .to({dtype}) first if that is meant")
+    return x.to(dtype)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -62,9 +71,14 @@ _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
 
 
 def _spectral_norm(A, ord, d0, d1, keepdim):
-    """'nuc' (Σσ), 2 (σ_max) or -2 (σ_min) over the dims (d0, d1), from svdvals."""
+    """'nuc' (Σσ), 2 (σ_max) or -2 (σ_min) over the dims (d0, d1), from svdvals; 'nuc' and
+    2 are 0 for matrices with a zero dim, -2 raises there (as PyTorch)."""
     s = svdvals(A.movedim((d0, d1), (-2, -1)))                        # (..., k)
-    if ord == "nuc":
+    if ord == -2 and s.shape[-1] == 0:
+        raise IndexError(f"linalg.matrix_norm: ord=-2 (the smallest singular value) is "
+                         f"undefined for matrices with a zero dimension, got shape "
+                         f"{list(A.shape)} with dim=({d0}, {d1})")
+    if ord == "nuc" or s.shape[-1] == 0:
         out = _R.sum(s, dim=-1)
     else:
         out = (_R.amax if ord == 2 else _R.amin)(s, dim=-1)
@@ -171,19 +185,39 @@ def _empty(dtype, device):
     return zeros(0, dtype=dtype, device=device)
 
 
+def _lstsq_rhs(a, b):
+    """(B as a matrix (..., m, k), whether it was a vector), by PyTorch's rule: B is a
+    vector when it is 1-D or has A's shape without its last dim."""
+    if b.ndim < 1 or not 0 <= a.ndim - b.ndim <= 1:
+        raise ValueError(f"linalg.lstsq: input.dim() must be greater or equal to "
+                         f"other.dim() and (input.dim() - other.dim()) <= 1, got shapes "
+                         f"{list(a.shape)} and {list(b.shape)}")
+    vector = b.ndim == 1 or tuple(b.shape) == tuple(a.shape[:-1])
+    if vector:
+        b = b.unsqueeze(-1)                                           # (..., m, 1)
+    if b.shape[-2] != a.shape[-2]:
+        raise ValueError(f"linalg.lstsq: input.size(-2) should match other.size(-2), "
+                         f"got shapes {list(a.shape)} and {list(b.shape)}")
+    return b, vector
+
+
 def lstsq(A, B, rcond=None, *, driver=None):
     """The least-squares solution X of min ‖A X - B‖ (the minimum-norm one for rank-deficient
-    A), computed as pinv(A, rtol=rcond) B, so that its gradient is PyTorch's (which also
-    goes through pinv). ``rcond`` defaults to eps·max(m, n). The other fields follow
+    A), computed as pinv(A, rtol=rcond) B, with PyTorch's gradient (which goes through
+    pinv(A) with the default tolerance, whatever ``rcond`` cut). ``rcond`` defaults to
+    eps·max(m, n); the driver 'gels' ignores it (as PyTorch's). The other fields follow
     PyTorch's CPU drivers: ``rank`` for 'gelsy' (the default on the CPU), 'gelsd' and
     'gelss'; ``singular_values`` for 'gelsd' and 'gelss'; ``residuals`` (the squared
     residual norm of each column) when m > n, for 'gels', and for 'gelsd'/'gelss' when
     every matrix has full rank; empty tensors otherwise. On a GPU only 'gels' exists (as in
-    PyTorch). Deliberate difference: ``residuals`` carry their true gradient (PyTorch's
+    PyTorch). Deliberate differences: 'gelsy' also gives the minimum-norm solution
+    (LAPACK's is a basic one), and ``residuals`` carry their true gradient (PyTorch's
     backward ignores theirs).
 
     Shape: A (..., m, n), B (..., m, k) or (..., m) -> solution (..., n, k) or (..., n),
-    residuals (..., k), rank (...), singular_values (..., min(m, n)).
+    residuals (..., k), rank (...), singular_values (..., min(m, n)). B is a vector when
+    it is 1-D or of shape A.shape[:-1]. As in PyTorch, a matrix B with one dim less than A
+    gives a solution whose batch is broadcast(A.shape[:-2], B.shape[:-1]).
 
     Example::
 
@@ -194,10 +228,6 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if a.dtype != b.dtype:
         raise TypeError(f"linalg.lstsq: Expected input and other to have the same "
                         f"dtype, but got input's dtype {a.dtype} and other's dtype {b.dtype}")
-    if b.ndim < 1 or not 0 <= a.ndim - b.ndim <= 1:
-        raise ValueError(f"linalg.lstsq: input.dim() must be greater or equal to "
-                         f"other.dim() and (input.dim() - other.dim()) <= 1, got shapes "
-                         f"{list(a.shape)} and {list(b.shape)}")
     on_cpu = a.device.type == "cpu"
     driver = driver or ("gelsy" if on_cpu else "gels")
     if driver not in _DRIVERS:
@@ -206,15 +236,15 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if not on_cpu and driver != "gels":
         raise ValueError("linalg.lstsq: `driver` other than `gels` is not supported "
                          "on CUDA")
-    vector = a.ndim - b.ndim == 1
-    if vector:
-        b = b.unsqueeze(-1)                                           # (..., m, 1)
-    if b.shape[-2] != a.shape[-2]:
-        raise ValueError(f"linalg.lstsq: input.size(-2) should match other.size(-2), "
-                         f"got shapes {list(a.shape)} and {list(B.shape)}")
+    b, vector = _lstsq_rhs(a, b)
     m, n = a.shape[-2:]
-    rcond = np.finfo(a.dtype).eps * max(m, n) if rcond is None else rcond
-    x = matmul(pinv(a, rtol=rcond), b)                                # (..., n, k)
+    if rcond is None or driver == "gels":
+        rcond = np.finfo(a.dtype).eps * max(m, n)
+    x = _D.LstsqSolve.apply(a, b, rcond=float(rcond))                 # (..., n, k)
+    if b.ndim < a.ndim:
+        # PyTorch takes the solution's batch from A's batch and B's leading dims
+        batch = np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-1]))
+        x = x.expand(batch + tuple(x.shape[-2:]))
     s = svdvals(a.detach())
     rank = _empty(np.int64, a.device)
     if driver != "gels":
@@ -227,10 +257,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank, singular)
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
     """The number of singular values (|eigenvalues| when ``hermitian``) above
     max(atol, rtol·σ_max); ``rtol`` defaults to eps·max(m, n), or to 0 when an ``atol`` > 0
-    is given. An int64 tensor, without gradient.
+    is given. ``tol`` is PyTorch's deprecated form of ``atol`` (with rtol = 0), and the only
+    way to pass ``hermitian`` by position, as in ``matrix_rank(A, 1e-5, True)``. An int64
+    tensor, without gradient.
 
     Shape: (..., m, n) -> (...).
 
@@ -239,6 +271,11 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
         mc.linalg.matrix_rank(mc.tensor([[1., 2.], [2., 4.]]))     # tensor(1)
     """
     a = as_tensor_arg(A)
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.matrix_rank: give either tol (deprecated) or atol/rtol, "
+                            "not both")
+        atol, rtol = tol, 0
     _D._matrix("linalg.matrix_rank", a, square=hermitian)
     xp = get_array_module(a.data)
     if hermitian:
@@ -258,7 +295,7 @@ _COND_ORDS = ("fro", "nuc", np.inf, -np.inf, 1, -1)
 def cond(A, p=None):
     """The condition number of A in the norm ``p``: σ_max/σ_min for p = None or 2, σ_min/σ_max
     for -2 (any m x n); ‖A‖_p ‖A⁻¹‖_p for 'fro', 'nuc', inf, -inf, 1, -1 (square A, inf
-    where A is singular, as PyTorch).
+    where A is singular, as PyTorch); 0 for matrices with a zero dim (as PyTorch).
 
     Shape: (..., m, n) -> (...).
 
@@ -267,18 +304,23 @@ def cond(A, p=None):
         mc.linalg.cond(mc.tensor([[1., 0.], [0., 4.]]))      # tensor(4.)
     """
     from .ops.elementwise import where
+    from .factories import eye, zeros
     a = _floating("cond", A, None)
     _D._matrix("linalg.cond", a)
-    if p is None or (p in (2, -2) and not isinstance(p, bool)):
+    spectral = p is None or (p in (2, -2) and not isinstance(p, bool))
+    if not spectral and (p not in _COND_ORDS or isinstance(p, bool)):
+        raise ValueError(f"linalg.cond got an invalid norm type: {p!r}; use None, 2, -2, "
+                         f"'fro', 'nuc', inf, -inf, 1 or -1")
+    if isinstance(p, str):
+        _D._matrix(f"linalg.cond(ord={p})", a, square=True)
+    if a.numel() == 0:                                # NumPy leaves it undefined; PyTorch: 0
+        return zeros(tuple(a.shape[:-2]), dtype=a.dtype, device=a.device)
+    if spectral:
         s = svdvals(a)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
-    if p not in _COND_ORDS or isinstance(p, bool):
-        raise ValueError(f"linalg.cond got an invalid norm type: {p!r}; use None, 2, -2, "
-                         f"'fro', 'nuc', inf, -inf, 1 or -1")
     _D._matrix(f"linalg.cond(ord={p})", a, square=True)
     singular = (det(a.detach()) == 0).unsqueeze(-1).unsqueeze(-1)    # (..., 1, 1)
-    from .factories import eye
     safe = where(singular, eye(a.shape[-1], dtype=a.dtype, device=a.device), a)
     out = matrix_norm(a, p) * matrix_norm(inv(safe), p)
     return where(singular[..., 0, 0], float("inf"), out)

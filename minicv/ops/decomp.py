@@ -16,7 +16,6 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .elementwise import promote
 from .linalg import LinAlgError, _lapack, _mT, _square
 from ..tensor import as_tensor_arg
 
@@ -276,32 +275,49 @@ def _not_pd_message(op, info):
             f"positive-definite).")
 
 
+def _potf2(a):
+    """LAPACK's unblocked Cholesky (dpotf2, lower) on a batch (B, n, n), column by column:
+    d = a_jj - L[j, :j]·L[j, :j]; if d > 0, L_jj = √d and
+    L[j+1:, j] = (a[j+1:, j] - L[j+1:, :j] L[j, :j]) / L_jj; else info = j + 1, L_jj = d and
+    that matrix stops, keeping A's lower triangle in the columns not reached (the partial
+    factor PyTorch's CPU returns for n <= 128; its blocked factorization of larger matrices
+    leaves other values below the failing row)."""
+    low, info = np.tril(a), np.zeros(len(a), np.int32)
+    going = np.arange(len(a))                                         # not failed yet
+    for j in range(a.shape[-1]):
+        if not len(going):
+            break
+        row = low[going, j, :j]                                       # (b, j)
+        d = low[going, j, j] - np.einsum("bi,bi->b", row, row)
+        with np.errstate(invalid="ignore"):
+            ok = d > 0                                                # False for NaN too
+        low[going, j, j] = np.where(ok, np.sqrt(np.where(ok, d, 1)), d)
+        info[going[~ok]] = j + 1
+        going, row = going[ok], row[ok]
+        below = low[going, j + 1:, :j] @ row[..., None]               # (b, n-j-1, 1)
+        low[going, j + 1:, j] = ((low[going, j + 1:, j] - below[..., 0])
+                                 / low[going, j, j][:, None])
+    return low, info
+
+
 def _cholesky_host(a):
-    """(L, info) on the CPU, as LAPACK's potrf leaves them: where the leading minor of
-    order k is not positive-definite, info = k and L holds the factor of the (k-1) minor,
-    row k with its non-positive pivot a_kk - l·l, and A's lower triangle below."""
-    try:
-        return np.linalg.cholesky(a), np.zeros(a.shape[:-2], np.int32)
-    except np.linalg.LinAlgError:
-        pass
+    """(L, info) on the CPU, as LAPACK's potrf leaves them: NumPy's Cholesky where it
+    succeeds with a positive diagonal, :func:`_potf2` for the other matrices (info = the
+    order of the first leading minor that is not positive-definite; NaN fails too)."""
     flat = a.reshape((-1,) + a.shape[-2:])                           # (B, n, n)
-    low, info = np.tril(flat), np.zeros(len(flat), np.int32)
-    for i, m in enumerate(flat):
-        try:
-            low[i] = np.linalg.cholesky(m)
-            continue
-        except np.linalg.LinAlgError:
-            pass
-        k = 1
-        while k < len(m) and np.all(np.linalg.eigvalsh(m[:k, :k]) > 0):
-            k += 1                                                    # first failing minor
-        if k > 1:
-            l1 = np.linalg.cholesky(m[:k - 1, :k - 1])
-            row = np.linalg.solve(l1, m[k - 1, :k - 1])
-            low[i, :k - 1, :k - 1] = l1
-            low[i, k - 1, :k - 1] = row
-            low[i, k - 1, k - 1] = m[k - 1, k - 1] - row @ row
-        info[i] = k
+    try:
+        low = np.linalg.cholesky(flat)
+    except np.linalg.LinAlgError:
+        low = np.empty_like(flat)
+        for i, m in enumerate(flat):
+            try:
+                low[i] = np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                low[i] = np.nan                                       # redone below
+    info = np.zeros(len(flat), np.int32)
+    failed = np.flatnonzero(~(np.diagonal(low, axis1=-2, axis2=-1) > 0).all(axis=-1))
+    if failed.size:
+        low[failed], info[failed] = _potf2(flat[failed])
     return low.reshape(a.shape), info.reshape(a.shape[:-2])
 
 
@@ -424,14 +440,16 @@ EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 
 
 def _uplo(op, UPLO):
-    if UPLO not in ("L", "U"):
+    """'L' or 'U' (either case, as PyTorch) as NumPy's UPLO."""
+    if not isinstance(UPLO, str) or UPLO.upper() not in ("L", "U"):
         raise ValueError(f"{op}: Expected UPLO argument to be 'L' or 'U', but got {UPLO!r}")
+    return UPLO.upper()
 
 
 def linalg_eigh(A, UPLO="L"):
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, a named
-    tuple (eigenvalues, eigenvectors); only the ``UPLO`` ('L' or 'U') triangle of A is
-    read. The eigenvectors' gradient needs distinct eigenvalues, and each has a sign
+    tuple (eigenvalues, eigenvectors); only the ``UPLO`` ('L' or 'U', either case) triangle
+    of A is read. The eigenvectors' gradient needs distinct eigenvalues, and each has a sign
     freedom: differentiate gauge-invariant functions of them.
 
     Shape: (..., n, n) -> (..., n), (..., n, n).
@@ -442,8 +460,7 @@ def linalg_eigh(A, UPLO="L"):
     """
     a = as_tensor_arg(A)
     _matrix("linalg.eigh", a, square=True)
-    _uplo("linalg.eigh", UPLO)
-    return EighResult(*Eigh.apply(a, uplo=UPLO))
+    return EighResult(*Eigh.apply(a, uplo=_uplo("linalg.eigh", UPLO)))
 
 
 def linalg_eigvalsh(A, UPLO="L"):
@@ -457,8 +474,7 @@ def linalg_eigvalsh(A, UPLO="L"):
     """
     a = as_tensor_arg(A)
     _matrix("linalg.eigvalsh", a, square=True)
-    _uplo("linalg.eigvalsh", UPLO)
-    return Eigh.apply(a, uplo=UPLO)[0]
+    return Eigh.apply(a, uplo=_uplo("linalg.eigvalsh", UPLO))[0]
 
 
 # ----------------------------------------------------------------------------- triangular
@@ -504,8 +520,8 @@ class SolveTriangular(Function):
 def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     """The solution X of A X = B (``left=False``: X A = B) for triangular A: only the
     ``upper`` (or lower) triangle of A is read, its diagonal taken as ones when
-    ``unitriangular``. Batch dims broadcast. A zero on the diagonal raises
-    :class:`LinAlgError` on the CPU (PyTorch returns inf/NaN).
+    ``unitriangular``. Batch dims broadcast; B is converted to A's dtype (as PyTorch does).
+    A zero on the diagonal raises :class:`LinAlgError` on the CPU (PyTorch returns inf/NaN).
 
     Shape: A (..., n, n), B (..., n, k) (left) or (..., k, n) -> the shape of B,
     batch-broadcast.
@@ -515,8 +531,9 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         mc.linalg.solve_triangular(mc.tensor([[2., 1.], [0., 4.]]), mc.tensor([[3.], [4.]]),
                                    upper=True)                       # [[1.], [1.]]
     """
-    a, b = promote(as_tensor_arg(A), as_tensor_arg(B))
+    a, b = as_tensor_arg(A), as_tensor_arg(B)
     _matrix("linalg.solve_triangular", a, square=True)
+    b = b if b.dtype == a.dtype else b.to(a.dtype)
     if b.ndim < 2:
         raise ValueError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
                          f"dimensions, got shape {list(b.shape)}")
@@ -533,24 +550,46 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
+def _same_dtype(b, a):
+    """``torch.triangular_solve``'s and ``cholesky_solve``'s check: b and A of one dtype."""
+    if b.dtype != a.dtype:
+        raise TypeError(f"Expected b and A to have the same dtype, but found b of type "
+                        f"{b.dtype} and A of type {a.dtype} instead: convert one with "
+                        f".to(dtype)")
+
+
 def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
     """``torch.triangular_solve`` (deprecated): X with op(A) X = b, op(A) = Aᵀ if
-    ``transpose``; returns (solution, a copy of A).
+    ``transpose``; returns (solution, a copy of A broadcast to the batch shape). b and A
+    must have the same dtype.
 
     Example::
 
         mc.triangular_solve(mc.tensor([[2.], [4.]]), mc.tensor([[2., 0.], [0., 4.]])).solution
     """
-    a = as_tensor_arg(A)
-    if transpose:
-        a, upper = a.transpose(-2, -1), not upper
-    x = linalg_solve_triangular(a, b, upper=upper, unitriangular=unitriangular)
-    return TriangularSolveResult(x, as_tensor_arg(A).clone())
+    b, a = as_tensor_arg(b), as_tensor_arg(A)
+    _same_dtype(b, a)
+    x = linalg_solve_triangular(a.transpose(-2, -1) if transpose else a, b,
+                                upper=upper != bool(transpose), unitriangular=unitriangular)
+    batch = tuple(x.shape[:-2])
+    return TriangularSolveResult(x, a.expand(batch + tuple(a.shape[-2:])).clone())
 
 
 def _cholesky_matrix(low, upper):
     """A = L Lᵀ (or UᵀU) from the triangle of the factor that LAPACK's potrs reads."""
     return _mT(_triu(low)) @ _triu(low) if upper else _tril(low) @ _mT(_tril(low))
+
+
+def _check_factor(op, low):
+    """On the CPU, raise :class:`LinAlgError` where a Cholesky factor has a zero on its
+    diagonal (A = L Lᵀ is then singular, though rounding may hide it from the solver)."""
+    if type(low) is not np.ndarray:
+        return                                                        # would synchronise
+    zero = np.diagonal(low, axis1=-2, axis2=-1) == 0                  # (..., n)
+    if zero.any():
+        i = int(np.flatnonzero(zero.any(axis=tuple(range(zero.ndim - 1))))[0]) + 1
+        raise LinAlgError(f"{op}: The diagonal element {i} is zero, the inversion could not "
+                          f"be completed because the input matrix is singular.")
 
 
 class CholeskySolve(Function):
@@ -559,8 +598,9 @@ class CholeskySolve(Function):
     triangle. Saved: L, A, X."""
     @staticmethod
     def forward(ctx, b, low, upper):
+        _check_factor("cholesky_solve", low)
         a = _cholesky_matrix(low, upper)
-        x = _solve(a, b)
+        x = _lapack("cholesky_solve", _solve, a, b)
         ctx.upper = upper
         ctx.save_for_backward(low, a, x)
         return x
@@ -578,7 +618,8 @@ class CholeskySolve(Function):
 def cholesky_solve(B, L, upper=False):
     """The solution X of A X = B given A's Cholesky factor L (A = L Lᵀ, read from L's lower
     triangle; ``upper``: A = UᵀU). The gradient with respect to L is PyTorch's, which is
-    not restricted to the triangle.
+    not restricted to the triangle. B and L must have the same dtype. A zero on L's
+    diagonal raises :class:`LinAlgError` on the CPU (PyTorch returns inf/NaN).
 
     Shape: B (..., n, k), L (..., n, n) -> (..., n, k), batch-broadcast.
 
@@ -586,7 +627,8 @@ def cholesky_solve(B, L, upper=False):
 
         mc.cholesky_solve(mc.tensor([[4.], [2.]]), mc.tensor([[2., 0.], [0., 1.]]))  # [[1.], [2.]]
     """
-    b, low = promote(as_tensor_arg(B), as_tensor_arg(L))
+    b, low = as_tensor_arg(B), as_tensor_arg(L)
+    _same_dtype(b, low)
     _matrix("cholesky_solve", low, square=True)
     if b.ndim < 2 or b.shape[-2] != low.shape[-1]:
         raise ValueError(f"cholesky_solve: Incompatible matrix sizes for B {list(b.shape)} "
@@ -600,6 +642,7 @@ class CholeskyInverse(Function):
     with C = Y (g + gᵀ) Y, gL = -C L (``upper``: -U C). Saved: L, Y."""
     @staticmethod
     def forward(ctx, low, upper):
+        _check_factor("cholesky_inverse", low)
         a = _cholesky_matrix(low, upper)
         y = _lapack("cholesky_inverse", get_array_module(a).linalg.inv, a)
         ctx.upper = upper
@@ -644,27 +687,31 @@ def _pinv_backward(g, p, a):
     return -_mT(k @ p) + (gt - a @ k) @ p @ pt + ptk - ptk @ p @ a
 
 
+def _pinv(a, atol, rtol, hermitian=False):
+    """V diag(1/s) Uᵀ over the singular values s > max(atol, rtol·s_max) (with
+    ``hermitian``, from eigh: |eigenvalues| and their signs); (..., m, n) -> (..., n, m)."""
+    xp = get_array_module(a)
+    m, n = a.shape[-2:]
+    if min(m, n) == 0:
+        return xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+    if hermitian:
+        w, v = xp.linalg.eigh(a)
+        s = xp.abs(w)                                                 # (..., n)
+        keep = s > xp.maximum(atol, rtol * s.max(axis=-1))[..., None]
+        inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0).astype(a.dtype)
+        return (v * inv_w[..., None, :]) @ _mT(v)
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    keep = s > xp.maximum(atol, rtol * s[..., 0])[..., None]
+    inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
+    return (_mT(vh) * inv_s[..., None, :]) @ _mT(u)                  # (..., n, m)
+
+
 class Pinv(Function):
-    """P = pinv(A) = V diag(1/s) Uᵀ over the singular values s > max(atol, rtol·s_max)
-    (with ``hermitian``, from eigh: |eigenvalues| and their signs). Gradient
-    :func:`_pinv_backward`, defined where the rank does not change. Saved: A, P."""
+    """P = pinv(A) (:func:`_pinv`). Gradient :func:`_pinv_backward`, defined where the rank
+    does not change. Saved: A, P."""
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
-        xp = get_array_module(a)
-        m, n = a.shape[-2:]
-        if min(m, n) == 0:
-            p = xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
-        elif hermitian:
-            w, v = xp.linalg.eigh(a)
-            s = xp.abs(w)                                             # (..., n)
-            keep = s > xp.maximum(atol, rtol * s.max(axis=-1))[..., None]
-            inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0).astype(a.dtype)
-            p = (v * inv_w[..., None, :]) @ _mT(v)
-        else:
-            u, s, vh = xp.linalg.svd(a, full_matrices=False)
-            keep = s > xp.maximum(atol, rtol * s[..., 0])[..., None]
-            inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
-            p = (_mT(vh) * inv_s[..., None, :]) @ _mT(u)             # (..., n, m)
+        p = _pinv(a, atol, rtol, hermitian)
         ctx.save_for_backward(a, p)
         return p
 
@@ -691,11 +738,13 @@ def _tolerances(a, atol, rtol):
     return atol, xp.where(atol > 0, a.dtype.type(0), a.dtype.type(default))
 
 
-def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
+def linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
     """The Moore-Penrose pseudo-inverse, from the SVD (``hermitian=True``: from eigh, for
     symmetric A, reading its lower triangle): singular values at most
     max(atol, rtol·σ_max) count as zero. ``rtol`` defaults to eps·max(m, n), or to 0 when
     an ``atol`` > 0 is given; both may be floats or tensors broadcasting over the batch.
+    ``rcond`` is PyTorch's deprecated form of ``rtol`` (with atol = 0), and the only way to
+    pass ``hermitian`` by position, as in ``pinv(A, 1e-5, True)``.
 
     Shape: (..., m, n) -> (..., n, m).
 
@@ -704,9 +753,33 @@ def linalg_pinv(A, *, atol=None, rtol=None, hermitian=False):
         mc.linalg.pinv(mc.tensor([[2., 0.], [0., 0.]]))     # [[0.5, 0.], [0., 0.]]
     """
     a = as_tensor_arg(A)
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv: give either rcond (deprecated) or atol/rtol, "
+                            "not both")
+        atol, rtol = 0, rcond
     _matrix("linalg.pinv", a, square=hermitian)
     atol, rtol = _tolerances(a, atol, rtol)
     return Pinv.apply(a, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+
+
+class LstsqSolve(Function):
+    """X = pinv(A, rtol=rcond) B, the minimum-norm least-squares solution of A X = B. The
+    gradient is PyTorch's (``linalg_lstsq_backward``), which goes through the untruncated
+    P = pinv(A) (default tolerance) whatever ``rcond`` cut: gB = Pᵀ gX,
+    gA = pinv_backward(gX Bᵀ, P, A). Saved: A, B."""
+    @staticmethod
+    def forward(ctx, a, b, rcond):
+        ctx.save_for_backward(a, b)
+        return _pinv(a, 0, rcond) @ b                                 # (..., n, k)
+
+    @staticmethod
+    def backward(ctx, gx):
+        a, b = ctx.saved_tensors
+        p = _pinv(a, 0, np.finfo(a.dtype).eps * max(a.shape[-2:]))   # (..., n, m)
+        ga = _pinv_backward(gx @ _mT(b), p, a) if ctx.needs_input_grad[0] else None
+        gb = _mT(p) @ gx if ctx.needs_input_grad[1] else None
+        return ga, gb
 
 
 def pinverse(input, rcond=1e-15):
