@@ -82,6 +82,7 @@ for _name in ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsi
               "trunc_", "xlogy_", "zero_"):
     globals()[_name] = _functional_aliases.method_as_function(_name)
 del _name
+from .ops.special import ldexp, nextafter
 from .tensor import _install_methods
 
 _install_methods()

@@ -256,10 +256,12 @@ def randn(*args, size=None, generator=None, dtype=None, requires_grad=False, dev
     return _make(arr, requires_grad, device)
 
 
-def randint(low=0, high=None, size=(), dtype=None, device=None, generator=None):
+def randint(low=0, high=None, size=(), *, generator=None, dtype=None, device=None,
+            requires_grad=False):
     """Integers drawn uniformly from [low, high), int64 unless ``dtype`` says otherwise.
 
-    Called as PyTorch allows: ``randint(high, size)`` or ``randint(low, high, size)``.
+    Called as PyTorch allows: ``randint(high, size)`` or ``randint(low, high, size)``;
+    ``requires_grad=True`` needs a floating ``dtype`` (integer tensors never require grad).
 
     Example::
 
@@ -272,8 +274,13 @@ def randint(low=0, high=None, size=(), dtype=None, device=None, generator=None):
         low, high = 0, low
     if low >= high:
         raise ValueError(f"randint: need low < high, got low={low} and high={high}")
+    dtype = np.dtype(dtype or np.int64)
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError(f"Only Tensors of floating point and complex dtype can require "
+                           f"gradients: randint(..., dtype={dtype}) needs a float dtype "
+                           f"for requires_grad=True")
     arr = _rng(generator).integers(low, high, size=_size((size,)))
-    return _make(arr.astype(np.dtype(dtype or np.int64)), False, device)
+    return _make(arr.astype(dtype), requires_grad, device)
 
 
 def randperm(n, dtype=None, device=None, generator=None):
@@ -281,20 +288,27 @@ def randperm(n, dtype=None, device=None, generator=None):
     return _make(perm.astype(np.dtype(dtype or np.int64)), False, device)
 
 
-def _like(fn):
+def _like(fn, random=False):
+    """``fn_like(t, ...)``: ``fn`` with ``t``'s shape (and dtype, device unless given); the
+    random ones also take ``generator=``, keyword-only as in PyTorch."""
     def like(t, dtype=None, requires_grad=False, device=None):
         return fn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
                   device=t.device if device is None else device)
-    like.__name__ = fn.__name__ + "_like"
-    like.__doc__ = f"``{fn.__name__}`` with the shape (and dtype, unless given) of ``t``."
-    return like
+
+    def random_like(t, *, generator=None, dtype=None, requires_grad=False, device=None):
+        return fn(t.shape, generator=generator, dtype=dtype or t.dtype,
+                  requires_grad=requires_grad, device=t.device if device is None else device)
+    out = random_like if random else like
+    out.__name__ = fn.__name__ + "_like"
+    out.__doc__ = f"``{fn.__name__}`` with the shape (and dtype, unless given) of ``t``."
+    return out
 
 
 zeros_like = _like(zeros)
 ones_like = _like(ones)
 empty_like = _like(empty)
-rand_like = _like(rand)
-randn_like = _like(randn)
+rand_like = _like(rand, random=True)
+randn_like = _like(randn, random=True)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, requires_grad=False, device=None,

@@ -11,6 +11,8 @@ a GPU gets a copy of host draws, so one seed gives the same values on every devi
 The samples are not differentiable: as in PyTorch, a sample of a tensor that requires grad
 requires grad too, and its gradient is zero (``bernoulli``, ``normal``, ``poisson``).
 """
+import math
+
 import numpy as np
 
 from .backend import as_generator, get_rng, to_device, to_numpy, Generator
@@ -47,14 +49,15 @@ def _check_probabilities(name, p):
 
 def bernoulli(input, p=None, *, generator=None):
     """0/1 samples: element i is 1 with probability ``input[i]`` (or with probability ``p``
-    for every element when ``p`` is given). The result has ``input``'s shape and dtype.
+    for every element when ``p`` is given). The result has ``input``'s shape and dtype;
+    with ``p`` given, ``input`` may be an integer or bool tensor (only its shape is read).
 
     Example::
 
         mc.bernoulli(mc.full((2, 3), 0.5))       # fair coin flips
     """
     x = as_tensor_arg(input)
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" and p is None:
         raise TypeError(f"bernoulli: input must hold floating-point probabilities, got "
                         f"{x.dtype}; use x.float() (or x.bernoulli_(p) to fill an integer "
                         f"tensor)")
@@ -105,6 +108,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                            f"replacement=False, fewer than num_samples={num_samples} "
                            f"categories have a non-zero probability)")
     rng = _rng(generator)
+    if w.shape[0] == 0:                                  # (0, C) input: (0, num_samples)
+        return Tensor(to_device(np.empty((0, num_samples), np.int64), x.device))
     rows = [rng.choice(w.shape[1], num_samples, replace=replacement, p=row / t)
             for row, t in zip(w, total)]
     out = np.stack(rows).astype(np.int64)
@@ -133,12 +138,15 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     m = mean if isinstance(mean, Tensor) else None
     s = std if isinstance(std, Tensor) else None
     ref = m if m is not None else s
-    if ref.dtype.kind != "f":
-        raise TypeError(f"normal: mean and std tensors must be floating, got {ref.dtype}")
+    dtype = np.result_type(*(t.dtype for t in (m, s) if t is not None))
     mu = to_numpy(m.data) if m is not None else mean
     sigma = to_numpy(s.data) if s is not None else std
-    _check_std(sigma)
     shape = np.broadcast_shapes(np.shape(mu), np.shape(sigma))
+    if dtype.kind != "f":
+        if math.prod(shape) == 0:                 # PyTorch returns an empty tensor here
+            return Tensor(to_device(np.empty(shape, dtype), ref.device))
+        raise TypeError(f"normal: mean and std tensors must be floating, got {dtype}")
+    _check_std(sigma)
     draws = mu + sigma * rng.standard_normal(shape)
     out = _like(ref, draws)
     grads = [t for t in (m, s) if t is not None and t.requires_grad]

@@ -1030,3 +1030,6 @@ def _install_methods():
     T.mH = property(lambda self: _check_matrix(self, "mH"))
     T.mT = property(lambda self: _check_matrix(self, "mT"))
     T.adjoint = lambda self: _check_matrix(self, "adjoint()")
+    from .ops import special as SP_misc
+    for name in ("ldexp", "nextafter", "ldexp_", "nextafter_"):
+        setattr(T, name, getattr(SP_misc, name))

@@ -54,6 +54,7 @@ class RNNBase(Module):
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, "
                           f"so non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}")
+        input_size = _size_arg(input_size, "input_size")
         hidden_size = _size_arg(hidden_size, "hidden_size")
         num_layers = _size_arg(num_layers, "num_layers")
         if proj_size < 0:
@@ -87,7 +88,7 @@ class RNNBase(Module):
         self._place(device)
 
     def reset_parameters(self):
-        stdv = 1.0 / math.sqrt(self.hidden_size)
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
@@ -378,6 +379,9 @@ class RNNCellBase(Module):
             if s.shape[1] != self.hidden_size:
                 raise ValueError(f"hidden{i} has inconsistent hidden_size: got {s.shape[1]}, "
                                  f"expected {self.hidden_size}")
+            if s.dtype != x.dtype:
+                raise TypeError(f"{name}: hidden{i} has dtype {s.dtype} but the input has "
+                                f"{x.dtype}: convert the state, e.g. h.to({x.dtype})")
         return x, states, batched
 
 

@@ -754,8 +754,9 @@ def index_copy(input, dim, index, source):
 
 def index_fill(input, dim, index, value):
     """A copy of ``input`` with ``value`` (a number or a 0-d tensor, which then gets the
-    summed gradient) in the slices at ``index`` along ``dim``; negative indices count
-    from the end.
+    gradient summed over the filled slices, each counted once however often ``index``
+    names it) in the slices at ``index`` along ``dim``; negative indices count from the
+    end.
 
     Example::
 
@@ -768,7 +769,12 @@ def index_fill(input, dim, index, value):
     v = x._as_value(value)
 
     def fill(x):
-        return SetItem.apply(x, v, (), _along("index_fill", x, dim, index, negative=True))
+        key = _along("index_fill", x, dim, index, negative=True)
+        idx, n = key[-1], x.shape[len(key) - 1]
+        # each place once, so that a tensor value's gradient counts it once (as PyTorch)
+        xp = get_array_module(idx)
+        key = key[:-1] + (xp.unique(xp.where(idx < 0, idx + n, idx)),)
+        return SetItem.apply(x, v, (), key)
     return _on_1d(fill, x)
 
 
@@ -802,12 +808,15 @@ def _flat_positions(xp, index, dim, shape):
 def _scatter_prod(xp, out, flat, v):
     """out[flat[i]] *= v[i] for all i, repeated positions multiplying together.
 
-    NumPy's ``multiply.at`` has no CuPy counterpart, so one path for both: sort by target,
-    a segmented inclusive product scan (log2(n) rounds; an entry combines with the one
-    ``shift`` back only within its group), then each group's last entry multiplies its
+    NumPy: ``multiply.at`` (in place). It has no CuPy counterpart, so there: sort by
+    target, a segmented inclusive product scan (log2(n) rounds; an entry combines with the
+    one ``shift`` back only within its group), then each group's last entry multiplies its
     target. Other entries write to a spare slot past the end, so no target is written
     twice."""
     if flat.size == 0:
+        return out
+    if xp is np:
+        np.multiply.at(out, flat, v)
         return out
     order = xp.argsort(flat, kind="stable")
     t, p = flat[order], v[order]

@@ -1,6 +1,7 @@
 """Elementwise math beyond the basics: C-style remainder (fmod), copysign, NaN-ignoring
-fmax/fmin, float_power, log-sum-exp of two (logaddexp), xlogy, logit, and the special
-functions erfc, erfinv, lgamma and digamma; plus PyTorch's aliases (subtract, greater...).
+fmax/fmin, float_power, log-sum-exp of two (logaddexp), xlogy, logit, ldexp, nextafter,
+and the special functions erfc, erfinv, lgamma and digamma; plus PyTorch's aliases
+(subtract, greater...).
 
 The special functions are written in plain ``xp`` code (NumPy or CuPy) from their series
 and approximations, named in each docstring; ``erfc`` alone calls the C library's
@@ -603,6 +604,55 @@ def digamma(input):
         mc.digamma(mc.tensor([1.]))               # tensor([-0.5772])
     """
     return Digamma.apply(floating(input))
+
+
+def ldexp(input, other):
+    """input · 2^other, elementwise (they broadcast). Integer operands give the default
+    float dtype; otherwise the promoted float dtype, as PyTorch. Differentiable in both:
+    d/dinput = 2^other, d/dother = input · 2^other · ln 2 (it is ``input * 2 ** other``).
+
+    Example::
+
+        mc.ldexp(mc.tensor([1., 3.]), mc.tensor([2, -1]))     # tensor([4., 1.5])
+    """
+    need_tensor("ldexp", input=input, other=other)
+    _check_broadcast("ldexp", input, other)
+    a, b = _float_operands(input, other)
+    return E.mul(a, E.pow(2.0, b))
+
+
+def ldexp_(self, other):
+    """In-place :func:`ldexp`; the result must fit ``self``'s dtype (so a float tensor)."""
+    if self.dtype.kind != "f":
+        raise RuntimeError(f"ldexp_: the result is floating and can't be cast to the "
+                           f"{self.dtype} tensor in place: use mc.ldexp(x, other)")
+    return self._update("ldexp_", lambda t: ldexp(t, other).to(self.dtype), other)
+
+
+def nextafter(input, other):
+    """The next representable floating value after ``input`` towards ``other``
+    (C's nextafter). Both floating tensors; they promote and broadcast.
+    Deliberate difference: the result never requires grad (PyTorch raises when a backward
+    reaches it).
+
+    Example::
+
+        mc.nextafter(mc.tensor([1.]), mc.tensor([2.]))       # tensor([1.0000001])
+    """
+    need_tensor("nextafter", input=input, other=other)
+    for name, t in (("input", input), ("other", other)):
+        if t.dtype.kind != "f":
+            raise TypeError(f"nextafter: {name} must be a floating tensor, got {t.dtype}: "
+                            f"convert it with .float()")
+    _check_broadcast("nextafter", input, other)
+    a, b = promote(input, other)
+    xp, (x, y) = same_module(_arr(a), _arr(b))
+    return Tensor(xp.nextafter(x, y))
+
+
+def nextafter_(self, other):
+    """In-place :func:`nextafter` (``other`` is cast to ``self``'s dtype)."""
+    return self._update("nextafter_", lambda t: nextafter(t, other).to(self.dtype), other)
 
 
 # ----------------------------------------------------------------------------- aliases

@@ -43,9 +43,14 @@ def _scan(a, ufunc, axis):
     logaddexp): out[i] = a[0] ∘ a[1] ∘ ... ∘ a[i].
 
     Hillis-Steele: after the step with shift s every entry combines the 2s entries ending
-    at it, so ceil(log2 n) vectorised steps do it, on NumPy and CuPy alike.
+    at it, so ceil(log2 n) vectorised steps do it, on NumPy and CuPy alike. For maximum
+    and minimum, whose result does not depend on the order of combination, NumPy's
+    one-pass ``ufunc.accumulate`` gives the same values faster (CuPy lacks it); logaddexp
+    keeps the common path, so that CPU and GPU combine in the same order.
     """
     xp = get_array_module(a)
+    if xp is np and ufunc in (np.maximum, np.minimum):
+        return ufunc.accumulate(a, axis=axis)
     out = xp.moveaxis(a, axis, -1).copy()                      # (..., n)
     n, s = out.shape[-1], 1
     while s < n:
@@ -338,6 +343,22 @@ def _check_q(q, x, op):
     return xp.asarray([q], dtype=x.dtype), True
 
 
+class RankWeight(Function):
+    """The weight w = rank - floor(rank) of a 'linear' quantile as a function of q, where
+    rank = q·slope: dw/dq = slope (0 where the rank does not follow q: a NaN slice of
+    ``quantile``, a clamped rank of ``nanquantile``), as PyTorch. Saved: the slope."""
+    @staticmethod
+    def forward(ctx, q, w, slope):
+        ctx.slope = slope
+        return w
+
+    @staticmethod
+    def backward(ctx, gw):
+        # a fixed rank stops the gradient even where gw is NaN (a NaN neighbour)
+        xp = get_array_module(gw)
+        return xp.where(ctx.slope == 0, 0, gw * ctx.slope).astype(gw.dtype), None, None
+
+
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
     """PyTorch's algorithm: sort (NaN last), rank = q·(n - 1) (n: the non-NaN count with
     ``ignore_nan``; a slice holding NaN gets the last rank, hence NaN, without), round the
@@ -366,10 +387,14 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
     nans = xp.isnan(s.data)
     if ignore_nan:
         valid = (n - nans.sum(axis=-1, keepdims=True)).astype(x.dtype)
-        ranks = xp.maximum(qs * (valid - 1), 0)                # (Q, ..., 1)
+        ranks = qs * (valid - 1)                               # (Q, ..., 1)
+        slope = xp.where(ranks < 0, 0, valid - 1)
+        ranks = xp.maximum(ranks, 0)
     else:
         last = x.dtype.type(n - 1)
-        ranks = xp.where(nans.any(axis=-1, keepdims=True), last, qs * last)
+        has_nan = nans.any(axis=-1, keepdims=True)
+        ranks = xp.where(has_nan, last, qs * last)
+        slope = xp.where(has_nan, 0, last)
     rounding = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}
     if interpolation in rounding:
         ranks = rounding[interpolation](ranks)
@@ -380,7 +405,11 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
     if interpolation in ("linear", "midpoint"):
         above = Gather.apply(sq, s.ndim, xp.ceil(ranks).astype(np.int64))
         w = ranks - below if interpolation == "linear" else xp.full_like(ranks, 0.5)
-        out = E.lerp(out, above, Tensor(w.astype(x.dtype, copy=False)))
+        w = Tensor(w.astype(x.dtype, copy=False))
+        if interpolation == "linear" and isinstance(q, Tensor) and q.requires_grad:
+            slope = xp.broadcast_to(slope, w.shape).astype(x.dtype)
+            w = RankWeight.apply(q.reshape((nq,) + (1,) * s.ndim), w.data, slope)
+        out = E.lerp(out, above, w)
     out = out.squeeze(-1)                                      # (Q, ...)
     if keepdim and dim is None:
         out = out.reshape((nq,) + (1,) * x.ndim)
@@ -400,7 +429,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
             'midpoint' ((x_i + x_j)/2) or 'nearest' (rounding half to even).
 
     A slice holding NaN gives NaN (see :func:`nanquantile`). The gradient goes to the
-    neighbours, weighted as in the interpolation.
+    neighbours, weighted as in the interpolation, and with 'linear' also to a tensor ``q``
+    (d/dq = (x_j - x_i)·(n-1)); the other interpolations give ``q`` none, as PyTorch.
 
     Shape: (len(q),)? + input's shape without ``dim`` (with size 1 there if ``keepdim``).
 
@@ -515,10 +545,10 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
                              f"to match that of input ({list(x.shape)}) except along the "
                              f"differencing dimension {d}")
         parts.insert(0 if name == "prepend" else len(parts), t)
+    if n == 0:                           # PyTorch: the input itself, prepend/append unused
+        return x.clone()
     if len(parts) > 1:
         x = cat(parts, d)
-    if n == 0:
-        return x.clone()
     head = (slice(None),) * d
     for _ in range(n):
         later, earlier = x[head + (slice(1, None),)], x[head + (slice(None, -1),)]

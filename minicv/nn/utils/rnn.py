@@ -69,15 +69,21 @@ class PackedSequence(_Fields):
     def cuda(self, device=None):
         return self.to("cuda" if device is None else device)
 
-    def double(self):
-        return self.to(np.float64)
-
-    def float(self):
-        return self.to(np.float32)
+    def is_pinned(self):
+        """False: minicv has no pinned host memory."""
+        return False
 
     @property
     def is_cuda(self):
         return self.data.is_cuda
+
+
+# PackedSequence.double() ... .byte(): ``data`` cast as the Tensor methods of those names
+for _name, _dtype in (("double", np.float64), ("float", np.float32), ("half", np.float16),
+                      ("long", np.int64), ("int", np.int32), ("short", np.int16),
+                      ("char", np.int8), ("byte", np.uint8)):
+    setattr(PackedSequence, _name, lambda self, dtype=_dtype: self.to(dtype))
+del _name, _dtype
 
 
 def _invert_permutation(perm):
@@ -89,9 +95,10 @@ def _invert_permutation(perm):
 
 
 def _lengths(lengths):
-    """``lengths`` as a 1-D int64 NumPy array (torch also reads them on the CPU)."""
+    """``lengths`` as a 1-D int64 NumPy array (torch also reads them on the CPU); float
+    lengths are truncated toward zero, as torch's ``as_tensor(lengths, dtype=int64)``."""
     a = to_numpy(lengths.data) if isinstance(lengths, Tensor) else np.asarray(lengths)
-    if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
+    if a.ndim != 1 or (a.size and a.dtype.kind not in "iuf"):
         raise ValueError(f"'lengths' argument should be a 1D CPU int64 tensor, but got "
                          f"{a.ndim}D tensor of dtype {a.dtype}")
     return a.astype(np.int64)
@@ -207,7 +214,8 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
             counts as the list of its rows).
         padding_side: ``"right"`` (pad after each sequence) or ``"left"`` (before).
 
-    Shape: (max L_i, B, *), or (B, max L_i, *) with ``batch_first``.
+    Shape: (max L_i, B, *), or (B, max L_i, *) with ``batch_first``; the dtype is the
+    first sequence's (the others are cast to it, as in PyTorch).
 
     Example::
 
@@ -233,6 +241,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
         steps = np.arange(n) if padding_side == "right" else np.arange(T - n, T)
         rows[b, steps] = start + np.arange(n)
     rows = rows if batch_first else rows.T
+    seqs = [s if s.dtype == seqs[0].dtype else s.to(seqs[0].dtype) for s in seqs]
     out = GatherRows.apply(cat(seqs), index=rows.reshape(-1), fill=padding_value)
     return out.reshape(rows.shape + rest)
 
