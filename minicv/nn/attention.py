@@ -28,7 +28,7 @@ from ..ops.linalg import matmul
 from ..ops.nn_basic import dropout, linear
 from ..ops.shape import cat, pad
 from . import init
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 from .parameter import Parameter
 
@@ -410,7 +410,8 @@ def multi_head_attention_forward(
         out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
         out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)   # (L·N, E)
         weights = None
-    out = linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, -1)  # (L, N, E)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    out = out.reshape(tgt_len, bsz, out_proj_weight.shape[0])                # (L, N, E)
     if not batched:
         out = out.squeeze(1)
         weights = None if weights is None else weights.squeeze(0)
@@ -489,7 +490,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(np.empty((3 * E,), dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, dtype=dtype)
         if add_bias_kv:
             self.bias_k = Parameter(np.empty((1, 1, E), dtype))
             self.bias_v = Parameter(np.empty((1, 1, E), dtype))

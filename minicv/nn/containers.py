@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, _addindent
 from .parameter import Parameter
 
 
@@ -205,6 +205,21 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(items):
             self.add_module(str(i), m)
+
+    def __repr__(self):
+        """Runs of equal children print once, as PyTorch's: ``(0-5): 6 x Block(...)``."""
+        if not self._modules:
+            return self._get_name() + "()"
+        runs = []                                        # [first, last, repr]
+        for i, m in enumerate(self):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        lines = [_addindent(f"({a}): {t}" if a == b else f"({a}-{b}): {b - a + 1} x {t}", 2)
+                 for a, b, t in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def pop(self, index=-1):
         """Remove and return the module at ``index`` (the last one by default); the names

@@ -75,6 +75,12 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under PyTorch's other name for it: the type of
+    ``MultiheadAttention.out_proj`` (PyTorch keeps dynamic quantization off it). Same
+    parameters, same state_dict keys, same repr apart from the name."""
+
+
 class Bilinear(Module):
     """Bilinear layer: ``y[o] = x1ᵀ W[o] x2 + b[o]``.
 

@@ -447,3 +447,17 @@ def test_mha_matches_torch_on_a_random_sweep():
         for name, p in tm.named_parameters():
             np.testing.assert_allclose(mm.get_parameter(name).grad.numpy(), p.grad.numpy(),
                                        atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("shape", [(3, 0, 8), (0, 2, 8), (0, 8)])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_of_an_empty_batch_or_sequence(shape, need_weights):
+    # PyTorch 2.13: (3, 0, 8) -> weights (0, 3, 3); (0, 2, 8) -> (2, 0, 0); (0, 8) -> (0, 0)
+    m = nn.MultiheadAttention(8, 2)
+    x = mc.zeros(*shape, requires_grad=True)
+    out, w = m(x, x, x, need_weights=need_weights)
+    out.sum().backward()
+    assert out.shape == shape and x.grad.shape == shape
+    weights = {(3, 0, 8): (0, 3, 3), (0, 2, 8): (2, 0, 0), (0, 8): (0, 0)}[shape]
+    assert (w is None) if not need_weights else w.shape == weights
+    assert type(m.out_proj).__name__ == "NonDynamicallyQuantizableLinear"

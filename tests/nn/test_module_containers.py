@@ -160,3 +160,12 @@ def test_unflatten_checks_sizes_and_keeps_them_as_given():
     # torch: 'Unflatten(dim=1, unflattened_size=[2, 3])'
     assert repr(nn.Unflatten(1, [2, 3])) == "Unflatten(dim=1, unflattened_size=[2, 3])"
     assert nn.Unflatten(-1, [2, -1])(mc.ones(3, 6)).shape == (3, 2, 3)
+
+
+def test_module_list_repr_folds_runs_of_equal_children_as_pytorch():
+    ml = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 3)])
+    assert repr(ml) == ("ModuleList(\n"
+                        "  (0-1): 2 x Linear(in_features=2, out_features=2, bias=True)\n"
+                        "  (2): ReLU()\n"
+                        "  (3): Linear(in_features=2, out_features=3, bias=True)\n)")
+    assert repr(nn.ModuleList()) == "ModuleList()"
