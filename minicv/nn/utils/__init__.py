@@ -253,3 +253,4 @@ def fuse_linear_bn_eval(linear, bn):
 
 
 from . import rnn                      # noqa: E402  (nn.utils.rnn, as in PyTorch)
+from . import parametrize, parametrizations      # noqa: E402  (as in PyTorch)
