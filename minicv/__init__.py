@@ -83,6 +83,7 @@ for _name in ("abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsi
     globals()[_name] = _functional_aliases.method_as_function(_name)
 del _name
 from .ops.special import ldexp, nextafter
+from .ops.special2 import polygamma, i0, histogram, multigammaln as mvlgamma
 from .tensor import _install_methods
 
 _install_methods()
@@ -164,7 +165,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return input.allclose(other, rtol, atol, equal_nan)
 
 _SUBMODULES = ("nn", "optim", "data", "models", "train", "testing", "kernels", "bench",
-               "backends")
+               "backends", "special")
 
 
 def __getattr__(name):

@@ -1033,3 +1033,8 @@ def _install_methods():
     from .ops import special as SP_misc
     for name in ("ldexp", "nextafter", "ldexp_", "nextafter_"):
         setattr(T, name, getattr(SP_misc, name))
+    from .ops import special2 as SP2
+    T.polygamma, T.polygamma_ = SP2._tensor_polygamma, SP2.polygamma_
+    T.mvlgamma, T.mvlgamma_ = SP2.multigammaln, SP2.mvlgamma_
+    T.i0, T.histogram = SP2.i0, SP2.histogram
+    T.i0_ = _inplace_method(T.i0, "i0_")
