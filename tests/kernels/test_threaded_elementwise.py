@@ -55,4 +55,5 @@ def test_threaded_relu_and_add_match_numpy():
     np.testing.assert_array_equal(r.data, np.maximum(a + b, 0))
     gy = rng.standard_normal(a.shape).astype(np.float32)
     (r * mc.tensor(gy)).sum().backward()
-    np.testing.assert_array_equal(ta.grad.data, gy * (np.maximum(a + b, 0) > 0))
+    # PyTorch's mask: 0 where y <= 0, so the gradient passes where y is NaN
+    np.testing.assert_array_equal(ta.grad.data, np.where(np.maximum(a + b, 0) <= 0, 0, gy))

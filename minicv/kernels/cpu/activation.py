@@ -1,8 +1,10 @@
 """Element-wise kernels for the hot activation and residual ops, on minicv's threads.
 
-``relu_backward``: ``np.where(y > 0, gy, 0)`` in NumPy writes a boolean mask, then selects
+``relu_backward``: ``np.where(y <= 0, 0, gy)`` in NumPy writes a boolean mask, then selects
 (two passes and a temporary); here it is one pass over flat, contiguous arrays. It is a
-select, as PyTorch's threshold_backward: a NaN gradient does not leak where y <= 0.
+select, as PyTorch's threshold_backward: a NaN gradient does not leak where y <= 0, and
+gy passes where y is NaN. (``cpu/parallel.py`` inlines these kernels, and Numba's cache
+does not see a change here: touch that file too.)
 
 ``relu``, ``relu_backward``, ``add``: over equal-shape, C-contiguous arrays, cut into one
 contiguous range per thread: on Numba's native team (``cpu/parallel.py``) where it runs,

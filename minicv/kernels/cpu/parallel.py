@@ -150,8 +150,9 @@ RELU, RELU_BACKWARD, ADD = 0, 1, 2
 
 @njit(cache=True, nogil=True, parallel=True)
 def elementwise(op, a, b, out, workers):
-    """out = relu(a) (``RELU``, b unused), a where b > 0 else 0 (``RELU_BACKWARD``), a + b
-    (``ADD``) over flat arrays (``cpu/activation.py``'s kernels)."""
+    """out = relu(a) (``RELU``, b unused), 0 where b <= 0 else a (``RELU_BACKWARD``), a + b
+    (``ADD``) over flat arrays (``cpu/activation.py``'s kernels). Numba's cache of this
+    function keys on this file only: after changing those kernels, touch this file."""
     n = a.size
     for t in prange(workers):
         i0, i1 = n * t // workers, n * (t + 1) // workers
