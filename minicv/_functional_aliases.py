@@ -5,22 +5,26 @@ Several differ from ``F.<name>``: the losses take ``reduction`` as an integer (0
 1 'mean', 2 'sum'; the default is 0, what PyTorch's Python bindings use, although ATen's
 schemas say 1), ``batch_norm``/``instance_norm``/``dropout`` take every argument
 positionally and in ATen's order, ``embedding`` takes the weight first, the pools have no
-``return_indices``. Each wrapper imports its op on first call, so ``import minicv`` stays
-fast (the ops live in modules that load Numba kernels).
+``return_indices``. Each wrapper imports its op on first call (``_op`` keeps it for the
+later ones), so ``import minicv`` stays fast (the ops live in modules that load Numba
+kernels).
 
 Example::
 
     y = mc.conv2d(x, w, padding=1)                     # F.conv2d(x, w, padding=1)
     loss = mc.kl_div(logq, p, 2)                       # reduction='sum'
 """
+import functools
 import importlib
 import warnings
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
 
+@functools.cache
 def _op(module, name):
-    """``name`` from ``minicv.<module>``, imported now (on the first call of a wrapper)."""
+    """``name`` from ``minicv.<module>``, imported on the first call of a wrapper and
+    cached for the later ones."""
     return getattr(importlib.import_module(f"minicv.{module}"), name)
 
 
@@ -132,10 +136,12 @@ def rrelu(input, lower=0.125, upper=1.0 / 3, training=False, generator=None):
 
 
 def selu(input):
+    """``F.selu``: scale·(max(0, x) + min(0, α(eˣ - 1))) with PyTorch's constants."""
     return _op("ops.activation", "selu")(input)
 
 
 def celu(input, alpha=1.0):
+    """``F.celu``: max(0, x) + min(0, α(e^(x/α) - 1))."""
     return _op("ops.activation", "celu")(input, alpha)
 
 
@@ -155,38 +161,52 @@ def kl_div(input, target, reduction=0, *, log_target=False):
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0,
              zero_infinity=False):
+    """``F.ctc_loss`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "ctc_loss")(log_probs, targets, input_lengths, target_lengths,
                                        blank, _reduction(reduction), zero_infinity)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
                                      reduction=0):
+    """``F.binary_cross_entropy_with_logits`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "binary_cross_entropy_with_logits")(
         input, target, weight, reduction=_reduction(reduction), pos_weight=pos_weight)
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
+    """``F.cosine_embedding_loss`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "cosine_embedding_loss")(input1, input2, target, margin,
                                                     reduction=_reduction(reduction))
 
 
 def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
+    """``F.hinge_embedding_loss`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "hinge_embedding_loss")(input, target, margin,
                                                    reduction=_reduction(reduction))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
+    """``F.margin_ranking_loss`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "margin_ranking_loss")(input1, input2, target, margin,
                                                   reduction=_reduction(reduction))
 
 
 def poisson_nll_loss(input, target, log_input, full, eps, reduction):
+    """``F.poisson_nll_loss`` with every argument required, as ``torch.poisson_nll_loss``,
+    and the integer ``reduction`` (0 'none', 1 'mean', 2 'sum')."""
     return _op("ops.loss", "poisson_nll_loss")(input, target, log_input, full, eps=eps,
                                                reduction=_reduction(reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-06,
                         swap=False, reduction=0):
+    """``F.triplet_margin_loss`` with PyTorch's integer ``reduction``:
+    0 'none', 1 'mean', 2 'sum' (default 0)."""
     return _op("ops.loss", "triplet_margin_loss")(anchor, positive, negative, margin, p,
                                                   eps, swap,
                                                   reduction=_reduction(reduction))

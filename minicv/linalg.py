@@ -15,7 +15,6 @@ from .ops import linalg as _L
 from .ops import reduce as _R
 from .ops.linalg import (LinAlgError, det, slogdet, inv, solve, multi_dot, matmul,
                          matrix_power)
-from .backend import get_array_module
 from .tensor import Tensor, as_tensor_arg
 
 __all__ = ["LinAlgError", "vector_norm", "matrix_norm", "norm", "det", "slogdet", "inv",
@@ -224,7 +223,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
         mc.linalg.lstsq(mc.tensor([[1., 0.], [0., 1.], [0., 0.]]), mc.tensor([1., 2., 3.]))
     """
     a, b = as_tensor_arg(A), as_tensor_arg(B)
-    _D._matrix("linalg.lstsq", a)
+    _L._check_matrix("linalg.lstsq", a)
     if a.dtype != b.dtype:
         raise TypeError(f"linalg.lstsq: Expected input and other to have the same "
                         f"dtype, but got input's dtype {a.dtype} and other's dtype {b.dtype}")
@@ -247,9 +246,8 @@ def lstsq(A, B, rcond=None, *, driver=None):
         x = x.expand(batch + tuple(x.shape[-2:]))
     s = svdvals(a.detach())
     rank = _empty(np.int64, a.device)
-    if driver != "gels":
-        cut = s[..., :1] * rcond if s.shape[-1] else s
-        rank = (s > cut).sum(dim=-1)
+    if driver != "gels":                        # rcond alone sets the cut: no atol floor
+        rank = Tensor(_D._above_tol(s.data, -np.inf, rcond).sum(axis=-1).astype(np.int64))
     residuals = _empty(a.dtype, a.device)
     if m > n and (driver == "gels" or (driver != "gelsy" and bool((rank == n).all()))):
         residuals = _R.sum((matmul(a, x) - b) ** 2, dim=-2)           # (..., k)
@@ -276,17 +274,10 @@ def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None):
             raise TypeError("linalg.matrix_rank: give either tol (deprecated) or atol/rtol, "
                             "not both")
         atol, rtol = tol, 0
-    _D._matrix("linalg.matrix_rank", a, square=hermitian)
-    xp = get_array_module(a.data)
-    if hermitian:
-        s = xp.abs(xp.linalg.eigvalsh(a.data))                         # (..., n)
-    else:
-        s = xp.linalg.svd(a.data, compute_uv=False)                   # (..., k)
-    if s.shape[-1] == 0:
-        return Tensor(xp.zeros(s.shape[:-1], dtype=np.int64))
+    _L._check_matrix("linalg.matrix_rank", a, square=hermitian)
+    s = _D._singular_values(a.data, hermitian)                        # (..., k)
     atol, rtol = _D._tolerances(a, atol, rtol)
-    tol = xp.maximum(atol, rtol * s.max(axis=-1))                     # (...,)
-    return Tensor((s > tol[..., None]).sum(axis=-1).astype(np.int64))
+    return Tensor(_D._above_tol(s, atol, rtol).sum(axis=-1).astype(np.int64))
 
 
 _COND_ORDS = ("fro", "nuc", np.inf, -np.inf, 1, -1)
@@ -306,20 +297,20 @@ def cond(A, p=None):
     from .ops.elementwise import where
     from .factories import eye, zeros
     a = _floating("cond", A, None)
-    _D._matrix("linalg.cond", a)
+    _L._check_matrix("linalg.cond", a)
     spectral = p is None or (p in (2, -2) and not isinstance(p, bool))
     if not spectral and (p not in _COND_ORDS or isinstance(p, bool)):
         raise ValueError(f"linalg.cond got an invalid norm type: {p!r}; use None, 2, -2, "
                          f"'fro', 'nuc', inf, -inf, 1 or -1")
     if isinstance(p, str):
-        _D._matrix(f"linalg.cond(ord={p})", a, square=True)
+        _L._check_matrix(f"linalg.cond(ord={p})", a, square=True)
     if a.numel() == 0:                                # NumPy leaves it undefined; PyTorch: 0
         return zeros(tuple(a.shape[:-2]), dtype=a.dtype, device=a.device)
     if spectral:
         s = svdvals(a)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
-    _D._matrix(f"linalg.cond(ord={p})", a, square=True)
+    _L._check_matrix(f"linalg.cond(ord={p})", a, square=True)
     singular = (det(a.detach()) == 0).unsqueeze(-1).unsqueeze(-1)    # (..., 1, 1)
     safe = where(singular, eye(a.shape[-1], dtype=a.dtype, device=a.device), a)
     out = matrix_norm(a, p) * matrix_norm(inv(safe), p)

@@ -631,14 +631,24 @@ def linear_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np
 _CUBIC_A = -0.75
 
 
+def keys_cubic(t, a):
+    """Keys' cubic convolution kernel with parameter ``a`` (PyTorch: -0.75 for bicubic
+    resizing, -0.5 for its antialiasing filter), elementwise over the array ``t``:
+    ``W(t) = ((a + 2)|t| - (a + 3))|t|^2 + 1`` for |t| < 1,
+    ``((a|t| - 5a)|t| + 8a)|t| - 4a`` for 1 <= |t| < 2, 0 beyond."""
+    t = np.abs(t)
+    near = ((a + 2) * t - (a + 3)) * t * t + 1
+    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a
+    return np.where(t < 1, near, np.where(t < 2, far, t.dtype.type(0)))
+
+
 def cubic_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np.float32):
     """Indices (4, out) and weights (4, out) of 1-D bicubic interpolation (PyTorch's).
 
     ``src = dst * scale`` (align_corners) or ``(dst + 0.5) * scale - 0.5`` (not clamped
     at 0, unlike linear); ``i = floor(src)``, ``t = src - i``; taps ``i - 1 .. i + 2``
     clamped to [0, in - 1] with weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` of Keys'
-    kernel: ``W(x) = ((a + 2)x - (a + 3))x^2 + 1`` for |x| <= 1,
-    ``((a x - 5a)x + 8a)x - 4a`` for 1 < |x| < 2.
+    kernel (:func:`keys_cubic`, a = -0.75).
 
     Unlike linear, there is no same-size copy: PyTorch's bicubic forward interpolates
     even when out == in and ``scale_factor`` is not 1. (Its backward copies when both H
@@ -651,14 +661,8 @@ def cubic_weights(in_size, out_size, align_corners, scale_factor=None, dtype=np.
     src = scale * dst if align_corners else scale * (dst + ct(0.5)) - ct(0.5)
     i = np.floor(src)
     t = (src - i).astype(dtype)
-
-    def near(x):   # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x):    # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    w = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)]).astype(dtype)
+    w = np.stack([keys_cubic(t + 1, a), keys_cubic(t, a), keys_cubic(1 - t, a),
+                  keys_cubic(2 - t, a)]).astype(dtype)
     idx = np.clip(i.astype(np.int64)[None, :] + np.arange(-1, 3)[:, None], 0, in_size - 1)
     return idx, w
 

@@ -24,7 +24,7 @@ import numpy as np
 from ..backend import get_array_module, get_default_dtype
 from ..tensor import Tensor, as_tensor_arg, _fits
 from ..ops.activation import softmax
-from ..ops.linalg import matmul
+from ..ops.linalg import _check_batch, matmul
 from ..ops.nn_basic import dropout, linear
 from ..ops.shape import cat, pad
 from . import init
@@ -56,15 +56,6 @@ def _check_qkv(query, key, value):
         raise ValueError(f"{name}: query (..., L, E), key (..., S, E) and value (..., S, Ev) "
                          f"must agree in E and S; got shapes {_shapes(q, k, v)}")
     return q, k, v
-
-
-def _check_batch(q, k, v):
-    try:
-        np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        raise ValueError(f"scaled_dot_product_attention: the batch dimensions of query, key "
-                         f"and value (all but the last two) do not broadcast; got shapes "
-                         f"{_shapes(q, k, v)}") from None
 
 
 def _repeat_kv_heads(q, k, v):
@@ -137,7 +128,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                          f"{dropout_p}")
     if enable_gqa:
         k, v = _repeat_kv_heads(q, k, v)
-    _check_batch(q, k, v)
+    _check_batch("scaled_dot_product_attention", q, k, v)
     L, S, E = q.shape[-2], k.shape[-2], q.shape[-1]
     if scale is None:
         scale = 1.0 / math.sqrt(E) if E else 1.0       # E = 0: the scores are all 0
@@ -293,8 +284,9 @@ def _merge_key_padding(attn_mask, key_padding_mask, bsz, num_heads, src_len):
 
 
 def _weighted_attention(q, k, v, attn_mask, dropout_p):
-    """The ``need_weights=True`` path: explicit weights softmax(q kᵀ/√hd + mask).
-    A fully masked row gives NaN here, as in PyTorch. (N·H, L, hd) -> (N·H, L, hd)."""
+    """The ``need_weights=True`` path: explicit weights softmax(q kᵀ/√hd + mask), after
+    dropout, applied to v. A fully masked row gives NaN here, as in PyTorch. Returns
+    (output, weights): q (N·H, L, hd), k and v (N·H, S, hd) -> (N·H, L, hd), (N·H, L, S)."""
     scores = matmul(q * math.sqrt(1.0 / q.shape[-1]), k.transpose(-2, -1))   # (N·H, L, S)
     if attn_mask is not None:
         scores = attn_mask + scores

@@ -108,6 +108,18 @@ def remove_weight_norm(module, name="weight"):
     return module
 
 
+def _weight_as_matrix(weight, dim):
+    """The weight with ``dim`` first and the other dimensions flattened: (h, w)."""
+    if dim != 0:
+        weight = weight.permute(dim, *[d for d in range(weight.ndim) if d != dim])
+    return weight.reshape(weight.shape[0], -1)
+
+
+def _unit(x, eps):
+    """x / max(‖x‖₂, eps) for a vector (``F.normalize(x, dim=0, eps=eps)``)."""
+    return div(x, norm(x).clamp(min=eps))
+
+
 class _SpectralNorm:
     """The forward pre-hook of :func:`spectral_norm`: sets ``module.<name>`` to
     W / σ, first refining the singular vectors u, v in training mode."""
@@ -117,14 +129,10 @@ class _SpectralNorm:
             name, n_power_iterations, dim, eps)
 
     def as_matrix(self, weight):
-        """W with ``dim`` first and the other dimensions flattened: (h, w)."""
-        if self.dim != 0:
-            weight = weight.permute(self.dim,
-                                    *[d for d in range(weight.ndim) if d != self.dim])
-        return weight.reshape(weight.shape[0], -1)
+        return _weight_as_matrix(weight, self.dim)
 
     def _unit(self, x):
-        return div(x, norm(x).clamp(min=self.eps))
+        return _unit(x, self.eps)
 
     def compute_weight(self, module, do_power_iteration):
         weight = getattr(module, self.name + "_orig")

@@ -33,7 +33,7 @@ def _size_arg(value, name):
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{name} should be of type int, got: {type(value).__name__}")
     if value <= 0:
-        raise ValueError(f"{name} must be greater than zero")
+        raise ValueError(f"{name} must be greater than zero, got {value}")
     return int(value)
 
 
@@ -61,7 +61,8 @@ class RNNBase(Module):
             raise ValueError("proj_size should be a positive integer or zero to disable "
                              "projections")
         if proj_size >= hidden_size:
-            raise ValueError("proj_size has to be smaller than hidden_size")
+            raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size="
+                             f"{proj_size} and hidden_size={hidden_size}")
         self.mode, self.input_size, self.hidden_size = mode, int(input_size), hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bool(bias), batch_first
         self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
@@ -133,7 +134,9 @@ class RNNBase(Module):
             batch_sizes = tuple(int(b) for b in batch_sizes.tolist())
             batched, n = True, batch_sizes[0]
             if x.ndim != 2:
-                raise ValueError(f"input must have 2 dimensions, got {x.ndim}")
+                raise ValueError(f"input must have 2 dimensions, got {x.ndim} (shape "
+                                 f"{list(x.shape)}): a PackedSequence's data is (sum of "
+                                 f"lengths, input_size)")
         else:
             x = as_tensor_arg(input)
             if x.ndim not in (2, 3):

@@ -16,23 +16,11 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
-from .linalg import LinAlgError, _lapack, _mT, _square
+from .linalg import LinAlgError, _check_batch, _check_matrix, _lapack, _mT
 from ..tensor import as_tensor_arg
 
 
 # ----------------------------------------------------------------------------- helpers
-
-def _matrix(op, a, square=False):
-    """Check that ``a`` is a floating (batch of) matrices, square if asked."""
-    if square:
-        return _square(op, a)
-    if a.ndim < 2:
-        raise ValueError(f"{op}: The input tensor A must have at least 2 dimensions, got "
-                         f"shape {list(a.shape)}")
-    if a.dtype.kind != "f":
-        raise TypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}: "
-                        f"convert it with .float() or .double()")
-
 
 def _div0(num, den):
     """num / den, with 0 where num is 0: the terms of a gradient whose cotangent was never
@@ -143,7 +131,7 @@ def linalg_svd(A, full_matrices=True, *, driver=None):
         S                                            # tensor([4., 3.])
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.svd", a)
+    _check_matrix("linalg.svd", a)
     return SVDResult(*SVD.apply(a, full_matrices=bool(full_matrices)))
 
 
@@ -157,7 +145,7 @@ def linalg_svdvals(A, *, driver=None):
         mc.linalg.svdvals(mc.tensor([[3., 0.], [0., -4.]]))     # tensor([4., 3.])
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.svdvals", a)
+    _check_matrix("linalg.svdvals", a)
     return SVD.apply(a, full_matrices=False)[1]
 
 
@@ -170,7 +158,7 @@ def svd(input, some=True, compute_uv=True):
         U, S, V = mc.svd(mc.tensor([[1., 0.], [0., 2.]]))     # S = [2., 1.]
     """
     a = as_tensor_arg(input)
-    _matrix("svd", a)
+    _check_matrix("svd", a)
     u, s, vh = SVD.apply(a, full_matrices=not some and compute_uv)
     if not compute_uv:
         from ..factories import zeros
@@ -244,7 +232,7 @@ def linalg_qr(A, mode="reduced"):
         Q, R = mc.linalg.qr(mc.tensor([[3., 1.], [4., 2.]]))    # R[0, 0] = -5.
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.qr", a)
+    _check_matrix("linalg.qr", a)
     if mode not in _QR_MODES:
         raise ValueError(f"qr received unrecognized mode {mode!r} but expected one of "
                          f"'reduced' (default), 'r', or 'complete'")
@@ -259,7 +247,7 @@ def qr(input, some=True):
         Q, R = mc.qr(mc.tensor([[1., 0.], [0., 2.]]))    # Q = I, R = diag(1, 2)
     """
     a = as_tensor_arg(input)
-    _matrix("qr", a)
+    _check_matrix("qr", a)
     return TorchQRResult(*QR.apply(a, mode="reduced" if some else "complete"))
 
 
@@ -381,7 +369,7 @@ def linalg_cholesky(A, *, upper=False):
         mc.linalg.cholesky(mc.tensor([[4., 2.], [2., 5.]]))    # [[2., 0.], [1., 2.]]
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.cholesky", a, square=True)
+    _check_matrix("linalg.cholesky", a, square=True)
     return Cholesky.apply(a, upper=bool(upper), check="linalg.cholesky")[0]
 
 
@@ -396,7 +384,7 @@ def linalg_cholesky_ex(A, *, upper=False, check_errors=False):
         L, info = mc.linalg.cholesky_ex(mc.tensor([[1., 2.], [2., 1.]]))   # info = 2
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.cholesky_ex", a, square=True)
+    _check_matrix("linalg.cholesky_ex", a, square=True)
     check = "linalg.cholesky_ex" if check_errors else None
     return CholeskyExResult(*Cholesky.apply(a, upper=bool(upper), check=check))
 
@@ -409,7 +397,7 @@ def cholesky(input, upper=False):
         mc.cholesky(mc.tensor([[4., 0.], [0., 9.]]))    # [[2., 0.], [0., 3.]]
     """
     a = as_tensor_arg(input)
-    _matrix("cholesky", a, square=True)
+    _check_matrix("cholesky", a, square=True)
     return Cholesky.apply(a, upper=bool(upper), check="cholesky")[0]
 
 
@@ -459,7 +447,7 @@ def linalg_eigh(A, UPLO="L"):
         L, V = mc.linalg.eigh(mc.tensor([[2., 1.], [1., 2.]]))    # L = [1., 3.]
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.eigh", a, square=True)
+    _check_matrix("linalg.eigh", a, square=True)
     return EighResult(*Eigh.apply(a, uplo=_uplo("linalg.eigh", UPLO)))
 
 
@@ -473,7 +461,7 @@ def linalg_eigvalsh(A, UPLO="L"):
         mc.linalg.eigvalsh(mc.tensor([[2., 1.], [1., 2.]]))    # tensor([1., 3.])
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.eigvalsh", a, square=True)
+    _check_matrix("linalg.eigvalsh", a, square=True)
     return Eigh.apply(a, uplo=_uplo("linalg.eigvalsh", UPLO))[0]
 
 
@@ -532,7 +520,7 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
                                    upper=True)                       # [[1.], [1.]]
     """
     a, b = as_tensor_arg(A), as_tensor_arg(B)
-    _matrix("linalg.solve_triangular", a, square=True)
+    _check_matrix("linalg.solve_triangular", a, square=True)
     b = b if b.dtype == a.dtype else b.to(a.dtype)
     if b.ndim < 2:
         raise ValueError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
@@ -542,7 +530,7 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         raise ValueError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
                          f"equation {'AX = B' if left else 'XA = B'} ({list(a.shape)} and "
                          f"{list(b.shape)})")
-    np.broadcast_shapes(a.shape[:-2], b.shape[:-2])                  # raises if they clash
+    _check_batch("linalg.solve_triangular", a, b)
     return SolveTriangular.apply(a, b, upper=bool(upper), left=bool(left),
                                  unitriangular=bool(unitriangular))
 
@@ -629,11 +617,11 @@ def cholesky_solve(B, L, upper=False):
     """
     b, low = as_tensor_arg(B), as_tensor_arg(L)
     _same_dtype(b, low)
-    _matrix("cholesky_solve", low, square=True)
+    _check_matrix("cholesky_solve", low, square=True)
     if b.ndim < 2 or b.shape[-2] != low.shape[-1]:
         raise ValueError(f"cholesky_solve: Incompatible matrix sizes for B {list(b.shape)} "
                          f"and L {list(low.shape)}: B must be (..., n, k) for L (..., n, n)")
-    np.broadcast_shapes(b.shape[:-2], low.shape[:-2])
+    _check_batch("cholesky_solve", b, low)
     return CholeskySolve.apply(b, low, upper=bool(upper))
 
 
@@ -667,7 +655,7 @@ def cholesky_inverse(L, upper=False):
         mc.cholesky_inverse(mc.tensor([[2., 0.], [0., 1.]]))    # [[0.25, 0.], [0., 1.]]
     """
     low = as_tensor_arg(L)
-    _matrix("cholesky_inverse", low, square=True)
+    _check_matrix("cholesky_inverse", low, square=True)
     return CholeskyInverse.apply(low, upper=bool(upper))
 
 
@@ -687,6 +675,24 @@ def _pinv_backward(g, p, a):
     return -_mT(k @ p) + (gt - a @ k) @ p @ pt + ptk - ptk @ p @ a
 
 
+def _singular_values(a, hermitian):
+    """The singular values of the array ``a`` (..., m, n): (..., min(m, n)), descending;
+    with ``hermitian``, |eigenvalues| of the symmetric a (its lower triangle), unsorted."""
+    xp = get_array_module(a)
+    if hermitian:
+        return xp.abs(xp.linalg.eigvalsh(a))
+    return xp.linalg.svd(a, compute_uv=False)
+
+
+def _above_tol(s, atol, rtol):
+    """Which singular values s (..., k) count, those above max(atol, rtol·s_max), as a
+    bool mask (..., k) (atol and rtol broadcast over the batch)."""
+    xp = get_array_module(s)
+    if s.shape[-1] == 0:
+        return xp.zeros(s.shape, dtype=bool)
+    return s > xp.maximum(atol, rtol * s.max(axis=-1))[..., None]
+
+
 def _pinv(a, atol, rtol, hermitian=False):
     """V diag(1/s) Uᵀ over the singular values s > max(atol, rtol·s_max) (with
     ``hermitian``, from eigh: |eigenvalues| and their signs); (..., m, n) -> (..., n, m)."""
@@ -696,12 +702,11 @@ def _pinv(a, atol, rtol, hermitian=False):
         return xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
     if hermitian:
         w, v = xp.linalg.eigh(a)
-        s = xp.abs(w)                                                 # (..., n)
-        keep = s > xp.maximum(atol, rtol * s.max(axis=-1))[..., None]
+        keep = _above_tol(xp.abs(w), atol, rtol)                      # (..., n)
         inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0).astype(a.dtype)
         return (v * inv_w[..., None, :]) @ _mT(v)
     u, s, vh = xp.linalg.svd(a, full_matrices=False)
-    keep = s > xp.maximum(atol, rtol * s[..., 0])[..., None]
+    keep = _above_tol(s, atol, rtol)                                  # (..., k)
     inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0).astype(a.dtype)
     return (_mT(vh) * inv_s[..., None, :]) @ _mT(u)                  # (..., n, m)
 
@@ -758,7 +763,7 @@ def linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None):
             raise TypeError("linalg.pinv: give either rcond (deprecated) or atol/rtol, "
                             "not both")
         atol, rtol = 0, rcond
-    _matrix("linalg.pinv", a, square=hermitian)
+    _check_matrix("linalg.pinv", a, square=hermitian)
     atol, rtol = _tolerances(a, atol, rtol)
     return Pinv.apply(a, atol=atol, rtol=rtol, hermitian=bool(hermitian))
 
@@ -862,5 +867,5 @@ def linalg_matrix_exp(A):
         mc.linalg.matrix_exp(mc.tensor([[0., 1.], [0., 0.]]))     # [[1., 1.], [0., 1.]]
     """
     a = as_tensor_arg(A)
-    _matrix("linalg.matrix_exp", a, square=True)
+    _check_matrix("linalg.matrix_exp", a, square=True)
     return MatrixExp.apply(a)

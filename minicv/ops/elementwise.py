@@ -960,30 +960,26 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return Tensor(xp.asarray(xp.isclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
-def _predicate(ufunc):
+def _predicate(ufunc, name=None, doc=None):
+    """A bool-valued elementwise function without gradient: ``ufunc`` on the array, named
+    ``name`` (the ufunc's name by default), documented by ``doc``."""
+    name = name or ufunc.__name__
+
     def op(input):
         d = as_tensor_arg(input).data
         return Tensor(get_array_module(d).asarray(ufunc(d)))
-    op.__name__ = ufunc.__name__
-    op.__doc__ = f"Elementwise {ufunc.__name__} as a bool tensor (no gradient)."
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc or f"Elementwise {name} as a bool tensor (no gradient)."
     return op
 
 
 isnan = _predicate(np.isnan)
 isinf = _predicate(np.isinf)
 isfinite = _predicate(np.isfinite)
-
-
-def isposinf(input):
-    """Where ``input`` is +inf, as a bool tensor (all False for integers; no gradient)."""
-    d = as_tensor_arg(input).data
-    return Tensor(get_array_module(d).asarray(d == np.inf))
-
-
-def isneginf(input):
-    """Where ``input`` is -inf, as a bool tensor (all False for integers; no gradient)."""
-    d = as_tensor_arg(input).data
-    return Tensor(get_array_module(d).asarray(d == -np.inf))
+isposinf = _predicate(lambda d: d == np.inf, "isposinf", "Where ``input`` is +inf, as a bool "
+                      "tensor (all False for integers; no gradient).")
+isneginf = _predicate(lambda d: d == -np.inf, "isneginf", "Where ``input`` is -inf, as a bool "
+                      "tensor (all False for integers; no gradient).")
 
 
 def maximum(input, other):

@@ -84,13 +84,17 @@ def matmul(input, other):
     return MatMul.apply(a, b)
 
 
-def _check_batch(op, a, b):
-    """Raise unless the batch dims of a and b (all but their last two) broadcast."""
+def _check_batch(op, *tensors):
+    """Raise unless the batch dims of the tensors (all but their last two) broadcast."""
     try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        np.broadcast_shapes(*(t.shape[:-2] for t in tensors))
     except ValueError:
-        raise ValueError(f"{op}: batch dimensions {a.shape[:-2]} and {b.shape[:-2]} do not "
-                         f"broadcast (shapes {tuple(a.shape)} and {tuple(b.shape)})") from None
+        def listing(items):
+            items = [str(i) for i in items]
+            return ", ".join(items[:-1]) + " and " + items[-1]
+        raise ValueError(f"{op}: batch dimensions {listing(t.shape[:-2] for t in tensors)} do "
+                         f"not broadcast (shapes {listing(tuple(t.shape) for t in tensors)})"
+                         ) from None
 
 
 def _check_rank(name, a, b, ranks):
@@ -1282,17 +1286,22 @@ class LinAlgError(RuntimeError):
     ``torch.linalg.LinAlgError``."""
 
 
-def _square(op, a, floating=True):
-    """Check that ``a`` is a (batch of) square matrices, of a floating dtype if asked."""
+def _check_matrix(op, a, square=False, floating=True):
+    """Check that ``a`` is a (batch of) matrices, square and of a floating dtype if asked."""
     if a.ndim < 2:
         raise ValueError(f"{op}: The input tensor A must have at least 2 dimensions, got "
                          f"shape {list(a.shape)}")
-    if a.shape[-1] != a.shape[-2]:
+    if square and a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{op}: A must be batches of square matrices, but they are "
                          f"{a.shape[-2]} by {a.shape[-1]} matrices")
     if floating and a.dtype.kind != "f":
         raise TypeError(f"{op}: Expected a floating point tensor as input. Got {a.dtype}: "
                         f"convert it with .float() or .double()")
+
+
+def _square(op, a, floating=True):
+    """Check that ``a`` is a (batch of) square matrices, of a floating dtype if asked."""
+    _check_matrix(op, a, square=True, floating=floating)
 
 
 def _lapack(op, fn, *arrays):

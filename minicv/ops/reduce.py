@@ -79,18 +79,19 @@ class Mean(Function):
 
 
 def _variance(x, axes, correction):
-    """(x - mean, kept-dims variance, n - correction) over ``axes``, shared by var and std.
+    """(x - mean, kept-dims variance, max(n - correction, 0), n - correction) over
+    ``axes``, shared by var and std.
 
     A non-positive n - correction gives inf or NaN, as in PyTorch (which also warns).
     """
     xp = get_array_module(x)
     mean = x.mean(axis=axes, keepdims=True)
     diff = x - mean
-    n = x.size // builtins.max(mean.size, 1)
-    denom = builtins.max(n - correction, 0)
+    dof = x.size // builtins.max(mean.size, 1) - correction
+    denom = builtins.max(dof, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         v = (diff * diff).sum(axis=axes, keepdims=True) / x.dtype.type(denom)
-    return diff, xp.asarray(v).astype(x.dtype, copy=False), denom
+    return diff, xp.asarray(v).astype(x.dtype, copy=False), denom, dof
 
 
 def _squeeze(y, axes, keepdim):
@@ -108,10 +109,9 @@ class Var(Function):
     """
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        diff, v, _ = _variance(x, axes, correction)
+        diff, v, _, ctx.dof = _variance(x, axes, correction)
         ctx.save_for_backward(diff)
         ctx.axes, ctx.keepdim = axes, keepdim
-        ctx.dof = x.size // builtins.max(v.size, 1) - correction
         return _squeeze(v, axes, keepdim)
 
     @staticmethod
@@ -135,12 +135,12 @@ class Std(Function):
     """
     @staticmethod
     def forward(ctx, x, axes, correction, keepdim):
-        diff, v, denom = _variance(x, axes, correction)
+        diff, v, denom, dof = _variance(x, axes, correction)
         y = get_array_module(v).sqrt(v)
         ctx.save_for_backward(diff, y)
         ctx.axes, ctx.keepdim = axes, keepdim
         # as Var: over given dims a negative n - correction stays in the formula
-        ctx.dof = denom if axes is None else x.size // builtins.max(v.size, 1) - correction
+        ctx.dof = denom if axes is None else dof
         return _squeeze(y, axes, keepdim)
 
     @staticmethod

@@ -127,25 +127,30 @@ class Logaddexp2(Logaddexp):
 
 class Xlogy(Function):
     """a·log(b), 0 where a = 0 (unless b is NaN); d/da = log(b), but 0 where a = 0 and
-    b <= 0 (PyTorch's rule); d/db = a / b. Saved: a, b."""
+    b <= 0 (PyTorch's rule); d/db = a / b. Saved: a, b.
+
+    ``log`` and its ``pole`` (log(pole) = -inf) are class attributes, for Xlog1py."""
+    log, pole = staticmethod(np.log), 0
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _xlogy(a, b)
+        return _xlogy(a, b, ctx.log)
 
     @staticmethod
     def backward(ctx, gy):
         a, b = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = np.where((a == 0) & (b <= 0), gy.dtype.type(0),
-                          _xlogy(gy, b)) if ctx.needs_input_grad[0] else None
-            gb = gy * a / b if ctx.needs_input_grad[1] else None
+            ga = np.where((a == 0) & (b <= ctx.pole), gy.dtype.type(0),
+                          _xlogy(gy, b, ctx.log)) if ctx.needs_input_grad[0] else None
+            gb = gy * a / (b - ctx.pole) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
-def _xlogy(a, b):
+def _xlogy(a, b, log=np.log):
+    """a·log(b), 0 where a = 0, NaN where b is NaN."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(a == 0, a.dtype.type(0), a * np.log(b))
+        y = np.where(a == 0, a.dtype.type(0), a * log(b))
     return np.where(np.isnan(b), b, y).astype(a.dtype, copy=False)
 
 

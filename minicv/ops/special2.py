@@ -3,8 +3,10 @@ multigammaln (mvlgamma), the Hurwitz zeta function, the modified Bessel function
 i1, i1e, the normal distribution's ndtr, ndtri and log_ndtr, erfcx, entr, xlog1py and
 spherical_bessel_j0; and ``histogram``.
 
-Everything is plain ``xp`` code (NumPy or CuPy), computed in float64 and cast back to the
-input's dtype, with the algorithms PyTorch takes from Cephes: Chebyshev series for the
+Everything is written with ``np.*`` functions, which run on CuPy arrays too through
+NumPy's dispatch (``__array_ufunc__``/``__array_function__``; the ``np.errstate`` blocks
+silence warnings on the CPU only and do nothing there), computed in float64 and cast back
+to the input's dtype, with the algorithms PyTorch takes from Cephes: Chebyshev series for the
 Bessel functions, rational approximations for ndtri, the Euler-Maclaurin sum for zeta.
 Loops that Cephes ends early run here a fixed number of times, masked, so that no value
 is read back from a GPU.
@@ -21,7 +23,7 @@ from ..tensor import Tensor, as_tensor_arg
 from . import elementwise as E, reduce as R
 from .activation import _erf
 from .elementwise import _float_operands, _binary, same_module, _arr
-from .special import _in_float64, _horner, _digamma, _erfc, lgamma
+from .special import Xlogy, _in_float64, _horner, _digamma, _erfc, lgamma
 from .trig import OfInput, OfOutput, floating
 
 _MACHEP = 1.11022302462515654042e-16                 # Cephes' machine epsilon, 2⁻⁵³
@@ -404,28 +406,10 @@ class Entr(OfInput):
         return -(1 + np.log(x))
 
 
-def _xlog1py(a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(a == 0, a.dtype.type(0), a * np.log1p(b))
-    return np.where(np.isnan(b), b, y).astype(a.dtype, copy=False)
-
-
-class Xlog1py(Function):
+class Xlog1py(Xlogy):
     """a·log1p(b), 0 where a = 0 (unless b is NaN); d/da = log1p(b), but 0 where a = 0 and
     b <= -1 (PyTorch's rule); d/db = a / (1 + b). Saved: a, b."""
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return _xlog1py(a, b)
-
-    @staticmethod
-    def backward(ctx, gy):
-        a, b = ctx.saved_tensors
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ga = np.where((a == 0) & (b <= -1), gy.dtype.type(0),
-                          _xlog1py(gy, b)) if ctx.needs_input_grad[0] else None
-            gb = gy * a / (1 + b) if ctx.needs_input_grad[1] else None
-        return ga, gb
+    log, pole = staticmethod(np.log1p), -1
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -184,13 +184,9 @@ def _nearest_gather(x, size, scales, exact, shortcut):
 
 def _aa_filter(t, mode):
     """PyTorch's antialiasing kernels: the triangle (bilinear) or Keys' cubic, a = -0.5."""
-    t = np.abs(t)
     if mode == "bilinear":
-        return np.maximum(1.0 - t, 0.0)
-    a = -0.5
-    near = ((a + 2) * t - (a + 3)) * t * t + 1                 # |t| < 1
-    far = ((a * t - 5 * a) * t + 8 * a) * t - 4 * a            # 1 <= |t| < 2
-    return np.where(t < 1, near, np.where(t < 2, far, 0.0))
+        return np.maximum(1.0 - np.abs(t), 0.0)
+    return ref.keys_cubic(t, -0.5)
 
 
 def _aa_weights(in_size, out_size, mode, align_corners, scale_factor):

@@ -18,21 +18,15 @@ from ...autograd import no_grad
 from ...backend import get_array_module
 from ...factories import eye
 from ...ops.decomp import linalg_matrix_exp, linalg_qr
-from ...ops.elementwise import clamp, div
+from ...ops.elementwise import div
 from ...ops.linalg import matmul, mv, solve, vdot
-from ...ops.reduce import norm
 from ...ops.shape import cat
 from ...tensor import Tensor
 from ..module import Module
-from ..reparam import _norm_except_dim
+from ..reparam import _norm_except_dim, _unit, _weight_as_matrix
 from . import parametrize
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
-
-
-def _normalize(x, eps):
-    """x / max(‖x‖₂, eps) for a vector (``F.normalize(x, dim=0, eps=eps)``)."""
-    return div(x, clamp(norm(x), min=eps))
 
 
 # ----------------------------------------------------------------------------- weight_norm
@@ -106,29 +100,23 @@ class _SpectralNorm(Module):
         if ndim > 1:
             self.n_power_iterations = n_power_iterations
             with no_grad():
-                w = self._reshape_weight_to_matrix(weight)                  # (h, w)
+                w = _weight_as_matrix(weight, self.dim)                 # (h, w)
                 h, wd = w.shape
-                self.register_buffer("_u", _normalize(w.new_empty(h).normal_(0, 1), eps))
-                self.register_buffer("_v", _normalize(w.new_empty(wd).normal_(0, 1), eps))
+                self.register_buffer("_u", _unit(w.new_empty(h).normal_(0, 1), eps))
+                self.register_buffer("_v", _unit(w.new_empty(wd).normal_(0, 1), eps))
             self._power_method(w, 15)
-
-    def _reshape_weight_to_matrix(self, weight):
-        if self.dim != 0:
-            weight = weight.permute(self.dim,
-                                    *[d for d in range(weight.ndim) if d != self.dim])
-        return weight.flatten(1)
 
     def _power_method(self, weight_mat, n_power_iterations):
         """u ← W v / ‖W v‖, v ← Wᵀ u / ‖Wᵀ u‖, written into the buffers in place."""
         with no_grad():
             for _ in range(n_power_iterations):
-                self._u.copy_(_normalize(mv(weight_mat, self._v), self.eps))
-                self._v.copy_(_normalize(mv(weight_mat.mT, self._u), self.eps))
+                self._u.copy_(_unit(mv(weight_mat, self._v), self.eps))
+                self._v.copy_(_unit(mv(weight_mat.mT, self._u), self.eps))
 
     def forward(self, weight):
         if weight.ndim == 1:
-            return _normalize(weight, self.eps)
-        weight_mat = self._reshape_weight_to_matrix(weight)
+            return _unit(weight, self.eps)
+        weight_mat = _weight_as_matrix(weight, self.dim)
         if self.training:
             self._power_method(weight_mat, self.n_power_iterations)
         u, v = self._u.clone(), self._v.clone()       # the buffers change in place later

@@ -67,12 +67,15 @@ def _set_(dest, src):
     dest._vc[0] += 1
 
 
-def _check_same(what, got, want, name):
+def _check_same(what, got, want, note="", labels=("unparametrized {}", "parametrized {}")):
+    """Raise unless the parametrized tensor's ``what`` (dtype or shape) is unchanged; the
+    message names both values by ``labels`` (formatted with ``what``), then the ``note``."""
     if got != want:
+        want_label, got_label = (label.format(what) for label in labels)
         raise ValueError(f"Registering a parametrization may not change the {what} of the "
                          f"tensor, unless the `unsafe` flag is enabled.\n"
-                         f"unparametrized {what}: {want}\nparametrized {what}: {got}"
-                         f" ({name})")
+                         f"{want_label}: {want}\n{got_label}: {got}"
+                         + (f" ({note})" if note else ""))
 
 
 class ParametrizationList(ModuleList):
@@ -237,13 +240,9 @@ def _check_registered(tensor_name, y, x, z):
     shape."""
     if not isinstance(x, Tensor):
         raise ValueError(f"A parametrization must return a tensor. Got {type(x).__name__}.")
+    labels = (f"module.{tensor_name}.{{}}", f"parametrization(module.{tensor_name}).{{}}")
     for what in ("dtype", "shape"):
-        if getattr(x, what) != getattr(y, what):
-            raise ValueError(f"Registering a parametrization may not change the {what} of "
-                             f"the tensor, unless the `unsafe` flag is enabled.\n"
-                             f"module.{tensor_name}.{what}: {getattr(y, what)}\n"
-                             f"parametrization(module.{tensor_name}).{what}: "
-                             f"{getattr(x, what)}")
+        _check_same(what, getattr(x, what), getattr(y, what), labels=labels)
     if z is None:
         return
     if not isinstance(z, Tensor):
