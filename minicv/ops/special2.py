@@ -70,13 +70,15 @@ def _zeta(s, q):
     """The Hurwitz zeta function ζ(s, q) (float64), with PyTorch's domain: inf for s = 1
     or q a non-positive integer, NaN for s < 1 or for q < 0 with s not an integer. For
     q < 0 (s an integer) the sum over q + k < 0 is folded onto positive arguments:
-    with f = q - ⌊q⌋, ζ(s, q) = ζ(s, f) + (-1)ˢ·(ζ(s, 1 - f) - ζ(s, 1 - q))."""
+    with f = q - ⌊q⌋ and g = 1 - f = -q - ⌊-q⌋ (taken from -q, so that a tiny q keeps its
+    digits), ζ(s, q) = ζ(s, f) + (-1)ˢ·(ζ(s, g) - ζ(s, 1 - q))."""
     neg = q < 0
     with np.errstate(invalid="ignore"):
         f = q - np.floor(q)
+        g = -q - np.floor(-q)
         direct = _zeta_positive(s, np.where(neg, f, q))
         odd = np.fmod(s, 2) == 1
-        folded = _zeta_positive(s, 1 - f) - _zeta_positive(s, 1 - q)
+        folded = _zeta_positive(s, g) - _zeta_positive(s, 1 - q)
     z = np.where(neg, direct + np.where(odd, -folded, folded), direct)
     z = np.where(neg & (s != np.floor(s)), math.nan, z)
     z = np.where((q <= 0) & (q == np.floor(q)), math.inf, z)
@@ -361,20 +363,26 @@ class Ndtri(OfOutput):
         return _SQRT_2PI * np.exp(0.5 * y * y)
 
 
+def _mills_inverse(x):
+    """φ(x)/Φ(x) = √(2/π) / erfcx(-x/√2) (float64): with Φ(x) = erfcx(-x/√2)·exp(-x²/2)/2
+    the exponentials cancel on paper, so nothing cancels in floating point (exp(-x²/2 -
+    log Φ(x)) loses every digit in float32 below x ≈ -1e3)."""
+    with np.errstate(over="ignore"):
+        return math.sqrt(2 / math.pi) / _erfcx(-x / math.sqrt(2))
+
+
 class LogNdtr(Function):
-    """log Φ(x); d/dx = φ(x)/Φ(x) = exp(-x²/2 - log Φ(x))/√(2π), which stays finite for
-    very negative x. Saved: x and the output."""
+    """log Φ(x); d/dx = φ(x)/Φ(x) (see :func:`_mills_inverse`), finite for very negative
+    x. Saved: x."""
     @staticmethod
     def forward(ctx, x):
-        y = _in_float64(_log_ndtr, x)
-        ctx.save_for_backward(x, y)
-        return y
+        ctx.save_for_backward(x)
+        return _in_float64(_log_ndtr, x)
 
     @staticmethod
     def backward(ctx, gy):
-        x, y = ctx.saved_tensors
-        with np.errstate(over="ignore", invalid="ignore"):
-            return gy * np.exp(-(y + 0.5 * x * x)) / _SQRT_2PI
+        (x,) = ctx.saved_tensors
+        return gy * _in_float64(_mills_inverse, x)
 
 
 class Erfcx(Function):
