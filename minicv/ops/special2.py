@@ -79,7 +79,7 @@ def _zeta(s, q):
         direct = _zeta_positive(s, np.where(neg, f, q))
         odd = np.fmod(s, 2) == 1
         folded = _zeta_positive(s, g) - _zeta_positive(s, 1 - q)
-    z = np.where(neg, direct + np.where(odd, -folded, folded), direct)
+        z = np.where(neg, direct + np.where(odd, -folded, folded), direct)   # inf - inf: NaN
     z = np.where(neg & (s != np.floor(s)), math.nan, z)
     z = np.where((q <= 0) & (q == np.floor(q)), math.inf, z)
     z = np.where(s < 1, math.nan, np.where(s == 1, math.inf, z))
