@@ -17,10 +17,11 @@ from ..tensor import Tensor, as_tensor_arg, _fits
 
 def _matmul(a, b):
     """``np.matmul(a, b)``; 2-D NumPy products on minicv's threads
-    (``kernels/cpu/blas.matmul``)."""
-    if type(a) is np.ndarray and a.ndim == 2 and a.size * b.size >= 1 << 12:
-        from ..kernels.cpu.blas import matmul
-        return matmul(a, b)
+    (``kernels/cpu/blas.matmul``), batched ones with OpenBLAS on one thread
+    (``kernels/cpu/blas.batched_matmul``)."""
+    if type(a) is np.ndarray and a.size * b.size >= 1 << 12:
+        from ..kernels.cpu import blas
+        return blas.matmul(a, b) if a.ndim == 2 else blas.batched_matmul(a, b)
     return np.matmul(a, b)
 
 

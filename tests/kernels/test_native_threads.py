@@ -277,3 +277,15 @@ def test_other_threads_use_the_python_path(used):
     assert out["native"] is False and used == []
     np.testing.assert_array_equal(out["y"], ca.conv2d_forward(x, w, None, 1, 1, algo="direct"))
     assert used == ["conv3x3_forward"]
+
+
+@pytest.mark.parametrize("shapes", [((4, 3, 5), (4, 5, 2)), ((2, 1, 3, 5), (4, 5, 6)),
+                                    ((3, 4, 5), (5,)), ((6, 7, 3), (3, 2))])
+def test_batched_matmul_matches_numpy(shapes):
+    # batched products run with OpenBLAS serial next to the native team: same values
+    rng = np.random.default_rng(3)
+    a, b = (rng.standard_normal(s) for s in shapes)
+    np.testing.assert_allclose(blas.batched_matmul(a, b), a @ b, rtol=1e-12)
+    at = np.swapaxes(rng.standard_normal(shapes[0][:-2] + shapes[0][-1:] + shapes[0][-2:-1]),
+                     -1, -2)                                   # a transposed view
+    np.testing.assert_allclose(blas.batched_matmul(at, b), at @ b, rtol=1e-12)
