@@ -4,7 +4,7 @@
     minicv eval CKPT [--dataset]   evaluate a checkpoint written by ``minicv train``
     minicv predict CKPT IMAGE...   top-k classes for image files
     minicv models                  the model zoo with parameter counts
-    minicv bench [SUITE ...]       overhead | conv | optim | data | train | all
+    minicv bench [SUITE ...]       overhead | conv | optim | data | train | layers | all
 
 A mistake (wrong argument, missing data directory, checkpoint of another model) prints
 one line on stderr and exits with status 2, never a traceback.

@@ -1,4 +1,4 @@
-"""``python -m minicv bench [overhead|conv|optim|data|train|all]``: benchmarks that put
+"""``python -m minicv bench [overhead|conv|optim|data|train|layers|all]``: benchmarks that put
 minicv beside PyTorch on the same machine (interleaved runs, medians, ratios)."""
 import importlib
 
@@ -11,6 +11,7 @@ SUITES = {
     "optim": ("optim", "bench_optim"),
     "data": ("data", "bench_data"),
     "train": ("train", "bench_train"),
+    "layers": ("layers", "bench_layers"),
 }
 
 
