@@ -17,10 +17,14 @@ from ..tensor import Tensor, as_tensor_arg, _fits
 
 def _matmul(a, b):
     """``np.matmul(a, b)``; 2-D NumPy products on minicv's threads
-    (``kernels/cpu/blas.matmul``), batched ones with OpenBLAS on one thread
+    (``kernels/cpu/blas.matmul``), and so (..., n, k) @ (k, m) as one (·n, k) @ (k, m)
+    product (a Linear on a sequence); other batched ones with OpenBLAS on one thread
     (``kernels/cpu/blas.batched_matmul``)."""
     if type(a) is np.ndarray and a.size * b.size >= 1 << 12:
         from ..kernels.cpu import blas
+        if a.ndim > 2 and b.ndim == 2:
+            out = blas.matmul(a.reshape(-1, a.shape[-1]), b)                # (·n, m)
+            return out.reshape(a.shape[:-1] + b.shape[-1:])
         return blas.matmul(a, b) if a.ndim == 2 else blas.batched_matmul(a, b)
     return np.matmul(a, b)
 
@@ -51,7 +55,11 @@ class MatMul(Function):
             ga = _matmul(gc2, np.swapaxes(b.reshape(sb2), -1, -2))     # (.., n, k)
             if len(sa) == 1:                                # sum the batch and row axes
                 ga = ga.sum(axis=tuple(range(ga.ndim - 1)))
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1] and len(sb) == 2 and len(sa) > 2:
+            # B shared by the batch: one (k, ·n) @ (·n, m) product sums it as it goes
+            rows, (k, m) = int(np.prod(sa[:-1])), sb
+            gb = _matmul(a.reshape(rows, k).T, gc2.reshape(rows, m))      # (k, m)
+        elif ctx.needs_input_grad[1]:
             gb = _matmul(np.swapaxes(a.reshape(sa2), -1, -2), gc2)     # (.., k, m)
             if len(sb) == 1:                                # (.., k, 1) -> (k,)
                 gb = gb[..., 0].sum(axis=tuple(range(gb.ndim - 2)))

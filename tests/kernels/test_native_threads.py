@@ -289,3 +289,17 @@ def test_batched_matmul_matches_numpy(shapes):
     at = np.swapaxes(rng.standard_normal(shapes[0][:-2] + shapes[0][-1:] + shapes[0][-2:-1]),
                      -1, -2)                                   # a transposed view
     np.testing.assert_allclose(blas.batched_matmul(at, b), at @ b, rtol=1e-12)
+
+
+def test_sequence_times_matrix_is_one_product_with_the_batch_summed_in_b_grad():
+    # (N, L, k) @ (k, m) runs as one (N·L, k) @ (k, m) GEMM; dB = A_flatᵀ dC_flat
+    import minicv as mc
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((6, 70, 40)), rng.standard_normal((40, 30))
+    ta, tb = mc.tensor(a, requires_grad=True), mc.tensor(b, requires_grad=True)
+    out = ta @ tb
+    np.testing.assert_allclose(out.data, a @ b, rtol=1e-12)
+    gc = rng.standard_normal(out.shape)
+    out.backward(mc.tensor(gc))
+    np.testing.assert_allclose(tb.grad.data, np.einsum("nlk,nlm->km", a, gc), rtol=1e-10)
+    np.testing.assert_allclose(ta.grad.data, gc @ b.T, rtol=1e-12)
