@@ -135,8 +135,6 @@ def matmul(a, b):
     threads spin next to the native team's on the same cores (measured in the LeNet-5
     step: its Linear layers 0.12 -> 2.4 ms).  Everything else goes to ``np.matmul``.
     """
-    from ..conv_algo import _blas_serial, _native, _workers
-    from . import parallel
     if not (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2
             and a.dtype == b.dtype and a.shape[1] == b.shape[0] and a.size and b.size):
         return np.matmul(a, b)
@@ -144,6 +142,8 @@ def matmul(a, b):
     n = b.shape[1]
     if m * n * k <= OPENBLAS_SERIAL_MNK:
         return np.matmul(a, b)
+    from ..conv_algo import _blas_serial, _native, _workers
+    from . import parallel
     addr = gemm_address(a.dtype)
     workers = _workers()
     if not addr or not _native(workers):
