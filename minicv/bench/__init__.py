@@ -1,5 +1,5 @@
-"""``python -m minicv bench [overhead|conv|optim|data|train|layers|all]``: benchmarks that put
-minicv beside PyTorch on the same machine (interleaved runs, medians, ratios)."""
+"""``python -m minicv bench [overhead|conv|optim|data|train|layers|modules|all]``: benchmarks
+that put minicv beside PyTorch on the same machine (interleaved runs, medians, ratios)."""
 import importlib
 
 from .common import machine, print_table
@@ -12,6 +12,7 @@ SUITES = {
     "data": ("data", "bench_data"),
     "train": ("train", "bench_train"),
     "layers": ("layers", "bench_layers"),
+    "modules": ("modules", "bench_modules"),
 }
 
 
