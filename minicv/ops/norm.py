@@ -328,6 +328,55 @@ class AffineNorm(Function):
         return gx, gw, gb
 
 
+class AffineNormCPU(Function):
+    """The same op with the Numba kernels of ``kernels/cpu/rownorm.py`` (NumPy float32 /
+    float64 arrays, γ and β of the input's dtype or None): x viewed as rows
+    ``view`` = (R, M), ``groups`` rows per sample, ``spatial`` values per γ entry
+    (LayerNorm: 1 group, 1 value, one γ per element; GroupNorm: G groups, S = H·W values
+    per channel).  One reading pass per direction instead of NumPy's dozen; statistics
+    and parameter sums in float64 in a fixed order, so the result does not depend on the
+    thread count.  ``stats``: a list that receives the float64 (R,) mean and biased
+    variance of the rows (instance_norm's running statistics).
+    Saved: x, γ; mean and rstd per row."""
+    @staticmethod
+    def forward(ctx, x, w, b, view=(), groups=1, spatial=1, eps=1e-5, stats=None):
+        from ..kernels.cpu import rownorm
+        x2 = np.ascontiguousarray(x).reshape(view)                      # (R, M)
+        params = view[1] // spatial * groups                            # γ entries
+        gamma = np.ones(params, x.dtype) if w is None else np.ascontiguousarray(w).ravel()
+        beta = np.zeros(params, x.dtype) if b is None else np.ascontiguousarray(b).ravel()
+        y, mean, var = rownorm.forward(x2, gamma, beta, groups, spatial, eps)
+        if stats is not None:
+            stats.extend((mean, var))
+        ctx.save_for_backward(x, w, b)
+        ctx.mean, ctx.rstd, ctx.gamma = mean, 1.0 / np.sqrt(var + eps), gamma
+        ctx.view, ctx.groups, ctx.spatial = view, groups, spatial
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        from ..kernels.cpu import rownorm
+        x, w, b = ctx.saved_tensors
+        x2 = np.ascontiguousarray(x).reshape(ctx.view)                  # (R, M)
+        dy2 = np.ascontiguousarray(gy, dtype=x.dtype).reshape(ctx.view)
+        dx, gw, gb = rownorm.backward(dy2, x2, ctx.gamma, ctx.groups, ctx.spatial, ctx.mean,
+                                      ctx.rstd, ctx.needs_input_grad[0])
+        need = ctx.needs_input_grad
+        return (None if dx is None else dx.reshape(x.shape),
+                gw.astype(x.dtype).reshape(w.shape) if need[1] else None,
+                gb.astype(x.dtype).reshape(b.shape) if need[2] else None)
+
+
+def _affine_norm_fn(x, w, b):
+    """The Numba path for NumPy float32/float64 input with parameters of its dtype (or
+    none), the array-generic op otherwise (CuPy, float16, mixed dtypes, empty input)."""
+    fast = (type(x.data) is np.ndarray and x.dtype in (np.float32, np.float64)
+            and x.data.size > 0
+            and all(t is None or (type(t.data) is np.ndarray and t.dtype == x.dtype)
+                    for t in (w, b)))
+    return AffineNormCPU if fast else AffineNorm
+
+
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalisation (Ba et al. 2016) over the last ``len(normalized_shape)`` dims.
 
@@ -363,6 +412,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         return layer_norm(x.float(), shape, weight, bias, eps).to(x.dtype)
     lead = x.shape[:x.ndim - k]
     view = lead + (math.prod(shape),)                          # (*, M)
+    if _affine_norm_fn(x, weight, bias) is AffineNormCPU:
+        return AffineNormCPU.apply(x, weight, bias, view=(math.prod(lead), view[-1]), eps=eps)
     wshape = (1,) * len(lead) + shape
     return AffineNorm.apply(x, weight, bias, axes=(len(lead),), eps=eps, view=view,
                             wshape=wshape, sum_axes=tuple(range(len(lead))))
@@ -398,7 +449,18 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"Expected more than 1 value per channel when training, got input "
                          f"size {size}: each group needs at least 2 values (more channels "
                          f"per group, spatial positions, or samples)")
-    view = (n, num_groups, c // num_groups * math.prod(x.shape[2:]))   # (N, G, C/G·H·W)
+    return _group_norm(x, num_groups, weight, bias, eps)
+
+
+def _group_norm(x, num_groups, weight, bias, eps, stats=None):
+    """group_norm of a checked input; ``stats`` (fast path only, see AffineNormCPU) gets
+    the float64 mean and biased variance of each (sample, group)."""
+    n, c = x.shape[:2]
+    spatial = math.prod(x.shape[2:])
+    view = (n, num_groups, c // num_groups * spatial)          # (N, G, C/G·H·W)
+    if _affine_norm_fn(x, weight, bias) is AffineNormCPU:
+        return AffineNormCPU.apply(x, weight, bias, view=(n * num_groups, view[2]),
+                                   groups=num_groups, spatial=spatial, eps=eps, stats=stats)
     wshape = (1, c) + (1,) * (x.ndim - 2)
     sum_axes = (0,) + tuple(range(2, x.ndim))
     return AffineNorm.apply(x, weight, bias, axes=(2,), eps=eps, view=view, wshape=wshape,
@@ -449,6 +511,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if math.prod(x.shape[2:]) <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input "
                          f"size {list(x.shape)}: instance norm needs a map per channel")
+    if running_mean is not None and _affine_norm_fn(x, weight, bias) is AffineNormCPU:
+        stats = []                  # the kernel's per-instance statistics, float64 (N·C,)
+        y = _group_norm(x, c, weight, bias, eps, stats)
+        m = math.prod(x.shape[2:])
+        mean, var = (s.reshape(x.shape[0], c) for s in stats)             # (N, C)
+        _update_running(running_mean, mean.mean(axis=0), momentum)
+        _update_running(running_var, (var * (m / (m - 1))).mean(axis=0), momentum)
+        return y
     if running_mean is not None:
         xv = x.data.reshape(x.shape[0], c, math.prod(x.shape[2:]))   # (N, C, M)
         if xv.shape[0]:
