@@ -46,6 +46,33 @@ def _not_bool(x, name):
     return x
 
 
+def _piecewise_ok(x):
+    """Whether ``x`` takes the one-pass kernels of ``kernels/cpu/piecewise.py`` (NumPy
+    float32/float64, C-contiguous, large enough); small arrays skip the Numba import."""
+    if type(x) is not np.ndarray or x.size < 1 << 12:
+        return False
+    from ..kernels.cpu.piecewise import fast_ok
+    return fast_ok(x)
+
+
+def _piecewise_grad(gy, like):
+    """dY for the piecewise kernels (see ``piecewise.grad_arg``), or None."""
+    if not _piecewise_ok(like):
+        return None
+    from ..kernels.cpu.piecewise import grad_arg
+    return grad_arg(gy, like)
+
+
+def _piecewise_backward(name, gy, x, params=(), y=None):
+    """dx of the piecewise op ``name`` (``piecewise.HARDTANH`` ...) by its kernel, or None
+    where the arrays do not fit it (then the NumPy form runs)."""
+    g = _piecewise_grad(gy, x)
+    if g is None:
+        return None
+    from ..kernels.cpu import piecewise
+    return piecewise.backward(getattr(piecewise, name), g, x, params, y)
+
+
 class ReLU(Function):
     """relu(x) = max(x, 0); the gradient passes where x > 0 or x is NaN and is 0 elsewhere
     (a select, as PyTorch: a NaN gradient does not leak through a zero output); saved:
@@ -70,6 +97,10 @@ class ReLU(Function):
                 and gy.size >= 4096 and gy.flags.c_contiguous and y.flags.c_contiguous):
             from ..kernels.cpu.activation import relu_backward  # one pass, no temporaries
             return relu_backward(gy, y)
+        g = _piecewise_grad(gy, y)     # a broadcast (y.sum().backward()) or strided dY
+        if g is not None:
+            from ..kernels.cpu import piecewise
+            return piecewise.backward(piecewise.THRESHOLD, g, y, (0, 0))
         if (type(gy) is not np.ndarray and is_cupy_array(gy) and gy.dtype == y.dtype
                 and gy.shape == y.shape and gy.dtype in (np.float32, np.float64)):
             from ..kernels.gpu.activation import relu_backward     # one launch, not two
@@ -89,6 +120,9 @@ class Hardtanh(Function):
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            return piecewise.forward(piecewise.HARDTANH, x, (lo, hi))
         # integers clamped to float bounds come back truncated (PyTorch: [1, -2, 3] for
         # [1, -2, 7] in [-2.5, 3.5])
         return np.minimum(np.maximum(x, lo), hi).astype(x.dtype, copy=False)
@@ -96,7 +130,9 @@ class Hardtanh(Function):
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        g = np.where((x <= ctx.lo) | (x >= ctx.hi), 0, gy).astype(gy.dtype, copy=False)
+        g = _piecewise_backward("HARDTANH", gy, x, (ctx.lo, ctx.hi))
+        if g is None:
+            g = np.where((x <= ctx.lo) | (x >= ctx.hi), 0, gy).astype(gy.dtype, copy=False)
         return g, None, None
 
 
@@ -106,11 +142,17 @@ class LeakyReLU(Function):
     def forward(ctx, x, slope):
         ctx.save_for_backward(x)
         ctx.slope = slope
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            return piecewise.forward(piecewise.LEAKY_RELU, x, (slope,))
         return np.where(x > 0, x, x * x.dtype.type(slope))
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        g = _piecewise_backward("LEAKY_RELU", gy, x, (ctx.slope,))
+        if g is not None:
+            return g, None
         return gy * np.where(x > 0, 1, x.dtype.type(ctx.slope)).astype(gy.dtype), None
 
 
@@ -122,19 +164,27 @@ class ELU(Function):
     """
     @staticmethod
     def forward(ctx, x, alpha, scale=1.0, input_scale=1.0):
+        ctx.coef = (alpha, scale, input_scale)
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            y = piecewise.forward(piecewise.ELU, x, ctx.coef)
+            ctx.save_for_backward(x, y)
+            return y
         t = x.dtype.type
         neg = t(alpha) * np.expm1(np.minimum(x, 0) * t(input_scale))
         y = np.where(x > 0, x, neg)
         if scale != 1.0:
             y = y * t(scale)
         ctx.save_for_backward(x, y)
-        ctx.coef = (alpha, scale, input_scale)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
         alpha, scale, input_scale = ctx.coef
+        g = _piecewise_backward("ELU", gy, x, ctx.coef + (scale * alpha,), y)
+        if g is not None:
+            return g, None, None, None
         t = x.dtype.type
         # x <= 0 picks the exponential branch, so a NaN x takes scale (PyTorch's rule)
         d = np.where(x <= 0, t(input_scale) * (y + t(scale * alpha)), t(scale))
@@ -290,11 +340,17 @@ class Hardswish(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            return piecewise.forward(piecewise.HARDSWISH, x)
         return x * np.minimum(np.maximum(x + 3, 0), 6) / 6
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        g = _piecewise_backward("HARDSWISH", gy, x)
+        if g is not None:
+            return g
         d = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
         return gy * d.astype(gy.dtype, copy=False)
 
@@ -304,11 +360,17 @@ class Hardsigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            return piecewise.forward(piecewise.HARDSIGMOID, x)
         return np.minimum(np.maximum(x + 3, 0), 6) / 6
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        g = _piecewise_backward("HARDSIGMOID", gy, x)
+        if g is not None:
+            return g
         inside = (x > -3) & (x < 3)
         return np.where(inside, gy / 6, 0).astype(gy.dtype, copy=False)
 
@@ -349,16 +411,29 @@ class Shrink(Function):
 
 class Threshold(Function):
     """value where x <= threshold, else x; d/dx = 0 where x <= threshold, else 1. A NaN
-    fails the test, so it passes through with its gradient (as PyTorch). Saved: the mask."""
+    fails the test, so it passes through with its gradient (as PyTorch). Saved: the mask
+    (on the fast path: x)."""
     @staticmethod
     def forward(ctx, x, threshold, value):
+        if _piecewise_ok(x):
+            from ..kernels.cpu import piecewise
+            ctx.save_for_backward(x)
+            ctx.drop, ctx.threshold = None, threshold
+            return piecewise.forward(piecewise.THRESHOLD, x, (threshold, value))
         drop = x <= threshold
         ctx.drop = drop
         return np.where(drop, value, x).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
-        return np.where(ctx.drop, 0, gy).astype(gy.dtype, copy=False), None, None
+        drop = ctx.drop
+        if drop is None:
+            (x,) = ctx.saved_tensors
+            g = _piecewise_backward("THRESHOLD", gy, x, (ctx.threshold, 0))
+            if g is not None:
+                return g, None, None
+            drop = x <= ctx.threshold
+        return np.where(drop, 0, gy).astype(gy.dtype, copy=False), None, None
 
 
 class GLU(Function):
@@ -386,11 +461,20 @@ class PReLU(Function):
     @staticmethod
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
+        if _piecewise_ok(x) and type(w) is np.ndarray and w.dtype == x.dtype:
+            from ..kernels.cpu import piecewise          # w: (C, 1, ..., 1) or one slope
+            return piecewise.prelu_forward(x, np.ascontiguousarray(w))
         return np.where(x > 0, x, w * x)
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
+        g = (_piecewise_grad(gy, x) if _piecewise_ok(x) and type(w) is np.ndarray
+             and w.dtype == x.dtype else None)
+        if g is not None:               # dw summed here, per (sample, channel) plane
+            from ..kernels.cpu import piecewise
+            return piecewise.prelu_backward(g, x, np.ascontiguousarray(w),
+                                            ctx.needs_input_grad[0], ctx.needs_input_grad[1])
         pos = x > 0
         gx = np.where(pos, gy, w * gy) if ctx.needs_input_grad[0] else None
         gw = np.where(pos, 0, x * gy) if ctx.needs_input_grad[1] else None
