@@ -17,7 +17,7 @@ import numpy as np
 from ..autograd import Function
 from ..tensor import as_tensor_arg
 from ..ops.activation import (relu, relu6, hardtanh, leaky_relu, elu, gelu, sigmoid, tanh,
-                              softplus)
+                              softplus, silu, mish)
 from ..ops import activation as _A
 from ..ops.shape import pad
 from ..ops.nn_basic import linear, dropout, dropout2d, embedding, one_hot
@@ -91,18 +91,6 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(x)) over ``dim``, computed stably (``_stacklevel`` is unused)."""
     return _A.log_softmax(input, dim, dtype)
-
-
-def silu(input, inplace=False):
-    """x·sigmoid(x) (a.k.a. swish)."""
-    x = _A._floating_only(input, "silu")
-    return _E.mul(x, sigmoid(x))
-
-
-def mish(input, inplace=False):
-    """x·tanh(softplus(x))."""
-    x = _A._floating_only(input, "mish")
-    return _E.mul(x, tanh(softplus(x)))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

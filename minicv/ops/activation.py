@@ -20,7 +20,7 @@ from ..autograd import Function
 from ..backend import (get_array_module, get_default_dtype, get_rng, is_cupy_array,
                        put_along_axis)
 from ..tensor import Tensor, as_tensor_arg, _inplace_method
-from .elementwise import abs as _abs, add as _add, div as _div, sub as _sub
+from .elementwise import _sign, abs as _abs, add as _add, div as _div, sub as _sub
 from .nn_basic import MaskMul
 from .reduce import _floating
 from .shape import _dim
@@ -194,23 +194,54 @@ class ELU(Function):
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
+def _fast(op, x, gy=None, beta=1.0, threshold=20.0):
+    """``op`` (a name of ``kernels/cpu/smooth.py``) by its fused kernel where x (and gy)
+    are NumPy float32/float64, C-contiguous and large; None otherwise (the caller then
+    runs its NumPy/CuPy expression, which the kernel matches bit for bit)."""
+    if type(x) is not np.ndarray or x.size < 1 << 12:     # small: skip the Numba import
+        return None
+    from ..kernels.cpu import smooth
+    if not smooth.fast_ok(*((x,) if gy is None else (x, gy))):
+        return None
+    return smooth.apply(getattr(smooth, op), x, gy, beta, threshold)
+
+
+def _neg_abs_exp(x):
+    """exp(-|x|), never overflowing: the sigmoid family's one transcendental."""
+    xp = get_array_module(x)
+    return xp.exp(-xp.abs(x))
+
+
+def _sigmoid_of(x, e):
+    """sigmoid(x) from e = exp(-|x|): 1/(1 + e) for x >= 0, e/(1 + e) below."""
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
 class GELU(Function):
     """Exact: x·Φ(x), d/dx = Φ(x) + x·φ(x).
-    tanh: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    tanh: 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³) (x³ as x·x·x, as PyTorch);
+    d/dx = 0.5(1 + tanh u) + 0.5x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²). Saved: x."""
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
+        y = _fast("GELU_TANH" if approximate == "tanh" else "GELU", x)
+        if y is not None:
+            return y
         if approximate == "tanh":
-            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x ** 3))
+            t = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
             return (0.5 * x * (1 + t)).astype(x.dtype, copy=False)
         return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        g = _fast("GELU_TANH_BACKWARD" if ctx.approximate == "tanh" else "GELU_BACKWARD",
+                  x, gy)
+        if g is not None:
+            return g, None
         if ctx.approximate == "tanh":
-            u = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            u = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
             t = np.tanh(u)
             du = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x)
             d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
@@ -251,46 +282,112 @@ class Sigmoid(Function):
     """s(x) = 1 / (1 + exp(-x)), computed without overflow; d/dx = s(1 - s); saved: output."""
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        y = _fast("SIGMOID", x)
+        if y is None:
+            y = _sigmoid_of(x, _neg_abs_exp(x))
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * y * (1 - y)
+        g = _fast("SIGMOID_BACKWARD", y, gy)
+        return gy * y * (1 - y) if g is None else g
 
 
 class Tanh(Function):
     """d/dx tanh(x) = 1 - tanh(x)²; saved: output."""
     @staticmethod
     def forward(ctx, x):
-        y = np.tanh(x)
+        y = _fast("TANH", x)
+        if y is None:
+            y = np.tanh(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
-        return gy * (1 - y * y)
+        g = _fast("TANH_BACKWARD", y, gy)
+        return gy * (1 - y * y) if g is None else g
 
 
-class Softplus(Function):
-    """(1/β)·log(1 + exp(βx)), linear above ``threshold``; d/dx = sigmoid(βx); saved: x."""
+class SiLU(Function):
+    """silu(x) = x·s(x), s = sigmoid; d/dx = s(1 + x(1 - s)) (PyTorch's silu_backward);
+    saved: x."""
     @staticmethod
-    def forward(ctx, x, beta, threshold):
+    def forward(ctx, x):
         ctx.save_for_backward(x)
-        ctx.beta, ctx.threshold = beta, threshold
-        bx = x * beta
-        soft = (np.logaddexp(0, bx) / beta).astype(x.dtype, copy=False)
-        return np.where(bx > threshold, x, soft)
+        y = _fast("SILU", x)
+        return x * _sigmoid_of(x, _neg_abs_exp(x)) if y is None else y
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
+        g = _fast("SILU_BACKWARD", x, gy)
+        if g is not None:
+            return g
+        s = _sigmoid_of(x, _neg_abs_exp(x))
+        return gy * s * (1 + x * (1 - s))
+
+
+def _mish_terms(x):
+    """(tanh(softplus(x)), sigmoid(x)) in float64 from e = exp(-|x|) (the identity of
+    ``kernels/cpu/smooth.py``'s ``mish_terms``: no log1p, no tanh, no overflow)."""
+    xp = get_array_module(x)
+    e = _neg_abs_exp(x).astype(xp.float64)
+    pos = x >= 0
+    n = e * (e + 2)
+    tsp = xp.where(pos, (1 + 2 * e) / (1 + 2 * e + 2 * e * e), n / (n + 2))
+    return tsp, xp.where(pos, 1 / (1 + e), e / (1 + e))
+
+
+class Mish(Function):
+    """mish(x) = x·tanh(softplus(x)) (Misra 2019); d/dx = t + x·s(x)(1 - t²) with
+    t = tanh(softplus(x)), s = sigmoid (PyTorch's mish_backward). Computed in float64 and
+    rounded once; saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = _fast("MISH", x)
+        if y is not None:
+            return y
+        tsp, _ = _mish_terms(x)
+        return (x * tsp).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        g = _fast("MISH_BACKWARD", x, gy)
+        if g is not None:
+            return g
+        tsp, s = _mish_terms(x)
+        return (gy * (tsp + x * s * (1 - tsp * tsp))).astype(gy.dtype, copy=False)
+
+
+class Softplus(Function):
+    """(1/β)·log(1 + exp(βx)), computed as (max(βx, 0) + log1p(exp(-|βx|)))/β (no
+    overflow), and x where βx > ``threshold``; d/dx = sigmoid(βx) (from exp(-|βx|): no
+    cancellation in the left tail), 1 above the threshold; saved: x."""
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        y = _fast("SOFTPLUS", x, None, beta, threshold)
+        if y is not None:
+            return y
+        bx = x * beta
+        soft = ((np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta)
+        return np.where(bx > threshold, x, soft.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        g = _fast("SOFTPLUS_BACKWARD", x, gy, ctx.beta, ctx.threshold)
+        if g is not None:
+            return g, None, None
         bx = x * ctx.beta
-        s = 0.5 * (1 + np.tanh(0.5 * bx))      # sigmoid(bx), overflow-free
+        s = _sigmoid_of(bx, _neg_abs_exp(bx))
         return gy * np.where(bx > ctx.threshold, 1, s).astype(gy.dtype), None, None
 
 
@@ -376,19 +473,43 @@ class Hardsigmoid(Function):
 
 
 class LogSigmoid(Function):
-    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)) (no overflow);
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) (no overflow);
     d/dx = sigmoid(-x); saved: x."""
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        y = _fast("LOGSIGMOID", x)
+        return np.minimum(x, 0) - np.log1p(_neg_abs_exp(x)) if y is None else y
 
     @staticmethod
     def backward(ctx, gy):
         (x,) = ctx.saved_tensors
-        e = np.exp(-np.abs(x))
+        g = _fast("LOGSIGMOID_BACKWARD", x, gy)
+        if g is not None:
+            return g
+        e = _neg_abs_exp(x)
         s = np.where(x >= 0, e / (1 + e), 1 / (1 + e))        # sigmoid(-x)
         return gy * s.astype(gy.dtype, copy=False)
+
+
+class Softsign(Function):
+    """x / (1 + |x|), differentiated as the composite x / (|x| + 1) is (as in PyTorch,
+    where softsign is that expression): d/dx = 1/b - x/b²·sign(x) with b = |x| + 1, so
+    ±inf gets a NaN gradient and x = 0 the gradient 1. Saved: x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        y = _fast("SOFTSIGN", x)
+        return x / (np.abs(x) + 1) if y is None else y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (x,) = ctx.saved_tensors
+        g = _fast("SOFTSIGN_BACKWARD", x, gy)
+        if g is not None:
+            return g
+        b = np.abs(x) + 1
+        return gy / b + -gy * x / (b * b) * _sign(x)
 
 
 class Shrink(Function):
@@ -540,6 +661,26 @@ def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(_floating_only(input, "softplus"), beta, threshold)
 
 
+def silu(input, inplace=False):
+    """x·sigmoid(x) (a.k.a. swish); ``inplace`` is accepted and ignored.
+
+    Example::
+
+        F.silu(mc.tensor([-1.0, 2.0]))             # [-0.2689, 1.7616]
+    """
+    return SiLU.apply(_floating_only(input, "silu"))
+
+
+def mish(input, inplace=False):
+    """x·tanh(softplus(x)); ``inplace`` is accepted and ignored.
+
+    Example::
+
+        F.mish(mc.tensor([-1.0, 2.0]))             # [-0.3034, 1.9440]
+    """
+    return Mish.apply(_floating_only(input, "mish"))
+
+
 def _softmax_dim(x, dim, name):
     if dim is None:
         # PyTorch's legacy implicit choice: dim 0 for 0-, 1- and 3-D input, else 1.
@@ -635,6 +776,8 @@ def softsign(input):
         F.softsign(mc.tensor([-3.0, 1.0]))         # [-0.75, 0.5]
     """
     x = as_tensor_arg(input)
+    if x.dtype.kind == "f":
+        return Softsign.apply(x)
     return _div(x, _add(_abs(x), 1))
 
 

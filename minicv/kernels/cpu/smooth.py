@@ -1,0 +1,224 @@
+"""Fused kernels for the smooth activations: sigmoid, tanh, gelu, silu, mish, softplus,
+logsigmoid and softsign, forward and backward, over flat float32/float64 arrays.
+
+Where the time went.  The NumPy expressions of ``ops/activation.py`` make one pass and one
+temporary per operator (8-12 passes over 2M elements for a GELU), and three of them hit
+slow scalar loops: ``x ** 3`` (``np.power``, 118 ms for 2M float32), ``np.logaddexp``
+(48 ms) and ``np.where`` on a random mask.  The transcendental functions themselves are
+cheap in NumPy: on this AVX-512 machine ``np.exp``, ``np.tanh``, ``np.log1p`` and
+``np.log`` are SIMD loops at 0.7-1.1 ms per 2M float32 (as fast as PyTorch's), while the
+same function called element by element from Numba (glibc's scalar ``expf``, ``tanhf``)
+is 4-20 times slower (``tanhf``: 41 ms).
+
+So each op here is at most three steps over a chunk of :data:`CHUNK` elements that stays
+in the core's cache: :func:`_prepare` (Numba) writes the argument of the transcendental
+function (``-|x|``, ``√(2/π)(x + 0.044715x³)``...) into a scratch chunk, NumPy's SIMD
+function(s) (:data:`_PLAN`) run on it in place, and :func:`_finish` (Numba) combines it
+with x (and the upstream gradient) into the output.  Memory traffic is one read of each
+input and one write of the output; the arithmetic is the same, operation by operation,
+as the NumPy reference in ``ops/activation.py`` (constants rounded to the array's dtype
+first, as NumPy does with Python scalars; Numba contracts nothing into FMAs), so the two
+agree bit for bit, which the tests check.  The exact GELU calls ``math.erf`` (libm's
+``erff``/``erf``) per element as the reference's ufunc does: NumPy has no erf.
+
+The chunks of one call are shared out among minicv's threads by ``conv_algo.run_split``
+(Python threads: the Numba kernels release the GIL and so do NumPy's ufuncs), one
+contiguous range each, so the results do not depend on the thread count.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+# Op codes (the forward op, then its backward).
+(SIGMOID, SIGMOID_BACKWARD, TANH, TANH_BACKWARD, GELU, GELU_BACKWARD, GELU_TANH,
+ GELU_TANH_BACKWARD, SILU, SILU_BACKWARD, MISH, MISH_BACKWARD, SOFTPLUS, SOFTPLUS_BACKWARD,
+ LOGSIGMOID, LOGSIGMOID_BACKWARD, SOFTSIGN, SOFTSIGN_BACKWARD) = range(18)
+
+# From this many elements an op takes these kernels (below, the NumPy reference: the
+# Numba import and the call overheads are not worth it).
+MIN_SIZE = 1 << 12
+# Elements per chunk: 32K float32 of input, scratch, gradient and output (512 KiB) fit in
+# a core's L2, and 64 chunks of a 2M-element array cost ~0.3 ms of calls in all.
+CHUNK = 1 << 15
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
+
+# Per op: (whether _prepare writes the argument, the NumPy functions applied in place to
+# it).  No function: _finish alone, in one call over the whole range.
+_EXP, _EXP_LOG1P = (True, (np.exp,)), (True, (np.exp, np.log1p))
+_PLAN = {
+    SIGMOID: _EXP, SIGMOID_BACKWARD: (False, ()),
+    TANH: (False, (np.tanh,)), TANH_BACKWARD: (False, ()),
+    GELU: (False, ()), GELU_BACKWARD: _EXP,
+    GELU_TANH: (True, (np.tanh,)), GELU_TANH_BACKWARD: (True, (np.tanh,)),
+    SILU: _EXP, SILU_BACKWARD: _EXP, MISH: _EXP, MISH_BACKWARD: _EXP,
+    SOFTPLUS: _EXP_LOG1P, SOFTPLUS_BACKWARD: _EXP,
+    LOGSIGMOID: _EXP_LOG1P, LOGSIGMOID_BACKWARD: _EXP,
+    SOFTSIGN: (False, ()), SOFTSIGN_BACKWARD: (False, ()),
+}
+
+
+def fast_ok(*arrays):
+    """Whether :func:`apply` takes these arrays: NumPy float32/float64 (never CuPy), one
+    shape and dtype, C-contiguous, at least :data:`MIN_SIZE` elements."""
+    from .activation import fast_ok as same_layout
+    return (type(arrays[0]) is np.ndarray and arrays[0].size >= MIN_SIZE
+            and same_layout(*arrays))
+
+
+def apply(op, x, g=None, beta=1.0, threshold=20.0):
+    """The op ``op`` of x (a forward op) or its input gradient from x and the upstream
+    gradient g (a backward op; x is the output y for SIGMOID_BACKWARD and TANH_BACKWARD),
+    into a fresh (recycled) array of x's shape.  ``beta``/``threshold``: softplus's.
+
+    x, g: arrays accepted together by :func:`fast_ok`.
+    """
+    from ..conv_algo import run_split
+    from . import buffers
+    out = buffers.empty_like(x)
+    xf, of = x.reshape(-1), out.reshape(-1)                 # (n,)
+    gf = xf if g is None else g.reshape(-1)
+    run_split(lambda i0, i1: _run(op, xf[i0:i1], gf[i0:i1], of[i0:i1], beta, threshold),
+              xf.size, nbytes=3 * x.nbytes)
+    return out
+
+
+def _run(op, x, g, out, beta, threshold):
+    """``op`` over one range of flat arrays, chunk by chunk (module docstring)."""
+    prepare, functions = _PLAN[op]
+    if not functions:
+        _finish(op, x, x, g, out, beta, threshold)
+        return
+    scratch = np.empty(min(CHUNK, x.size), x.dtype)
+    for j0 in range(0, x.size, CHUNK):
+        j1 = min(j0 + CHUNK, x.size)
+        xc, s = x[j0:j1], scratch[:j1 - j0]
+        if op == TANH:                                  # the ufunc is the whole op
+            np.tanh(xc, out=out[j0:j1])
+            continue
+        if prepare:
+            _prepare(op, xc, s, beta)
+        for k, f in enumerate(functions):
+            f(s if prepare or k else xc, out=s)
+        _finish(op, xc, s, g[j0:j1], out[j0:j1], beta, threshold)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _prepare(op, x, a, beta):
+    """a = the argument of the op's NumPy function(s), from x (flat, one size)."""
+    t = x.dtype.type
+    if op == GELU_BACKWARD:                             # exp(-x²/2)
+        h = t(-0.5)
+        for i in range(x.size):
+            a[i] = h * x[i] * x[i]
+    elif op == GELU_TANH or op == GELU_TANH_BACKWARD:   # tanh(√(2/π)(x + 0.044715x³))
+        k, c = t(_SQRT_2_OVER_PI), t(_GELU_CUBIC)
+        for i in range(x.size):
+            v = x[i]
+            a[i] = k * (v + c * (v * v * v))
+    elif op == SOFTPLUS or op == SOFTPLUS_BACKWARD:     # (log1p of) exp(-|βx|)
+        b = t(beta)
+        for i in range(x.size):
+            a[i] = -abs(x[i] * b)
+    else:                                               # exp(-|x|): the sigmoid family
+        for i in range(x.size):
+            a[i] = -abs(x[i])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish(op, x, s, g, out, beta, threshold):
+    """out from x, s (the NumPy function's values; x where unused) and g (the upstream
+    gradient; x in a forward op).  In the sigmoid family s = e = exp(-|x|), and
+    sigmoid(x) = 1/(1 + e) for x >= 0, e/(1 + e) below (no overflow either side)."""
+    t = x.dtype.type
+    zero, one, half = t(0), t(1), t(0.5)
+    if op == SIGMOID:
+        for i in range(x.size):
+            e = s[i]
+            out[i] = _select(x[i] >= zero, one / (one + e), e / (one + e))
+    elif op == SIGMOID_BACKWARD:                        # x is y
+        for i in range(x.size):
+            y = x[i]
+            out[i] = g[i] * y * (one - y)
+    elif op == TANH_BACKWARD:                           # x is y
+        for i in range(x.size):
+            y = x[i]
+            out[i] = g[i] * (one - y * y)
+    elif op == GELU or op == GELU_BACKWARD:
+        r2, r2pi = t(math.sqrt(2)), t(math.sqrt(2 * math.pi))
+        for i in range(x.size):
+            v = x[i]
+            cdf = half * (one + math.erf(v / r2))
+            out[i] = v * cdf if op == GELU else g[i] * (cdf + v * s[i] / r2pi)
+    elif op == GELU_TANH:
+        for i in range(x.size):
+            out[i] = half * x[i] * (one + s[i])
+    elif op == GELU_TANH_BACKWARD:
+        k, c3 = t(_SQRT_2_OVER_PI), t(3 * _GELU_CUBIC)
+        for i in range(x.size):
+            v, th = x[i], s[i]
+            du = k * (one + c3 * v * v)
+            out[i] = g[i] * (half * (one + th) + half * v * (one - th * th) * du)
+    elif op == SILU or op == SILU_BACKWARD:
+        for i in range(x.size):
+            v, e = x[i], s[i]
+            sig = _select(v >= zero, one / (one + e), e / (one + e))
+            out[i] = v * sig if op == SILU else g[i] * sig * (one + v * (one - sig))
+    elif op == MISH or op == MISH_BACKWARD:             # in float64, see mish_terms
+        for i in range(x.size):
+            v = np.float64(x[i])
+            tsp, sig = mish_terms(v, np.float64(s[i]))
+            if op == MISH:
+                out[i] = v * tsp
+            else:
+                out[i] = g[i] * (tsp + v * sig * (1.0 - tsp * tsp))
+    elif op == SOFTPLUS or op == SOFTPLUS_BACKWARD:
+        b, th = t(beta), t(threshold)
+        for i in range(x.size):
+            v = x[i]
+            bx = v * b
+            e = s[i]
+            if op == SOFTPLUS:                          # e is log1p(exp(-|βx|)) here
+                out[i] = _select(bx > th, v, (_select(bx > zero, bx, zero) + e) / b)
+            else:                                       # sigmoid(βx), 1 above threshold
+                sig = _select(bx >= zero, one / (one + e), e / (one + e))
+                out[i] = g[i] * _select(bx > th, one, sig)
+    elif op == LOGSIGMOID:                              # min(x, 0) - log1p(exp(-|x|))
+        for i in range(x.size):
+            v = x[i]
+            out[i] = _select(v < zero, v, zero) - s[i]
+    elif op == LOGSIGMOID_BACKWARD:                     # sigmoid(-x)
+        for i in range(x.size):
+            e = s[i]
+            out[i] = g[i] * _select(x[i] >= zero, e / (one + e), one / (one + e))
+    elif op == SOFTSIGN:
+        for i in range(x.size):
+            v = x[i]
+            out[i] = v / (abs(v) + one)
+    else:                                               # SOFTSIGN_BACKWARD
+        for i in range(x.size):
+            v, gi = x[i], g[i]
+            b = abs(v) + one
+            sign = _select(v > zero, one, zero) - _select(v < zero, one, zero)  # 0 at NaN
+            out[i] = gi / b + (-gi) * v / (b * b) * sign
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def mish_terms(x, e):
+    """(tanh(softplus(x)), sigmoid(x)) from e = exp(-|x|), in float64, with no log1p and
+    no tanh: with u = exp(x), tanh(log(1 + u)) = u(u + 2)/(u(u + 2) + 2), which for x >= 0
+    (u = 1/e) is (1 + 2e)/(1 + 2e + 2e²). Neither side overflows or cancels."""
+    n = e * (e + 2.0)
+    pos = x >= 0
+    return (_select(pos, (1.0 + 2.0 * e) / (1.0 + 2.0 * e + 2.0 * e * e), n / (n + 2.0)),
+            _select(pos, 1.0 / (1.0 + e), e / (1.0 + e)))
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _select(condition, a, b):
+    """a if condition else b, both computed: LLVM makes it a blend, with no branch to
+    mispredict (on a random sign, a branch made the sigmoid 13 ms instead of ~1 for 2M
+    float32)."""
+    return a if condition else b

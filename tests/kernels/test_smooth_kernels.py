@@ -1,0 +1,171 @@
+"""The fused kernels of ``kernels/cpu/smooth.py`` (sigmoid, tanh, gelu, silu, mish,
+softplus, logsigmoid, softsign): the same bits as the NumPy reference of
+``ops/activation.py``, forward and backward, on every size, dtype and special value; the
+same bits on one and two threads; and within float32 rounding of PyTorch."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as hs
+
+import minicv as mc
+from minicv.kernels.cpu import smooth
+from minicv.nn import functional as F
+from minicv.ops import activation as A
+from minicv.testing import gradcheck, strategies as st
+
+OPS = {
+    "sigmoid": F.sigmoid, "tanh": F.tanh, "gelu": F.gelu,
+    "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"), "silu": F.silu, "mish": F.mish,
+    "softplus": F.softplus, "softplus_b2_t5": lambda t: F.softplus(t, 2.0, 5.3),
+    "logsigmoid": F.logsigmoid, "softsign": F.softsign,
+}
+# Tails, kinks and IEEE specials (softplus switches at βx = threshold: 20 and 5.3/2).
+SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 20.0, 20.000002, 2.65, 2.6500001,
+           -10.0, 10.0, -88.8, 88.8, -104.0, 3e38, -3e38, 1e-45]
+
+
+def _data(n, dtype, scale, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(n) * scale).astype(dtype)
+    x[rng.integers(0, n, len(SPECIAL))] = SPECIAL
+    return x, rng.standard_normal(n).astype(dtype)
+
+
+def _step(fn, x, g):
+    t = mc.tensor(x, requires_grad=True)
+    y = fn(t)
+    y.backward(mc.tensor(g))
+    return y.data.copy(), t.grad.data.copy()
+
+
+def _reference(monkeypatch, fn, x, g):
+    """fn's forward and backward with the kernels switched off (the NumPy expressions)."""
+    with monkeypatch.context() as m:
+        m.setattr(A, "_fast", lambda *args, **kw: None)
+        return _step(fn, x, g)
+
+
+def _assert_same_bits(a, b):
+    assert a.dtype == b.dtype and a.shape == b.shape
+    np.testing.assert_array_equal(a, b)                         # NaN where NaN
+    num = ~np.isnan(a)                                          # (a NaN's sign is no promise)
+    np.testing.assert_array_equal(np.signbit(a[num]), np.signbit(b[num]))   # -0.0 where -0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=hs.sampled_from(sorted(OPS)), dtype=hs.sampled_from([np.float32, np.float64]),
+       n=hs.sampled_from([smooth.MIN_SIZE, smooth.MIN_SIZE + 1, smooth.CHUNK - 1,
+                          smooth.CHUNK + 3, 2 * smooth.CHUNK + 17, 70001]),
+       scale=hs.sampled_from([1.0, 6.0, 60.0]))
+def test_kernel_matches_numpy_reference_bit_for_bit(monkeypatch, name, dtype, n, scale):
+    x, g = _data(n, dtype, scale)
+    calls = []
+    apply = smooth.apply
+    monkeypatch.setattr(smooth, "apply", lambda *a, **k: calls.append(a[0]) or apply(*a, **k))
+    fast = _step(OPS[name], x, g)
+    assert len(calls) == 2                                      # forward and backward ran here
+    monkeypatch.undo()
+    for a, b in zip(fast, _reference(monkeypatch, OPS[name], x, g)):
+        _assert_same_bits(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_views_shapes_and_small_arrays_take_the_reference(monkeypatch, name):
+    """A strided view, a 4-D array and a small array give what the kernel gives on the
+    same values (the first and last through the NumPy path)."""
+    x, g = _data(3 * smooth.MIN_SIZE, np.float32, 5.0, seed=1)
+    whole = _step(OPS[name], x, g)
+    wide = np.stack([x, x], axis=1)[:, 0]                       # stride 2: not contiguous
+    for a, b in zip(_step(OPS[name], wide, g), whole):
+        _assert_same_bits(a, b)
+    for a, b in zip(_step(OPS[name], x.reshape(3, 4, 32, -1), g.reshape(3, 4, 32, -1)), whole):
+        _assert_same_bits(a.reshape(-1), b)
+    for a, b in zip(_step(OPS[name], x[:100], g[:100]), whole):
+        _assert_same_bits(a, b[:100])
+
+
+def test_same_bits_on_one_and_two_threads():
+    x, g = _data(5 * smooth.CHUNK + 7, np.float32, 4.0, seed=2)
+    old = mc.get_num_threads()
+    try:
+        mc.set_num_threads(1)
+        one = [_step(fn, x, g) for fn in OPS.values()]
+        mc.set_num_threads(2)
+        two = [_step(fn, x, g) for fn in OPS.values()]
+    finally:
+        mc.set_num_threads(old)
+    for (a, b), (c, d) in zip(one, two):
+        _assert_same_bits(a, c)
+        _assert_same_bits(b, d)
+
+
+def test_upstream_gradient_of_another_layout_or_dtype(monkeypatch):
+    """A float64 or strided upstream gradient takes the reference backward."""
+    x, g = _data(2 * smooth.MIN_SIZE, np.float32, 3.0, seed=3)
+    for gy in (g.astype(np.float64), np.stack([g, g], axis=1)[:, 0]):
+        for fn in OPS.values():
+            for a, b in zip(_step(fn, x, gy), _reference(monkeypatch, fn, x, gy)):
+                _assert_same_bits(a, b)
+
+
+def test_dtypes_and_in_place_forms():
+    x = mc.tensor(np.linspace(-8, 8, 8192, dtype=np.float32))
+    for fn in OPS.values():                                     # float16 keeps its dtype
+        assert fn(x.half()).dtype == mc.float16
+    assert F.sigmoid(mc.arange(5000)).dtype == mc.get_default_dtype()
+    assert F.softsign(mc.arange(5000)).dtype == mc.get_default_dtype()
+    with pytest.raises(TypeError):
+        F.silu(mc.arange(5000))
+    with pytest.raises(TypeError):
+        F.mish(mc.arange(5000))
+    for method, fn in (("sigmoid_", F.sigmoid), ("tanh_", F.tanh)):
+        t = x.clone()
+        getattr(t, method)()
+        np.testing.assert_array_equal(t.data, fn(x).data)
+    np.testing.assert_array_equal(F.silu(x, inplace=True).data, F.silu(x).data)
+    np.testing.assert_array_equal(F.mish(x, inplace=True).data, F.mish(x).data)
+
+
+@pytest.mark.parametrize("fn", [A.silu, A.mish, A.softsign,
+                                lambda t: A.softplus(t, 1.5, 3.0), A.logsigmoid])
+@given(x=st.tensors(avoid=(0.0, 2.0)))
+def test_gradcheck(fn, x):
+    gradcheck(fn, (x,))
+
+
+def test_tails_of_the_fixed_formulas():
+    """softplus's gradient in the left tail is exp(βx)/(1 + exp(βx)), not 0 (the old
+    0.5(1 + tanh(βx/2)) cancelled); mish and silu are ~x·e^x far left, not 0 or NaN."""
+    x = mc.tensor([-30.0, -20.0, -5.0], requires_grad=True)
+    F.softplus(x).backward(mc.ones(3))
+    np.testing.assert_allclose(x.grad.data, 1 / (1 + np.exp(-x.data)), rtol=2e-7)
+    x = mc.tensor([-60.0], dtype=mc.float64)
+    np.testing.assert_allclose(F.mish(x).data, -60 * np.exp(-60.0), rtol=1e-12)
+    np.testing.assert_allclose(F.silu(x).data, -60 * np.exp(-60.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_close_to_torch(name):
+    """float32 on 60,000 values in [-40, 40], gradients for an upstream gradient of 1:
+    |minicv - torch| <= 5e-7·|torch| + 3e-7·(1 + |x|), a few float32 roundings of the
+    result or of x. The |x| term absorbs the float32 cancellations the formulas share,
+    scaled by x: (1 + erf) below x = -4 in gelu; 1 + tanh(u) and 1 - tanh²(u) once NumPy's
+    tanh is 1 ulp off -1 in gelu_tanh's gradient (-1.2e-6 near x = -5.4, torch 0); and
+    mish's gradient near x = 8.7, where minicv, in float64, gives the correctly rounded
+    1.00000095 and torch 1.0."""
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    fns = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "gelu": tf.gelu,
+           "gelu_tanh": lambda t: tf.gelu(t, approximate="tanh"), "silu": tf.silu,
+           "mish": tf.mish, "softplus": tf.softplus,
+           "softplus_b2_t5": lambda t: tf.softplus(t, 2.0, 5.3),
+           "logsigmoid": tf.logsigmoid, "softsign": tf.softsign}
+    x = np.concatenate([np.linspace(-40, 40, 40001), np.linspace(-3, 3, 20001)])
+    x = x.astype(np.float32)
+    y, gx = _step(OPS[name], x, np.ones_like(x))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = fns[name](tx)
+    ty.backward(torch.ones_like(tx))
+    for got, want in ((y, ty.detach().numpy()), (gx, tx.grad.numpy())):
+        err = np.abs(got.astype(np.float64) - want)
+        bound = 5e-7 * np.abs(want) + 3e-7 * (1 + np.abs(x))
+        assert np.all(err <= bound), (x[np.argmax(err / bound)], np.max(err / bound))
