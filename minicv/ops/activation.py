@@ -197,7 +197,8 @@ _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 def _fast(op, x, gy=None, beta=1.0, threshold=20.0):
     """``op`` (a name of ``kernels/cpu/smooth.py``) by its fused kernel where x (and gy)
     are NumPy float32/float64, C-contiguous and large; None otherwise (the caller then
-    runs its NumPy/CuPy expression, which the kernel matches bit for bit)."""
+    runs its NumPy/CuPy expression, which the kernel matches bit for bit; float32 GELU:
+    within an ulp of erf, see ``smooth._erf``)."""
     if type(x) is not np.ndarray or x.size < 1 << 12:     # small: skip the Numba import
         return None
     from ..kernels.cpu import smooth
