@@ -17,6 +17,7 @@ OPS = {
     "sigmoid": F.sigmoid, "tanh": F.tanh, "gelu": F.gelu,
     "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"), "silu": F.silu, "mish": F.mish,
     "softplus": F.softplus, "softplus_b2_t5": lambda t: F.softplus(t, 2.0, 5.3),
+    "softplus_int": lambda t: F.softplus(t, 3, 7),
     "logsigmoid": F.logsigmoid, "softsign": F.softsign,
 }
 # Tails, kinks and IEEE specials (softplus switches at βx = threshold: 20 and 5.3/2).
@@ -175,6 +176,7 @@ def test_close_to_torch(name):
            "gelu_tanh": lambda t: tf.gelu(t, approximate="tanh"), "silu": tf.silu,
            "mish": tf.mish, "softplus": tf.softplus,
            "softplus_b2_t5": lambda t: tf.softplus(t, 2.0, 5.3),
+           "softplus_int": lambda t: tf.softplus(t, 3, 7),
            "logsigmoid": tf.logsigmoid, "softsign": tf.softsign}
     x = np.concatenate([np.linspace(-40, 40, 40001), np.linspace(-3, 3, 20001)])
     x = x.astype(np.float32)

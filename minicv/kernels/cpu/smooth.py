@@ -83,6 +83,7 @@ def apply(op, x, g=None, beta=1.0, threshold=20.0):
     out = buffers.empty_like(x)
     xf, of = x.reshape(-1), out.reshape(-1)                 # (n,)
     gf = xf if g is None else g.reshape(-1)
+    beta, threshold = float(beta), float(threshold)         # one signature, int or float
     run_split(lambda i0, i1: _run(op, xf[i0:i1], gf[i0:i1], of[i0:i1], beta, threshold),
               xf.size, nbytes=3 * x.nbytes)
     return out
