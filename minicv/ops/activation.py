@@ -24,7 +24,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import (get_array_module, get_default_dtype, get_rng, is_cupy_array,
-                       put_along_axis)
+                       put_along_axis, quiet)
 from ..tensor import Tensor, as_tensor_arg, _inplace_method
 from .elementwise import _sign, abs as _abs, add as _add, div as _div, sub as _sub
 from .nn_basic import MaskMul
@@ -229,6 +229,7 @@ class GELU(Function):
     tanh: 0.5x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³) (x³ as x·x·x, as PyTorch);
     d/dx = 0.5(1 + tanh u) + 0.5x(1 - tanh² u)·√(2/π)(1 + 3·0.044715x²). Saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x, approximate):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
@@ -323,6 +324,7 @@ class SiLU(Function):
     """silu(x) = x·s(x), s = sigmoid; d/dx = s(1 + x(1 - s)) (PyTorch's silu_backward);
     saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x):
         ctx.save_for_backward(x)
         y = _fast("SILU", x)
@@ -354,6 +356,7 @@ class Mish(Function):
     t = tanh(softplus(x)), s = sigmoid (PyTorch's mish_backward). Computed in float64 and
     rounded once; saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x):
         ctx.save_for_backward(x)
         y = _fast("MISH", x)
@@ -377,6 +380,7 @@ class Softplus(Function):
     overflow), and x where βx > ``threshold``; d/dx = sigmoid(βx) (from exp(-|βx|): no
     cancellation in the left tail), 1 above the threshold; saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x, beta, threshold):
         ctx.save_for_backward(x)
         ctx.beta, ctx.threshold = beta, threshold
@@ -442,6 +446,7 @@ class Hardswish(Function):
     """x·relu6(x + 3)/6 (Howard et al. 2019); d/dx = 0 for x <= -3, x/3 + 1/2 for
     -3 < x < 3, 1 for x >= 3 (PyTorch's values at the kinks); saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x):
         ctx.save_for_backward(x)
         if _piecewise_ok(x):
@@ -504,6 +509,7 @@ class Softsign(Function):
     where softsign is that expression): d/dx = 1/b - x/b²·sign(x) with b = |x| + 1, so
     ±inf gets a NaN gradient and x = 0 the gradient 1. Saved: x."""
     @staticmethod
+    @quiet              # inf inputs: PyTorch is silent, NumPy warns
     def forward(ctx, x):
         ctx.save_for_backward(x)
         y = _fast("SOFTSIGN", x)
