@@ -402,6 +402,16 @@ class Softplus(Function):
         return gy * np.where(bx > ctx.threshold, 1, s).astype(gy.dtype), None, None
 
 
+def _softmax_fast(*arrays):
+    """Whether Softmax/LogSoftmax run ``kernels/cpu/softmax.py`` (NumPy float32/float64,
+    C-contiguous, one shape, 4096+ elements); small arrays skip the Numba import."""
+    a = arrays[0]
+    if type(a) is not np.ndarray or a.size < 1 << 12:
+        return False
+    from ..kernels.cpu.softmax import fast_ok
+    return fast_ok(*arrays)
+
+
 class Softmax(Function):
     """y = exp(x - max) / sum; dx = y·(gy - sum(gy·y)); saved: output."""
     @staticmethod
@@ -410,8 +420,12 @@ class Softmax(Function):
             ctx.save_for_backward(x)
             ctx.dim = dim
             return x.copy()
-        e = np.exp(x - x.max(axis=dim, keepdims=True))
-        y = e / e.sum(axis=dim, keepdims=True)
+        if _softmax_fast(x):
+            from ..kernels.cpu.softmax import forward    # one pass a step, no temporaries
+            y = forward(x, dim, log=False)
+        else:
+            e = np.exp(x - x.max(axis=dim, keepdims=True))
+            y = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -419,6 +433,9 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
+        if _softmax_fast(gy, y):
+            from ..kernels.cpu.softmax import backward
+            return backward(gy, y, ctx.dim, log=False), None
         return y * (gy - (gy * y).sum(axis=ctx.dim, keepdims=True)), None
 
 
@@ -430,8 +447,12 @@ class LogSoftmax(Function):
             ctx.save_for_backward(x)
             ctx.dim = dim
             return x.copy()
-        shifted = x - x.max(axis=dim, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        if _softmax_fast(x):
+            from ..kernels.cpu.softmax import forward
+            y = forward(x, dim, log=True)
+        else:
+            shifted = x - x.max(axis=dim, keepdims=True)
+            y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -439,6 +460,9 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, gy):
         (y,) = ctx.saved_tensors
+        if _softmax_fast(gy, y):
+            from ..kernels.cpu.softmax import backward
+            return backward(gy, y, ctx.dim, log=True), None
         return gy - np.exp(y) * gy.sum(axis=ctx.dim, keepdims=True), None
 
 
