@@ -412,20 +412,29 @@ def _softmax_fast(*arrays):
     return fast_ok(*arrays)
 
 
+def softmax_array(x, dim, log=False):
+    """softmax (or, with ``log``, log_softmax) of the array ``x`` along ``dim`` (>= 0,
+    x.shape[dim] > 0), max-shifted; also cross_entropy's log-probabilities."""
+    if _softmax_fast(x):
+        from ..kernels.cpu.softmax import forward    # one pass a step, no temporaries
+        return forward(x, dim, log)
+    shifted = x - x.max(axis=dim, keepdims=True)
+    if log:
+        return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    e = np.exp(shifted)
+    return e / e.sum(axis=dim, keepdims=True)
+
+
 class Softmax(Function):
     """y = exp(x - max) / sum; dx = y·(gy - sum(gy·y)); saved: output."""
+    _log = False
+
     @staticmethod
     def forward(ctx, x, dim):
         if x.shape[dim] == 0:            # nothing to normalise over: an empty result
-            ctx.save_for_backward(x)
-            ctx.dim = dim
-            return x.copy()
-        if _softmax_fast(x):
-            from ..kernels.cpu.softmax import forward    # one pass a step, no temporaries
-            y = forward(x, dim, log=False)
+            y = x.copy()
         else:
-            e = np.exp(x - x.max(axis=dim, keepdims=True))
-            y = e / e.sum(axis=dim, keepdims=True)
+            y = softmax_array(x, dim, ctx._log)
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -435,35 +444,16 @@ class Softmax(Function):
         (y,) = ctx.saved_tensors
         if _softmax_fast(gy, y):
             from ..kernels.cpu.softmax import backward
-            return backward(gy, y, ctx.dim, log=False), None
+            return backward(gy, y, ctx.dim, ctx._log), None
+        if ctx._log:
+            return gy - np.exp(y) * gy.sum(axis=ctx.dim, keepdims=True), None
         return y * (gy - (gy * y).sum(axis=ctx.dim, keepdims=True)), None
 
 
-class LogSoftmax(Function):
-    """y = x - max - log(sum(exp(x - max))); dx = gy - softmax·sum(gy); saved: output."""
-    @staticmethod
-    def forward(ctx, x, dim):
-        if x.shape[dim] == 0:            # nothing to normalise over: an empty result
-            ctx.save_for_backward(x)
-            ctx.dim = dim
-            return x.copy()
-        if _softmax_fast(x):
-            from ..kernels.cpu.softmax import forward
-            y = forward(x, dim, log=True)
-        else:
-            shifted = x - x.max(axis=dim, keepdims=True)
-            y = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.save_for_backward(y)
-        ctx.dim = dim
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        (y,) = ctx.saved_tensors
-        if _softmax_fast(gy, y):
-            from ..kernels.cpu.softmax import backward
-            return backward(gy, y, ctx.dim, log=True), None
-        return gy - np.exp(y) * gy.sum(axis=ctx.dim, keepdims=True), None
+class LogSoftmax(Softmax):
+    """y = x - max - log(sum(exp(x - max))); dx = gy - softmax·sum(gy); saved: output.
+    (Softmax's code with ``_log`` set.)"""
+    _log = True
 
 
 class Hardswish(Function):

@@ -27,6 +27,7 @@ from ..backend import (device_of, get_array_module, get_default_dtype, put_along
                        to_numpy)
 from ..tensor import Tensor, _fits, as_tensor_arg
 from . import elementwise as E
+from .activation import softmax_array
 from .elementwise import _sign
 from . import reduce as R
 from .nn_basic import check_float
@@ -114,8 +115,7 @@ class CrossEntropy(Function):
     """
     @staticmethod
     def forward(ctx, z, a, dim=1, scale=None, grad_scale=None, sparse=False, mask=None):
-        shifted = z - z.max(axis=dim, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        logp = softmax_array(z, dim, log=True)             # activation.py's kernels
         loss = -(a * (np.where(a != 0, logp, 0) if sparse else logp)).sum(axis=dim)
         ctx.save_for_backward(logp, a)
         ctx.dim, ctx.scale = dim, scale if grad_scale is None else grad_scale

@@ -5,6 +5,8 @@ The kernels sum in another order than NumPy (vectorised lanes over rows), so val
 to a few ulp, not bit for bit: float32 within rtol 1e-5 / atol 1e-6 (log-softmax values
 of size L within atol 4e-7·L), float64 within 1e-12; NaN exactly where NumPy has NaN.
 """
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
@@ -14,19 +16,26 @@ from minicv.kernels.cpu import softmax as K
 from minicv.ops import activation as A
 
 
+@contextlib.contextmanager
+def _fast_path(on):
+    """The kernels on (as they are) or off (``ops/activation.py``'s NumPy code)."""
+    saved = A._softmax_fast
+    if not on:
+        A._softmax_fast = lambda *arrays: False
+    try:
+        yield
+    finally:
+        A._softmax_fast = saved
+
+
 def _run(x, dim, log, gy, fast=True):
     """(y, dx) of softmax/log_softmax along ``dim`` through minicv, with the fast path
     on or forced off."""
-    saved = A._softmax_fast
-    if not fast:
-        A._softmax_fast = lambda *arrays: False
-    try:
+    with _fast_path(fast):
         t = mc.tensor(x, requires_grad=True)
         y = (mc.log_softmax if log else mc.softmax)(t, dim)
         y.backward(mc.tensor(gy))
         return y.data, t.grad.data
-    finally:
-        A._softmax_fast = saved
 
 
 def _close(a, b, log, dtype):
@@ -146,3 +155,28 @@ def test_against_torch():
             ty.backward(torch.tensor(gy))
             _close(y, ty.detach().numpy(), log, np.float32)
             _close(dx, tx.grad.numpy(), log, np.float32)
+
+
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_cross_entropy_uses_the_same_log_softmax(probabilities):
+    """cross_entropy's log-probabilities come from the kernels too: same loss and gradient
+    as the NumPy path (with class targets, a masked -inf class included)."""
+    from minicv.nn import functional as F
+    rng = np.random.default_rng(8)
+    z = rng.standard_normal((300, 50)).astype(np.float32)
+    z[:, 7] = -np.inf                                  # never a target: finite loss
+    if probabilities:                                  # (0·-inf would be NaN there)
+        z[:, 7] = -30.0
+        t = rng.random((300, 50)).astype(np.float32)
+        target = mc.tensor(t / t.sum(1, keepdims=True))
+    else:
+        target = mc.tensor(rng.integers(0, 7, 300))
+    results = []
+    for fast in (True, False):
+        with _fast_path(fast):
+            zt = mc.tensor(z, requires_grad=True)
+            loss = F.cross_entropy(zt, target)
+            loss.backward()
+            results.append((loss.data, zt.grad.data))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-7)
