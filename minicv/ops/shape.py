@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_array_module, is_cupy_array, scatter_add, to_numpy
 from ..tensor import Tensor, as_tensor_arg, _like_array
+from ..kernels.cpu import pad as _pad_kernels
 
 
 def _dim(d, ndim):
@@ -164,10 +165,15 @@ class Split(Function):
 
 
 class Pad(Function):
-    """Constant, reflect or replicate padding; backward folds padded cells onto sources."""
+    """Constant, reflect, replicate or circular padding; backward folds padded cells onto
+    their sources (a crop for constant padding).  NumPy float32/float64 arrays padded in
+    their last three axes take the row kernels of ``kernels/cpu/pad.py`` (one pass each
+    way, on minicv's threads; the same values bit for bit)."""
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
+        if _pad_kernels.fast_ok(x, widths):
+            return _pad_kernels.pad(x, widths, _pad_map(mode), value)
         if mode == "constant":
             return np.pad(x, widths, mode="constant", constant_values=value)
         return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
@@ -175,6 +181,11 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, gy):
+        if _pad_kernels.fast_ok(gy, ctx.widths):
+            return (_pad_kernels.pad_backward(gy, ctx.shape, ctx.widths, _pad_map(ctx.mode),
+                                              ctx.mode != "constant"
+                                              and any(lo or hi for lo, hi in ctx.widths)),
+                    None, None, None)
         xp = get_array_module(gy)
         g = gy
         for axis, (lo, hi) in enumerate(ctx.widths):
@@ -190,6 +201,17 @@ class Pad(Function):
             scatter_add(xp, out, xp.asarray(src), moved)
             g = xp.moveaxis(out, 0, axis)
         return g, None, None, None
+
+
+def _pad_map(mode):
+    """``src(n, lo, hi)``: for each position of an axis of size n padded by (lo, hi), the
+    input index it copies, -1 for a constant cell (the maps of ``kernels/cpu/pad.py``)."""
+    def src(n, lo, hi):
+        if mode == "constant" or lo == hi == 0:
+            i = np.arange(-lo, n + hi)                     # (n + lo + hi,)
+            return np.where((i >= 0) & (i < n), i, -1)
+        return _pad_source_index(n, lo, hi, mode)
+    return src
 
 
 def _pad_source_index(n, lo, hi, mode):

@@ -1,0 +1,119 @@
+"""The padding and pooling fast paths (``kernels/cpu/pad.py``, ``kernels/cpu/pool.py``)
+against the readable NumPy paths they replace: the same bits, forward and backward, on
+drawn shapes, odd sizes, non-contiguous inputs, NaN / inf / -0.0, one and two threads."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minicv as mc
+from minicv.kernels.cpu import pad as pad_kernels
+from minicv.nn import functional as F
+
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _bits(a):
+    """The bytes of ``a`` (NaN payloads and the sign of zero included)."""
+    return np.ascontiguousarray(a).view(np.uint8)
+
+
+def _pad_step(x, pad, mode, gy_seed, fast, monkeypatch, value=1.5):
+    """(y, dx) of F.pad with a drawn upstream gradient, on the fast path or forced off it."""
+    with monkeypatch.context() as m:
+        if not fast:
+            m.setattr(pad_kernels, "fast_ok", lambda *a: False)
+        t = mc.tensor(x, requires_grad=True)
+        y = F.pad(t, pad, mode, value) if mode == "constant" else F.pad(t, pad, mode)
+        rng = np.random.default_rng(gy_seed)
+        gy = rng.standard_normal(y.shape).astype(x.dtype)
+        if gy.size:
+            gy.flat[rng.integers(0, gy.size, 3)] = (-0.0, np.inf, -0.0)
+            if gy_seed % 3 == 0:
+                gy[...] = -0.0                  # 0 + (-0.0) folds to +0.0, a crop keeps it
+        y.backward(mc.tensor(gy))
+        return y.data, t.grad.data
+
+
+def _assert_same_pad(x, pad, mode, seed, monkeypatch):
+    ref = _pad_step(x, pad, mode, seed, False, monkeypatch)
+    got = _pad_step(x, pad, mode, seed, True, monkeypatch)
+    for a, b in zip(ref, got):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+@st.composite
+def _pad_cases(draw):
+    """(shape, pad, mode): 1 to 3 padded dims of a batched or unbatched input (any rank
+    for constant padding), widths that PyTorch accepts, negative ones (crops) included."""
+    mode = draw(st.sampled_from(MODES))
+    nd = draw(st.integers(1, 3))
+    lead = draw(st.lists(st.integers(1, 3), min_size=1 if mode != "constant" else 0,
+                         max_size=2 if mode != "constant" else 3))
+    spatial = draw(st.lists(st.integers(1, 7), min_size=nd, max_size=nd))
+    pad = []
+    for n in reversed(spatial):             # last dimension first
+        if mode == "reflect":
+            lo, hi = (draw(st.integers(0, n - 1)) for _ in range(2))
+        elif mode == "replicate":
+            lo, hi = (draw(st.integers(-min(n - 1, 2), n + 1)) for _ in range(2))
+        else:
+            lo, hi = (draw(st.integers(-min(n, 2), n)) for _ in range(2))
+            if mode == "circular" and lo < 0 and hi < 0:
+                lo = 0
+        pad += [lo, hi]
+    return tuple(lead) + tuple(spatial), tuple(pad), mode
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=_pad_cases(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_pad_fast_path_same_bits_as_numpy(case, dtype, seed, monkeypatch):
+    shape, pad, mode = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[rng.integers(0, x.size, 3)] = (np.nan, -0.0, -np.inf)
+    try:
+        F.pad(mc.tensor(x), pad, mode, 1.5) if mode == "constant" else \
+            F.pad(mc.tensor(x), pad, mode)
+    except ValueError:                       # widths PyTorch refuses: not this test's job
+        return
+    _assert_same_pad(x, pad, mode, seed, monkeypatch)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape,pad,mode", [
+    ((32, 64, 32, 32), (1, 1, 1, 1), "reflect"),        # the sweep's layer, native team
+    ((8, 16, 40, 40), (3, 2, -1, 4), "replicate"),
+    ((3, 8, 6, 20, 20), (2, 2, 1, 0, 3, 3), "circular"),
+    ((16, 64, 64), (1, 2), "constant"),                 # 65,536: the native threshold
+    ((7, 5, 31, 33), (0, 0, 2, 0), "reflect"),          # only H padded
+])
+def test_pad_threads_and_views(shape, pad, mode, threads, views, monkeypatch):
+    x = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+    old = mc.get_num_threads()
+    try:
+        mc.set_num_threads(threads)
+        for v in views(x).values():
+            _assert_same_pad(v, pad, mode, 4, monkeypatch)
+    finally:
+        mc.set_num_threads(old)
+
+
+def test_pad_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float64)
+    for mode, pad in (("constant", (1, 2, 0, 2)), ("reflect", (2, 1, 1, 1)),
+                      ("replicate", (3, 0, 2, 2)), ("circular", (2, 2, 1, 0))):
+        t = mc.tensor(x, requires_grad=True)
+        y = F.pad(t, pad, mode)
+        gy = rng.standard_normal(y.shape)
+        y.backward(mc.tensor(gy))
+        tt = torch.tensor(x, requires_grad=True)
+        yt = torch.nn.functional.pad(tt, pad, mode)
+        yt.backward(torch.tensor(gy))
+        np.testing.assert_array_equal(y.data, yt.detach().numpy())
+        # the sums of folded cells may associate differently from PyTorch's
+        np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-15, atol=1e-15)
