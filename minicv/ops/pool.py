@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_array_module
+from ..kernels.cpu import pool as _cpu_pool
 from ..kernels.dispatch import kernels_for
 from ..kernels.pool_algo import _pool_checks
 from ..kernels.reference import triple
@@ -69,20 +70,31 @@ class AvgPool(Function):
 
 
 class AdaptiveAvgPool2d(Function):
+    """y = mean over each adaptive bin; dx spreads dy / (bin area) over each bin.  NumPy
+    float32/float64 arrays take the box kernels of ``kernels/cpu/pool.py`` (any bins, on
+    minicv's threads)."""
     @staticmethod
     def forward(ctx, x, output_size):
         ctx.shape = x.shape
+        if _cpu_pool.adaptive_ok(x):
+            return _cpu_pool.adaptive_avg_pool2d(x, output_size)
         return kernels_for(x).adaptive_avg_pool2d_forward(x, output_size)
 
     @staticmethod
     def backward(ctx, gy):
+        if _cpu_pool.adaptive_ok(gy):
+            return _cpu_pool.adaptive_avg_pool2d_backward(gy, ctx.shape), None
         return kernels_for(gy).adaptive_avg_pool2d_backward(gy, ctx.shape), None
 
 
 class AdaptiveMaxPool2d(Function):
+    """y = max over each adaptive bin; dx[argmax] += dy; saved: the argmax indices."""
     @staticmethod
     def forward(ctx, x, output_size):
-        y, idx = kernels_for(x).adaptive_max_pool2d_forward(x, output_size)
+        if _cpu_pool.adaptive_ok(x):
+            y, idx = _cpu_pool.adaptive_max_pool2d(x, output_size)
+        else:
+            y, idx = kernels_for(x).adaptive_max_pool2d_forward(x, output_size)
         ctx.shape, ctx.idx = x.shape, idx
         return y, idx.astype(np.int64, copy=False)
 

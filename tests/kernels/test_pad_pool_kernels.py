@@ -117,3 +117,93 @@ def test_pad_against_torch():
         np.testing.assert_array_equal(y.data, yt.detach().numpy())
         # the sums of folded cells may associate differently from PyTorch's
         np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-15, atol=1e-15)
+
+
+# ------------------------------------------------------------------ average and adaptive
+
+def _pool_step(fn, x, gy_seed, ref, monkeypatch):
+    """(y, dx[, indices]) of ``fn`` on x with a drawn upstream gradient, on the box kernels
+    or (``ref``) on the NumPy reference they replace."""
+    from minicv.kernels.cpu import pool as pool_kernels
+    with monkeypatch.context() as m:
+        if ref:
+            m.setattr(pool_kernels, "adaptive_ok", lambda *a: False)
+        t = mc.tensor(x, requires_grad=True)
+        out = fn(t)
+        y, extra = (out[0], (out[1].data,)) if isinstance(out, tuple) else (out, ())
+        gy = np.random.default_rng(gy_seed).standard_normal(y.shape).astype(x.dtype)
+        y.backward(mc.tensor(gy))
+        return (y.data, t.grad.data) + extra
+
+
+def _mean_oracle(x, bins_h, bins_w):
+    """Adaptive average pooling in float64 (the kernels sum in float64, round once)."""
+    x64 = x.astype(np.float64)
+    return np.array([[x64[..., a:b, c:d].mean(axis=(-2, -1)) for c, d in zip(*bins_w)]
+                     for a, b in zip(*bins_h)]).transpose(2, 3, 0, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 13), w=st.integers(1, 13),
+       oh=st.integers(1, 15), ow=st.integers(1, 15), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_adaptive_pools_match_reference(n, c, h, w, oh, ow, seed, dtype, monkeypatch):
+    """Max: the same values, indices and gradient bits (first maximum wins a tie, the last
+    NaN wins over numbers); average: within one rounding of the float64 mean (the
+    reference sums in the input dtype), the gradient the same bits."""
+    from minicv.kernels.reference import adaptive_bins
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal((n, c, h, w)) * 2).astype(dtype)   # ties
+    if seed % 2:
+        x.flat[rng.integers(0, x.size, 2)] = (np.nan, -np.inf)
+    size = (oh, ow) if seed % 5 else (1, 1)
+
+    def amax(t):
+        return F.adaptive_max_pool2d(t, size, return_indices=True)
+    ref, got = (_pool_step(amax, x, seed, r, monkeypatch) for r in (True, False))
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+
+    def aavg(t):
+        return F.adaptive_avg_pool2d(t, size)
+    ref, got = (_pool_step(aavg, x, seed, r, monkeypatch) for r in (True, False))
+    np.testing.assert_array_equal(ref[1], got[1])
+    oracle = _mean_oracle(x, adaptive_bins(h, size[0]), adaptive_bins(w, size[1]))
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got[0], oracle, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("args", [
+    dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    dict(kernel_size=(2, 3), stride=(3, 1), divisor_override=5),
+    dict(kernel_size=(9, 11)),                                  # the whole plane: global
+])
+def test_avg_pool2d_box_kernels(args):
+    """avg_pool2d against a float64 oracle (the kernels sum in float64 and round once),
+    the same bits on one and two threads, and its gradient against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((64, 16, 9, 11)).astype(np.float32)    # 1.3 MB: threads
+    x[0, 0, 0, 0], x[1, 1, 1, 1] = np.nan, np.inf
+    outs = []
+    old = mc.get_num_threads()
+    try:
+        for threads in (1, 2):
+            mc.set_num_threads(threads)
+            t = mc.tensor(x, requires_grad=True)
+            y = F.avg_pool2d(t, **args)
+            gy = np.random.default_rng(8).standard_normal(y.shape).astype(np.float32)
+            y.backward(mc.tensor(gy))
+            outs.append((y.data, t.grad.data))
+    finally:
+        mc.set_num_threads(old)
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(_bits(a), _bits(b))
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    ty = torch.nn.functional.avg_pool2d(tx, **args)
+    ty.backward(torch.tensor(gy.astype(np.float64)))
+    np.testing.assert_allclose(outs[0][0], ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], tx.grad.numpy(), rtol=1e-6, atol=1e-6)
