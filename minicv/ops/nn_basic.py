@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_rng, get_array_module, scatter_add, put_along_axis, to_numpy
+from ..kernels.cpu import planes as _planes
 from ..tensor import Tensor, as_tensor_arg
 from .linalg import _matmul, matmul
 
@@ -175,12 +176,14 @@ class MaskMul(Function):
     @staticmethod
     def forward(ctx, x, mask, shift=None):
         ctx.mask = mask
-        y = x * mask
+        y = _planes.scale(x, mask) if _planes.fast_ok(x, mask) else x * mask
         return y if shift is None else y + shift
 
     @staticmethod
     def backward(ctx, gy):
-        return gy * ctx.mask, None, None
+        mask = ctx.mask
+        gx = _planes.scale(gy, mask, False) if _planes.fast_ok(gy, mask) else gy * mask
+        return gx, None, None
 
 
 def _dropout_mask(shape, p, dtype, like):

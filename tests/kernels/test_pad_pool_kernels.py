@@ -207,3 +207,31 @@ def test_avg_pool2d_box_kernels(args):
     ty.backward(torch.tensor(gy.astype(np.float64)))
     np.testing.assert_allclose(outs[0][0], ty.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(outs[0][1], tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------------------ channel dropout
+
+@pytest.mark.parametrize("fn,shape", [(F.dropout2d, (32, 64, 16, 16)), (F.dropout2d, (2, 3, 5)),
+                                      (F.dropout3d, (4, 5, 2, 3, 3)),
+                                      (F.dropout1d, (3, 70, 1000))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_dropout_plane_scale_same_bits(fn, shape, dtype, monkeypatch):
+    """x * mask (N, C, 1, ...) by planes (``kernels/cpu/planes.py``): NumPy's products
+    bit for bit, NaN and inf in dropped and kept channels, forward and backward."""
+    from minicv.kernels.cpu import planes
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal(shape).astype(dtype)
+    x.flat[:4] = (np.nan, np.inf, -0.0, -np.inf)
+    gy = rng.standard_normal(shape).astype(dtype)
+    outs = []
+    for fast in (False, True):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(planes, "fast_ok", lambda *a: False)
+            mc.manual_seed(3)
+            t = mc.tensor(x, requires_grad=True)
+            y = fn(t, 0.4)
+            y.backward(mc.tensor(gy))
+            outs.append((y.data, t.grad.data))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(_bits(a), _bits(b))

@@ -144,9 +144,10 @@ def _geometry(shape, widths, src_index):
     return (b,) + tuple(shape[-3:]), axes
 
 
-def _run(rows, serial, native):
-    """``serial(r0, r1)`` over the rows: on the native team, Python threads or this thread
-    by size (``activation._elementwise``'s thresholds, in elements)."""
+def split_rows(rows, serial, native):
+    """``serial(r0, r1)`` over ``rows = (count, elements touched)``: ``native(workers)`` on
+    the native team, else ``serial`` on Python threads or on this thread, by size
+    (``activation._elementwise``'s thresholds, in elements)."""
     from ..conv_algo import _native, _workers, run_split
     from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
     workers = _workers()
@@ -170,7 +171,7 @@ def pad(x, widths, src_index, value):
     y = buffers.empty(out_shape, x.dtype)
     x4, y4 = x.reshape(b, d, h, w), y.reshape(b, d2, h2, w2)   # (B, D, H, W), (B, D', H', W')
     lo, value = widths[-1][0], x.dtype.type(value)
-    _run((b * d2 * h2, y.size),
+    split_rows((b * d2 * h2, y.size),
          lambda r0, r1: _forward_rows(x4, sd, sh, sw, lo, value, y4, r0, r1),
          lambda workers: forward_parallel(x4, sd, sh, sw, lo, value, y4, workers))
     return y
@@ -198,7 +199,7 @@ def pad_backward(gy, shape, widths, src_index, fold):
     wa, wb = _single_run(np.diff(pw)) if fold else (0, w)
     gx = np.empty(tuple(shape), gy.dtype)
     gy4, gx4 = gy.reshape(b, d2, h2, w2), gx.reshape(b, d, h, w)
-    _run((b * d * h, gx.size),
+    split_rows((b * d * h, gx.size),
          lambda r0, r1: _backward_rows(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,
                                        np.empty(w2, gy.dtype), np.empty(w2, gy.dtype),
                                        gx4, r0, r1),
