@@ -1222,6 +1222,8 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     if oh < 1 or ow < 1:
         raise ValueError(f"conv_transpose2d: output size ({oh}, {ow}) is too small for "
                          f"input{_shape_str(x.shape)} and padding {padding}")
+    if _tiled_transpose(x, w, stride, padding, dilation, op, groups):
+        return _conv_transpose_tiled(x, w, b)
     cing = cin // groups
     wm = np.ascontiguousarray(w).reshape(groups, cing, coutg * kh * kw)  # (G, Cin/G, Cout/G*kk)
     y = np.empty((n, cout, oh, ow), dtype=x.dtype)
@@ -1254,9 +1256,11 @@ def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, g
         output_padding=output_padding)
     K = _kernels(x)              # written once: this module on the CPU, the mirror on GPU
     gx = gw = gb = None
-    if needs[0]:
+    if _tiled_transpose(x, w, stride, padding, dilation, _pair(output_padding), groups):
+        gx, gw = _conv_transpose_tiled_backward(x, w, gy, needs)
+    elif needs[0]:
         gx = K.conv2d_forward(gy, w, None, stride, padding, dilation, groups, algo="im2col")
-    if needs[1]:
+    if needs[1] and gw is None:
         # y = conv_transpose(x, w)  <=>  x = conv2d(y, w) is its adjoint, so
         # d<gy, convT(x, w)>/dw = d<x, conv2d(gy, w)>/dw: conv2d's weight gradient
         _, gw, _ = K.conv2d_backward(gy, w, x, stride, padding, dilation, groups,
@@ -1264,6 +1268,41 @@ def conv_transpose2d_backward(x, w, gy, stride=1, padding=0, output_padding=0, g
     if needs[2]:
         gb = gy.sum(axis=(0, 2, 3))
     return gx, gw, gb
+
+
+def _tiled_transpose(x, w, stride, padding, dilation, output_padding, groups):
+    """Whether a transposed conv is 1x1 conv + depth-to-space (``cpu/planes.py``): a NumPy
+    float32/float64 input, kernel == stride, no padding, dilation, output padding or
+    groups (U-Net's up-sampling, ConvTranspose2d(C, K, 2, stride=2))."""
+    return (type(x) is np.ndarray and x.dtype in (np.float32, np.float64) and x.size > 0
+            and groups == 1 and tuple(stride) == tuple(w.shape[2:])
+            and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1)
+            and tuple(output_padding) == (0, 0))
+
+
+def _conv_transpose_tiled(x, w, b):
+    """y = interleave(W^T x) + b: each input pixel makes one kh x kw output tile, so the
+    transposed conv is the 1x1 conv to K*kh*kw channels (one GEMM per sample on minicv's
+    threads) followed by a depth-to-space copy; col2im's zero fill and adds go.
+    x (N, C, H, W), w (C, K, kh, kw) -> (N, K, H*kh, W*kw)."""
+    from .cpu import planes
+    c, k, kh, kw = w.shape
+    wt = np.ascontiguousarray(w.reshape(c, k * kh * kw).T)  # (K*kh*kw, C)
+    cols = _conv1x1(x, wt.reshape(k * kh * kw, c, 1, 1), None)  # (N, K*kh*kw, H, W)
+    bias = np.zeros(k, x.dtype) if b is None else np.ascontiguousarray(b, x.dtype)
+    return planes.tiles_to_planes(cols, kh, kw, bias)
+
+
+def _conv_transpose_tiled_backward(x, w, gy, needs):
+    """(gx, gw) of :func:`_conv_transpose_tiled`: dY de-interleaved to (N, K*kh*kw, H, W),
+    then the 1x1 conv's backward with the (K*kh*kw, C) weight."""
+    from .cpu import planes
+    c, k, kh, kw = w.shape
+    wt = np.ascontiguousarray(w.reshape(c, k * kh * kw).T)  # (K*kh*kw, C)
+    g = planes.planes_to_tiles(gy, kh, kw)                   # (N, K*kh*kw, H, W)
+    gx, gwt = _conv1x1_backward(x, wt.reshape(k * kh * kw, c, 1, 1), g, needs)
+    gw = None if gwt is None else np.ascontiguousarray(gwt.reshape(k * kh * kw, c).T)
+    return gx, None if gw is None else gw.reshape(w.shape)
 
 
 # ============================================================================ conv1d / conv3d

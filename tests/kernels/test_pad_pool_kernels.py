@@ -235,3 +235,35 @@ def test_channel_dropout_plane_scale_same_bits(fn, shape, dtype, monkeypatch):
             outs.append((y.data, t.grad.data))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(_bits(a), _bits(b))
+
+
+# ------------------------------------------------- transposed conv, kernel == stride
+
+@pytest.mark.parametrize("n,c,h,w,k,kh,kw,bias", [
+    (8, 16, 16, 16, 8, 2, 2, True), (3, 5, 7, 6, 4, 3, 2, False), (1, 2, 1, 1, 3, 1, 1, True),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_transpose_tiled_matches_col2im_path(n, c, h, w, k, kh, kw, bias, dtype,
+                                                  monkeypatch):
+    """1x1 conv + depth-to-space (``conv_algo._conv_transpose_tiled``) against the col2im
+    path: the same sums, grouped by other GEMM blockings (tolerance: a few float32
+    roundings of the dot products)."""
+    from minicv.kernels import conv_algo
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((c, k, kh, kw)).astype(dtype)
+    b = rng.standard_normal(k).astype(dtype) if bias else None
+    outs = []
+    for fast in (False, True):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(conv_algo, "_tiled_transpose", lambda *a: False)
+            ts = [mc.tensor(a, requires_grad=True) for a in (x, wt, b) if a is not None]
+            y = F.conv_transpose2d(ts[0], ts[1], ts[2] if bias else None, stride=(kh, kw))
+            gy = np.random.default_rng(12).standard_normal(y.shape).astype(dtype)
+            y.backward(mc.tensor(gy))
+            outs.append([y.data] + [t.grad.data for t in ts])
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for a, f in zip(*outs):
+        assert a.shape == f.shape and a.dtype == f.dtype
+        np.testing.assert_allclose(f, a, rtol=tol, atol=tol * np.abs(a).max())
