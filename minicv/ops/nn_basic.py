@@ -182,7 +182,7 @@ class MaskMul(Function):
     @staticmethod
     def backward(ctx, gy):
         mask = ctx.mask
-        gx = _planes.scale(gy, mask, False) if _planes.fast_ok(gy, mask) else gy * mask
+        gx = _planes.scale(gy, mask) if _planes.fast_ok(gy, mask) else gy * mask
         return gx, None, None
 
 

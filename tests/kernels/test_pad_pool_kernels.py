@@ -101,6 +101,14 @@ def test_pad_threads_and_views(shape, pad, mode, threads, views, monkeypatch):
         mc.set_num_threads(old)
 
 
+@pytest.mark.parametrize("shape,pad", [((2, 0, 3), (1, 1, 1, 1)), ((0, 4), (2, 1)),
+                                       ((3, 2, 2), (0, 0, -1, -1))])
+def test_pad_empty_input_or_output(shape, pad, monkeypatch):
+    """An empty input padded into a non-empty output (and back), or cropped to nothing."""
+    x = np.ones(shape, np.float32)
+    _assert_same_pad(x, pad, "constant", 1, monkeypatch)
+
+
 def test_pad_against_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)

@@ -32,26 +32,45 @@ def _row(r, d, h):
     return q // d, q % d, r % h
 
 
+@njit(inline="always")
+def _next_row(b, i, j, d, h):
+    """The row after (b, i, j) over (B, D, H), without _row's two integer divisions
+    (~20 ns a row, as much as copying its 32 elements)."""
+    j += 1
+    if j == h:
+        j = 0
+        i += 1
+        if i == d:
+            i = 0
+            b += 1
+    return b, i, j
+
+
 @njit(cache=True, nogil=True)
 def _forward_rows(x, sd, sh, sw, lo, value, y, r0, r1):
     """y rows [r0, r1) (flat over B*D'*H') from x (B, D, H, W): a row of ``value`` where
     the row is a constant cell, else the source row with its W border (sw, -1: value)."""
     _, d2, h2, w2 = y.shape
-    w = x.shape[3]
+    _, d1, h1, w = x.shape
+    x2 = x.reshape(x.shape[0] * d1 * h1, w)          # (B*D*H, W)
+    y2 = y.reshape(y.shape[0] * d2 * h2, w2)         # (B*D'*H', W')
+    hi = w2 - lo - w
+    b, od, oh = _row(r0, d2, h2)
     for r in range(r0, r1):
-        b, od, oh = _row(r, d2, h2)
-        row = y[b, od, oh]
+        if r > r0:
+            b, od, oh = _next_row(b, od, oh, d2, h2)
+        row = y2[r]
         d, h = sd[od], sh[oh]
         if d < 0 or h < 0:
             row[:] = value
             continue
-        xr = x[b, d, h]
+        xr = x2[(b * d1 + d) * h1 + h]
         for j in range(w):                           # the middle: a straight copy
             row[lo + j] = xr[j]
         for j in range(lo):
             s = sw[j]
             row[j] = value if s < 0 else xr[s]
-        for j in range(lo + w, w2):
+        for j in range(lo + w, lo + w + hi):
             s = sw[j]
             row[j] = value if s < 0 else xr[s]
 
@@ -63,19 +82,29 @@ def _backward_rows(gy, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold, t, u, gx, r0, 
     cell the sum over its W sources.  Cells in [wa, wb) have one W source, lo to the right.
     ``fold`` False (constant padding): every row and cell has one source; copy it as is."""
     _, d, h, w = gx.shape
+    _, d2, h2, w2 = gy.shape
+    gx2 = gx.reshape(gx.shape[0] * d * h, w)          # (B*D*H, W)
+    gy2 = gy.reshape(gy.shape[0] * d2 * h2, w2)       # (B*D'*H', W')
     zero = gx.dtype.type(0)
+    b, id0, ih0 = _row(r0, d, h)
     for r in range(r0, r1):
-        b, id0, ih0 = _row(r, d, h)
-        row = gx[b, id0, ih0]
+        if r > r0:
+            b, id0, ih0 = _next_row(b, id0, ih0, d, h)
+        row = gx2[r]
         if pd[id0 + 1] - pd[id0] == 1 and ph[ih0 + 1] - ph[ih0] == 1:
-            src = gy[b, idd[pd[id0]], ih[ph[ih0]]]   # one source row
+            src = gy2[(b * d2 + idd[pd[id0]]) * h2 + ih[ph[ih0]]]   # one source row
         else:
-            t[:] = zero
+            for j in range(w2):
+                t[j] = zero
             for k in range(ph[ih0], ph[ih0 + 1]):
-                u[:] = zero
+                for j in range(w2):
+                    u[j] = zero
                 for kd in range(pd[id0], pd[id0 + 1]):
-                    u += gy[b, idd[kd], ih[k]]
-                t += u
+                    g = gy2[(b * d2 + idd[kd]) * h2 + ih[k]]
+                    for j in range(w2):
+                        u[j] += g[j]
+                for j in range(w2):
+                    t[j] += u[j]
             src = t
         if fold:
             for j in range(wa, wb):
@@ -152,6 +181,8 @@ def split_rows(rows, serial, native):
     from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
     workers = _workers()
     size = rows[1]
+    if rows[0] == 0 or size == 0:                    # an empty input's (empty) gradient
+        return
     if size >= NATIVE_MIN_SIZE and _native(workers):
         native(workers)
     elif size >= THREADED_MIN_SIZE:
@@ -197,7 +228,8 @@ def pad_backward(gy, shape, widths, src_index, fold):
     (d2, _, pd, idd), (h2, _, ph, ih), (w2, _, pw, iw) = axes
     lo = widths[-1][0]
     wa, wb = _single_run(np.diff(pw)) if fold else (0, w)
-    gx = np.empty(tuple(shape), gy.dtype)
+    from . import buffers
+    gx = buffers.empty(tuple(shape), gy.dtype)       # recycled: no page faults each step
     gy4, gx4 = gy.reshape(b, d2, h2, w2), gx.reshape(b, d, h, w)
     split_rows((b * d * h, gx.size),
          lambda r0, r1: _backward_rows(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,

@@ -46,12 +46,11 @@ def fast_ok(x, s):
             and x.size > 0)
 
 
-def scale(x, s, recycle=True):
+def scale(x, s):
     """``x * s`` for arrays accepted by :func:`fast_ok`, into a recycled output buffer
-    (``cpu/buffers.py``), or with ``recycle`` False a fresh array of its own (a gradient:
-    a leaf's ``.grad`` can then take it without a copy)."""
+    (``cpu/buffers.py``: no fresh, page-faulting megabytes every step)."""
     from . import buffers
-    y = buffers.empty_like(x) if recycle else np.empty_like(x)
+    y = buffers.empty_like(x)
     planes = x.shape[0] * x.shape[1]
     x2, s1, y2 = x.reshape(planes, -1), s.reshape(planes), y.reshape(planes, -1)  # (P, L)
     split_rows((planes, x.size), lambda p0, p1: _scale_rows(x2, s1, y2, p0, p1),
