@@ -16,7 +16,7 @@ reduces a rectangle of its plane, a clipped window or PyTorch's adaptive bin, an
 planes are split over threads the same way.  Measured on (32, 64, 32, 32) float32, one
 thread: adaptive average to 7x7 forward+backward ~6.5 ms (was ~25 ms in NumPy), global
 average pooling 1.2 ms (forward 0.36 ms: a vectorized sum; the backward writes each cell
-once when the boxes tile the plane: 2.1 -> 0.9 ms), adaptive max to 7x7 forward 7.5 ms
+once when the boxes tile the plane: 2.1 -> 0.9 ms), adaptive max to 7x7 forward 6.3 ms
 (was ~30 ms).  Outputs and gradients come from ``cpu/buffers.py`` (no page faults).
 """
 import numpy as np
@@ -198,22 +198,49 @@ def _box_bwd(gy, ylo, yhi, xlo, xhi, div, tiling, gx, p0, p1):
                             row[ix] += g
 
 
+@njit(inline="always")
+def _merge(ba, aa, bb, ab):
+    """The running (max, argmax) of two parts of one scan from their own results: a NaN
+    wins (of two NaNs, the later one), else the larger value, else the earlier position;
+    the same answer as :func:`_take` over the whole scan."""
+    an, bn = ba != ba, bb != bb
+    if an and bn:
+        return (ba, aa) if aa > ab else (bb, ab)
+    if an or bn:
+        return (ba, aa) if an else (bb, ab)
+    if bb > ba or (bb == ba and ab < aa):
+        return bb, ab
+    return ba, aa
+
+
 @njit(cache=True, nogil=True)
 def _bin_max_fwd(x, ylo, yhi, xlo, xhi, y, idx, p0, p1):
     """y, idx (P, OH, OW) = max and flat argmax of each box of x (P, H, W): the first
-    maximum in scan order, a NaN over any number (the last NaN: :func:`_take`)."""
+    maximum in scan order, a NaN over any number (the last NaN: :func:`_take`).
+
+    Each step of :func:`_take` waits on the previous select (~5 cycles), so the box's
+    even and odd rows run as two chains side by side and are merged at the end
+    (:func:`_merge`): 7.5 -> 6.3 ms for (32, 64, 32, 32) -> 7x7 on one thread."""
     w = x.shape[2]
     oh, ow = y.shape[1:]
     for p in range(p0, p1):
         img = x[p]
         for oy in range(oh):
+            y0, y1 = ylo[oy], yhi[oy]
             for ox in range(ow):
-                best, arg = img[ylo[oy], xlo[ox]], ylo[oy] * w + xlo[ox]
-                for iy in range(ylo[oy], yhi[oy]):
-                    for ix in range(xlo[ox], xhi[ox]):
-                        best, arg = _take(img[iy, ix], best, arg, iy * w + ix)
-                y[p, oy, ox] = best
-                idx[p, oy, ox] = arg
+                x0, x1 = xlo[ox], xhi[ox]
+                ba, aa = img[y0, x0], y0 * w + x0
+                bb, ab = ba, aa
+                for iy in range(y0, y1 - 1, 2):
+                    ra, rb = img[iy], img[iy + 1]
+                    for ix in range(x0, x1):
+                        ba, aa = _take(ra[ix], ba, aa, iy * w + ix)
+                        bb, ab = _take(rb[ix], bb, ab, iy * w + w + ix)
+                if (y1 - y0) % 2:
+                    iy = y1 - 1
+                    for ix in range(x0, x1):
+                        ba, aa = _take(img[iy, ix], ba, aa, iy * w + ix)
+                y[p, oy, ox], idx[p, oy, ox] = _merge(ba, aa, bb, ab)
 
 
 BOX_FORWARD, BOX_BACKWARD, BIN_MAX = 0, 1, 2
