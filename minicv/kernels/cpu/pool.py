@@ -213,8 +213,9 @@ def _box_bwd(gy, ylo, yhi, xlo, xhi, div, tiling, gx, p0, p1):
                         for ix in range(xlo[ox], xhi[ox]):
                             row[ix] = v
                     else:
-                        for ix in range(xlo[ox], xhi[ox]):
-                            row[ix] += g
+                        seg = row[x0:xhi[ox]]
+                        for ix in range(seg.size):
+                            seg[ix] += g
 
 
 @njit(inline="always")
