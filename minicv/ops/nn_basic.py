@@ -13,7 +13,6 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import get_rng, get_array_module, scatter_add, put_along_axis, to_numpy
-from ..kernels.cpu import planes as _planes
 from ..tensor import Tensor, as_tensor_arg
 from .linalg import _matmul, matmul
 
@@ -170,19 +169,30 @@ def bilinear(input1, input2, weight, bias=None):
 
 # ----------------------------------------------------------------------------- dropout
 
+def _scale_planes(a, mask):
+    """a · mask; a channel mask (N, C, 1, ...) on a large NumPy float array runs
+    ``kernels/cpu/planes.py``'s per-plane loop (imported only then: a small step never
+    loads Numba)."""
+    if type(a) is np.ndarray and a.size >= 1 << 12 and mask.ndim >= 3:
+        from ..kernels.cpu import planes
+        if planes.fast_ok(a, mask):
+            return planes.scale(a, mask)
+    return a * mask
+
+
 class MaskMul(Function):
     """y = x · mask (+ shift); dx = dy · mask. The mask holds 0 or 1/(1-p) for dropout, the
     random slopes for rrelu; alpha dropout adds a constant ``shift``. Saved: mask."""
     @staticmethod
     def forward(ctx, x, mask, shift=None):
         ctx.mask = mask
-        y = _planes.scale(x, mask) if _planes.fast_ok(x, mask) else x * mask
+        y = _scale_planes(x, mask)
         return y if shift is None else y + shift
 
     @staticmethod
     def backward(ctx, gy):
         mask = ctx.mask
-        gx = _planes.scale(gy, mask) if _planes.fast_ok(gy, mask) else gy * mask
+        gx = _scale_planes(gy, mask)
         return gx, None, None
 
 

@@ -13,7 +13,6 @@ import numpy as np
 from ..autograd import Function
 from ..backend import get_array_module, is_cupy_array, scatter_add, to_numpy
 from ..tensor import Tensor, as_tensor_arg, _like_array
-from ..kernels.cpu import pad as _pad_kernels
 
 
 def _dim(d, ndim):
@@ -164,6 +163,15 @@ class Split(Function):
         return np.concatenate(gys, axis=ctx.dim), None, None
 
 
+def _pad_kernels(a):
+    """``kernels/cpu/pad.py`` for a NumPy float array (imported then, not with this module:
+    ``import minicv`` loads no Numba), else None."""
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        from ..kernels.cpu import pad
+        return pad
+    return None
+
+
 class Pad(Function):
     """Constant, reflect, replicate or circular padding; backward folds padded cells onto
     their sources (a crop for constant padding).  NumPy float32/float64 arrays padded in
@@ -172,8 +180,9 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
-        if _pad_kernels.fast_ok(x, widths):
-            return _pad_kernels.pad(x, widths, _pad_map(mode), value)
+        kernels = _pad_kernels(x)
+        if kernels is not None and kernels.fast_ok(x, widths):
+            return kernels.pad(x, widths, _pad_map(mode), value)
         if mode == "constant":
             return np.pad(x, widths, mode="constant", constant_values=value)
         return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
@@ -181,10 +190,10 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        if _pad_kernels.fast_ok(gy, ctx.widths):
-            return (_pad_kernels.pad_backward(gy, ctx.shape, ctx.widths, _pad_map(ctx.mode),
-                                              ctx.mode != "constant"
-                                              and any(lo or hi for lo, hi in ctx.widths)),
+        kernels = _pad_kernels(gy)
+        if kernels is not None and kernels.fast_ok(gy, ctx.widths):
+            fold = ctx.mode != "constant" and any(lo or hi for lo, hi in ctx.widths)
+            return (kernels.pad_backward(gy, ctx.shape, ctx.widths, _pad_map(ctx.mode), fold),
                     None, None, None)
         xp = get_array_module(gy)
         g = gy
