@@ -204,7 +204,7 @@ def _fast(op, x, gy=None, beta=1.0, threshold=20.0):
     """``op`` (a name of ``kernels/cpu/smooth.py``) by its fused kernel where x (and gy)
     are NumPy float32/float64, C-contiguous and large; None otherwise (the caller then
     runs its NumPy/CuPy expression, which the kernel matches bit for bit; float32 GELU:
-    within an ulp of erf, see ``smooth._erf``)."""
+    its erf within 2^-23 of the reference's, see ``smooth._erf``)."""
     if type(x) is not np.ndarray or x.size < 1 << 12:     # small: skip the Numba import
         return None
     from ..kernels.cpu import smooth
