@@ -27,9 +27,21 @@ vectorising; for float32 the exact GELU uses :func:`_erf` instead,
 two float32 fits within 1.25 ulp of the correctly rounded erf (as ``erff``, within 1 ulp,
 and 1-2 ulp from it), and x·(1/√2) for x/√2 (float64 keeps ``math.erf``, bit for bit).
 
-The chunks of one call are shared out among minicv's threads by ``conv_algo.run_split``
-(Python threads: the Numba kernels release the GIL and so do NumPy's ufuncs), one
-contiguous range each, so the results do not depend on the thread count.
+The chunks of one call are shared out among minicv's threads, one contiguous range each,
+so the results do not depend on the thread count, and without coming back to Python:
+:func:`_span` calls NumPy's functions through the addresses of their inner loops (the
+same SIMD code ``np.exp(s, out=s)`` runs, found in each ufunc's table of loops and
+checked against NumPy's bits by :func:`_find_loops`) and runs on Numba's native team
+(:func:`_native_run`; ``cpu/parallel.py``'s reasons); where the loops are not found,
+the NumPy expressions of ``ops/activation.py`` run.  The Python chunk loop this replaces
+ran on Python threads: each chunk's three calls took the GIL back, and the pool thread
+competes for the second core with the threads that spin a while after each parallel
+region (the native team's, PyTorch's in a benchmark); two threads gave 1.0-1.3x one
+thread's speed in the layers.  NumPy's loops may set this thread's floating-point flags
+(exp's underflow); nothing reads them, so ``np.seterr`` does not apply here (it did to
+the Python loop's NumPy calls).  Measured, 2M float32 silu, a quiet moment of a loaded
+2-core machine: one thread 1.9 ms (Python loop) -> 1.74 (:func:`_span`); two threads
+1.23-1.49 (Python threads) -> 0.96 (native team).
 
 Measured (2M float32, one thread, ms, forward / backward; before: the NumPy expressions):
 sigmoid 1.9 / 0.9, tanh 0.8 / 0.9, gelu 4.9 / 5.0, gelu tanh 1.7 / 1.9 (before: ~130 /
@@ -38,10 +50,13 @@ sigmoid 1.9 / 0.9, tanh 0.8 / 0.9, gelu 4.9 / 5.0, gelu tanh 1.7 / 1.9 (before: 
 PyTorch's time, gelu ~2.4x (PyTorch's erf is a float32 polynomial), mish 0.45x;
 gelu 4.9 / 5.0 -> 2.6 / 2.7 with the float32 :func:`_erf`.
 """
+import ctypes
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 # Op codes (the forward op, then its backward).
 (SIGMOID, SIGMOID_BACKWARD, TANH, TANH_BACKWARD, GELU, GELU_BACKWARD, GELU_TANH,
@@ -52,10 +67,9 @@ from numba import njit
 # Numba import and the call overheads are not worth it).
 MIN_SIZE = 1 << 12
 # Elements per chunk: 64K float32 of input, scratch, gradient and output (1 MiB) fit in
-# a core's L2 (2 MiB here).  On two threads each chunk's three calls take the GIL back,
-# and a thread waiting for it waits for the other to release it: larger chunks cross
-# fewer times (silu, 2M float32, two threads: 1.49 ms with 32K, 1.23 with 64K, 1.13 with
-# 128K; one thread 1.98, 1.89, 1.89; 8K: 2.4 on one thread, 3.6 on two).
+# a core's L2 (2 MiB here).  (With the chunk loop in Python, on Python threads, each
+# chunk's three calls took the GIL back, and larger chunks crossed fewer times: silu, 2M
+# float32, two threads: 1.49 ms with 32K chunks, 1.23 with 64K; 8K: 3.6, one thread 2.4.)
 CHUNK = 1 << 16
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -76,10 +90,11 @@ _FUNCTIONS = {
 
 def fast_ok(*arrays):
     """Whether :func:`apply` takes these arrays: NumPy float32/float64 (never CuPy), one
-    shape and dtype, C-contiguous, at least :data:`MIN_SIZE` elements."""
+    shape and dtype, C-contiguous, at least :data:`MIN_SIZE` elements, and NumPy's
+    loops found (:func:`_find_loops`; else the NumPy expressions of the caller run)."""
     from .activation import fast_ok as same_layout
     return (type(arrays[0]) is np.ndarray and arrays[0].size >= MIN_SIZE
-            and same_layout(*arrays))
+            and same_layout(*arrays) and _loops(TANH, np.float32) is not None)
 
 
 def apply(op, x, g=None, beta=1.0, threshold=20.0):
@@ -89,34 +104,149 @@ def apply(op, x, g=None, beta=1.0, threshold=20.0):
 
     x, g: arrays accepted together by :func:`fast_ok`.
     """
-    from ..conv_algo import run_split
+    from ..conv_algo import _native, run_split
     from . import buffers
     out = buffers.empty_like(x)
     xf, of = x.reshape(-1), out.reshape(-1)                 # (n,)
     gf = xf if g is None else g.reshape(-1)
     beta, threshold = float(beta), float(threshold)         # one signature, int or float
-    run_split(lambda i0, i1: _run(op, xf[i0:i1], gf[i0:i1], of[i0:i1], beta, threshold),
-              xf.size, nbytes=3 * x.nbytes)
+    loops = _loops(op, x.dtype)
+    run_split(lambda i0, i1: _span(op, xf[i0:i1], gf[i0:i1], of[i0:i1], beta, threshold,
+                                   *loops), xf.size, nbytes=3 * x.nbytes,
+              native=lambda workers: _native_run(op, xf, gf, of, beta, threshold, *loops,
+                                                 workers))
     return out
 
 
-def _run(op, x, g, out, beta, threshold):
-    """``op`` over one range of flat arrays, chunk by chunk (module docstring)."""
-    functions = _FUNCTIONS.get(op)
+def _loops(op, dtype):
+    """(addresses of the op's NumPy loops (:data:`_FUNCTIONS`; TANH: np.tanh), padded
+    with 0 to two) for :func:`_span`, or None if they were not found (fast_ok: False)."""
+    if _ADDRESSES[0] is None:
+        _ADDRESSES[0] = _find_loops()
+    found = _ADDRESSES[0]
+    if not found:
+        return None
+    functions = (np.tanh,) if op == TANH else _FUNCTIONS.get(op, ())
+    addresses = [found[f.__name__, np.dtype(dtype).char] for f in functions]
+    return tuple(addresses + [0] * (2 - len(addresses)))
+
+
+_ADDRESSES = [None]         # {(ufunc name, dtype char): loop address}, or {} if not usable
+
+
+class _UFuncHead(ctypes.Structure):
+    """The leading fields of NumPy's ``PyUFuncObject`` (``numpy/ufuncobject.h``)."""
+    _fields_ = [("ob_refcnt", ctypes.c_ssize_t), ("ob_type", ctypes.c_void_p),
+                ("nin", ctypes.c_int), ("nout", ctypes.c_int), ("nargs", ctypes.c_int),
+                ("identity", ctypes.c_int), ("functions", ctypes.POINTER(ctypes.c_void_p)),
+                ("data", ctypes.POINTER(ctypes.c_void_p)), ("ntypes", ctypes.c_int),
+                ("reserved1", ctypes.c_int), ("name", ctypes.c_char_p),
+                ("types", ctypes.POINTER(ctypes.c_char))]
+
+
+def _find_loops():
+    """The inner loops NumPy runs for np.exp, np.log1p and np.tanh on float32/float64
+    arrays, as addresses, read from each ufunc's table of loops; {} (no fast path then)
+    unless each, called by :func:`_span`'s way, gives NumPy's bits on a sample with the
+    IEEE specials."""
+    found = {}
+    try:
+        for ufunc in (np.exp, np.log1p, np.tanh):
+            head = _UFuncHead.from_address(id(ufunc))
+            if (head.nin, head.nout, head.name) != (1, 1, ufunc.__name__.encode()):
+                return {}
+            for k in range(head.ntypes):
+                num_in, num_out = ord(head.types[2 * k]), ord(head.types[2 * k + 1])
+                for dtype in (np.float32, np.float64):
+                    key = (ufunc.__name__, np.dtype(dtype).char)
+                    if num_in == num_out == np.dtype(dtype).num and key not in found \
+                            and not head.data[k]:
+                        found[key] = head.functions[k]
+        sample = np.concatenate([np.linspace(-30, 30, 1001), [0.0, -0.0, np.inf, -np.inf,
+                                                               np.nan, 1e-30, -1e-30]])
+        for (name, char), address in found.items():
+            x = sample.astype(char)
+            x = -np.abs(x) if name == "log1p" else x        # log1p's argument: exp(-|.|)
+            x = np.exp(x) if name == "log1p" else x
+            out = np.empty_like(x)
+            _call_loop(address, x, out)
+            with np.errstate(all="ignore"):
+                want = getattr(np, name)(x)
+            if not np.array_equal(out.view(np.uint8), want.view(np.uint8)):
+                return {}
+    except (ValueError, TypeError, OverflowError):
+        return {}
+    return found if len(found) == 6 else {}
+
+
+@intrinsic
+def _ufunc_loop(typingctx, address, x, out):
+    """Call NumPy's inner loop at ``address``, ``void loop(char **args, npy_intp
+    *dimensions, npy_intp *steps, void *data)``, on contiguous 1-D x -> out (one dtype):
+    args = (x, out), dimensions = (n,), steps = (itemsize, itemsize), data = NULL."""
+    sig = types.void(address, x, out)
+
+    def codegen(context, builder, signature, args):
+        address, x, out = args
+        i8p, i64 = ir.IntType(8).as_pointer(), ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(),
+                                               i64.as_pointer(), i8p])
+        fn = builder.inttoptr(address, fnty.as_pointer())
+        xa = context.make_array(signature.args[1])(context, builder, x)
+        oa = context.make_array(signature.args[2])(context, builder, out)
+        pointers = builder.alloca(i8p, size=ir.Constant(i64, 2))
+        builder.store(builder.bitcast(xa.data, i8p), pointers)
+        builder.store(builder.bitcast(oa.data, i8p),
+                      builder.gep(pointers, [ir.Constant(i64, 1)]))
+        n = builder.alloca(i64)
+        builder.store(builder.extract_value(xa.shape, 0), n)
+        steps = builder.alloca(i64, size=ir.Constant(i64, 2))
+        size = ir.Constant(i64, context.get_abi_sizeof(
+            context.get_data_type(signature.args[1].dtype)))
+        builder.store(size, steps)
+        builder.store(size, builder.gep(steps, [ir.Constant(i64, 1)]))
+        builder.call(fn, [pointers, n, steps, ir.Constant(i8p, None)])
+        return context.get_dummy_value()
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _call_loop(address, x, out):
+    """out = the ufunc loop at ``address`` of x (flat, one size and dtype)."""
+    _ufunc_loop(address, x, out)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _span(op, x, g, out, beta, threshold, f1, f2):
+    """``op`` over one range of flat arrays, chunk by chunk (the module docstring's
+    :func:`_prepare`, NumPy's function(s), :func:`_finish`), without coming back to
+    Python: NumPy's functions are called through their inner loops' addresses f1, f2
+    (0: none; TANH: f1 alone, x -> out).  Nothing here takes the GIL, so two threads
+    never wait for each other, and it runs on Numba's native team."""
     if op == TANH:
-        np.tanh(x, out=out)
+        _ufunc_loop(f1, x, out)
         return
-    if functions is None:
+    if f1 == 0:
         _finish(op, x, x, g, out, beta, threshold)
         return
     scratch = np.empty(min(CHUNK, x.size), x.dtype)
     for j0 in range(0, x.size, CHUNK):
         j1 = min(j0 + CHUNK, x.size)
-        xc, s = x[j0:j1], scratch[:j1 - j0]
-        _prepare(op, xc, s, beta)
-        for f in functions:
-            f(s, out=s)
-        _finish(op, xc, s, g[j0:j1], out[j0:j1], beta, threshold)
+        xc, sc = x[j0:j1], scratch[:j1 - j0]
+        _prepare(op, xc, sc, beta)
+        _ufunc_loop(f1, sc, sc)
+        if f2 != 0:
+            _ufunc_loop(f2, sc, sc)
+        _finish(op, xc, sc, g[j0:j1], out[j0:j1], beta, threshold)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _native_run(op, x, g, out, beta, threshold, f1, f2, workers):
+    """:func:`_span` over the whole flat arrays, one contiguous range per worker."""
+    n = x.size
+    for t in prange(workers):
+        i0, i1 = n * t // workers, n * (t + 1) // workers
+        _span(op, x[i0:i1], g[i0:i1], out[i0:i1], beta, threshold, f1, f2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
