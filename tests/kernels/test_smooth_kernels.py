@@ -219,11 +219,11 @@ def test_float32_erf_within_2_to_minus_23_of_erff():
 
 
 def test_numpy_expressions_where_numpys_loops_are_not_found(monkeypatch):
-    """Without NumPy's loops by address (``_find_loops`` found none) no op takes the
+    """Without NumPy's loops by address (``ufunc_loops`` found none) no op takes the
     kernels: the NumPy expressions of ``ops/activation.py`` run (the reference)."""
     x, g = _data(3 * smooth.CHUNK + 5, np.float32, 6.0, seed=3)
     fast = {name: _step(fn, x, g) for name, fn in OPS.items()}
-    monkeypatch.setattr(smooth, "_ADDRESSES", [{}])
+    monkeypatch.setattr(smooth.ufunc_loops, "_ADDRESSES", [{}])
     assert not smooth.fast_ok(x)
     monkeypatch.setattr(smooth, "apply", None)                  # would fail if called
     for name, fn in OPS.items():
@@ -233,5 +233,5 @@ def test_numpy_expressions_where_numpys_loops_are_not_found(monkeypatch):
 def test_numpys_loops_are_found_here():
     """On this machine's NumPy the six loops are found and pass their check."""
     assert smooth._loops(smooth.SOFTPLUS, np.float64) is not None
-    assert sorted(smooth._find_loops()) == [(f, c) for f in ("exp", "log1p", "tanh")
-                                            for c in "df"]
+    assert sorted(smooth.ufunc_loops._find()) == [(f, c) for f in ("exp", "log1p", "tanh")
+                                                  for c in "df"]

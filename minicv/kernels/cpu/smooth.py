@@ -31,7 +31,7 @@ The chunks of one call are shared out among minicv's threads, one contiguous ran
 so the results do not depend on the thread count, and without coming back to Python:
 :func:`_span` calls NumPy's functions through the addresses of their inner loops (the
 same SIMD code ``np.exp(s, out=s)`` runs, found in each ufunc's table of loops and
-checked against NumPy's bits by :func:`_find_loops`) and runs on Numba's native team
+checked against NumPy's bits: ``cpu/ufunc_loops.py``) and runs on Numba's native team
 (:func:`_native_run`; ``cpu/parallel.py``'s reasons); where the loops are not found,
 the NumPy expressions of ``ops/activation.py`` run.  The Python chunk loop this replaces
 ran on Python threads: each chunk's three calls took the GIL back, and the pool thread
@@ -50,13 +50,13 @@ sigmoid 1.9 / 0.9, tanh 0.8 / 0.9, gelu 4.9 / 5.0, gelu tanh 1.7 / 1.9 (before: 
 PyTorch's time, gelu ~2.4x (PyTorch's erf is a float32 polynomial), mish 0.45x;
 gelu 4.9 / 5.0 -> 2.6 / 2.7 with the float32 :func:`_erf`.
 """
-import ctypes
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from . import ufunc_loops
+from .ufunc_loops import call as _ufunc_loop
 
 # Op codes (the forward op, then its backward).
 (SIGMOID, SIGMOID_BACKWARD, TANH, TANH_BACKWARD, GELU, GELU_BACKWARD, GELU_TANH,
@@ -91,7 +91,7 @@ _FUNCTIONS = {
 def fast_ok(*arrays):
     """Whether :func:`apply` takes these arrays: NumPy float32/float64 (never CuPy), one
     shape and dtype, C-contiguous, at least :data:`MIN_SIZE` elements, and NumPy's
-    loops found (:func:`_find_loops`; else the NumPy expressions of the caller run)."""
+    loops found (``ufunc_loops.addresses``; else the caller's NumPy expressions run)."""
     from .activation import fast_ok as same_layout
     return (type(arrays[0]) is np.ndarray and arrays[0].size >= MIN_SIZE
             and same_layout(*arrays) and _loops(TANH, np.float32) is not None)
@@ -121,99 +121,12 @@ def apply(op, x, g=None, beta=1.0, threshold=20.0):
 def _loops(op, dtype):
     """(addresses of the op's NumPy loops (:data:`_FUNCTIONS`; TANH: np.tanh), padded
     with 0 to two) for :func:`_span`, or None if they were not found (fast_ok: False)."""
-    if _ADDRESSES[0] is None:
-        _ADDRESSES[0] = _find_loops()
-    found = _ADDRESSES[0]
+    found = ufunc_loops.addresses()
     if not found:
         return None
     functions = (np.tanh,) if op == TANH else _FUNCTIONS.get(op, ())
     addresses = [found[f.__name__, np.dtype(dtype).char] for f in functions]
     return tuple(addresses + [0] * (2 - len(addresses)))
-
-
-_ADDRESSES = [None]         # {(ufunc name, dtype char): loop address}, or {} if not usable
-
-
-class _UFuncHead(ctypes.Structure):
-    """The leading fields of NumPy's ``PyUFuncObject`` (``numpy/ufuncobject.h``)."""
-    _fields_ = [("ob_refcnt", ctypes.c_ssize_t), ("ob_type", ctypes.c_void_p),
-                ("nin", ctypes.c_int), ("nout", ctypes.c_int), ("nargs", ctypes.c_int),
-                ("identity", ctypes.c_int), ("functions", ctypes.POINTER(ctypes.c_void_p)),
-                ("data", ctypes.POINTER(ctypes.c_void_p)), ("ntypes", ctypes.c_int),
-                ("reserved1", ctypes.c_int), ("name", ctypes.c_char_p),
-                ("types", ctypes.POINTER(ctypes.c_char))]
-
-
-def _find_loops():
-    """The inner loops NumPy runs for np.exp, np.log1p and np.tanh on float32/float64
-    arrays, as addresses, read from each ufunc's table of loops; {} (no fast path then)
-    unless each, called by :func:`_span`'s way, gives NumPy's bits on a sample with the
-    IEEE specials."""
-    found = {}
-    try:
-        for ufunc in (np.exp, np.log1p, np.tanh):
-            head = _UFuncHead.from_address(id(ufunc))
-            if (head.nin, head.nout, head.name) != (1, 1, ufunc.__name__.encode()):
-                return {}
-            for k in range(head.ntypes):
-                num_in, num_out = ord(head.types[2 * k]), ord(head.types[2 * k + 1])
-                for dtype in (np.float32, np.float64):
-                    key = (ufunc.__name__, np.dtype(dtype).char)
-                    if num_in == num_out == np.dtype(dtype).num and key not in found \
-                            and not head.data[k]:
-                        found[key] = head.functions[k]
-        sample = np.concatenate([np.linspace(-30, 30, 1001), [0.0, -0.0, np.inf, -np.inf,
-                                                               np.nan, 1e-30, -1e-30]])
-        for (name, char), address in found.items():
-            x = sample.astype(char)
-            x = -np.abs(x) if name == "log1p" else x        # log1p's argument: exp(-|.|)
-            x = np.exp(x) if name == "log1p" else x
-            out = np.empty_like(x)
-            _call_loop(address, x, out)
-            with np.errstate(all="ignore"):
-                want = getattr(np, name)(x)
-            if not np.array_equal(out.view(np.uint8), want.view(np.uint8)):
-                return {}
-    except (ValueError, TypeError, OverflowError):
-        return {}
-    return found if len(found) == 6 else {}
-
-
-@intrinsic
-def _ufunc_loop(typingctx, address, x, out):
-    """Call NumPy's inner loop at ``address``, ``void loop(char **args, npy_intp
-    *dimensions, npy_intp *steps, void *data)``, on contiguous 1-D x -> out (one dtype):
-    args = (x, out), dimensions = (n,), steps = (itemsize, itemsize), data = NULL."""
-    sig = types.void(address, x, out)
-
-    def codegen(context, builder, signature, args):
-        address, x, out = args
-        i8p, i64 = ir.IntType(8).as_pointer(), ir.IntType(64)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p.as_pointer(), i64.as_pointer(),
-                                               i64.as_pointer(), i8p])
-        fn = builder.inttoptr(address, fnty.as_pointer())
-        xa = context.make_array(signature.args[1])(context, builder, x)
-        oa = context.make_array(signature.args[2])(context, builder, out)
-        pointers = builder.alloca(i8p, size=ir.Constant(i64, 2))
-        builder.store(builder.bitcast(xa.data, i8p), pointers)
-        builder.store(builder.bitcast(oa.data, i8p),
-                      builder.gep(pointers, [ir.Constant(i64, 1)]))
-        n = builder.alloca(i64)
-        builder.store(builder.extract_value(xa.shape, 0), n)
-        steps = builder.alloca(i64, size=ir.Constant(i64, 2))
-        size = ir.Constant(i64, context.get_abi_sizeof(
-            context.get_data_type(signature.args[1].dtype)))
-        builder.store(size, steps)
-        builder.store(size, builder.gep(steps, [ir.Constant(i64, 1)]))
-        builder.call(fn, [pointers, n, steps, ir.Constant(i8p, None)])
-        return context.get_dummy_value()
-    return sig, codegen
-
-
-@njit(cache=True, nogil=True)
-def _call_loop(address, x, out):
-    """out = the ufunc loop at ``address`` of x (flat, one size and dtype)."""
-    _ufunc_loop(address, x, out)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

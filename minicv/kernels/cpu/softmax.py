@@ -27,28 +27,31 @@ rows are vectorised (``reassoc``: a fixed lane order per machine) and sums over 
 run in index order, each by one thread, so results do not depend on the thread count.
 They may differ from NumPy's pairwise sums by float rounding (a few ulp).
 
-Work is split over the ``outer`` index.  The forward and the log backward, which call
-NumPy's exp, give each minicv thread its own rows for all their steps (``run_split``, from
-:data:`SPLIT_MIN_SIZE` elements): the exponential runs on every thread.  The backward, one
-step, runs on Numba's native team (``cpu/parallel.py``'s reasons) from
-:data:`NATIVE_MIN_SIZE` elements, on Python threads from :data:`THREADED_MIN_SIZE`, else
-on this thread.  The serial kernel :func:`span` and the
-parallel driver :func:`run` live together here, so Numba's cache sees every change.
+Work is split over the ``outer`` index, each pass (:func:`steps`: the forward, the log
+forward, either backward) in one call per thread, NumPy's exp included: it is called by
+the address of its loop (``cpu/ufunc_loops.py``), so a thread's rows go through every
+step without coming back to Python.  (Before, the exp ran on one thread between two
+parallel steps, and on two Python threads each call took the GIL back.)  On Numba's
+native team (``cpu/parallel.py``'s reasons) from :data:`NATIVE_MIN_SIZE` elements, on
+Python threads from :data:`THREADED_MIN_SIZE`, else on this thread.  The serial kernels
+and the parallel driver :func:`run` live together here, so Numba's cache sees every
+change, except to ``ufunc_loops.call``: touch this file after changing it.
 """
 import math
 
 import numpy as np
 from numba import njit, prange
 
+from . import ufunc_loops
 from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
+from .ufunc_loops import call as call_loop
 
 SHIFT, NORM, LOG_NORM, BWD, LOG_BWD = range(5)
+# Whole passes of :func:`steps`, each a few steps above with NumPy's exp between them.
+FORWARD, LOG_FORWARD, LOG_BACKWARD = range(5, 8)
 
 # Smaller arrays keep the NumPy code of ``ops/activation.py`` (no Numba import).
 MIN_SIZE = 1 << 12
-# From this many elements the forward and the log backward split their rows among minicv's
-# threads (a hand-off costs 20-50 us; 64K float32 take ~70 us on one thread).
-SPLIT_MIN_SIZE = 1 << 16
 
 
 @njit(nogil=True, fastmath={"reassoc"})
@@ -177,22 +180,54 @@ def span(op, a, b, out, o0, o1):
                     out[o, k, j] = a[o, k, j] - out[o, k, j] * v[j]
 
 
+@njit(cache=True, nogil=True)
+def steps(op, a, b, c, out, o0, o1, exp):
+    """One op over a[o0:o1] etc. (a, b, c, out: (outer, n, inner) C-contiguous): a step of
+    :func:`span`, or a whole pass of the module docstring, NumPy's exp called by the
+    address ``exp`` of its loop (``cpu/ufunc_loops.py``) on this part's rows:
+
+    FORWARD:       out = softmax(a)       (SHIFT, exp in place, NORM)
+    LOG_FORWARD:   out = log_softmax(a)   (SHIFT, c = exp(out), LOG_NORM; c: scratch)
+    LOG_BACKWARD:  out = gx from a = gy, b = y   (out = exp(b), LOG_BWD)
+
+    A part's rows go through all steps while they are in its core's cache, and nothing
+    here takes the GIL."""
+    if op < FORWARD:
+        span(op, a, b, out, o0, o1)
+        return
+    size = a.shape[1] * a.shape[2]                      # elements per outer index
+    i0, i1 = o0 * size, o1 * size
+    flat_out, flat_c = out.reshape(-1)[i0:i1], c.reshape(-1)[i0:i1]
+    if op == LOG_BACKWARD:
+        call_loop(exp, b.reshape(-1)[i0:i1], flat_out)
+        span(LOG_BWD, a, out, out, o0, o1)
+        return
+    span(SHIFT, a, a, out, o0, o1)
+    if op == FORWARD:
+        call_loop(exp, flat_out, flat_out)
+        span(NORM, out, out, out, o0, o1)
+    else:
+        call_loop(exp, flat_out, flat_c)
+        span(LOG_NORM, c, out, out, o0, o1)
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def run(op, a, b, out, workers):
-    """:func:`span` over the whole outer range, one contiguous part per worker."""
+def run(op, a, b, c, out, exp, workers):
+    """:func:`steps` over the whole outer range, one contiguous part per worker."""
     outer = a.shape[0]
     for t in prange(workers):
-        span(op, a, b, out, outer * t // workers, outer * (t + 1) // workers)
+        steps(op, a, b, c, out, outer * t // workers, outer * (t + 1) // workers, exp)
 
 
 def fast_ok(*arrays):
     """Whether this module applies: NumPy float32/float64 arrays of one shape and dtype,
-    C-contiguous, with at least :data:`MIN_SIZE` elements."""
+    C-contiguous, with at least :data:`MIN_SIZE` elements, and NumPy's exp loop found
+    (``ufunc_loops.addresses``)."""
     a = arrays[0]
     return (a.size >= MIN_SIZE and all(type(t) is np.ndarray for t in arrays)
             and a.dtype in (np.float32, np.float64)
             and all(t.shape == a.shape and t.dtype == a.dtype and t.flags.c_contiguous
-                    for t in arrays))
+                    for t in arrays) and bool(ufunc_loops.addresses()))
 
 
 def _view(a, dim):
@@ -202,55 +237,31 @@ def _view(a, dim):
     return a.reshape(outer, n, a.size // (outer * n))
 
 
-def _step(op, a, b, out, dim):
-    """:func:`span` over the whole arrays (same shape, C-contiguous) as (outer, n, inner)
+def _step(op, a, b, c, out, dim):
+    """:func:`steps` over the whole arrays (same shape, C-contiguous) as (outer, n, inner)
     views around ``dim``, on the threads that pay."""
     from ..conv_algo import _native, _workers, run_split
-    a, b, out = _view(a, dim), _view(b, dim), _view(out, dim)
+    exp = ufunc_loops.addresses()["exp", a.dtype.char]
+    a, b, c, out = _view(a, dim), _view(b, dim), _view(c, dim), _view(out, dim)
     outer = a.shape[0]
     workers = min(_workers(), outer)
     if a.size >= NATIVE_MIN_SIZE and workers > 1 and _native(workers):
-        run(op, a, b, out, workers)
+        run(op, a, b, c, out, exp, workers)
     elif a.size >= THREADED_MIN_SIZE and workers > 1:
-        run_split(lambda o0, o1: span(op, a, b, out, o0, o1), outer)
+        run_split(lambda o0, o1: steps(op, a, b, c, out, o0, o1, exp), outer)
     else:
-        span(op, a, b, out, 0, outer)
-
-
-def _by_parts(part, x):
-    """``part(o0, o1)`` over the outer range of x's (outer, n, inner) view, one contiguous
-    part per minicv thread (``run_split``: Python threads, everything in ``part`` releases
-    the GIL), on this thread alone below :data:`SPLIT_MIN_SIZE` elements."""
-    from ..conv_algo import run_split
-    outer = x.shape[0]
-    if x.size < SPLIT_MIN_SIZE:
-        part(0, outer)
-    else:
-        run_split(part, outer)
+        steps(op, a, b, c, out, 0, outer, exp)
 
 
 def forward(x, dim, log):
     """softmax(x) (``log`` False) or log_softmax(x) along ``dim`` (0 <= dim < x.ndim,
-    x.shape[dim] > 0) for an array accepted by :func:`fast_ok`.
-
-    Each thread takes its own rows through all three steps (SHIFT, NumPy's exp, NORM or
-    LOG_NORM): the exponential, the costliest step, runs on every thread, not on this one
-    alone between two native-team steps, and a part of rows stays in its core's cache from
-    one step to the next ((512, 1000) float32 on two threads, a loaded machine: 0.45 -> 0.39 ms)."""
+    x.shape[dim] > 0) for an array accepted by :func:`fast_ok`."""
     from . import buffers
     y = buffers.empty_like(x)
-    e = buffers.empty_like(x) if log else y
-    xv, yv, ev = _view(x, dim), _view(y, dim), _view(e, dim)     # (outer, n, inner)
-
-    def part(o0, o1):
-        span(SHIFT, xv, xv, yv, o0, o1)
-        np.exp(yv[o0:o1], out=ev[o0:o1])
-        if log:
-            span(LOG_NORM, ev, yv, yv, o0, o1)
-        else:
-            span(NORM, yv, yv, yv, o0, o1)
-
-    _by_parts(part, xv)
+    if log:
+        _step(LOG_FORWARD, x, x, buffers.empty_like(x), y, dim)
+    else:
+        _step(FORWARD, x, x, y, y, dim)
     return y
 
 
@@ -259,14 +270,5 @@ def backward(gy, y, dim, log):
     gradient ``gy`` (both accepted together by :func:`fast_ok`)."""
     from . import buffers
     gx = buffers.empty_like(y)
-    if not log:
-        _step(BWD, gy, y, gx, dim)
-        return gx
-    gyv, yv, gxv = _view(gy, dim), _view(y, dim), _view(gx, dim)  # (outer, n, inner)
-
-    def part(o0, o1):
-        np.exp(yv[o0:o1], out=gxv[o0:o1])
-        span(LOG_BWD, gyv, gxv, gxv, o0, o1)
-
-    _by_parts(part, yv)
+    _step(LOG_BACKWARD if log else BWD, gy, y, gx, gx, dim)
     return gx
