@@ -17,8 +17,8 @@ NumPy max + subtract 0.36 ms -> SHIFT 0.23; sum + divide 0.29 -> NORM 0.17; the 
 forward 1.1 -> 0.63 ms, backward 0.26 ms (PyTorch 0.32 and 0.22).  (32, 64, 32, 32) over
 dim 1, one thread: forward 2.5, backward 1.1 ms (PyTorch 6.9 and 3.3).
 
-Cold compile (empty Numba cache, a loaded 2-core machine): ~2-4 s for :func:`span` and
-as much again for :func:`run`, per dtype.
+Cold compile (empty Numba cache, a loaded 2-core machine): ~7 s for float32 (:func:`span`,
+:func:`steps` and :func:`run`).
 
 Semantics are the NumPy path's: the maximum here skips NaN, but a NaN along the dim makes
 the sum NaN and so every output there NaN, as with NumPy's NaN maximum (and PyTorch); all
@@ -191,24 +191,25 @@ def steps(op, a, b, c, out, o0, o1, exp):
     LOG_BACKWARD:  out = gx from a = gy, b = y   (out = exp(b), LOG_BWD)
 
     A part's rows go through all steps while they are in its core's cache, and nothing
-    here takes the GIL."""
-    if op < FORWARD:
-        span(op, a, b, out, o0, o1)
-        return
+    here takes the GIL.  Two calls of :func:`span`, not one a step: LLVM compiles a copy
+    of it into :func:`run` for each (cold compile of the module, float32: 10.8 s with
+    five calls, 7.0 with two, 4.4 before this function)."""
     size = a.shape[1] * a.shape[2]                      # elements per outer index
     i0, i1 = o0 * size, o1 * size
-    flat_out, flat_c = out.reshape(-1)[i0:i1], c.reshape(-1)[i0:i1]
-    if op == LOG_BACKWARD:
-        call_loop(exp, b.reshape(-1)[i0:i1], flat_out)
-        span(LOG_BWD, a, out, out, o0, o1)
-        return
-    span(SHIFT, a, a, out, o0, o1)
+    last, first, second = op, a, b                      # a step of span: itself alone
     if op == FORWARD:
-        call_loop(exp, flat_out, flat_out)
-        span(NORM, out, out, out, o0, o1)
-    else:
-        call_loop(exp, flat_out, flat_c)
-        span(LOG_NORM, c, out, out, o0, o1)
+        last, first, second = NORM, out, out
+    elif op == LOG_FORWARD:
+        last, first, second = LOG_NORM, c, out
+    elif op == LOG_BACKWARD:
+        last, first, second = LOG_BWD, a, out
+    if op == FORWARD or op == LOG_FORWARD:
+        span(SHIFT, a, a, out, o0, o1)
+    if op >= FORWARD:                                   # exp(out) or exp(y) -> c or out
+        source = b if op == LOG_BACKWARD else out
+        target = c if op == LOG_FORWARD else out
+        call_loop(exp, source.reshape(-1)[i0:i1], target.reshape(-1)[i0:i1])
+    span(last, first, second, out, o0, o1)
 
 
 @njit(cache=True, nogil=True, parallel=True)
