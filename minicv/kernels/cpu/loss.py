@@ -1,0 +1,264 @@
+"""Cross-entropy with class-index targets and the pointwise regression losses, for NumPy
+float32/float64 arrays.
+
+**Cross-entropy.**  The NumPy code of ``ops/loss.py`` expresses every variant as a
+coefficient array ``a`` of the logits' shape (a scatter of w[y] into zeros, plus the
+smoothing term) and then makes several full passes with it: ``a·logp`` and its sum in the
+forward pass, ``a.sum``, ``exp``, a multiply and a subtract in the backward pass.  For
+(64, 21, 64, 64) float32 logits that was ~25 ms of the 41 ms of a forward + backward.
+Here ``a`` is never built: with t the target, wy = w[t] (0 where ignored), keep = 1 or 0
+(ignored), s_c = (ε/C)·w_c the smoothing coefficients and q = 1 - ε,
+
+    a_c  = [c = t]·q·wy + keep·s_c          (a_t = q·wy + keep·s_t: one rounding each)
+    loss = -Σ_{c: a_c ≠ 0} a_c·logp_c       (:func:`ce_span` ``CE_LOSS``)
+    dz_c = g·(Σa·exp(logp_c) - a_c)         (``CE_GRAD``, in place over exp(logp))
+
+with Σa = q·wy + keep·Σ s.  Without smoothing (``smooth`` None) the loss is one gather a
+position, -wy·logp_t, and Σa = wy: the NumPy path's values bit for bit.  With smoothing
+the sums run in class order here and pairwise in NumPy: they agree to a few ulp.  The
+log-softmax itself and the exponential stay with ``cpu/softmax.py`` and NumPy's
+vectorised ``exp`` (Numba's is scalar here).
+
+**Pointwise losses** (mse, l1, smooth_l1, huber of d = x - t): :func:`pointwise_span`
+makes one pass that writes ℓ'(d) (kept for backward) and either ℓ(d) ('none') or the
+float64 partial sums of ℓ over fixed blocks of :data:`BLOCK` elements ('mean'/'sum'; the
+caller adds the blocks in order), where NumPy made ~8 passes and masks (smooth_l1's two
+``np.where`` on a random mask alone ~20 ms for 2M float32 elements).  The formulas and
+their roundings are those of ``ops/loss._pointwise``; only the sum differs (float64
+blocks added in order vs NumPy's float32 pairwise sum, which is less accurate).
+
+Work is split over the batch index (cross-entropy) or the blocks (pointwise): on Numba's
+native team (``cpu/parallel.py``'s reasons) from ``NATIVE_MIN_SIZE`` elements, on Python
+threads (``run_split``) from ``THREADED_MIN_SIZE``, else on this thread; every output is
+computed by one thread in a fixed order, so results do not depend on the thread count.
+The serial kernels and their parallel drivers live together here, so Numba's cache sees
+every change.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
+
+CE_LOSS, CE_GRAD = 0, 1
+MSE, L1, SMOOTH_L1, HUBER = 0, 1, 2, 3
+KINDS = {"mse": MSE, "l1": L1, "smooth_l1": SMOOTH_L1, "huber": HUBER}
+
+# Smaller arrays keep the NumPy code of ``ops/loss.py`` (no Numba import).
+MIN_SIZE = 1 << 12
+BLOCK = 1 << 13             # elements per partial sum of the pointwise losses
+
+
+@njit(nogil=True, fastmath={"reassoc"})
+def _smooth_dot(lp, kn, smooth, n):
+    """Σ_k b_k·lp[n, k, 0] over b_k = kn·smooth_k ≠ 0, vectorised (lanes in a fixed order:
+    a chain of adds in class order waits ~4 cycles an element)."""
+    acc = lp.dtype.type(0)
+    for k in range(lp.shape[1]):
+        b = kn * smooth[k]
+        acc += b * lp[n, k, 0] if b != 0 else lp.dtype.type(0)
+    return acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ce_span(op, lp, t, wy, keep, smooth, ssum, q, g, out, n0, n1):
+    """One step of the module docstring over the batch range [n0, n1).
+
+    lp (N, C, S): log-probabilities (``CE_LOSS``) or exp of them (``CE_GRAD``, overwritten
+    by dz); t, wy, keep, g (N, S): the target (0 where ignored), w[t] (0 where ignored),
+    1/0 for kept/ignored and the output gradient; smooth (C,) and ssum = Σ smooth (unused
+    when ``q`` is 1 and ``smooth`` empty: no label smoothing); out (N, S) the loss
+    (``CE_LOSS``).  S = 1 walks rows of C, else C planes of S columns without transposing.
+    """
+    _, c, s = lp.shape
+    ls = smooth.size > 0
+    zero = lp.dtype.type(0)
+    tv = np.empty(s, lp.dtype)                          # target entries, per column
+    for n in range(n0, n1):
+        if op == CE_LOSS:
+            for j in range(s):
+                a = q * wy[n, j] if ls else wy[n, j]
+                out[n, j] = a * lp[n, t[n, j], j] if a != 0 else zero
+            if ls and s == 1:
+                out[n, 0] += _smooth_dot(lp, keep[n, 0], smooth, n)
+            elif ls:
+                for k in range(c):
+                    for j in range(s):
+                        b = keep[n, j] * smooth[k]
+                        out[n, j] += b * lp[n, k, j] if b != 0 else zero
+            for j in range(s):
+                out[n, j] = -out[n, j]
+            continue
+        for j in range(s):                              # the target entries first
+            a = q * wy[n, j] + keep[n, j] * smooth[t[n, j]] if ls else wy[n, j]
+            suma = q * wy[n, j] + keep[n, j] * ssum if ls else wy[n, j]
+            tv[j] = g[n, j] * (suma * lp[n, t[n, j], j] - a)
+        if s == 1:
+            gn, wn = g[n, 0], wy[n, 0]
+            if ls:
+                suma = q * wn + keep[n, 0] * ssum
+                for k in range(c):
+                    lp[n, k, 0] = gn * (suma * lp[n, k, 0] - keep[n, 0] * smooth[k])
+            else:
+                for k in range(c):
+                    lp[n, k, 0] = gn * (wn * lp[n, k, 0] - zero)
+        else:
+            for k in range(c):
+                sk = smooth[k] if ls else zero
+                for j in range(s):
+                    suma = q * wy[n, j] + keep[n, j] * ssum if ls else wy[n, j]
+                    lp[n, k, j] = g[n, j] * (suma * lp[n, k, j] - keep[n, j] * sk)
+        for j in range(s):
+            lp[n, t[n, j], j] = tv[j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def ce_run(op, lp, t, wy, keep, smooth, ssum, q, g, out, workers):
+    """:func:`ce_span` over the whole batch, one contiguous part per worker."""
+    n = lp.shape[0]
+    for w in prange(workers):
+        ce_span(op, lp, t, wy, keep, smooth, ssum, q, g, out, n * w // workers,
+                n * (w + 1) // workers)
+
+
+@njit(inline="always")
+def _ell(kind, d, p, h):
+    """(ℓ(d), ℓ'(d)) for one element: both pieces computed, then selected (a branch on a
+    random |d| < p mispredicts half the time: ~8x slower for 2M float32 elements)."""
+    one, half = type(d)(1), type(d)(0.5)
+    ad = abs(d)
+    if kind == MSE:
+        return d * d, d + d
+    pos, neg = one if d > 0 else type(d)(0), one if d < 0 else type(d)(0)
+    if kind == L1 or p == 0:
+        return ad, pos - neg                            # 0 at 0 and NaN
+    small = ad < p                                      # false for NaN: NaN loss, slope
+    sg = pos - neg if d == d else d                     # np.sign off the kink
+    if kind == SMOOTH_L1:
+        return (half * d * d / p if small else ad - h), (d / p if small else sg)
+    return (half * d * d if small else p * (ad - h)), (d if small else p * sg)
+
+
+@njit(inline="always")
+def _pieces(kind, x, t, p, h, out, dl, i0, i1, o):
+    """dl[i] = ℓ'(x[i] - t[i]) and out[i - o] = ℓ for i in [i0, i1); ``kind`` a constant
+    here, so that each loop is compiled for one loss and vectorised."""
+    for i in range(i0, i1):
+        v, s = _ell(kind, x[i] - t[i], p, h)
+        dl[i] = s
+        out[i - o] = v
+
+
+@njit(inline="always")
+def _kind_pieces(kind, x, t, p, h, out, dl, i0, i1, o):
+    """:func:`_pieces` with the constant ``kind`` of the run-time one."""
+    if kind == MSE:
+        _pieces(MSE, x, t, p, h, out, dl, i0, i1, o)
+    elif kind == L1:
+        _pieces(L1, x, t, p, h, out, dl, i0, i1, o)
+    elif kind == SMOOTH_L1:
+        _pieces(SMOOTH_L1, x, t, p, h, out, dl, i0, i1, o)
+    else:
+        _pieces(HUBER, x, t, p, h, out, dl, i0, i1, o)
+
+
+@njit(nogil=True, fastmath={"reassoc"})
+def _sum64(a, n):
+    """Σ a[:n] in float64, vectorised (lanes in a fixed order)."""
+    acc = 0.0
+    for i in range(n):
+        acc += a[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def pointwise_span(kind, x, t, p, h, loss, dl, b0, b1):
+    """ℓ(d) and ℓ'(d) of d = x - t (flat arrays) over the blocks [b0, b1) of :data:`BLOCK`
+    elements: dl = ℓ'(d); loss = ℓ(d) when it has x's size, else loss[b] = Σ ℓ over block
+    b in float64.  p: smooth_l1's β or huber's δ (in x's dtype), h = 0.5·p (rounded from
+    float64, as NumPy rounds ``0.5 * param``).  As ``ops/loss._pointwise``: |d| < p picks
+    the quadratic piece (false for NaN: NaN loss, np.sign's NaN slope); l1 (and smooth_l1
+    with β = 0) has slope (d > 0) - (d < 0), 0 at 0 and NaN; mse's slope 2d is d + d."""
+    full = loss.size == x.size
+    buf = np.empty(BLOCK, x.dtype)
+    for b in range(b0, b1):
+        i0, i1 = b * BLOCK, min((b + 1) * BLOCK, x.size)
+        if full:
+            _kind_pieces(kind, x, t, p, h, loss, dl, i0, i1, 0)
+        else:
+            _kind_pieces(kind, x, t, p, h, buf, dl, i0, i1, i0)
+        if not full:
+            loss[b] = _sum64(buf, i1 - i0)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def pointwise_run(kind, x, t, p, h, loss, dl, workers):
+    """:func:`pointwise_span` over all blocks, one contiguous range of blocks per worker."""
+    nb = (x.size + BLOCK - 1) // BLOCK
+    for w in prange(workers):
+        pointwise_span(kind, x, t, p, h, loss, dl, nb * w // workers, nb * (w + 1) // workers)
+
+
+def fast_ok(*arrays):
+    """Whether this module applies: NumPy float32/float64 arrays of one shape and dtype,
+    C-contiguous, with at least :data:`MIN_SIZE` elements."""
+    a = arrays[0]
+    return (type(a) is np.ndarray and a.size >= MIN_SIZE
+            and all(type(b) is np.ndarray for b in arrays)
+            and a.dtype in (np.float32, np.float64)
+            and all(b.shape == a.shape and b.dtype == a.dtype and b.flags.c_contiguous
+                    for b in arrays))
+
+
+def _split(n, size, serial, parallel):
+    """``serial(i0, i1)`` over range(n) or ``parallel(workers)``, on the threads that pay
+    for ``size`` elements of work."""
+    from ..conv_algo import _native, _workers, run_split
+    workers = min(_workers(), n)
+    if size >= NATIVE_MIN_SIZE and workers > 1 and _native(workers):
+        parallel(workers)
+    elif size >= THREADED_MIN_SIZE and workers > 1:
+        run_split(serial, n)
+    else:
+        serial(0, n)
+
+
+def _ce(op, lp, t, wy, keep, smooth, q, g, out):
+    ssum = smooth.sum() if smooth.size else lp.dtype.type(0)
+    q = lp.dtype.type(q)
+    args = (op, lp, t, wy, keep, smooth, ssum, q, g, out)
+    size = lp.size if op == CE_GRAD or smooth.size else t.size
+    _split(lp.shape[0], size, lambda n0, n1: ce_span(*args, n0, n1),
+           lambda workers: ce_run(*args, workers))
+
+
+def ce_loss(logp, t, wy, keep, smooth, q):
+    """The per-position loss (N, S) of log-probabilities ``logp`` (N, C, S) (see
+    :func:`ce_span`; smooth: (C,) or empty, q = 1 - ε in logp's dtype)."""
+    out = np.empty(t.shape, logp.dtype)
+    _ce(CE_LOSS, logp, t, wy, keep, smooth, q, out, out)
+    return out
+
+
+def ce_grad(logp, t, wy, keep, smooth, q, g):
+    """dz (N, C, S) of :func:`ce_loss` for the output gradient g (N, S)."""
+    from . import buffers
+    gz = buffers.empty_like(logp)
+    np.exp(logp, out=gz)
+    _ce(CE_GRAD, gz, t, wy, keep, smooth, q, g, g)
+    return gz
+
+
+def pointwise(kind, x, t, param, reduce):
+    """(ℓ, ℓ') of d = x - t for arrays accepted together by :func:`fast_ok`; ℓ is the sum
+    (a float64 scalar) when ``reduce``, else an array of x's shape."""
+    from . import buffers
+    xf, tf = x.reshape(-1), t.reshape(-1)
+    nb = (xf.size + BLOCK - 1) // BLOCK
+    dl = buffers.empty_like(x)
+    loss = np.empty(nb, np.float64) if reduce else buffers.empty_like(x)
+    p = x.dtype.type(0 if param is None else param)
+    h = x.dtype.type(0.5 * (0 if param is None else param))
+    args = (KINDS[kind], xf, tf, p, h, loss.reshape(-1), dl.reshape(-1))
+    _split(nb, xf.size, lambda b0, b1: pointwise_span(*args, b0, b1),
+           lambda workers: pointwise_run(*args, workers))
+    return (loss.sum() if reduce else loss), dl
