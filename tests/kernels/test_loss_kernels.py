@@ -5,6 +5,9 @@ Cross-entropy without label smoothing and the pointwise losses with reduction='n
 compute the NumPy path's formulas in its order: equal bit for bit.  Label smoothing sums
 over classes in another order, and the pointwise 'mean'/'sum' add float64 blocks where
 NumPy adds float32 pairwise: float32 within rtol 1e-5 (atol 1e-6), float64 within 1e-12.
+binary_cross_entropy_with_logits computes softplus and sigmoid by other formulas (log1p of
+exp(-|x|) for logaddexp, a ratio for tanh): the same tolerances, NaN and inf at the same
+places.
 """
 import contextlib
 
@@ -21,14 +24,14 @@ F = mc.nn.functional
 @contextlib.contextmanager
 def _fast_path(on):
     """The kernels on (as they are) or off (``ops/loss.py``'s NumPy code)."""
-    saved = L._class_fast, L._pointwise_fast
+    saved = L._class_fast, L._pointwise_fast, L._bce_fast
     if not on:
         L._class_fast = lambda *args: None
-        L._pointwise_fast = lambda *args: False
+        L._pointwise_fast = L._bce_fast = lambda *args: False
     try:
         yield
     finally:
-        L._class_fast, L._pointwise_fast = saved
+        L._class_fast, L._pointwise_fast, L._bce_fast = saved
 
 
 def _run(fn, x, others, g, fast):
@@ -38,7 +41,7 @@ def _run(fn, x, others, g, fast):
         to = [mc.tensor(o, requires_grad=o.dtype.kind == "f") for o in others]
         out = fn(tx, *to)
         out.backward(mc.tensor(g))
-        return [out.data, tx.grad.data] + [o.grad.data for o in to if o.requires_grad]
+        return [out.data, tx.grad.data] + [o.grad.data for o in to if o.grad is not None]
 
 
 def _compare(fn, x, others, g, exact):
@@ -182,3 +185,54 @@ def test_pointwise_noncontiguous_keeps_numpy_path():
     b = F.smooth_l1_loss(mc.tensor(np.ascontiguousarray(x.T)),
                          mc.tensor(np.ascontiguousarray(t.T)), reduction="none")
     np.testing.assert_array_equal(a.data, b.data)
+
+
+# ----------------------------------------------------------------------------- bce with logits
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.sampled_from([4096, 4099, 8193, 70001]),
+       dtype=st.sampled_from([np.float32, np.float64]),
+       pos_weight=st.sampled_from([None, "class", "full"]),
+       red=st.sampled_from(["mean", "sum", "none"]), special=st.booleans(),
+       target_grad=st.booleans(), seed=st.integers(0, 2 ** 16))
+def test_bce_with_logits_matches_numpy_path(size, dtype, pos_weight, red, special,
+                                            target_grad, seed):
+    rng = np.random.default_rng(seed)
+    shape = (size,) if size % 2 else (2, size // 2)
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    if special:
+        f = x.reshape(-1)
+        vals = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 90, -90, 1e-30], dtype)
+        f[rng.integers(0, f.size, 64)] = vals[rng.integers(0, vals.size, 64)]
+    t = rng.random(shape).astype(dtype)
+    t.reshape(-1)[:4] = [0, 1, 0, 1]
+    pw = None if pos_weight is None else (rng.random(
+        shape[-1:] if pos_weight == "class" else shape) * 3).astype(dtype)
+
+    def fn(a, b):
+        if not target_grad:
+            b = b.detach()
+        return F.binary_cross_entropy_with_logits(
+            a, b, reduction=red, pos_weight=None if pw is None else mc.tensor(pw))
+    _compare(fn, x, [t], _grad(red, shape, dtype, rng), exact=False)
+
+
+def test_bce_with_logits_weight_and_torch_oracle():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((16, 8, 64)) * 5).astype(np.float32)
+    t = (rng.random((16, 8, 64)) > 0.5).astype(np.float32)
+    w = rng.random((8, 64)).astype(np.float32)
+    pw = (rng.random(64) * 3).astype(np.float32)
+    for red in ("mean", "sum", "none"):
+        a = mc.tensor(x, requires_grad=True)
+        out = F.binary_cross_entropy_with_logits(a, mc.tensor(t), weight=mc.tensor(w),
+                                                 pos_weight=mc.tensor(pw), reduction=red)
+        out.sum().backward()
+        b = torch.tensor(x, requires_grad=True)
+        ref = torch.nn.functional.binary_cross_entropy_with_logits(
+            b, torch.tensor(t), weight=torch.tensor(w), pos_weight=torch.tensor(pw),
+            reduction=red)
+        ref.sum().backward()
+        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-5, atol=1e-6)
