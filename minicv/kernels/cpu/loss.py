@@ -9,15 +9,18 @@ forward pass, ``a.sum``, ``exp``, a multiply and a subtract in the backward pass
 Here ``a`` is never built: with t the target, wy = w[t] (0 where ignored), keep = 1 or 0
 (ignored), s_c = (ε/C)·w_c the smoothing coefficients and q = 1 - ε,
 
-    a_c  = [c = t]·q·wy + keep·s_c          (a_t = q·wy + keep·s_t: one rounding each)
-    loss = -Σ_{c: a_c ≠ 0} a_c·logp_c       (:func:`ce_span` ``CE_LOSS``)
-    dz_c = g·(Σa·exp(logp_c) - a_c)         (``CE_GRAD``, in place over exp(logp))
+    a_c = [c = t]·q·wy + keep·s_c,     Σa = q·wy + keep·Σ s     (Σa = wy without ε)
 
-with Σa = q·wy + keep·Σ s.  Without smoothing (``smooth`` None) the loss is one gather a
-position, -wy·logp_t, and Σa = wy: the NumPy path's values bit for bit.  With smoothing
-the sums run in class order here and pairwise in NumPy: they agree to a few ulp.  The
-log-softmax itself and the exponential stay with ``cpu/softmax.py`` and NumPy's
-vectorised ``exp`` (Numba's is scalar here).
+and the log-softmax is never written either: ``cpu/softmax.py``'s SHIFT step gives
+y = z - max, :func:`ce_span` ``CE_GATHER`` reads y_t (and Σ_c s_c·y_c with smoothing),
+NumPy's vectorised ``exp`` (Numba's is scalar here) turns y into e = exp(y) in place,
+and ``CE_LOSS`` sums e per position (σ), so that, with log p = y - log σ,
+
+    loss = -(q·wy·(y_t - log σ) + keep·Σ_c s_c·(y_c - log σ))      (terms with a_c ≠ 0)
+    dz_c = g·(Σa·e_c/σ - a_c)                                      (``CE_GRAD``, one pass)
+
+This saves the log-softmax's last pass and the backward's ``exp`` pass.  Values agree
+with the NumPy path to a few ulp (e/σ for exp(log p), sums in another order).
 
 **Pointwise losses** (mse, l1, smooth_l1, huber of d = x - t): :func:`pointwise_span`
 makes one pass that writes ℓ'(d) (kept for backward) and either ℓ(d) ('none') or the
@@ -39,7 +42,8 @@ from numba import njit, prange
 
 from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
 
-CE_LOSS, CE_GRAD = 0, 1
+CE_GATHER, CE_LOSS, CE_GRAD = 0, 1, 2
+YT, SY, SIGMA, LOSS = 0, 1, 2, 3            # rows of cross-entropy's per-position array
 MSE, L1, SMOOTH_L1, HUBER = 0, 1, 2, 3
 BCE_ABS, BCE_LOSS, BCE_GRAD = 0, 1, 2
 KINDS = {"mse": MSE, "l1": L1, "smooth_l1": SMOOTH_L1, "huber": HUBER}
@@ -50,74 +54,87 @@ BLOCK = 1 << 13             # elements per partial sum of the pointwise losses
 
 
 @njit(nogil=True, fastmath={"reassoc"})
-def _smooth_dot(lp, kn, smooth, n):
-    """Σ_k b_k·lp[n, k, 0] over b_k = kn·smooth_k ≠ 0, vectorised (lanes in a fixed order:
-    a chain of adds in class order waits ~4 cycles an element)."""
-    acc = lp.dtype.type(0)
-    for k in range(lp.shape[1]):
-        b = kn * smooth[k]
-        acc += b * lp[n, k, 0] if b != 0 else lp.dtype.type(0)
+def _row_dot(y, n, smooth):
+    """Σ_k y[n, k, 0] (``smooth`` empty) or Σ_k smooth_k·y[n, k, 0] over smooth_k ≠ 0,
+    vectorised (lanes in a fixed order: a chain of adds in class order waits ~4 cycles an
+    element)."""
+    acc = y.dtype.type(0)
+    if smooth.size == 0:
+        for k in range(y.shape[1]):
+            acc += y[n, k, 0]
+        return acc
+    for k in range(y.shape[1]):
+        acc += smooth[k] * y[n, k, 0] if smooth[k] != 0 else y.dtype.type(0)
     return acc
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def ce_span(op, lp, t, wy, keep, smooth, ssum, q, g, out, n0, n1):
+def ce_span(op, y, gz, t, wy, keep, smooth, ssum, q, pos, n0, n1):
     """One step of the module docstring over the batch range [n0, n1).
 
-    lp (N, C, S): log-probabilities (``CE_LOSS``) or exp of them (``CE_GRAD``, overwritten
-    by dz); t, wy, keep, g (N, S): the target (0 where ignored), w[t] (0 where ignored),
-    1/0 for kept/ignored and the output gradient; smooth (C,) and ssum = Σ smooth (unused
-    when ``q`` is 1 and ``smooth`` empty: no label smoothing); out (N, S) the loss
-    (``CE_LOSS``).  S = 1 walks rows of C, else C planes of S columns without transposing.
+    y (N, C, S): z - max (``CE_GATHER``), then e = exp of it (``CE_LOSS``, ``CE_GRAD``);
+    gz (N, C, S): dz (``CE_GRAD``); t, wy, keep (N, S): the target (0 where ignored),
+    w[t] (0 where ignored), 1/0 for kept/ignored; smooth (C,) and ssum = Σ smooth (no
+    label smoothing: ``smooth`` empty, q = 1); pos (4, N, S) per-position values:
+    YT = y_t, SY = Σ_c s_c·y_c (s_c ≠ 0), SIGMA = Σ_c e_c, LOSS (YT holds the output
+    gradient g in ``CE_GRAD``).  S = 1 walks rows of C, else C planes of S columns
+    without transposing.
     """
-    _, c, s = lp.shape
+    _, c, s = y.shape
     ls = smooth.size > 0
-    zero = lp.dtype.type(0)
-    tv = np.empty(s, lp.dtype)                          # target entries, per column
+    zero = y.dtype.type(0)
     for n in range(n0, n1):
-        if op == CE_LOSS:
+        if op == CE_GATHER:
             for j in range(s):
-                a = q * wy[n, j] if ls else wy[n, j]
-                out[n, j] = a * lp[n, t[n, j], j] if a != 0 else zero
+                pos[YT, n, j] = y[n, t[n, j], j]
             if ls and s == 1:
-                out[n, 0] += _smooth_dot(lp, keep[n, 0], smooth, n)
+                pos[SY, n, 0] = _row_dot(y, n, smooth)
             elif ls:
+                pos[SY, n, :] = 0
                 for k in range(c):
                     for j in range(s):
-                        b = keep[n, j] * smooth[k]
-                        out[n, j] += b * lp[n, k, j] if b != 0 else zero
-            for j in range(s):
-                out[n, j] = -out[n, j]
-            continue
-        for j in range(s):                              # the target entries first
-            a = q * wy[n, j] + keep[n, j] * smooth[t[n, j]] if ls else wy[n, j]
-            suma = q * wy[n, j] + keep[n, j] * ssum if ls else wy[n, j]
-            tv[j] = g[n, j] * (suma * lp[n, t[n, j], j] - a)
-        if s == 1:
-            gn, wn = g[n, 0], wy[n, 0]
-            if ls:
-                suma = q * wn + keep[n, 0] * ssum
-                for k in range(c):
-                    lp[n, k, 0] = gn * (suma * lp[n, k, 0] - keep[n, 0] * smooth[k])
+                        pos[SY, n, j] += smooth[k] * y[n, k, j] if smooth[k] != 0 else zero
+        elif op == CE_LOSS:
+            if s == 1:
+                pos[SIGMA, n, 0] = _row_dot(y, n, smooth[:0])
             else:
+                pos[SIGMA, n, :] = 0
                 for k in range(c):
-                    lp[n, k, 0] = gn * (wn * lp[n, k, 0] - zero)
+                    for j in range(s):
+                        pos[SIGMA, n, j] += y[n, k, j]
+            for j in range(s):
+                lse = np.log(pos[SIGMA, n, j])
+                a = q * wy[n, j]
+                v = a * (pos[YT, n, j] - lse) if a != 0 else zero
+                if ls and keep[n, j] != 0:
+                    v += pos[SY, n, j] - lse * ssum
+                pos[LOSS, n, j] = -v
+        elif s == 1:
+            sigma, g, kn = pos[SIGMA, n, 0], pos[YT, n, 0], keep[n, 0]
+            suma = q * wy[n, 0] + kn * ssum if ls else wy[n, 0]
+            for k in range(c):
+                sk = kn * smooth[k] if ls else zero
+                gz[n, k, 0] = g * (suma * (y[n, k, 0] / sigma) - sk)
         else:
             for k in range(c):
-                sk = smooth[k] if ls else zero
                 for j in range(s):
                     suma = q * wy[n, j] + keep[n, j] * ssum if ls else wy[n, j]
-                    lp[n, k, j] = g[n, j] * (suma * lp[n, k, j] - keep[n, j] * sk)
-        for j in range(s):
-            lp[n, t[n, j], j] = tv[j]
+                    sk = keep[n, j] * smooth[k] if ls else zero
+                    gz[n, k, j] = pos[YT, n, j] * (suma * (y[n, k, j] / pos[SIGMA, n, j]) - sk)
+        if op == CE_GRAD:
+            for j in range(s):                              # the target entries
+                g, tj = pos[YT, n, j], t[n, j]
+                suma = q * wy[n, j] + keep[n, j] * ssum if ls else wy[n, j]
+                a = q * wy[n, j] + keep[n, j] * smooth[tj] if ls else wy[n, j]
+                gz[n, tj, j] = g * (suma * (y[n, tj, j] / pos[SIGMA, n, j]) - a)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def ce_run(op, lp, t, wy, keep, smooth, ssum, q, g, out, workers):
+def ce_run(op, y, gz, t, wy, keep, smooth, ssum, q, pos, workers):
     """:func:`ce_span` over the whole batch, one contiguous part per worker."""
-    n = lp.shape[0]
+    n = y.shape[0]
     for w in prange(workers):
-        ce_span(op, lp, t, wy, keep, smooth, ssum, q, g, out, n * w // workers,
+        ce_span(op, y, gz, t, wy, keep, smooth, ssum, q, pos, n * w // workers,
                 n * (w + 1) // workers)
 
 
@@ -275,29 +292,38 @@ def _split(n, size, serial, parallel):
         serial(0, n)
 
 
-def _ce(op, lp, t, wy, keep, smooth, q, g, out):
-    ssum = smooth.sum() if smooth.size else lp.dtype.type(0)
-    q = lp.dtype.type(q)
-    args = (op, lp, t, wy, keep, smooth, ssum, q, g, out)
-    size = lp.size if op == CE_GRAD or smooth.size else t.size
-    _split(lp.shape[0], size, lambda n0, n1: ce_span(*args, n0, n1),
+def _ce(op, y, gz, parts, pos):
+    t, wy, keep, smooth, q = parts
+    ssum = smooth.sum() if smooth.size else y.dtype.type(0)
+    args = (op, y, gz, t, wy, keep, smooth, ssum, y.dtype.type(q), pos)
+    size = t.size if op == CE_GATHER and not smooth.size else y.size
+    _split(y.shape[0], size, lambda n0, n1: ce_span(*args, n0, n1),
            lambda workers: ce_run(*args, workers))
 
 
-def ce_loss(logp, t, wy, keep, smooth, q):
-    """The per-position loss (N, S) of log-probabilities ``logp`` (N, C, S) (see
-    :func:`ce_span`; smooth: (C,) or empty, q = 1 - ε in logp's dtype)."""
-    out = np.empty(t.shape, logp.dtype)
-    _ce(CE_LOSS, logp, t, wy, keep, smooth, q, out, out)
-    return out
-
-
-def ce_grad(logp, t, wy, keep, smooth, q, g):
-    """dz (N, C, S) of :func:`ce_loss` for the output gradient g (N, S)."""
+def ce_forward(z, parts):
+    """(loss (N, S), e (N, C, S), pos (4, N, S)) of logits z (N, C, ...) (NumPy
+    float32/float64, C-contiguous) and ``parts`` = (t, wy, keep, smooth, q) of
+    :func:`ce_span`; e and pos are what :func:`ce_grad` needs."""
     from . import buffers
-    gz = buffers.empty_like(logp)
-    np.exp(logp, out=gz)
-    _ce(CE_GRAD, gz, t, wy, keep, smooth, q, g, g)
+    from .softmax import SHIFT, _step
+    n, c = z.shape[:2]
+    e = buffers.empty((n, c, z.size // (n * c)), z.dtype)
+    _step(SHIFT, z, z, e.reshape(z.shape), 1)                 # y = z - max
+    pos = np.empty((4,) + parts[0].shape, z.dtype)
+    _ce(CE_GATHER, e, e, parts, pos)
+    _ufunc(np.exp, e.reshape(-1), e.reshape(-1))
+    _ce(CE_LOSS, e, e, parts, pos)
+    return pos[LOSS], e, pos
+
+
+def ce_grad(e, pos, parts, g):
+    """dz (N, C, S) of :func:`ce_forward` for the output gradient g (N, S)."""
+    from . import buffers
+    gz = buffers.empty_like(e)
+    pos = pos.copy()                  # (kept intact for another backward)
+    pos[YT] = g
+    _ce(CE_GRAD, e, gz, parts, pos)
     return gz
 
 
