@@ -633,13 +633,13 @@ def _pointwise(d, kind, param):
             np.where(small, d, param * np.sign(d)))
 
 
-def _pointwise_fast(x, t):
+def _pointwise_fast(*arrays):
     """Whether :class:`PointwiseLoss` runs ``kernels/cpu/loss.py`` (NumPy float32/float64
     of one shape, C-contiguous, 4096+ elements); small arrays skip the Numba import."""
-    if type(x) is not np.ndarray or x.size < 1 << 12:
+    if type(arrays[0]) is not np.ndarray or arrays[0].size < 1 << 12:
         return False
     from ..kernels.cpu.loss import fast_ok
-    return fast_ok(x, t)
+    return fast_ok(*arrays)
 
 
 class PointwiseLoss(Function):
@@ -662,7 +662,13 @@ class PointwiseLoss(Function):
 
     @staticmethod
     def backward(ctx, g):
-        gd = ctx.dl * (g * ctx.scale if ctx.scale is not None else g)
+        g = g * ctx.scale if ctx.scale is not None else g
+        if _pointwise_fast(ctx.dl) and (g.ndim == 0 and g.dtype == ctx.dl.dtype
+                                        or _pointwise_fast(ctx.dl, g)):
+            from ..kernels.cpu.loss import scaled
+            gd = scaled(ctx.dl, g)                     # the same product, on threads
+        else:
+            gd = ctx.dl * g
         return (gd if ctx.needs_input_grad[0] else None,
                 -gd if ctx.needs_input_grad[1] else None)
 

@@ -354,19 +354,29 @@ def _bce(op, x, t, lw, e, sp, g, out):
             lambda workers: bce_run(*args, workers))
 
 
-def _ufunc(f, a, out):
-    """``f(a, out=out)`` (flat arrays): NumPy's vectorised loop (Numba's exp and log1p are
-    scalar here: 7.5 and 20 vs 1.0 ms for 2M float32 values), cut over Python threads
-    from ``NATIVE_MIN_SIZE`` elements (ufuncs release the GIL)."""
+def _ufunc(f, out, *args):
+    """``f(*args, out=out)`` over flat arrays (or 0-d operands): NumPy's vectorised loop
+    (Numba's exp and log1p are scalar here: 7.5 and 20 vs 1.0 ms for 2M float32 values),
+    cut over Python threads from ``NATIVE_MIN_SIZE`` elements (ufuncs release the GIL)."""
     from ..conv_algo import run_split
 
     def task(b0, b1):
-        f(a[b0 * BLOCK:b1 * BLOCK], out=out[b0 * BLOCK:b1 * BLOCK])
-    nb = (a.size + BLOCK - 1) // BLOCK
-    if a.size >= NATIVE_MIN_SIZE:
+        part = slice(b0 * BLOCK, b1 * BLOCK)
+        f(*(a[part] if a.ndim else a for a in args), out=out[part])
+    nb = (out.size + BLOCK - 1) // BLOCK
+    if out.size >= NATIVE_MIN_SIZE:
         run_split(task, nb)
     else:
         task(0, nb)
+
+
+def scaled(a, g):
+    """a·g (a C-contiguous, g of a's shape or 0-d) into a recycled buffer, on threads."""
+    from . import buffers
+    out = buffers.empty_like(a)
+    g = np.asarray(g)
+    _ufunc(np.multiply, out.reshape(-1), a.reshape(-1), g.reshape(-1) if g.ndim else g)
+    return out
 
 
 def bce_with_logits(x, t, lw, reduce):
@@ -381,7 +391,7 @@ def bce_with_logits(x, t, lw, reduce):
     loss = np.empty(nb, np.float64) if reduce else buffers.empty_like(xf)
     _bce(BCE_ABS, xf, tf, lwf, e, sp, e, e)
     _ufunc(np.exp, e, e)
-    _ufunc(np.log1p, e, sp)
+    _ufunc(np.log1p, sp, e)
     _bce(BCE_LOSS, xf, tf, lwf, e, sp, e, loss)
     return (loss.sum() if reduce else loss.reshape(x.shape)), e, sp
 
