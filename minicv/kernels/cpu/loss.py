@@ -51,6 +51,7 @@ KINDS = {"mse": MSE, "l1": L1, "smooth_l1": SMOOTH_L1, "huber": HUBER}
 # Smaller arrays keep the NumPy code of ``ops/loss.py`` (no Numba import).
 MIN_SIZE = 1 << 12
 BLOCK = 1 << 13             # elements per partial sum of the pointwise losses
+_NO_PARTS = np.empty(0)     # (no partial sums wanted)
 
 
 @njit(nogil=True, fastmath={"reassoc"})
@@ -189,31 +190,31 @@ def _sum64(a, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def pointwise_span(kind, x, t, p, h, loss, dl, b0, b1):
+def pointwise_span(kind, x, t, p, h, loss, part, dl, b0, b1):
     """ℓ(d) and ℓ'(d) of d = x - t (flat arrays) over the blocks [b0, b1) of :data:`BLOCK`
-    elements: dl = ℓ'(d); loss = ℓ(d) when it has x's size, else loss[b] = Σ ℓ over block
-    b in float64.  p: smooth_l1's β or huber's δ (in x's dtype), h = 0.5·p (rounded from
+    elements: dl = ℓ'(d); loss = ℓ(d) when it has x's size (reduction 'none'), else
+    part[b] = Σ ℓ over block b in float64 (one signature for both: one compile).  p: smooth_l1's β or huber's δ (in x's dtype), h = 0.5·p (rounded from
     float64, as NumPy rounds ``0.5 * param``).  As ``ops/loss._pointwise``: |d| < p picks
     the quadratic piece (false for NaN: NaN loss, np.sign's NaN slope); l1 (and smooth_l1
     with β = 0) has slope (d > 0) - (d < 0), 0 at 0 and NaN; mse's slope 2d is d + d."""
     full = loss.size == x.size
-    buf = np.empty(BLOCK, x.dtype)
+    buf = np.empty(0 if full else BLOCK, x.dtype)
     for b in range(b0, b1):
         i0, i1 = b * BLOCK, min((b + 1) * BLOCK, x.size)
         if full:
             _kind_pieces(kind, x, t, p, h, loss, dl, i0, i1, 0)
         else:
             _kind_pieces(kind, x, t, p, h, buf, dl, i0, i1, i0)
-        if not full:
-            loss[b] = _sum64(buf, i1 - i0)
+            part[b] = _sum64(buf, i1 - i0)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def pointwise_run(kind, x, t, p, h, loss, dl, workers):
+def pointwise_run(kind, x, t, p, h, loss, part, dl, workers):
     """:func:`pointwise_span` over all blocks, one contiguous range of blocks per worker."""
     nb = (x.size + BLOCK - 1) // BLOCK
     for w in prange(workers):
-        pointwise_span(kind, x, t, p, h, loss, dl, nb * w // workers, nb * (w + 1) // workers)
+        pointwise_span(kind, x, t, p, h, loss, part, dl, nb * w // workers,
+                       nb * (w + 1) // workers)
 
 
 @njit(inline="always")
@@ -229,19 +230,19 @@ def _bce_loss(x, t, lw, sp, out, i0, i1, o):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bce_span(op, x, t, lw, e, sp, g, out, b0, b1):
+def bce_span(op, x, t, lw, e, sp, g, out, part, b0, b1):
     """binary_cross_entropy_with_logits over the blocks [b0, b1) of :data:`BLOCK` elements
     (flat arrays; NumPy's vectorised exp and log1p run between the steps):
 
     BCE_ABS:  e = -|x|                                     (then e = exp(e), sp = log1p(e))
     BCE_LOSS: sp = max(-x, 0) + sp = softplus(-x); out = (1 - t)·x + lw·sp, or, when out
-              is not x's size, out[b] = Σ of that over block b in float64
+              is empty, part[b] = Σ of that over block b in float64
     BCE_GRAD: out = g·((1 - t) - lw·σ(-x)), σ(-x) = e/(1 + e) for x > 0 else 1/(1 + e)
 
     lw: (pw - 1)·t + 1 with pos_weight, else empty (1); g: one value or x's size.
     """
     one = x.dtype.type(1)
-    buf = np.empty(BLOCK if op == BCE_LOSS and out.size != x.size else 0, x.dtype)
+    buf = np.empty(BLOCK if op == BCE_LOSS and out.size == 0 else 0, x.dtype)
     for b in range(b0, b1):
         i0, i1 = b * BLOCK, min((b + 1) * BLOCK, x.size)
         if op == BCE_ABS:
@@ -249,7 +250,7 @@ def bce_span(op, x, t, lw, e, sp, g, out, b0, b1):
                 e[i] = -abs(x[i])
         elif op == BCE_LOSS and buf.size:
             _bce_loss(x, t, lw, sp, buf, i0, i1, i0)
-            out[b] = _sum64(buf, i1 - i0)
+            part[b] = _sum64(buf, i1 - i0)
         elif op == BCE_LOSS:
             _bce_loss(x, t, lw, sp, out, i0, i1, 0)
         else:
@@ -261,11 +262,12 @@ def bce_span(op, x, t, lw, e, sp, g, out, b0, b1):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def bce_run(op, x, t, lw, e, sp, g, out, workers):
+def bce_run(op, x, t, lw, e, sp, g, out, part, workers):
     """:func:`bce_span` over all blocks, one contiguous range of blocks per worker."""
     nb = (x.size + BLOCK - 1) // BLOCK
     for w in prange(workers):
-        bce_span(op, x, t, lw, e, sp, g, out, nb * w // workers, nb * (w + 1) // workers)
+        bce_span(op, x, t, lw, e, sp, g, out, part, nb * w // workers,
+                 nb * (w + 1) // workers)
 
 
 def fast_ok(*arrays):
@@ -334,13 +336,14 @@ def pointwise(kind, x, t, param, reduce):
     xf, tf = x.reshape(-1), t.reshape(-1)
     nb = (xf.size + BLOCK - 1) // BLOCK
     dl = buffers.empty_like(x)
-    loss = np.empty(nb, np.float64) if reduce else buffers.empty_like(x)
+    loss = np.empty(0, x.dtype) if reduce else buffers.empty_like(x)
+    part = np.empty(nb if reduce else 0, np.float64)
     p = x.dtype.type(0 if param is None else param)
     h = x.dtype.type(0.5 * (0 if param is None else param))
-    args = (KINDS[kind], xf, tf, p, h, loss.reshape(-1), dl.reshape(-1))
+    args = (KINDS[kind], xf, tf, p, h, loss.reshape(-1), part, dl.reshape(-1))
     _split(nb, xf.size, lambda b0, b1: pointwise_span(*args, b0, b1),
            lambda workers: pointwise_run(*args, workers))
-    return (loss.sum() if reduce else loss), dl
+    return (part.sum() if reduce else loss), dl
 
 
 def _blocks(size, serial, parallel):
@@ -348,8 +351,8 @@ def _blocks(size, serial, parallel):
     _split((size + BLOCK - 1) // BLOCK, size, serial, parallel)
 
 
-def _bce(op, x, t, lw, e, sp, g, out):
-    args = (op, x, t, lw, e, sp, g, out)
+def _bce(op, x, t, lw, e, sp, g, out, part=_NO_PARTS):
+    args = (op, x, t, lw, e, sp, g, out, part)
     _blocks(x.size, lambda b0, b1: bce_span(*args, b0, b1),
             lambda workers: bce_run(*args, workers))
 
@@ -388,12 +391,13 @@ def bce_with_logits(x, t, lw, reduce):
     lwf = np.empty(0, x.dtype) if lw is None else lw.reshape(-1)
     e, sp = buffers.empty_like(xf), buffers.empty_like(xf)
     nb = (xf.size + BLOCK - 1) // BLOCK
-    loss = np.empty(nb, np.float64) if reduce else buffers.empty_like(xf)
+    loss = np.empty(0, x.dtype) if reduce else buffers.empty_like(xf)
+    part = np.empty(nb if reduce else 0, np.float64)
     _bce(BCE_ABS, xf, tf, lwf, e, sp, e, e)
     _ufunc(np.exp, e, e)
     _ufunc(np.log1p, sp, e)
-    _bce(BCE_LOSS, xf, tf, lwf, e, sp, e, loss)
-    return (loss.sum() if reduce else loss.reshape(x.shape)), e, sp
+    _bce(BCE_LOSS, xf, tf, lwf, e, sp, e, loss, part)
+    return (part.sum() if reduce else loss.reshape(x.shape)), e, sp
 
 
 def bce_with_logits_grad(x, t, lw, e, g):
