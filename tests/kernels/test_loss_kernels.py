@@ -87,10 +87,13 @@ def test_cross_entropy_matches_numpy_path(n, c, spatial, dtype, ls, weighted, ig
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ls", [0.0, 0.2])
 def test_cross_entropy_special_values(dtype, ls):
-    """NaN rows (kept and ignored), -inf logits (a masked class, also the target), +inf."""
+    """NaN rows (kept and ignored), -inf logits (a masked class, also the target), +inf.
+    float32 on the native threads (2^16+ elements), float64 on this one (the compile of
+    each driver costs seconds: one dtype each)."""
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((64, 10, 8)).astype(dtype)
-    t = rng.integers(0, 10, (64, 8))
+    s = 128 if dtype == np.float32 else 8
+    x = rng.standard_normal((64, 10, s)).astype(dtype)
+    t = rng.integers(0, 10, (64, s))
     x[0, 3, 2] = np.nan                      # kept NaN row
     x[1, :, 0] = np.nan
     t[1, 0] = -100                           # ignored NaN row: NaN gradient as PyTorch
@@ -164,6 +167,7 @@ def _with_specials(a, rng, param):
 def test_pointwise_matches_numpy_path(loss, size, dtype, red, special, seed):
     name, kw = loss
     rng = np.random.default_rng(seed)
+    size = size if dtype == np.float32 else min(size, 8193)   # (one dtype compiles threads)
     param = float(next(iter(kw.values()), 1.0)) or 1.0
     x = (rng.standard_normal(size) * 2).astype(dtype)
     t = (rng.standard_normal(size) * 2).astype(dtype)
@@ -190,6 +194,7 @@ def test_pointwise_noncontiguous_keeps_numpy_path():
 
 # ----------------------------------------------------------------------------- bce with logits
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # NumPy path, NaN
 @settings(max_examples=25, deadline=None)
 @given(size=st.sampled_from([4096, 4099, 8193, 70001]),
        dtype=st.sampled_from([np.float32, np.float64]),
@@ -199,6 +204,7 @@ def test_pointwise_noncontiguous_keeps_numpy_path():
 def test_bce_with_logits_matches_numpy_path(size, dtype, pos_weight, red, special,
                                             target_grad, seed):
     rng = np.random.default_rng(seed)
+    size = size if dtype == np.float32 else min(size, 8193)   # (one dtype compiles threads)
     shape = (size,) if size % 2 else (2, size // 2)
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     if special:
