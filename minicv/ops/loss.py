@@ -180,8 +180,8 @@ class ClassCrossEntropy(Function):
     ``scale``/``grad_scale``; ``parts`` = (t, wy, keep, smooth, q) over (N, S) positions
     (see :func:`minicv.kernels.cpu.loss.ce_span`). Saved: exp(z - max) (N, C, S) and the
     per-position values (4, N, S).
-    Measured (2 shared threads, float32, forward + backward): (512, 1000) 2.9 -> 1.5 ms,
-    (64, 21, 64, 64) 41 -> 19 ms (PyTorch 0.8 and 13.5)."""
+    Measured (one thread, float32, forward + backward): (512, 1000) 3.0 -> 1.3 ms,
+    (64, 21, 64, 64) 50 -> 22 ms (PyTorch 1.1 and 30)."""
     @staticmethod
     def forward(ctx, z, parts=None, scale=None, grad_scale=None):
         from ..kernels.cpu.loss import ce_forward

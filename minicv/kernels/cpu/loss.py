@@ -1,5 +1,5 @@
-"""Cross-entropy with class-index targets and the pointwise regression losses, for NumPy
-float32/float64 arrays.
+"""Cross-entropy with class-index targets, the pointwise regression losses and
+binary_cross_entropy_with_logits, for NumPy float32/float64 arrays.
 
 **Cross-entropy.**  The NumPy code of ``ops/loss.py`` expresses every variant as a
 coefficient array ``a`` of the logits' shape (a scatter of w[y] into zeros, plus the
@@ -30,12 +30,23 @@ caller adds the blocks in order), where NumPy made ~8 passes and masks (smooth_l
 their roundings are those of ``ops/loss._pointwise``; only the sum differs (float64
 blocks added in order vs NumPy's float32 pairwise sum, which is less accurate).
 
+**binary_cross_entropy_with_logits**: softplus(-x) = max(-x, 0) + log1p(exp(-|x|)) by
+one-pass kernels around NumPy's vectorised ``exp`` and ``log1p`` (:func:`bce_span`), where
+``np.logaddexp`` alone took ~50 ms for 2M float32 values; backward takes σ(-x) from the
+kept exp(-|x|) in one pass instead of a ``tanh``.  Values agree to a few ulp.
+
+Measured forward + backward, float32, one thread each, minicv before -> after (PyTorch):
+cross_entropy (512, 1000) 3.0 -> 1.3 ms (1.1), (64, 21, 64, 64) 50 -> 22 (30), with label
+smoothing 3.7 -> 1.4 (1.5); on (32, 64, 32, 32): mse 7.6 -> 5.4 (6.2), l1 8.8 -> 5.5
+(9.1), smooth_l1 34 -> 5.5 (6.0), huber 34 -> 5.4 (5.4), bce_with_logits 64 -> 14 (12).
+
 Work is split over the batch index (cross-entropy) or the blocks (pointwise): on Numba's
 native team (``cpu/parallel.py``'s reasons) from ``NATIVE_MIN_SIZE`` elements, on Python
 threads (``run_split``) from ``THREADED_MIN_SIZE``, else on this thread; every output is
 computed by one thread in a fixed order, so results do not depend on the thread count.
 The serial kernels and their parallel drivers live together here, so Numba's cache sees
-every change.
+every change.  Cold compile (empty cache, a loaded 2-core machine), per dtype: ~3 s for
+cross-entropy, ~4.5 s for the pointwise losses, ~2 s for bce_with_logits.
 """
 import numpy as np
 from numba import njit, prange
