@@ -204,9 +204,10 @@ def _sum64(a, n):
 def pointwise_span(kind, x, t, p, h, loss, part, dl, b0, b1):
     """ℓ(d) and ℓ'(d) of d = x - t (flat arrays) over the blocks [b0, b1) of :data:`BLOCK`
     elements: dl = ℓ'(d); loss = ℓ(d) when it has x's size (reduction 'none'), else
-    part[b] = Σ ℓ over block b in float64 (one signature for both: one compile).  p: smooth_l1's β or huber's δ (in x's dtype), h = 0.5·p (rounded from
-    float64, as NumPy rounds ``0.5 * param``).  As ``ops/loss._pointwise``: |d| < p picks
-    the quadratic piece (false for NaN: NaN loss, np.sign's NaN slope); l1 (and smooth_l1
+    part[b] = Σ ℓ over block b in float64 (one signature for both: one compile).
+    p: smooth_l1's β or huber's δ (in x's dtype), h = 0.5·p (rounded from float64, as
+    NumPy rounds ``0.5 * param``).  As ``ops/loss._pointwise``: |d| < p picks the
+    quadratic piece (false for NaN: NaN loss, np.sign's NaN slope); l1 (and smooth_l1
     with β = 0) has slope (d > 0) - (d < 0), 0 at 0 and NaN; mse's slope 2d is d + d."""
     full = loss.size == x.size
     buf = np.empty(0 if full else BLOCK, x.dtype)
