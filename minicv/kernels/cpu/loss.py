@@ -323,7 +323,7 @@ def ce_forward(z, parts):
     from .softmax import SHIFT, _step
     n, c = z.shape[:2]
     e = buffers.empty((n, c, z.size // (n * c)), z.dtype)
-    _step(SHIFT, z, z, e.reshape(z.shape), 1)                 # y = z - max
+    _step(SHIFT, z, z, z, e.reshape(z.shape), 1)              # y = z - max
     pos = np.empty((4,) + parts[0].shape, z.dtype)
     _ce(CE_GATHER, e, e, parts, pos)
     _ufunc(np.exp, e.reshape(-1), e.reshape(-1))

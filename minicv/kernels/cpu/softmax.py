@@ -242,7 +242,7 @@ def _step(op, a, b, c, out, dim):
     """:func:`steps` over the whole arrays (same shape, C-contiguous) as (outer, n, inner)
     views around ``dim``, on the threads that pay."""
     from ..conv_algo import _native, _workers, run_split
-    exp = ufunc_loops.addresses()["exp", a.dtype.char]
+    exp = ufunc_loops.addresses().get(("exp", a.dtype.char), 0)   # 0: SHIFT/BWD need none
     a, b, c, out = _view(a, dim), _view(b, dim), _view(c, dim), _view(out, dim)
     outer = a.shape[0]
     workers = min(_workers(), outer)
