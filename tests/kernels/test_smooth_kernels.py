@@ -187,6 +187,17 @@ def test_close_to_torch(name):
     for got, want in ((y, ty.detach().numpy()), (gx, tx.grad.numpy())):
         err = np.abs(got.astype(np.float64) - want)
         bound = 5e-7 * np.abs(want) + 3e-7 * (1 + np.abs(x))
+        if name == "tanh" and not np.all(err <= bound):
+            # Three cold full-suite runs saw torch and minicv differ by up to 4e-5 here
+            # (minicv's forward is NumPy's own tanh loop); not reproduced since. Judge
+            # minicv by the float64 tanh as well, and say who was off.
+            y64 = np.tanh(x.astype(np.float64))
+            ref = y64 if got is y else 1 - y64 * y64
+            near = np.abs(got - ref) <= bound
+            assert np.all(near | (err <= bound)), (
+                "minicv off the float64 tanh by", np.abs(got - ref).max(),
+                "torch off it by", np.abs(want - ref).max())
+            continue
         assert np.all(err <= bound), (x[np.argmax(err / bound)], np.max(err / bound))
 
 
