@@ -4,7 +4,8 @@
     minicv eval CKPT [--dataset]   evaluate a checkpoint written by ``minicv train``
     minicv predict CKPT IMAGE...   top-k classes for image files
     minicv models                  the model zoo with parameter counts
-    minicv bench [SUITE ...]       overhead | conv | optim | data | train | layers | modules | all
+    minicv bench [SUITE ...]       overhead | conv | optim | data | train | layers |
+                                   modules | losses | all
 
 A mistake (wrong argument, missing data directory, checkpoint of another model) prints
 one line on stderr and exits with status 2, never a traceback.
@@ -243,7 +244,8 @@ def build_parser():
     m = sub.add_parser("models", help="list the zoo")
     m.set_defaults(func=_models)
     b = sub.add_parser("bench", help="benchmarks beside PyTorch (interleaved, medians)")
-    b.add_argument("suite", nargs="*", help="overhead, conv, optim, data, train, layers, modules or all")
+    b.add_argument("suite", nargs="*", help="overhead, conv, optim, data, train, layers, "
+                                            "modules, losses or all")
     b.add_argument("--threads", type=int, default=None, help="BLAS/Numba threads")
     b.add_argument("--device", default="cpu", help="cpu, or cuda / cuda:N for the GPU "
                    "variants of the train and conv suites (needs CuPy)")

@@ -1,5 +1,5 @@
 """`minicv bench modules` runs every case (batch 1, one repeat; with PyTorch when installed)."""
-from minicv.bench.modules import CASES, bench_modules, case_name
+from minicv.bench.modules import CASES, LOSS_CASES, bench_losses, bench_modules, case_name
 
 
 def test_modules_bench_gives_a_row_per_case():
@@ -18,3 +18,9 @@ def test_case_names_read_as_python_calls():
 def test_cases_can_be_picked_by_class():
     rows = bench_modules(repeats=1, batch=1, cases=("Tanh",))
     assert [r["case"] for r in rows] == ["Tanh() (1, 64, 32, 32)"]
+
+
+def test_losses_bench_gives_a_row_per_case():
+    rows = bench_losses(repeats=1, batch=2)
+    assert len(rows) == len(LOSS_CASES)
+    assert all(r["minicv_ms"] > 0 for r in rows)

@@ -1,5 +1,6 @@
-"""``python -m minicv bench [overhead|conv|optim|data|train|layers|modules|all]``: benchmarks
-that put minicv beside PyTorch on the same machine (interleaved runs, medians, ratios)."""
+"""``python -m minicv bench [SUITE ...]`` (overhead, conv, optim, data, train, layers, modules,
+losses, all): benchmarks that put minicv beside PyTorch on the same machine (interleaved
+runs, medians, ratios)."""
 import importlib
 
 from .common import machine, print_table
@@ -13,6 +14,7 @@ SUITES = {
     "train": ("train", "bench_train"),
     "layers": ("layers", "bench_layers"),
     "modules": ("modules", "bench_modules"),
+    "losses": ("modules", "bench_losses"),
 }
 
 

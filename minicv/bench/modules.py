@@ -1,4 +1,5 @@
-"""``minicv bench modules``: forward + backward of everyday layers beside PyTorch's.
+"""``minicv bench modules`` / ``losses``: forward + backward of everyday layers and losses
+beside PyTorch's.
 
 Each row builds the layer in both libraries with the same weights, runs it on the same
 float32 input (by default a (32, 64, 32, 32) activation map: 2M values, 8 MB, out of
@@ -102,6 +103,53 @@ def bench_modules(repeats=7, batch=None, cases=None):
     return rows
 
 
+# (nn loss class, keyword arguments, input shape, target: "class" indices over dim 1 or
+# "float" values like the input)
+LOSS_CASES = [
+    ("CrossEntropyLoss", {}, (512, 1000), "class"),
+    ("CrossEntropyLoss", {}, (64, 21, 64, 64), "class"),
+    ("CrossEntropyLoss", {"label_smoothing": 0.1}, (512, 1000), "class"),
+    ("MSELoss", {}, SHAPE, "float"),
+    ("L1Loss", {}, SHAPE, "float"),
+    ("SmoothL1Loss", {}, SHAPE, "float"),
+    ("HuberLoss", {}, SHAPE, "float"),
+    ("BCEWithLogitsLoss", {}, SHAPE, "float"),
+]
+
+
+def _loss_step(lib, loss, x, target):
+    """One loss forward + backward on a fresh leaf copy of the logits ``x``."""
+    def run():
+        loss(lib.tensor(x, requires_grad=True), lib.tensor(target)).backward()
+    return run
+
+
+def bench_losses(repeats=7, batch=None):
+    """Rows of minicv's and PyTorch's median milliseconds per loss forward + backward
+    (``batch`` replaces every input's batch size, as in :func:`bench_modules`)."""
+    import minicv as mc
+    torch = torch_or_none()
+    rng = np.random.default_rng(0)
+    rows = []
+    for cls, kwargs, shape, kind in LOSS_CASES:
+        shape = shape if batch is None else (batch,) + shape[1:]
+        x = rng.standard_normal(shape).astype(np.float32)
+        if kind == "class":
+            target = rng.integers(0, shape[1], (shape[0],) + shape[2:])
+        else:                                         # in [0, 1]: also a BCE target
+            target = rng.random(shape).astype(np.float32)
+        fns = {"minicv": _loss_step(mc, getattr(mc.nn, cls)(**kwargs), x, target)}
+        if torch is not None:
+            fns["torch"] = _loss_step(torch, getattr(torch.nn, cls)(**kwargs), x, target)
+        med = interleaved(fns, repeats=repeats, warmup=2)
+        ms = {k: v * 1e3 for k, v in med.items()}
+        row = {"case": case_name(cls, (), kwargs, shape), "minicv_ms": ms["minicv"],
+               "torch_ms": ms.get("torch")}
+        row["ratio"] = row["minicv_ms"] / row["torch_ms"] if row["torch_ms"] else None
+        rows.append(row)
+    return rows
+
+
 COLUMNS = [("case", "case", "{}"), ("minicv_ms", "minicv ms", "{:.2f}"),
            ("torch_ms", "torch ms", "{:.2f}"), ("ratio", "minicv/torch", "{:.2f}")]
 
@@ -110,3 +158,4 @@ if __name__ == "__main__":
     from .common import machine, print_table
     print(f"machine: {machine()}")
     print_table("modules (forward + backward)", bench_modules(), COLUMNS)
+    print_table("losses (forward + backward)", bench_losses(), COLUMNS)
