@@ -300,3 +300,16 @@ def test_conv_transpose_tiled_matches_col2im_path(n, c, h, w, k, kh, kw, bias, d
     for a, f in zip(*outs):
         assert a.shape == f.shape and a.dtype == f.dtype
         np.testing.assert_allclose(f, a, rtol=tol, atol=tol * np.abs(a).max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_transpose_tiles_take_a_read_only_gradient(dtype):
+    # a batch of one summed over the batch: dY reaches the de-interleave as a read-only
+    # broadcast view (Numba refused to compile the shared kernel for it)
+    m = mc.nn.ConvTranspose2d(8, 4, 2, stride=2).to(dtype)
+    x = mc.tensor(np.random.default_rng(0).standard_normal((1, 8, 16, 16)).astype(dtype),
+                  requires_grad=True)
+    t = mc.tensor(np.random.default_rng(1).standard_normal((4, 32, 32)).astype(dtype))
+    (m(x).sum(0) * t).sum().backward()
+    ref = F.conv2d(t.reshape(1, 4, 32, 32), m.weight, stride=2)   # the adjoint, by hand
+    np.testing.assert_allclose(x.grad.numpy(), ref.detach().numpy(), rtol=1e-4, atol=1e-4)

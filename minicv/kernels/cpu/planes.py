@@ -110,6 +110,9 @@ def planes_to_tiles(gy, kh, kw):
     n, k, hh, ww = gy.shape
     h, w = hh // kh, ww // kw
     cols = np.empty((n, k * kh * kw, h, w), gy.dtype)
-    _run_tiles(cols.reshape(n * k, kh * kw, h, w),
-               np.ascontiguousarray(gy).reshape(n * k, hh, ww), np.zeros(1, gy.dtype), False)
+    # writable as well: _tiles writes y in the other direction, and Numba types a
+    # read-only array (a broadcast dY, e.g. after .sum(0) of a batch of one) apart
+    gy = np.require(gy, requirements="CW")
+    _run_tiles(cols.reshape(n * k, kh * kw, h, w), gy.reshape(n * k, hh, ww),
+               np.zeros(1, gy.dtype), False)
     return cols
