@@ -17,6 +17,7 @@ Numba's cache pitfall: the callers inline :func:`call`'s code into their own cac
 functions; after changing :func:`call`, touch ``cpu/smooth.py`` and ``cpu/softmax.py``.
 """
 import ctypes
+import sys
 
 import numpy as np
 from llvmlite import ir
@@ -51,10 +52,14 @@ def _find():
     each, called by :func:`call`, gives NumPy's bits on a sample with the IEEE specials
     (log1p's: exp of it, the kernels' arguments)."""
     found = {}
+    if hasattr(sys, "getobjects") or not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return {}           # Py_TRACE_REFS or free-threaded build: another object header
     try:
         for ufunc in (np.exp, np.log1p, np.tanh):
             head = _UFuncHead.from_address(id(ufunc))
-            if (head.nin, head.nout, head.name) != (1, 1, ufunc.__name__.encode()):
+            # the integer fields first: only then is ``name`` read as a pointer
+            if (head.nin, head.nout, head.nargs) != (1, 1, 2) or not head.name \
+                    or head.name != ufunc.__name__.encode():
                 return {}
             for k in range(head.ntypes):
                 num_in, num_out = ord(head.types[2 * k]), ord(head.types[2 * k + 1])
