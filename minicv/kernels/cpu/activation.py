@@ -80,23 +80,32 @@ def fast_ok(*arrays):
                     for t in arrays))
 
 
+def split_by_size(n, size, serial, native):
+    """Run ``serial(i0, i1)`` over range(n), or ``native(workers)`` (the same split by a
+    ``prange`` driver), on the threads that pay for ``size`` elements of memory-bound
+    work: Numba's native team from :data:`NATIVE_MIN_SIZE`, Python threads
+    (``conv_algo.run_split``; the kernels release the GIL) from :data:`THREADED_MIN_SIZE`,
+    else this thread. Every element-wise, row and plane kernel module of ``cpu/`` splits
+    its work here."""
+    from ..conv_algo import _native, _workers, run_split
+    workers = min(_workers(), n)
+    if size >= NATIVE_MIN_SIZE and workers > 1 and _native(workers):
+        native(workers)
+    elif size >= THREADED_MIN_SIZE and workers > 1:
+        run_split(serial, n)
+    else:
+        serial(0, n)
+
+
 def _elementwise(op, a, b):
     """The element-wise ``op`` of ``cpu/parallel.py`` (RELU: b unused) into a fresh array
-    (a recycled buffer, ``cpu/buffers.py``): on the native team from
-    :data:`NATIVE_MIN_SIZE` elements, else on Python threads (``conv_algo.run_split``; the
-    kernels release the GIL) from :data:`THREADED_MIN_SIZE`, else on this thread."""
-    from ..conv_algo import _native, _workers, run_split
+    (a recycled buffer, ``cpu/buffers.py``), split by :func:`split_by_size`."""
     from . import buffers, parallel
     out = buffers.empty_like(a)
     af, bf, of = a.reshape(-1), b.reshape(-1), out.reshape(-1)
-    workers = _workers()
-    if af.size >= NATIVE_MIN_SIZE and _native(workers):
-        parallel.elementwise(op, af, bf, of, workers)
-    elif af.size >= THREADED_MIN_SIZE:
-        kernel = _FLAT[op]
-        run_split(lambda i0, i1: kernel(af[i0:i1], bf[i0:i1], of[i0:i1]), af.size)
-    else:
-        _FLAT[op](af, bf, of)
+    kernel = _FLAT[op]
+    split_by_size(af.size, af.size, lambda i0, i1: kernel(af[i0:i1], bf[i0:i1], of[i0:i1]),
+                  lambda workers: parallel.elementwise(op, af, bf, of, workers))
     return out
 
 

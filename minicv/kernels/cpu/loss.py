@@ -40,10 +40,10 @@ cross_entropy (512, 1000) 3.0 -> 1.3 ms (1.1), (64, 21, 64, 64) 50 -> 22 (30), w
 smoothing 3.7 -> 1.4 (1.5); on (32, 64, 32, 32): mse 7.6 -> 5.4 (6.2), l1 8.8 -> 5.5
 (9.1), smooth_l1 34 -> 5.5 (6.0), huber 34 -> 5.4 (5.4), bce_with_logits 64 -> 14 (12).
 
-Work is split over the batch index (cross-entropy) or the blocks (pointwise): on Numba's
-native team (``cpu/parallel.py``'s reasons) from ``NATIVE_MIN_SIZE`` elements, on Python
-threads (``run_split``) from ``THREADED_MIN_SIZE``, else on this thread; every output is
-computed by one thread in a fixed order, so results do not depend on the thread count.
+Work is split over the batch index (cross-entropy) or the blocks (pointwise) by
+``activation.split_by_size`` (the native team, Python threads or this thread, by size);
+every output is computed by one thread in a fixed order, so results do not depend on the
+thread count.
 The serial kernels and their parallel drivers live together here, so Numba's cache sees
 every change.  Cold compile (empty cache, a loaded 2-core machine), per dtype: ~3 s for
 cross-entropy, ~4.5 s for the pointwise losses, ~2 s for bce_with_logits.
@@ -51,7 +51,7 @@ cross-entropy, ~4.5 s for the pointwise losses, ~2 s for bce_with_logits.
 import numpy as np
 from numba import njit, prange
 
-from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
+from .activation import NATIVE_MIN_SIZE, split_by_size
 
 CE_GATHER, CE_LOSS, CE_GRAD = 0, 1, 2
 YT, SY, SIGMA, LOSS = 0, 1, 2, 3            # rows of cross-entropy's per-position array
@@ -293,26 +293,13 @@ def fast_ok(*arrays):
                     for b in arrays))
 
 
-def _split(n, size, serial, parallel):
-    """``serial(i0, i1)`` over range(n) or ``parallel(workers)``, on the threads that pay
-    for ``size`` elements of work."""
-    from ..conv_algo import _native, _workers, run_split
-    workers = min(_workers(), n)
-    if size >= NATIVE_MIN_SIZE and workers > 1 and _native(workers):
-        parallel(workers)
-    elif size >= THREADED_MIN_SIZE and workers > 1:
-        run_split(serial, n)
-    else:
-        serial(0, n)
-
-
 def _ce(op, y, gz, parts, pos):
     t, wy, keep, smooth, q = parts
     ssum = smooth.sum() if smooth.size else y.dtype.type(0)
     args = (op, y, gz, t, wy, keep, smooth, ssum, y.dtype.type(q), pos)
     size = t.size if op == CE_GATHER and not smooth.size else y.size
-    _split(y.shape[0], size, lambda n0, n1: ce_span(*args, n0, n1),
-           lambda workers: ce_run(*args, workers))
+    split_by_size(y.shape[0], size, lambda n0, n1: ce_span(*args, n0, n1),
+                  lambda workers: ce_run(*args, workers))
 
 
 def ce_forward(z, parts):
@@ -353,14 +340,15 @@ def pointwise(kind, x, t, param, reduce):
     p = x.dtype.type(0 if param is None else param)
     h = x.dtype.type(0.5 * (0 if param is None else param))
     args = (KINDS[kind], xf, tf, p, h, loss.reshape(-1), part, dl.reshape(-1))
-    _split(nb, xf.size, lambda b0, b1: pointwise_span(*args, b0, b1),
-           lambda workers: pointwise_run(*args, workers))
+    split_by_size(nb, xf.size, lambda b0, b1: pointwise_span(*args, b0, b1),
+                  lambda workers: pointwise_run(*args, workers))
     return (part.sum() if reduce else loss), dl
 
 
 def _blocks(size, serial, parallel):
-    """:func:`_split` over the :data:`BLOCK`-element blocks of ``size`` elements."""
-    _split((size + BLOCK - 1) // BLOCK, size, serial, parallel)
+    """``activation.split_by_size`` over the :data:`BLOCK`-element blocks of ``size``
+    elements."""
+    split_by_size((size + BLOCK - 1) // BLOCK, size, serial, parallel)
 
 
 def _bce(op, x, t, lw, e, sp, g, out, part=_NO_PARTS):

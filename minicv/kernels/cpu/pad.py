@@ -24,6 +24,8 @@ forward by output row, backward by input row).
 import numpy as np
 from numba import njit, prange
 
+from .activation import split_by_size
+
 
 @njit(inline="always")
 def _row(r, d, h):
@@ -174,24 +176,6 @@ def _geometry(shape, widths, src_index):
     return (b,) + tuple(shape[-3:]), axes
 
 
-def split_rows(rows, serial, native):
-    """``serial(r0, r1)`` over ``rows = (count, elements touched)``: ``native(workers)`` on
-    the native team, else ``serial`` on Python threads or on this thread, by size
-    (``activation._elementwise``'s thresholds, in elements)."""
-    from ..conv_algo import _native, _workers, run_split
-    from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
-    workers = _workers()
-    size = rows[1]
-    if rows[0] == 0 or size == 0:                    # an empty input's (empty) gradient
-        return
-    if size >= NATIVE_MIN_SIZE and _native(workers):
-        native(workers)
-    elif size >= THREADED_MIN_SIZE:
-        run_split(serial, rows[0])
-    else:
-        serial(0, rows[0])
-
-
 def pad(x, widths, src_index, value):
     """``np.pad`` of x for :func:`fast_ok` arrays; ``src_index`` as in :func:`_geometry`,
     ``value`` the constant (cast to x's dtype, as ``np.pad`` does)."""
@@ -203,9 +187,11 @@ def pad(x, widths, src_index, value):
     y = buffers.empty(out_shape, x.dtype)
     x4, y4 = x.reshape(b, d, h, w), y.reshape(b, d2, h2, w2)   # (B, D, H, W), (B, D', H', W')
     lo, value = widths[-1][0], x.dtype.type(value)
-    split_rows((b * d2 * h2, y.size),
-         lambda r0, r1: _forward_rows(x4, sd, sh, sw, lo, value, y4, r0, r1),
-         lambda workers: forward_parallel(x4, sd, sh, sw, lo, value, y4, workers))
+    if y.size == 0:                                  # an empty output: nothing to write
+        return y
+    split_by_size(b * d2 * h2, y.size,
+                  lambda r0, r1: _forward_rows(x4, sd, sh, sw, lo, value, y4, r0, r1),
+                  lambda workers: forward_parallel(x4, sd, sh, sw, lo, value, y4, workers))
     return y
 
 
@@ -232,10 +218,12 @@ def pad_backward(gy, shape, widths, src_index, fold):
     from . import buffers
     gx = buffers.empty(tuple(shape), gy.dtype)       # recycled: no page faults each step
     gy4, gx4 = gy.reshape(b, d2, h2, w2), gx.reshape(b, d, h, w)
-    split_rows((b * d * h, gx.size),
-         lambda r0, r1: _backward_rows(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,
-                                       np.empty(w2, gy.dtype), np.empty(w2, gy.dtype),
-                                       gx4, r0, r1),
-         lambda workers: backward_parallel(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,
-                                           gx4, workers))
+    if gx.size == 0:                                 # an empty input's (empty) gradient
+        return gx
+    split_by_size(b * d * h, gx.size,
+                  lambda r0, r1: _backward_rows(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,
+                                                np.empty(w2, gy.dtype), np.empty(w2, gy.dtype),
+                                                gx4, r0, r1),
+                  lambda workers: backward_parallel(gy4, pd, idd, ph, ih, pw, iw, lo, wa, wb, fold,
+                                                    gx4, workers))
     return gx

@@ -27,7 +27,7 @@ so Numba's on-disk cache (keyed on the file) sees every change to either.
 import numpy as np
 from numba import njit, prange
 
-from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
+from .activation import split_by_size
 
 # Op codes.  Forward ops read ``a`` = x; a backward op (code + BACKWARD) reads a = dY,
 # b = x (for relu's gradient: y), c = y (elu only).  The params ``p`` (the array's dtype):
@@ -267,9 +267,7 @@ def prelu_backward(g, x, w, need_gx, need_gw):
 
 def _launch(op, a, out, params, dtype, b=None, c=None, n=None, s=1, sums=None):
     """Run :func:`apply` over ``n`` units (default: every element) of ``s`` elements: on
-    the native team from :data:`NATIVE_MIN_SIZE` elements, on Python threads from
-    :data:`THREADED_MIN_SIZE`, else on this thread (``cpu/activation.py``'s choice)."""
-    from ..conv_algo import _native, _workers, run_split
+    threads that ``activation.split_by_size`` picks for n·s elements."""
     b = a if b is None else b
     c = b if c is None else c
     if op % BACKWARD == PRELU:                       # the slopes, as they are
@@ -280,10 +278,5 @@ def _launch(op, a, out, params, dtype, b=None, c=None, n=None, s=1, sums=None):
             p[:len(params)] = params
     n = out.size if n is None else n
     sums = np.empty(0) if sums is None else sums
-    workers = _workers()
-    if n * s >= NATIVE_MIN_SIZE and _native(workers):
-        run(op, a, b, c, out, p, sums, s, n, workers)
-    elif n * s >= THREADED_MIN_SIZE:
-        run_split(lambda u0, u1: apply(op, a, b, c, out, p, sums, s, u0, u1), n)
-    else:
-        apply(op, a, b, c, out, p, sums, s, 0, n)
+    split_by_size(n, n * s, lambda u0, u1: apply(op, a, b, c, out, p, sums, s, u0, u1),
+                  lambda workers: run(op, a, b, c, out, p, sums, s, n, workers))

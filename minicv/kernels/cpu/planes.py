@@ -16,7 +16,7 @@ In NumPy that interleave is a 6-d transpose copy with a 2-element inner axis.
 import numpy as np
 from numba import njit, prange
 
-from .pad import split_rows
+from .activation import split_by_size
 
 
 @njit(cache=True, nogil=True)
@@ -53,8 +53,8 @@ def scale(x, s):
     y = buffers.empty_like(x)
     planes = x.shape[0] * x.shape[1]
     x2, s1, y2 = x.reshape(planes, -1), s.reshape(planes), y.reshape(planes, -1)  # (P, L)
-    split_rows((planes, x.size), lambda p0, p1: _scale_rows(x2, s1, y2, p0, p1),
-               lambda workers: scale_parallel(x2, s1, y2, workers))
+    split_by_size(planes, x.size, lambda p0, p1: _scale_rows(x2, s1, y2, p0, p1),
+                  lambda workers: scale_parallel(x2, s1, y2, workers))
     return y
 
 
@@ -90,9 +90,9 @@ def tiles_parallel(cols, y, bias, to_planes, workers):
 
 
 def _run_tiles(cols, y, bias, to_planes):
-    split_rows((y.shape[0], y.size),
-               lambda p0, p1: _tiles(cols, y, bias, to_planes, p0, p1),
-               lambda workers: tiles_parallel(cols, y, bias, to_planes, workers))
+    split_by_size(y.shape[0], y.size,
+                  lambda p0, p1: _tiles(cols, y, bias, to_planes, p0, p1),
+                  lambda workers: tiles_parallel(cols, y, bias, to_planes, workers))
 
 
 def tiles_to_planes(cols, kh, kw, bias):

@@ -31,9 +31,8 @@ Work is split over the ``outer`` index, each pass (:func:`steps`: the forward, t
 forward, either backward) in one call per thread, NumPy's exp included: it is called by
 the address of its loop (``cpu/ufunc_loops.py``), so a thread's rows go through every
 step without coming back to Python.  (Before, the exp ran on one thread between two
-parallel steps, and on two Python threads each call took the GIL back.)  On Numba's
-native team (``cpu/parallel.py``'s reasons) from :data:`NATIVE_MIN_SIZE` elements, on
-Python threads from :data:`THREADED_MIN_SIZE`, else on this thread.  The serial kernels
+parallel steps, and on two Python threads each call took the GIL back.)  The threads are
+``activation.split_by_size``'s choice for the array's size.  The serial kernels
 and the parallel driver :func:`run` live together here, so Numba's cache sees every
 change, except to ``ufunc_loops.call``: touch this file after changing it.
 """
@@ -43,7 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from . import ufunc_loops
-from .activation import NATIVE_MIN_SIZE, THREADED_MIN_SIZE
+from .activation import split_by_size
 from .ufunc_loops import call as call_loop
 
 SHIFT, NORM, LOG_NORM, BWD, LOG_BWD = range(5)
@@ -241,17 +240,10 @@ def _view(a, dim):
 def _step(op, a, b, c, out, dim):
     """:func:`steps` over the whole arrays (same shape, C-contiguous) as (outer, n, inner)
     views around ``dim``, on the threads that pay."""
-    from ..conv_algo import _native, _workers, run_split
     exp = ufunc_loops.addresses().get(("exp", a.dtype.char), 0)   # 0: SHIFT/BWD need none
     a, b, c, out = _view(a, dim), _view(b, dim), _view(c, dim), _view(out, dim)
-    outer = a.shape[0]
-    workers = min(_workers(), outer)
-    if a.size >= NATIVE_MIN_SIZE and workers > 1 and _native(workers):
-        run(op, a, b, c, out, exp, workers)
-    elif a.size >= THREADED_MIN_SIZE and workers > 1:
-        run_split(lambda o0, o1: steps(op, a, b, c, out, o0, o1, exp), outer)
-    else:
-        steps(op, a, b, c, out, 0, outer, exp)
+    split_by_size(a.shape[0], a.size, lambda o0, o1: steps(op, a, b, c, out, o0, o1, exp),
+                  lambda workers: run(op, a, b, c, out, exp, workers))
 
 
 def forward(x, dim, log):
