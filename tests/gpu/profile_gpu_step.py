@@ -1,0 +1,70 @@
+"""Where a training step's time goes on a real GPU: the host or the device.
+
+    python tests/gpu/profile_gpu_step.py [model] [batch]
+
+A small step on a fast GPU is bound by the host (Python dispatch and kernel launches)
+when the time to *issue* a step, measured without a synchronisation, is close to the
+time to *finish* it, measured with one. Prints both medians, then the functions that
+took the most host time over a few steps (cProfile, by own time). The counts of launches
+behind these times come from the emulator (``tests/gpu/emulator/profile_step.py``).
+"""
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import cupy
+import minicv as mc
+from minicv.models import get_model
+from minicv.nn import functional as F
+
+
+def main(name="resnet20", batch=64, steps=20):
+    if getattr(cupy, "EMULATED", False):
+        sys.exit("this needs a real GPU: the emulator's times mean nothing")
+    mc.manual_seed(0)
+    shape = (batch, 1, 28, 28) if name == "lenet5" else (batch, 3, 32, 32)
+    model = get_model(name, num_classes=10).to("cuda")
+    opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    rng = np.random.default_rng(0)
+    x = mc.tensor(rng.standard_normal(shape).astype(np.float32), device="cuda")
+    y = mc.tensor(rng.integers(0, 10, batch), device="cuda")
+    sync = cupy.cuda.Device().synchronize
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    sync()
+    issued, finished = [], []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        issued.append(time.perf_counter() - start)
+        sync()
+        finished.append(time.perf_counter() - start)
+    gpu = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
+    gpu = gpu.decode() if isinstance(gpu, bytes) else gpu
+    print(f"{name}, batch {batch}, SGD step on {gpu}: issued in "
+          f"{statistics.median(issued) * 1e3:.2f} ms (host), finished in "
+          f"{statistics.median(finished) * 1e3:.2f} ms (median of {steps})")
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(5):
+        step()
+    sync()
+    prof.disable()
+    print("\nhost time over 5 steps, by own time:")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    main(args[0] if args else "resnet20", int(args[1]) if len(args) > 1 else 64)
