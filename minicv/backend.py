@@ -233,6 +233,49 @@ def scatter_add(xp, target, index, values):
     return target
 
 
+def assign(target, key, values):
+    """``target[key] = values`` in place; a place written more than once keeps the last
+    write (NumPy's order), on the GPU too.
+
+    CuPy writes repeated places in no fixed order (as PyTorch's CUDA ``index_put``). There,
+    each write to a place first takes the value of that place's last write, found with
+    an exact int64 ``maximum.at`` over the write numbers, so the order no longer matters.
+    """
+    xp = get_array_module(target)
+    keys = key if isinstance(key, tuple) else (key,)
+    if xp is np or not any(getattr(k, "dtype", np.dtype(bool)).kind in "iu"
+                           and k.size > 1 for k in keys):
+        target[key] = values
+        return target
+    pos = xp.arange(target.size).reshape(target.shape)[key]       # (W...) place of each write
+    last = xp.full(target.size, -1, np.int64)
+    xp.maximum.at(last, pos.reshape(-1), xp.arange(pos.size))     # the last write of each
+    vals = xp.broadcast_to(xp.asarray(values, dtype=target.dtype), pos.shape).reshape(-1)
+    target[key] = vals[last[pos.reshape(-1)]].reshape(pos.shape)
+    return target
+
+
+def scatter_extreme(xp, op, target, index, values):
+    """``target[index] = op(target[index], values)`` with repeated indices reducing
+    (``np.maximum.at`` / ``np.minimum.at``; op: "maximum" or "minimum"), for a 1-D
+    C-contiguous target. On the GPU a deterministic kernel (``kernels/gpu/segment.py``):
+    CuPy 14's ``maximum.at`` rounds float64 writes to float32."""
+    if xp is np:
+        getattr(np, op).at(target, index, values)
+        return target
+    from .kernels.gpu.segment import scatter_extreme as gpu_scatter_extreme
+    return gpu_scatter_extreme(op, target, index, values)
+
+
+def reduceat(xp, op, a, starts):
+    """``np.<op>.reduceat(a, starts, axis=0)`` (op: "maximum" or "minimum") for NumPy and
+    CuPy, which has no reduceat; ``starts``: a host array, strictly increasing on the GPU."""
+    if xp is np:
+        return getattr(np, op).reduceat(a, starts, axis=0)
+    from .kernels.gpu.segment import reduceat as gpu_reduceat
+    return gpu_reduceat(op, a, starts)
+
+
 def put_along_axis(xp, target, index, values, axis):
     """``np.put_along_axis`` for NumPy and CuPy (CuPy builds the index grid itself)."""
     if xp is np:

@@ -17,7 +17,8 @@ gradient of a scatter with respect to ``src`` is a gather.
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, scatter_add as _scatter_add_arrays
+from ..backend import (assign, get_array_module, scatter_add as _scatter_add_arrays,
+                       scatter_extreme)
 from ..tensor import Tensor, as_tensor_arg
 from .reduce import values_indices
 from .shape import SetItem, _dim, _index_key
@@ -118,6 +119,8 @@ def _at(xp, op, target, index, values):
     if xp is np:
         return _scatter_add_arrays(xp, target, index, values) if op == "add" else \
             getattr(np, op).at(target, index, values)
+    if op != "add" and target.dtype.kind == "f":      # CuPy rounds float64 to float32
+        return scatter_extreme(xp, op, target, index, values)
     ok = _CUPY_AT_DTYPES | ({np.dtype(np.float16)} if op == "add" else set())
     work = target if target.dtype in ok else target.astype(
         np.float32 if target.dtype.kind == "f" else np.int32)
@@ -149,7 +152,7 @@ class Scatter(Function):
         if add:
             _at(xp, "add", out, key, values)
         else:
-            out[key] = values
+            assign(out, key, values)                   # a repeated place keeps the last
         return out
 
     @staticmethod

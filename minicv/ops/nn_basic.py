@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_rng, get_array_module, scatter_add, put_along_axis, to_numpy
+from ..backend import (get_rng, get_array_module, put_along_axis, reduceat, scatter_add,
+                       to_numpy)
 from ..tensor import Tensor, as_tensor_arg
 from .linalg import _matmul, matmul
 
@@ -482,8 +483,8 @@ class EmbeddingBag(Function):
     """Bags in the flat layout: entry n looks up table row ``idx[n]`` for bag ``bag[n]``
     (non-decreasing: each bag is a run of entries); ``coef`` (N,) weighs each entry (0 at
     padding_idx; the per-sample weight; 1/bag size for 'mean'); ``keep`` (N,) marks the
-    entries that count (not padding_idx). ``segs``: (starts, ids) of the bags holding
-    entries, and the number of bags B.
+    entries that count (not padding_idx). ``segs``: (starts, a host array; ids) of the bags
+    holding entries, and the number of bags B.
 
     sum/mean: y[b] = Σ_{n in b} coef[n]·W[idx[n]]; dW[idx[n]] += coef[n]·dy[bag[n]];
               dcoef[n] = <dy[bag[n]], W[idx[n]]>.
@@ -530,7 +531,8 @@ class EmbeddingBag(Function):
 def _segment_max(xp, w, idx, bag, keep, segs):
     """Max mode of embedding_bag: y (B, D), the table row of the first maximum of each
     (bag, d) and whether the bag has a kept entry there (a bag of padding only gives 0).
-    Runs of entries are reduced with ``maximum.reduceat`` (NumPy and CuPy); a NaN wins."""
+    Runs of entries are reduced with ``maximum.reduceat`` (``backend.reduceat``: NumPy's,
+    or a kernel on the GPU); a NaN wins."""
     starts, ids, n_bags = segs
     n, d = idx.shape[0], w.shape[1]
     y = xp.zeros((n_bags, d), w.dtype)
@@ -539,9 +541,9 @@ def _segment_max(xp, w, idx, bag, keep, segs):
     if starts.shape[0] == 0:                                    # every bag is empty
         return y, src, found
     vals = xp.where(keep[:, None], w[idx], -xp.inf)                           # (N, D)
-    y[ids] = xp.maximum.reduceat(vals, starts, axis=0)                         # (K, D)
+    y[ids] = reduceat(xp, "maximum", vals, starts)                             # (K, D)
     at = ((vals == y[bag]) | xp.isnan(vals)) & keep[:, None]                  # maxima
-    first = xp.minimum.reduceat(xp.where(at, xp.arange(n)[:, None], n), starts, axis=0)
+    first = reduceat(xp, "minimum", xp.where(at, xp.arange(n)[:, None], n), starts)
     found[ids] = first < n
     src[ids] = idx[xp.minimum(first, n - 1)]
     return xp.where(found, y, 0).astype(w.dtype, copy=False), src, found
@@ -645,7 +647,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     if per_sample_weights is not None:
         coef = as_tensor_arg(per_sample_weights).reshape(-1)[:n] * Tensor(coef)
     full = lengths > 0
-    segs = (xp.asarray(starts[full]), xp.asarray(np.flatnonzero(full)), lengths.size)
+    segs = (starts[full], xp.asarray(np.flatnonzero(full)), lengths.size)  # starts: host
     return EmbeddingBag.apply(w, coef, flat, bag, keep, segs, mode, bool(scale_grad_by_freq))
 
 

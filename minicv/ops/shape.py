@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
-from ..backend import get_array_module, is_cupy_array, scatter_add, to_numpy
+from ..backend import assign, get_array_module, is_cupy_array, scatter_add, to_numpy
 from ..tensor import Tensor, as_tensor_arg, _like_array
 
 
@@ -115,11 +115,12 @@ class SetItem(Function):
 
 
 def _assign(a, basic, adv, v):
-    """a[basic][adv] = v, in place (a[basic] is a view of a)."""
+    """a[basic][adv] = v, in place (a[basic] is a view of a); a repeated index keeps the
+    last write on either device (``backend.assign``)."""
     if adv is None:
         a[basic] = v
     else:
-        a[basic][adv] = v
+        assign(a[basic], adv, v)
 
 
 class Cat(Function):

@@ -57,8 +57,22 @@ def test_host_sequences_where_minicv_passes_them():
     m = cp.arange(6.0).reshape(2, 3)
     assert m.transpose(np.argsort((1, 0))).shape == (3, 2)  # Permute's backward
     assert np.isnan(float(cp.where(a > 10, a, np.nan)[0]))  # a Python NaN as a value
-    a[...] = np.ones(6)                                     # a host array assigned in
-    assert float(a.sum()) == 6.0
+    a[...] = np.float64(2.0)                                # a host scalar assigned in
+    assert float(a.sum()) == 12.0
+
+
+def test_host_arrays_and_float64_extremes_are_refused():
+    """What CuPy 14.2 refused or got wrong on an H200 (2026-11-27), which minicv avoids and
+    the emulator refuses alike: a host array assigned into a device array, ufunc.reduceat,
+    and maximum/minimum.at on float64 (real CuPy rounds those writes to float32)."""
+    a = cp.arange(6.0)
+    with pytest.raises(ValueError, match="non-scalar numpy.ndarray"):
+        a[...] = np.ones(6)
+    with pytest.raises(NotImplementedError, match="reduceat"):
+        cp.maximum.reduceat(a, cp.array([0, 2]))
+    if getattr(cp, "EMULATED", False):
+        with pytest.raises(TypeError, match="float64"):
+            cp.maximum.at(a, cp.array([0, 0]), cp.array([1.0, 2.0]))
 
 
 def test_views_and_out_arguments_behave_as_minicv_assumes():

@@ -94,6 +94,8 @@ def test_errors_match():
 
 
 def test_differentiable_ops_do_not_synchronise():
+    if not getattr(cp, "EMULATED", False):
+        pytest.skip("counts host synchronisations on the CuPy emulator")
     from cupy import _stats
     x = mc.tensor(XN, device="cuda", requires_grad=True)
     q = mc.tensor([0.2, 0.9], dtype=mc.float64, device="cuda")

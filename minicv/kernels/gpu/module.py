@@ -35,20 +35,22 @@ def raw_module(name):
     return cupy.RawModule(code=source_path(name).read_text(), options=OPTIONS)
 
 
-_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
+_SUFFIX = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64",
+           np.dtype(np.int64): "i64"}
 _functions = {}          # (file, base, dtype, device) -> function: every launch looks here
 
 
-def kernel(name, base, dtype):
-    """Function ``<base>_f32`` or ``<base>_f64`` of ``csrc/<name>.cu`` for ``dtype``, on
-    the current device (compiled, or loaded from CuPy's disk cache, on first use)."""
+def kernel(name, base, dtype, dtypes=("float32", "float64")):
+    """Function ``<base>_f32``, ``<base>_f64`` (or ``<base>_i64``, for kernels that name
+    int64 in ``dtypes``) of ``csrc/<name>.cu`` for ``dtype``, on the current device
+    (compiled, or loaded from CuPy's disk cache, on first use)."""
     import cupy
     key = (name, base, dtype, cupy.cuda.Device().id)
     fn = _functions.get(key)
     if fn is None:
         suffix = _SUFFIX.get(np.dtype(dtype))
-        if suffix is None:
-            raise TypeError(f"GPU kernel {base}: expected float32 or float64, got {dtype}")
+        if suffix is None or np.dtype(dtype).name not in dtypes:
+            raise TypeError(f"GPU kernel {base}: expected {' or '.join(dtypes)}, got {dtype}")
         fn = _functions[key] = raw_module(name).get_function(f"{base}_{suffix}")
     return fn
 

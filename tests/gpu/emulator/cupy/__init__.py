@@ -64,6 +64,11 @@ class ufunc:
                 check_at_dtype(self.__name__, a)
                 return _run(f"{self.__name__}.at", self._u.at, (a,) + args, kwargs)
             return at
+        if method == "reduceat":
+            def reduceat(*args, **kwargs):
+                raise NotImplementedError(f"`cupy_{self.__name__}.reduceat` is not supported "
+                                          f"yet")
+            return reduceat
         return lambda *args, **kwargs: _run(f"{self.__name__}.{method}",
                                             getattr(self._u, method), args, kwargs)
 

@@ -75,11 +75,18 @@ AT_DTYPES["minimum"] = AT_DTYPES["maximum"]
 
 
 def check_at_dtype(op, target):
-    """Raise TypeError as CuPy does when ``op``.at cannot scatter into ``target``'s dtype."""
+    """Raise TypeError as CuPy does when ``op``.at cannot scatter into ``target``'s dtype.
+
+    CuPy 14.2's maximum.at and minimum.at accept float64 but round the values they write
+    to float32 (seen on an NVIDIA H200, 2026-11-27: results 2e-8 apart from NumPy's), so
+    the emulator refuses them: minicv must not call them on float64."""
     allowed = AT_DTYPES.get(op)
     if allowed is not None and np.dtype(target.dtype) not in allowed:
         raise TypeError(f"cupy.{op}.at does not support dtype {target.dtype} (CuPy "
                         f"{API['version']}: only {sorted(map(str, allowed))})")
+    if op in ("maximum", "minimum") and np.dtype(target.dtype) == np.float64:
+        raise TypeError(f"cupy.{op}.at on float64 rounds to float32 on a real GPU (CuPy "
+                        f"{API['version']}); the emulator refuses it")
 
 
 def check_kwargs(qualname, signature, kwargs):
@@ -256,9 +263,21 @@ class ndarray(NDArrayOperatorsMixin):
 
     def __setitem__(self, key, value):
         if isinstance(value, np.ndarray):
+            if value.ndim:                  # as CuPy 14's fill, which setitem ends in
+                raise ValueError("non-scalar numpy.ndarray cannot be used for fill")
             _stats.copied_in("setitem")
         _stats.count("setitem")
-        self._a[unwrap(key, strict=False)] = unwrap(value, strict=False)
+        key, value = unwrap(key, strict=False), unwrap(value, strict=False)
+        keys = key if isinstance(key, tuple) else (key,)
+        if any(isinstance(k, np.ndarray) and k.dtype.kind in "iu" and k.size > 1
+               for k in keys):
+            # CuPy writes a place named more than once in no fixed order; the emulator
+            # writes in reverse, so that code counting on NumPy's "last write wins" fails
+            places = np.arange(self._a.size).reshape(self._a.shape)[key].reshape(-1)[::-1]
+            value = np.broadcast_to(value, places.shape[:0] + self._a[key].shape)
+            self._a[np.unravel_index(places, self._a.shape)] = value.reshape(-1)[::-1]
+            return
+        self._a[key] = value
 
     def __len__(self):
         return len(self._a)
