@@ -322,3 +322,67 @@ def test_kernel_arguments_must_fit_int32():
     assert i32(2**31 - 1) == (np.int32(2**31 - 1),)
     with pytest.raises(ValueError, match="does not fit in int32"):
         i32(2**31)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 6), st.integers(1, 7), st.integers(1, 4),
+       st.booleans(), st.booleans(), st.sampled_from(["a", "b", "none"]), DTYPES)
+def test_matmul_shared_matches_numpy(m, k, n, batch, trans_a, trans_b, shared, dtype):
+    """cuBLAS's strided-batched GEMM with a shared (stride-0) operand, every transpose."""
+    from minicv.kernels.gpu.blas import matmul_shared
+    rng = np.random.default_rng(m * 100 + k * 10 + n)
+    a = rng.standard_normal(((k, m) if trans_a else (m, k))
+                            if shared == "a" else (batch,) + ((k, m) if trans_a else (m, k)))
+    b = rng.standard_normal(((n, k) if trans_b else (k, n))
+                            if shared == "b" else (batch,) + ((n, k) if trans_b else (k, n)))
+    a, b = a.astype(dtype), b.astype(dtype)
+    want = (a.swapaxes(-1, -2) if trans_a else a) @ (b.swapaxes(-1, -2) if trans_b else b)
+    out = cp.full(want.shape, np.nan, dtype)
+    got = matmul_shared(_dev(a), _dev(b), out, trans_a, trans_b)
+    assert got is out
+    np.testing.assert_allclose(cp.asnumpy(out), want, **_tol(dtype))
+
+
+def test_matmul_shared_views_float16_and_errors():
+    from minicv.kernels.gpu.blas import matmul_shared
+    rng = np.random.default_rng(0)
+    cols, w = rng.standard_normal((6, 2, 4, 5)), rng.standard_normal((3, 4))
+    out = cp.empty((6, 2, 3, 5))
+    matmul_shared(_dev(w), _dev(cols)[:, 1], out[:, 1])      # one group: strided batches
+    np.testing.assert_allclose(cp.asnumpy(out[:, 1]), w @ cols[:, 1], rtol=1e-12)
+    half = matmul_shared(_dev(w.astype(np.float16)), _dev(cols[:, 0].astype(np.float16)),
+                         cp.empty((6, 3, 5), np.float16))   # CuPy's matmul serves float16
+    np.testing.assert_allclose(cp.asnumpy(half), w @ cols[:, 0], rtol=1e-2, atol=1e-2)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        matmul_shared(_dev(w).T, _dev(cols[:, 0]), cp.empty((6, 4, 5)))
+    with pytest.raises(ValueError, match="do not match"):
+        matmul_shared(_dev(w), _dev(cols[:, 0]), cp.empty((6, 3, 4)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 40), st.integers(1, 12), st.integers(1, 3),
+       st.sampled_from(["maximum", "minimum"]),
+       st.sampled_from([np.float32, np.float64, np.int64, np.int32, np.float16]),
+       st.booleans())
+def test_scatter_extreme_and_reduceat_match_numpy(m, size, d, op, dtype, nans):
+    """csrc/segment.cu: np.maximum.at / minimum.at (repeated, unsorted positions) and
+    maximum.reduceat / minimum.reduceat (runs of rows), NaN winning, exactly."""
+    from minicv.kernels.gpu.segment import reduceat, scatter_extreme
+    rng = np.random.default_rng(m * 31 + size)
+    values = (rng.standard_normal(m) * 50).astype(dtype)
+    if nans and dtype in (np.float32, np.float64):
+        values[rng.random(m) < 0.2] = np.nan
+    target = (rng.standard_normal(size) * 50).astype(dtype)
+    index = rng.integers(0, size, m)
+    want = target.copy()
+    getattr(np, op).at(want, index, values)
+    got = scatter_extreme(op, _dev(target), _dev(index), _dev(values))
+    np.testing.assert_array_equal(cp.asnumpy(got), want)
+    rows = (rng.standard_normal((size, d)) * 50).astype(dtype)
+    starts = np.flatnonzero(np.r_[True, rng.random(size - 1) < 0.4])  # strictly increasing
+    want = getattr(np, op).reduceat(rows, starts, axis=0)
+    got = reduceat(op, _dev(rows), starts)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(cp.asnumpy(got), want)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        reduceat(op, _dev(rows), np.array([0, 0]))

@@ -23,6 +23,7 @@ from . import depthwise as _dw
 from . import im2col as _im
 from . import pool as _pool
 from . import resample as _rs
+from .blas import matmul_shared
 from .winograd import filter_transform, input_transform, output_transform
 
 ALGOS = _cpu.ALGOS
@@ -79,8 +80,9 @@ def _is_1x1(w_shape, stride, padding, groups):
 def _conv1x1(x, w, b):
     n, c, h, wd = x.shape
     k = w.shape[0]
-    y = cp.matmul(w.reshape(k, c), x.reshape(n, c, h * wd))    # (N, K, H*W)
-    y = y.reshape(n, k, h, wd)
+    y = cp.empty((n, k, h, wd), dtype=x.dtype)
+    matmul_shared(cp.ascontiguousarray(w).reshape(k, c),
+                  cp.ascontiguousarray(x).reshape(n, c, h * wd), y.reshape(n, k, h * wd))
     if b is not None:
         y += b.reshape(1, k, 1, 1)
     return y
@@ -106,7 +108,9 @@ def _gemm_forward(x, w, b, groups, out, to_cols):
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
         cols = to_cols(x[n0:n1]).reshape(n1 - n0, groups, -1, q)      # (nb, G, Cg*kk, P)
-        cp.matmul(wm[None], cols, out=y[n0:n1].reshape(n1 - n0, groups, k // groups, q))
+        yg = y[n0:n1].reshape(n1 - n0, groups, k // groups, q)         # (nb, G, K/G, P)
+        for g in range(groups):                                  # W_g shared by the batch
+            matmul_shared(wm[g], cols[:, g], yg[:, g])
     if b is not None:
         y += b.reshape((1, k) + (1,) * len(out))
     return y
@@ -177,7 +181,9 @@ def _gemm_backward(x, w, gy, groups, needs, to_cols, from_cols):
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
         if needs[0]:
-            dcols = cp.matmul(wm.transpose(0, 2, 1)[None], gy_g[n0:n1])  # (nb, G, Cg*kk, P)
+            dcols = cp.empty((n1 - n0, groups, ckk, q), dtype=x.dtype)   # (nb, G, Cg*kk, P)
+            for g in range(groups):                              # W_gᵀ gy_g, W_g shared
+                matmul_shared(wm[g], gy_g[n0:n1, g], dcols[:, g], trans_a=True)
             from_cols(dcols.reshape(n1 - n0, groups * ckk, q), (n1 - n0,) + x.shape[1:],
                       gx[n0:n1])
         if needs[1]:
@@ -208,7 +214,9 @@ def _weight_grad(cols, gy_g, w):
     gw = cp.empty(w.shape, dtype=w.dtype)
     out = gw.reshape(g, kg, ckk)
     if n * g * kg * ckk * cols.itemsize <= WGRAD_BATCHED_BYTES:
-        per_sample = cp.matmul(gy_g, cols.transpose(0, 1, 3, 2))   # (N, G, K/G, Cg*kk)
+        per_sample = cp.empty((n, g, kg, ckk), dtype=cols.dtype)   # (N, G, K/G, Cg*kk)
+        for gi in range(g):                                       # gy_n colsₙᵀ, in place
+            matmul_shared(gy_g[:, gi], cols[:, gi], per_sample[:, gi], trans_b=True)
         cp.sum(per_sample, axis=0, out=out)
         return gw
     cols_t = cols.transpose(1, 2, 0, 3).reshape(g, ckk, n * p)     # (G, Cg*kk, N*P)
@@ -239,7 +247,9 @@ def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0
     cing = cin // groups
     wm = cp.ascontiguousarray(w).reshape(groups, cing, coutg * kh * kw)
     xg = x.reshape(n, groups, cing, h * wd)                      # (N, G, Cin/G, H*W)
-    cols = cp.matmul(wm.transpose(0, 2, 1)[None], xg)            # (N, G, Cout/G*kk, H*W)
+    cols = cp.empty((n, groups, coutg * kh * kw, h * wd), dtype=x.dtype)
+    for g in range(groups):                                      # (N, G, Cout/G*kk, H*W)
+        matmul_shared(wm[g], xg[:, g], cols[:, g], trans_a=True)
     y = _im.col2im(cols.reshape(n, cout * kh * kw, h * wd), (n, cout, oh, ow), kh, kw,
                    stride, padding, dilation)
     if b is not None:

@@ -1,0 +1,1 @@
+"""The emulator's stand-in for CuPy's low-level CUDA bindings (``cupy_backends``)."""
