@@ -16,6 +16,7 @@
 # On a lent device machine, where only $OUT comes back:  bash tests/gpu/check.sh $OUT/gpu.txt
 set -u
 cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"    # the checkout's minicv, for scripts too
 OUT="${1:-gpu_results.txt}"
 # the first Python that has CuPy (on some GPU images `python` is not the one with it)
 PY="${PYTHON:-}"

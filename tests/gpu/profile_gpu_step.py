@@ -63,6 +63,33 @@ def main(name="resnet20", batch=64, steps=20):
     prof.disable()
     print("\nhost time over 5 steps, by own time:")
     pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+    _device_time(step, sync)
+
+
+def _device_time(step, sync, steps=5):
+    """The GPU's own busy time per step, from PyTorch's profiler when PyTorch is there:
+    CUPTI records every kernel of the process, CuPy's included. Busy time far below the
+    step's time means the host is the bottleneck."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+    except ImportError:
+        print("\n(no PyTorch: no kernel times)")
+        return
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            step()
+        sync()
+    events = prof.key_averages()
+
+    def own(e):                       # microseconds; the attribute's older name first
+        return getattr(e, "self_cuda_time_total", None) or e.self_device_time_total
+    busy = sum(own(e) for e in events) / steps / 1e3
+    launches = sum(e.count for e in events) / steps
+    print(f"\nGPU busy {busy:.2f} ms per step over {launches:.0f} kernels and copies "
+          f"(PyTorch's profiler, {steps} steps); the most expensive:")
+    for e in sorted(events, key=own, reverse=True)[:12]:
+        print(f"  {own(e) / steps / 1e3:7.3f} ms  {e.count / steps:5.0f}x  "
+              f"{e.key[:90]}")
 
 
 if __name__ == "__main__":
