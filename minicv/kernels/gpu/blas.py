@@ -13,6 +13,8 @@ goes first, and each transpose flag moves to the other operand's side.
 
 The compute type follows CuPy's: TF32 for float32 only under ``mc.backends.allow_tf32``.
 """
+import math
+
 import numpy as np
 
 from ...backends import tf32_in_use
@@ -41,7 +43,7 @@ def _stack(a, name):
         raise ValueError(f"matmul_shared: each matrix of {name} must be C-contiguous, got "
                          f"strides {a.strides} for shape {a.shape}")
     dims = [(size, stride) for size, stride in zip(a.shape[:-2], a.strides[:-2]) if size != 1]
-    count = int(np.prod(a.shape[:-2]))
+    count = math.prod(a.shape[:-2])
     for (_, outer), (size, inner) in zip(dims, dims[1:]):
         if outer != inner * size:
             raise ValueError(f"matmul_shared: the batch dims of {name} must collapse to one "

@@ -13,6 +13,8 @@ arrays are CuPy arrays, see ``kernels/dispatch.py``). The pieces:
 * pooling (``csrc/pool.cu``) and interpolate (``csrc/resample.cu``).
 * conv3d: vol2col + GEMM, the same pattern in 3-D; 3-D max pooling (``csrc/pool.cu``).
 """
+import math
+
 import cupy as cp
 import numpy as np
 
@@ -101,7 +103,7 @@ def _gemm_forward(x, w, b, groups, out, to_cols):
     chunk of the batch at a time so the columns stay within WORKSPACE_BYTES; the GEMM
     writes straight into y."""
     n, k = x.shape[0], w.shape[0]
-    q = int(np.prod(out))
+    q = math.prod(out)
     wm = cp.ascontiguousarray(w).reshape(groups, k // groups, -1)   # (G, K/G, Cg*kk)
     y = cp.empty((n, k, *out), dtype=x.dtype)
     nb = _batch_chunk(n, wm.shape[2] * groups * q * x.itemsize)
@@ -171,8 +173,8 @@ def _gemm_backward(x, w, gy, groups, needs, to_cols, from_cols):
     so the column buffers stay within WORKSPACE_BYTES (as the forward's):
     gx = from_cols(Wᵀ gy) per chunk, gw = Σ over chunks of :func:`_weight_grad`."""
     n, k = x.shape[0], w.shape[0]
-    q = int(np.prod(gy.shape[2:]))
-    ckk = int(np.prod(w.shape[1:]))                               # C/G * kernel volume
+    q = math.prod(gy.shape[2:])
+    ckk = math.prod(w.shape[1:])                               # C/G * kernel volume
     gy_g = cp.ascontiguousarray(gy).reshape(n, groups, k // groups, q)  # (N, G, K/G, P)
     wm = cp.ascontiguousarray(w).reshape(groups, k // groups, ckk)      # (G, K/G, Cg*kk)
     gx = cp.empty(x.shape, dtype=x.dtype) if needs[0] else None
@@ -200,12 +202,23 @@ def _gemm_backward(x, w, gy, groups, needs, to_cols, from_cols):
 WGRAD_BATCHED_BYTES = 64 << 20
 
 
+_ONES = {}
+
+
+def _ones(n, dtype):
+    """A (1, n) row of ones on the current device (kept: every step asks again)."""
+    key = (n, np.dtype(dtype), cp.cuda.Device().id)
+    if key not in _ONES:
+        _ONES[key] = cp.ones((1, n), dtype=dtype)
+    return _ONES[key]
+
+
 def _weight_grad(cols, gy_g, w):
     """gw (K, C/G, kh, kw) = Σ_n gy_n cols_nᵀ per group, in its own array (so it can
     become .grad as is).
 
     cols (N, G, Cg*kk, P), gy_g (N, G, K/G, P). Small enough: one batched GEMM of the
-    per-sample products, summed over n (the columns are read in place); else the
+    per-sample products (the columns read in place), summed over n by a GEMM; else the
     columns and gy are transposed to (G, ., N*P) for one GEMM per group (two copies, the
     columns' kh*kw times the input).
     """
@@ -217,7 +230,9 @@ def _weight_grad(cols, gy_g, w):
         per_sample = cp.empty((n, g, kg, ckk), dtype=cols.dtype)   # (N, G, K/G, Cg*kk)
         for gi in range(g):                                       # gy_n colsₙᵀ, in place
             matmul_shared(gy_g[:, gi], cols[:, gi], per_sample[:, gi], trans_b=True)
-        cp.sum(per_sample, axis=0, out=out)
+        # the sum over n as a GEMM, ones (1, N) @ (N, rest): one cuBLAS call where a CuPy
+        # reduction costs twice the host time (a launch per conv layer per step)
+        matmul_shared(_ones(n, cols.dtype), per_sample.reshape(n, -1), gw.reshape(1, -1))
         return gw
     cols_t = cols.transpose(1, 2, 0, 3).reshape(g, ckk, n * p)     # (G, Cg*kk, N*P)
     gyt = gy_g.transpose(1, 2, 0, 3).reshape(g, kg, n * p)         # (G, K/G, N*P)

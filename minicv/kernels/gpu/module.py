@@ -72,8 +72,14 @@ def optional(a, dtype):
 
 
 def i32(*values):
-    """Ints as ``np.int32`` kernel arguments, refusing values that overflow (a launch
-    passes a dozen: this runs on every one, so it checks them all at once)."""
+    """Ints as ``np.int32`` kernel arguments, refusing values that overflow. A launch
+    passes a dozen and a training step repeats the same geometries, so the converted
+    tuples are memoized (a few microseconds a launch, hundreds of launches a step)."""
+    return _i32(values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _i32(values):
     if values and (max(values) > _INT32_MAX or min(values) < -_INT32_MAX - 1):
         bad = next(v for v in values if not -_INT32_MAX - 1 <= v <= _INT32_MAX)
         raise ValueError(f"GPU kernel argument {bad} does not fit in int32: split the "
