@@ -3,6 +3,8 @@
 CuPy arrays. CuPy 14 has no ``reduceat``, and its ``maximum.at`` on float64 rounds what
 it writes to float32 (seen on an H200): these kernels are exact and deterministic.
 """
+import math
+
 import cupy as cp
 import numpy as np
 
@@ -29,7 +31,7 @@ def runs_reduce(op, target, keys, values):
     (M, ...) with target's trailing shape. op: "maximum" or "minimum" (a NaN wins).
     """
     m = keys.shape[0]
-    d = int(np.prod(target.shape[1:]))
+    d = math.prod(target.shape[1:])
     if m == 0 or d == 0:
         return target
     values = cp.ascontiguousarray(values, dtype=target.dtype)
