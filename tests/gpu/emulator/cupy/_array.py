@@ -274,7 +274,7 @@ class ndarray(NDArrayOperatorsMixin):
             # CuPy writes a place named more than once in no fixed order; the emulator
             # writes in reverse, so that code counting on NumPy's "last write wins" fails
             places = np.arange(self._a.size).reshape(self._a.shape)[key].reshape(-1)[::-1]
-            value = np.broadcast_to(value, places.shape[:0] + self._a[key].shape)
+            value = np.broadcast_to(value, self._a[key].shape)
             self._a[np.unravel_index(places, self._a.shape)] = value.reshape(-1)[::-1]
             return
         self._a[key] = value
