@@ -14,31 +14,16 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 import cupy
-import minicv as mc
-from minicv.models import get_model
-from minicv.nn import functional as F
+from minicv.bench.gpu import gpu_name
+from minicv.bench.train import _minicv_step
 
 
 def main(name="resnet20", batch=64, steps=20):
     if getattr(cupy, "EMULATED", False):
         sys.exit("this needs a real GPU: the emulator's times mean nothing")
-    mc.manual_seed(0)
-    shape = (batch, 1, 28, 28) if name == "lenet5" else (batch, 3, 32, 32)
-    model = get_model(name, num_classes=10).to("cuda")
-    opt = mc.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    rng = np.random.default_rng(0)
-    x = mc.tensor(rng.standard_normal(shape).astype(np.float32), device="cuda")
-    y = mc.tensor(rng.integers(0, 10, batch), device="cuda")
+    step = _minicv_step(name, batch, "cuda")        # the step `minicv bench train` times
     sync = cupy.cuda.Device().synchronize
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
 
     for _ in range(3):
         step()
@@ -50,9 +35,7 @@ def main(name="resnet20", batch=64, steps=20):
         issued.append(time.perf_counter() - start)
         sync()
         finished.append(time.perf_counter() - start)
-    gpu = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"]
-    gpu = gpu.decode() if isinstance(gpu, bytes) else gpu
-    print(f"{name}, batch {batch}, SGD step on {gpu}: issued in "
+    print(f"{name}, batch {batch}, SGD step on {gpu_name()}: issued in "
           f"{statistics.median(issued) * 1e3:.2f} ms (host), finished in "
           f"{statistics.median(finished) * 1e3:.2f} ms (median of {steps})")
     prof = cProfile.Profile()
