@@ -116,11 +116,10 @@ def _at(xp, op, target, index, values):
     """``target[index] op= values`` with repeated indices reducing (``ufunc.at``; op is
     "add", "maximum" or "minimum"). CuPy supports few dtypes there: others go through
     int32/float32 and are cast back (the same wrap-around for small integers)."""
-    if xp is np:
-        return _scatter_add_arrays(xp, target, index, values) if op == "add" else \
-            getattr(np, op).at(target, index, values)
-    if op != "add" and target.dtype.kind == "f":      # CuPy rounds float64 to float32
+    if op != "add" and (xp is np or target.dtype.kind == "f"):  # CuPy's rounds float64
         return scatter_extreme(xp, op, target, index, values)
+    if xp is np:
+        return _scatter_add_arrays(xp, target, index, values)
     ok = _CUPY_AT_DTYPES | ({np.dtype(np.float16)} if op == "add" else set())
     work = target if target.dtype in ok else target.astype(
         np.float32 if target.dtype.kind == "f" else np.int32)

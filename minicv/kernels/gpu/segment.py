@@ -67,11 +67,10 @@ def reduceat(op, a, starts):
         raise ValueError(f"reduceat on the GPU needs strictly increasing starts in "
                          f"[0, {n}), got {starts.tolist()}")
     a = a[int(starts[0]):]
-    starts = starts - starts[0]
+    starts = cp.asarray(starts - starts[0])                   # one host-to-device copy
     marks = cp.zeros(a.shape[0], np.int64)
-    marks[cp.asarray(starts[1:])] = 1
+    marks[starts[1:]] = 1
     keys = cp.cumsum(marks)                                   # (N,) run of each row
-    work = _work_dtype(a.dtype)
-    out = cp.ascontiguousarray(a[cp.asarray(starts)], dtype=work)   # (K, ...) first rows
+    out = cp.ascontiguousarray(a[starts], dtype=_work_dtype(a.dtype))  # (K, ...) first rows
     runs_reduce(op, out, keys, a)
     return out.astype(a.dtype, copy=False)
